@@ -1,0 +1,70 @@
+"""``export_artifact``: weights in, one cut-generator artifact file out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from gs.artifact import ArtifactMetadata, artifact_format
+from gs.errors import UserInputError
+from gs.export.torchscript import save_torchscript
+from gs.export.weights import LoadedWeights, load_generator
+from gs.io import atomic_write, check_writable
+from gs.settings import TASKS
+
+
+def build_metadata(loaded: LoadedWeights, cut_index: int, fmt: str) -> ArtifactMetadata:
+    """The ``gs.json`` record for ``loaded`` cut at ``cut_index``."""
+    model = loaded.model
+    return ArtifactMetadata(
+        model=model.model_name,
+        model_config=model.config(),
+        cut=cut_index,
+        latents=tuple(model.cut_spec(c) for c in range(cut_index + 1)),
+        image_shape=model.image_shape,
+        recommended={task: model.recommended_settings(task) for task in TASKS},
+        source_name=loaded.source_name,
+        source_sha256=loaded.source_sha256,
+        format=fmt,
+        truncation=loaded.truncation,
+        valid_cuts=tuple(model.valid_cuts),
+        torch_version=torch.__version__,
+    )
+
+
+def export_artifact(
+    weights: str | Path,
+    out: str | Path,
+    cut: int | None = None,
+    model: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Export the generator at ``weights`` cut at ``cut`` to the artifact ``out``.
+
+    Args:
+        weights: see :func:`gs.export.weights.load_generator`.
+        out: ``.pt`` (TorchScript) or ``.onnx`` path; written atomically.
+        cut: blocks to remove (0 = no surgery); ``None`` takes the model's
+            recommended cut.
+        model: model name, needed only for plain state dicts.
+        overwrite: replace ``out`` if it exists.
+
+    Returns:
+        The written path.
+    """
+    out = Path(out)
+    fmt = artifact_format(out, "--output")
+    check_writable(out, overwrite)
+    loaded = load_generator(weights, model)
+    cut_index = loaded.model.recommended_cut if cut is None else int(cut)
+    try:
+        loaded.model.check_cut(cut_index, flag="--cut")
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
+    metadata = build_metadata(loaded, cut_index, fmt)
+    if fmt == "onnx":
+        raise UserInputError(f"--output {out}: ONNX export is not available in this version")
+    return atomic_write(
+        out, lambda tmp: save_torchscript(loaded.model, cut_index, metadata, tmp), overwrite
+    )

@@ -1,0 +1,222 @@
+"""The cut-generator artifact: metadata schema, save and load for every format.
+
+An artifact is one file. A TorchScript ``.pt`` holds the cut generator as
+``tail`` and the blocks in front of the cut as ``head_0 … head_{c-1}`` (block
+``k+1``: state at cut ``k`` → state at cut ``k+1``), with ``gs.json`` in its
+extra files. Loading validates everything it reads and raises
+:class:`gs.errors.UserInputError` with one sentence on any problem.
+
+This module does not import torch at import time: the metadata part serves
+the torch-free runtime too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gs import ARTIFACT_FORMAT_VERSION, __version__
+from gs.errors import UserInputError
+from gs.latent import LatentSpec
+from gs.settings import TASKS, InversionSettings
+
+METADATA_NAME = "gs.json"
+FORMATS = {".pt": "torchscript", ".onnx": "onnx"}
+
+
+@dataclass(frozen=True)
+class ArtifactMetadata:
+    """Everything ``gs.json`` records about a cut generator.
+
+    ``latents[k]`` is the latent spec at cut ``k`` for ``k = 0 … cut``; the last
+    one describes the artifact's own inputs.
+    """
+
+    model: str
+    model_config: dict[str, Any]
+    cut: int
+    latents: tuple[LatentSpec, ...]
+    image_shape: tuple[int, int, int]
+    recommended: dict[str, InversionSettings]
+    source_name: str
+    source_sha256: str
+    format: str = "torchscript"
+    truncation: float | None = None
+    valid_cuts: tuple[int, ...] = ()
+    format_version: int = ARTIFACT_FORMAT_VERSION
+    gs_version: str = __version__
+    torch_version: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> LatentSpec:
+        """The inputs of the artifact's generator (at its own cut)."""
+        return self.latents[self.cut]
+
+    def spec_at(self, cut: int) -> LatentSpec:
+        """The inputs at a cut no deeper than the artifact's (for progressive surgery)."""
+        if not 0 <= cut <= self.cut:
+            raise ValueError(f"cut {cut} is not available in this artifact; expected 0 to {self.cut}")
+        return self.latents[cut]
+
+    def settings_for(self, task: str) -> InversionSettings:
+        """Recommended settings for ``task`` (falls back to the CS preset)."""
+        return self.recommended.get(task) or self.recommended["cs"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "gs_version": self.gs_version,
+            "torch_version": self.torch_version,
+            "format": self.format,
+            "model": self.model,
+            "model_config": self.model_config,
+            "cut": self.cut,
+            "valid_cuts": list(self.valid_cuts),
+            "inputs": self.spec.to_json()["inputs"],
+            "latents": [spec.to_json() for spec in self.latents],
+            "image_shape": list(self.image_shape),
+            "truncation": self.truncation,
+            "recommended": {task: s.to_json() for task, s in self.recommended.items()},
+            "source": {"name": self.source_name, "sha256": self.source_sha256},
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "artifact") -> ArtifactMetadata:
+        """Parse and validate ``gs.json``; raise ``UserInputError`` naming ``where``."""
+        try:
+            if not isinstance(data, dict):
+                raise ValueError("gs.json is not a JSON object")
+            version = int(data["format_version"])
+            if version > ARTIFACT_FORMAT_VERSION:
+                raise ValueError(
+                    f"format_version {version} is newer than this gs supports "
+                    f"({ARTIFACT_FORMAT_VERSION}); upgrade gs"
+                )
+            latents = tuple(LatentSpec.from_json(item) for item in data["latents"])
+            cut = int(data["cut"])
+            if [spec.cut for spec in latents] != list(range(cut + 1)):
+                raise ValueError(f"latents must describe cuts 0 to {cut}")
+            image_shape = tuple(int(s) for s in data["image_shape"])
+            if len(image_shape) != 3 or min(image_shape) <= 0:
+                raise ValueError(f"image_shape must be (C, H, W), got {image_shape}")
+            recommended = {
+                str(task): InversionSettings.from_json(settings)
+                for task, settings in data["recommended"].items()
+            }
+            if "cs" not in recommended or set(recommended) - set(TASKS):
+                raise ValueError(f"recommended settings must cover cs and only {TASKS}")
+            truncation = data.get("truncation")
+            return cls(
+                model=str(data["model"]),
+                model_config=dict(data["model_config"]),
+                cut=cut,
+                latents=latents,
+                image_shape=image_shape,  # type: ignore[arg-type]
+                recommended=recommended,
+                source_name=str(data["source"]["name"]),
+                source_sha256=str(data["source"]["sha256"]),
+                format=str(data["format"]),
+                truncation=None if truncation is None else float(truncation),
+                valid_cuts=tuple(int(c) for c in data.get("valid_cuts", ())),
+                format_version=version,
+                gs_version=str(data["gs_version"]),
+                torch_version=str(data.get("torch_version", "")),
+                extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise UserInputError(f"{where} has invalid gs.json metadata: {detail}") from None
+
+
+def artifact_format(path: str | Path, flag: str = "ARTIFACT") -> str:
+    """The format implied by the file suffix (``.pt`` or ``.onnx``)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise UserInputError(f"{flag} {path} must end in .pt (TorchScript) or .onnx")
+    return FORMATS[suffix]
+
+
+class TorchScriptArtifact:
+    """A loaded TorchScript artifact.
+
+    ``generator(*inputs)`` maps tensors (B, *shape) at the artifact's cut to
+    images (B, C, H, W) in [0, 1]. ``generator_at(c)`` does the same from a
+    shallower cut ``c`` by running the stored head blocks first, and
+    ``carry(c_from, c_to, state)`` maps a state between cuts.
+    """
+
+    def __init__(self, module: Any, metadata: ArtifactMetadata, path: Path, device: str) -> None:
+        self.module = module
+        self.metadata = metadata
+        self.path = path
+        self.device = device
+        self._stages = [getattr(module, f"head_{k}") for k in range(metadata.cut)]
+
+    @property
+    def spec(self) -> LatentSpec:
+        return self.metadata.spec
+
+    def generator(self, *inputs: Any) -> Any:
+        return self.module.tail(*inputs)
+
+    def carry(self, c_from: int, c_to: int, state: Sequence[Any]) -> tuple[Any, ...]:
+        """Run head blocks ``c_from+1 … c_to`` on ``state`` (tensors at cut ``c_from``)."""
+        self.metadata.spec_at(c_from)
+        self.metadata.spec_at(c_to)
+        state = tuple(state)
+        for k in range(c_from, c_to):
+            state = tuple(self._stages[k](*state))
+        return state
+
+    def generator_at(self, c: int) -> Callable[..., Any]:
+        """The generator cut at ``c ≤ cut``: inputs at ``c`` → images in [0, 1]."""
+        self.metadata.spec_at(c)
+        if c == self.metadata.cut:
+            return self.generator
+        return lambda *inputs: self.generator(*self.carry(c, self.metadata.cut, inputs))
+
+
+def load(path: str | Path, device: str = "cpu", flag: str = "ARTIFACT") -> TorchScriptArtifact:
+    """Load and validate an artifact file.
+
+    Args:
+        path: a ``.pt`` TorchScript artifact written by ``gs-export``.
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
+        flag: how error messages name the file (a CLI argument or flag).
+
+    Raises:
+        UserInputError: missing file, wrong suffix, unreadable or invalid artifact.
+    """
+    path = Path(path)
+    fmt = artifact_format(path, flag)
+    if not path.is_file():
+        raise UserInputError(f"{flag} {path} does not exist or is not a file")
+    if fmt == "onnx":
+        raise UserInputError(
+            f"{flag} {path} is an ONNX artifact; load it with gs.onnx_runtime instead"
+        )
+    import torch
+
+    extra = {METADATA_NAME: ""}
+    try:
+        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+    except (RuntimeError, ValueError, OSError):
+        raise UserInputError(f"{flag} {path} is not a readable TorchScript artifact") from None
+    try:
+        data = json.loads(extra[METADATA_NAME] or "null")
+    except json.JSONDecodeError:
+        raise UserInputError(f"{flag} {path} has gs.json metadata that is not valid JSON") from None
+    if data is None:
+        raise UserInputError(f"{flag} {path} carries no gs.json metadata; export it with gs-export")
+    metadata = ArtifactMetadata.from_json(data, where=f"{flag} {path}")
+    missing = [name for name in ["tail"] + [f"head_{k}" for k in range(metadata.cut)]
+               if not hasattr(module, name)]
+    if missing:
+        raise UserInputError(f"{flag} {path} lacks the graph {missing[0]!r} its metadata promises")
+    module.eval()
+    return TorchScriptArtifact(module, metadata, path, device)

@@ -1,0 +1,108 @@
+"""``gs-invert``: recover images with a cut-generator artifact (thin layer over gs.jobs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from gs.artifact import load
+from gs.clitools import user_errors
+from gs.errors import UserInputError
+from gs.invert import resolve_device
+from gs.jobs import OperatorOptions, run_job
+from gs.latent import InitSpec
+from gs.settings import OPTIMIZERS, TASKS
+
+INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
+
+
+def parse_schedule(text: str | None) -> tuple[int, ...] | None:
+    """``"0,1,2"`` → (0, 1, 2); None stays None."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UserInputError(f"--schedule must list cuts like 0,1,2, got {text!r}") from None
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("artifact", type=click.Path())
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--task", type=click.Choice(TASKS), default="cs", show_default=True)
+@click.option("--simulate", is_flag=True,
+              help="IMAGES are ground truth: degrade them, recover, report PSNR/SSIM.")
+@click.option("--measurements", type=int, help="CS: number of measurements m.")
+@click.option("--ratio", type=float, help="CS: measurement ratio m/n instead of --measurements.")
+@click.option("--keep", type=float, help="inpaint: fraction of pixels kept (default 0.1).")
+@click.option("--mask", type=click.Path(), help="inpaint observation: mask image, white = kept.")
+@click.option("--scale", type=int, help="sr: downsampling factor 2, 4 or 8 (default 4).")
+@click.option("--method", type=click.Choice(["bilinear", "area"]), default="bilinear",
+              show_default=True, help="sr: downsampling kernel.")
+@click.option("--noise-std", type=float, help="Noise std per measurement (task default).")
+@click.option("--steps", type=int, help="Outer optimisation steps.")
+@click.option("--inner-iterations", type=int, help="L-BFGS iterations per step.")
+@click.option("--lr", type=float, help="Learning rate / L-BFGS step scale.")
+@click.option("--restarts", type=int, help="Random restarts; the best by measurement loss wins.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="lbfgs (default) or adam.")
+@click.option("--tolerance", type=float,
+              help="Per-sample relative loss change that counts as converged (0 = never).")
+@click.option("--init", "init_mode", type=click.Choice(INIT_CHOICES),
+              help="Initial latents; progressive solves shallower cuts first.")
+@click.option("--init-std", type=float, default=1.0, show_default=True,
+              help="Std of normal/clamped_normal init (limit of clamped/uniform stays 1).")
+@click.option("--schedule", help="Cuts for --init progressive, e.g. 0,1 (default 0,<cut>).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--batch-size", type=int, default=16, show_default=True,
+              help="Images optimised together (each with all its restarts).")
+@click.option("-o", "--output-dir", required=True, type=click.Path(),
+              help="Folder for the recovered images.")
+@click.option("--report", type=click.Path(), help="Write a JSON report here.")
+@click.option("--save-measurements", is_flag=True,
+              help="With --simulate --task cs: also write <stem>.npz observations.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@user_errors
+def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
+         measurements: int | None, ratio: float | None, keep: float | None, mask: str | None,
+         scale: int | None, method: str, noise_std: float | None, steps: int | None,
+         inner_iterations: int | None, lr: float | None, restarts: int | None,
+         optimizer: str | None, tolerance: float | None, init_mode: str | None,
+         init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
+         output_dir: str, report: str | None, save_measurements: bool,
+         overwrite: bool) -> None:
+    """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export)."""
+    if seed < 0:
+        raise UserInputError(f"--seed must be non-negative, got {seed}")
+    try:
+        loaded = load(artifact, device=resolve_device(device))
+        settings = loaded.metadata.settings_for(task).override(
+            steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
+            optimizer=optimizer, tolerance=tolerance,
+        )
+        init = None
+        if init_mode == "progressive":
+            cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)
+            settings = settings.override(schedule=tuple(sorted(set(cuts))))
+        elif init_mode is not None:
+            init = InitSpec(init_mode, std=init_std)
+            if schedule is not None:
+                raise UserInputError("--schedule needs --init progressive")
+        options = OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
+                                  scale=scale, method=method, noise_std=noise_std)
+        with tqdm(total=len(images), unit="image", desc="gs-invert", leave=False,
+                  disable=None) as bar:
+            result = run_job(
+                loaded, images, options, settings, Path(output_dir), simulate_mode=simulate,
+                seed=seed, init=init, mask=mask, batch_size=batch_size, report_path=report,
+                overwrite=overwrite, save_observations=save_measurements, progress=bar.update,
+            )
+    except UserInputError:
+        raise
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
+    for entry in result.images:
+        score = "" if entry["psnr"] is None else f"  PSNR {entry['psnr']:.2f} dB"
+        click.echo(f"{entry['path']} -> {entry['output']}{score}", err=True)

@@ -1,0 +1,229 @@
+"""Batched optimisers in which every sample's optimisation is independent.
+
+Each row of ``X`` (N, D) is one sample (an image × restart pair). The objective
+returns one loss per row and its gradient, so the rows share compute but no
+state: every row has its own L-BFGS history, step, iteration counter and
+convergence test, and a row that has converged is no longer evaluated.
+
+:class:`BatchedLBFGS` reproduces ``torch.optim.LBFGS`` without line search
+(``lr``, ``max_iter`` inner iterations per outer step, ``history_size``,
+``tolerance_grad``, ``tolerance_change``) row by row; with ``rtol > 0`` a row
+also stops for good once its relative loss change stays below ``rtol`` for
+``patience`` iterations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+# f(X_rows (n, D), row_indices (n,)) -> (loss (n,), grad (n, D))
+Objective = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+
+
+@dataclass
+class OptimResult:
+    """Final rows, how many objective evaluations each row cost, and why it stopped."""
+
+    x: Tensor
+    evaluations: Tensor
+    converged: Tensor
+
+
+class _Convergence:
+    """Per-row early stop: relative loss change under ``rtol`` for ``patience`` checks."""
+
+    def __init__(self, n: int, rtol: float, patience: int, device: torch.device) -> None:
+        self.rtol, self.patience = rtol, patience
+        self.best = torch.full((n,), float("inf"), dtype=torch.float64, device=device)
+        self.calm = torch.zeros(n, dtype=torch.long, device=device)
+
+    def update(self, idx: Tensor, loss: Tensor) -> Tensor:
+        """Record ``loss`` for rows ``idx``; return a mask of those rows now converged."""
+        if self.rtol <= 0:
+            return torch.zeros_like(idx, dtype=torch.bool)
+        loss = loss.detach().double()
+        best = self.best[idx]
+        small = (best - loss).abs() <= self.rtol * loss.abs().clamp_min(1e-12)
+        calm = torch.where(small, self.calm[idx] + 1, torch.zeros_like(idx))
+        self.calm[idx] = calm
+        self.best[idx] = loss
+        return calm >= self.patience
+
+
+class BatchedLBFGS:
+    """Row-wise L-BFGS with torch semantics (no line search).
+
+    Args:
+        lr: step scale ``t`` (the first iteration uses ``min(1, 1/‖g‖₁)·lr``).
+        max_iter: inner iterations per outer step.
+        history_size: curvature pairs kept per row.
+        tolerance_grad, tolerance_change: torch's per-step stopping tests.
+        rtol, patience: extra permanent per-row stop (0 disables).
+    """
+
+    def __init__(
+        self,
+        lr: float = 1.0,
+        max_iter: int = 20,
+        history_size: int = 100,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        rtol: float = 0.0,
+        patience: int = 5,
+    ) -> None:
+        self.lr, self.max_iter, self.history_size = lr, max_iter, history_size
+        self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
+        self.rtol, self.patience = rtol, patience
+
+    def minimize(self, objective: Objective, x0: Tensor, steps: int) -> OptimResult:
+        """Run ``steps`` outer steps from ``x0`` (N, D); returns the final rows."""
+        x = x0.detach().clone()
+        n, dim = x.shape
+        dev, hist = x.device, self.history_size
+        s_hist = torch.zeros(hist * n, dim, dtype=x.dtype, device=dev)
+        y_hist = torch.zeros_like(s_hist)
+        rho = torch.zeros(hist * n, dtype=x.dtype, device=dev)
+        head = torch.zeros(n, dtype=torch.long, device=dev)
+        count = torch.zeros(n, dtype=torch.long, device=dev)
+        h_diag = torch.ones(n, dtype=x.dtype, device=dev)
+        d = torch.zeros_like(x)
+        t = torch.zeros(n, dtype=x.dtype, device=dev)
+        g = torch.zeros_like(x)
+        g_prev = torch.zeros_like(x)
+        loss = torch.zeros(n, dtype=x.dtype, device=dev)
+        n_iter = torch.zeros(n, dtype=torch.long, device=dev)
+        evals = torch.zeros(n, dtype=torch.long, device=dev)
+        done = torch.zeros(n, dtype=torch.bool, device=dev)
+        conv = _Convergence(n, self.rtol, self.patience, dev)
+        rows = torch.arange(n, device=dev)
+
+        def evaluate(idx: Tensor) -> Tensor:
+            """Evaluate rows ``idx``; return which of them meet torch's gradient test."""
+            if idx.numel() == 0:
+                return torch.zeros(0, dtype=torch.bool, device=dev)
+            f, grad = objective(x[idx], idx)
+            loss[idx] = f.detach().to(x.dtype)
+            g[idx] = grad.detach().to(x.dtype)
+            evals[idx] += 1
+            done[idx[conv.update(idx, f)]] = True
+            return g[idx].abs().amax(dim=1) <= self.tolerance_grad
+
+        for _ in range(steps):
+            live = rows[~done]
+            if live.numel() == 0:
+                break
+            optimal = evaluate(live)
+            done[live[optimal]] = True  # x will not move again: exact early exit
+            inner = live[~optimal & ~done[live]]
+            for it in range(1, self.max_iter + 1):
+                if inner.numel() == 0:
+                    break
+                n_iter[inner] += 1
+                first = n_iter[inner] == 1
+                self._direction(inner, first, g, g_prev, d, t, s_hist, y_hist, rho, head,
+                                count, h_diag)
+                g_prev[inner] = g[inner]
+                prev_loss = loss[inner].clone()
+                g1 = g[inner].abs().sum(dim=1)
+                t[inner] = torch.where(first, torch.clamp(1.0 / g1, max=1.0) * self.lr,
+                                       torch.full_like(g1, self.lr))
+                gtd = (g[inner] * d[inner]).sum(dim=1)
+                stuck = gtd > -self.tolerance_change
+                done[inner[stuck]] = True  # the same direction would come back: stop for good
+                inner = inner[~stuck]
+                prev_loss = prev_loss[~stuck]
+                x[inner] += t[inner, None] * d[inner]
+                if it == self.max_iter:
+                    break
+                optimal = evaluate(inner)
+                small_step = (d[inner] * t[inner, None]).abs().amax(dim=1) <= self.tolerance_change
+                small_change = (loss[inner] - prev_loss).abs() < self.tolerance_change
+                done[inner[optimal]] = True
+                keep = ~(optimal | small_step | small_change) & ~done[inner]
+                inner = inner[keep]
+        return OptimResult(x=x, evaluations=evals, converged=done)
+
+    def _direction(self, idx, first, g, g_prev, d, t, s_hist, y_hist, rho, head, count,
+                   h_diag) -> None:
+        """Update the history of rows ``idx`` and write their new direction into ``d``."""
+        n = g.shape[0]
+        hist = self.history_size
+        gi = g[idx]
+        new = idx[~first]
+        if new.numel():
+            y = g[new] - g_prev[new]
+            s = d[new] * t[new, None]
+            ys = (y * s).sum(dim=1)
+            accept = ys > 1e-10
+            acc = new[accept]
+            if acc.numel():
+                slot = head[acc] * n + acc
+                s_hist[slot] = s[accept]
+                y_hist[slot] = y[accept]
+                rho[slot] = 1.0 / ys[accept]
+                h_diag[acc] = ys[accept] / (y[accept] * y[accept]).sum(dim=1)
+                head[acc] = (head[acc] + 1) % hist
+                count[acc] = torch.clamp(count[acc] + 1, max=hist)
+        first_rows = idx[first]
+        if first_rows.numel():
+            count[first_rows] = 0
+            head[first_rows] = 0
+            h_diag[first_rows] = 1.0
+        q = -gi
+        cnt = count[idx]
+        depth = int(cnt.max().item()) if cnt.numel() else 0
+        alphas, slots, valid = [], [], []
+        for j in range(depth):
+            slot = ((head[idx] - 1 - j) % hist) * n + idx
+            ok = (j < cnt).to(q.dtype)
+            al = rho[slot] * ok * (s_hist[slot] * q).sum(dim=1)
+            q = q - al[:, None] * y_hist[slot]
+            alphas.append(al)
+            slots.append(slot)
+            valid.append(ok)
+        r = q * h_diag[idx, None]
+        for j in reversed(range(depth)):
+            slot = slots[j]
+            be = rho[slot] * valid[j] * (y_hist[slot] * r).sum(dim=1)
+            r = r + s_hist[slot] * (alphas[j] - be)[:, None]
+        d[idx] = torch.where(first[:, None], -gi, r)
+
+
+class BatchedAdam:
+    """Row-wise Adam (torch's update rule) with per-row step counts and early stop."""
+
+    def __init__(self, lr: float = 0.1, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, rtol: float = 0.0, patience: int = 5) -> None:
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.rtol, self.patience = rtol, patience
+
+    def minimize(self, objective: Objective, x0: Tensor, steps: int) -> OptimResult:
+        """Run ``steps`` Adam iterations from ``x0`` (N, D)."""
+        x = x0.detach().clone()
+        n = x.shape[0]
+        m = torch.zeros_like(x)
+        v = torch.zeros_like(x)
+        step = torch.zeros(n, dtype=x.dtype, device=x.device)
+        evals = torch.zeros(n, dtype=torch.long, device=x.device)
+        done = torch.zeros(n, dtype=torch.bool, device=x.device)
+        conv = _Convergence(n, self.rtol, self.patience, x.device)
+        rows = torch.arange(n, device=x.device)
+        b1, b2 = self.betas
+        for _ in range(steps):
+            idx = rows[~done]
+            if idx.numel() == 0:
+                break
+            f, grad = objective(x[idx], idx)
+            evals[idx] += 1
+            step[idx] += 1
+            m[idx] = b1 * m[idx] + (1 - b1) * grad
+            v[idx] = b2 * v[idx] + (1 - b2) * grad * grad
+            k = step[idx, None]
+            denom = (v[idx] / (1 - b2**k)).sqrt() + self.eps
+            x[idx] -= self.lr / (1 - b1**k) * m[idx] / denom
+            done[idx[conv.update(idx, f)]] = True
+        return OptimResult(x=x, evaluations=evals, converged=done)

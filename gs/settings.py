@@ -1,0 +1,72 @@
+"""Typed inversion settings: the presets models recommend and users override."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+TASKS = ("cs", "inpaint", "sr", "denoise")
+OPTIMIZERS = ("lbfgs", "adam")
+
+
+@dataclass(frozen=True)
+class InversionSettings:
+    """How to optimise the latent(s) of a cut generator.
+
+    Attributes:
+        optimizer: ``lbfgs`` (torch semantics, no line search) or ``adam``.
+        lr: learning rate (L-BFGS step scale or Adam's lr).
+        steps: outer steps; each L-BFGS step runs up to ``inner_iterations``.
+        inner_iterations: L-BFGS iterations per outer step (torch's ``max_iter``).
+        restarts: independent random initialisations; the best is chosen by
+            measurement loss.
+        history_size: L-BFGS curvature pairs kept per sample.
+        tolerance: relative change of the loss below which a sample is
+            considered converged and stops costing compute (0 disables).
+        patience: consecutive iterations under ``tolerance`` before stopping.
+        schedule: cuts solved in order for progressive surgery, ending at the
+            artifact's cut; empty means solve at the artifact's cut only.
+    """
+
+    optimizer: str = "lbfgs"
+    lr: float = 1.0
+    steps: int = 25
+    inner_iterations: int = 20
+    restarts: int = 3
+    history_size: int = 100
+    tolerance: float = 1e-4
+    patience: int = 5
+    schedule: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.tolerance < 0:
+            raise ValueError(f"tolerance must be non-negative, got {self.tolerance}")
+        if list(self.schedule) != sorted(set(self.schedule)):
+            raise ValueError(f"schedule must list increasing cuts, got {self.schedule}")
+
+    def override(self, **changes: Any) -> InversionSettings:
+        """A copy with every non-None value of ``changes`` applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["schedule"] = list(self.schedule)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InversionSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown inversion settings {sorted(unknown)}")
+        values = dict(data)
+        if "schedule" in values:
+            values["schedule"] = tuple(int(c) for c in values["schedule"])
+        return cls(**values)
