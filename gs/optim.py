@@ -9,7 +9,7 @@ convergence test, and a row that has converged is no longer evaluated.
 (``lr``, ``max_iter`` inner iterations per outer step, ``history_size``,
 ``tolerance_grad``, ``tolerance_change``) row by row; with ``rtol > 0`` a row
 also stops for good once its relative loss change stays below ``rtol`` for
-``patience`` iterations.
+``patience`` consecutive outer steps.
 """
 
 from __future__ import annotations
@@ -34,23 +34,29 @@ class OptimResult:
 
 
 class _Convergence:
-    """Per-row early stop: relative loss change under ``rtol`` for ``patience`` checks."""
+    """Per-row early stop, checked once per outer step (a window of iterations).
+
+    A row stops for good when its loss improved by less than ``rtol`` (relative)
+    over each of ``patience`` consecutive windows. Judging whole windows rather
+    than single iterations matters: L-BFGS's first iterations are scaled by
+    ``1/‖g‖₁`` and a non-convex loss can sit on a plateau for a few iterations
+    before it drops again.
+    """
 
     def __init__(self, n: int, rtol: float, patience: int, device: torch.device) -> None:
         self.rtol, self.patience = rtol, patience
-        self.best = torch.full((n,), float("inf"), dtype=torch.float64, device=device)
+        self.last = torch.full((n,), float("inf"), dtype=torch.float64, device=device)
         self.calm = torch.zeros(n, dtype=torch.long, device=device)
 
     def update(self, idx: Tensor, loss: Tensor) -> Tensor:
-        """Record ``loss`` for rows ``idx``; return a mask of those rows now converged."""
+        """Record the window-end ``loss`` of rows ``idx``; return which rows converged."""
         if self.rtol <= 0:
             return torch.zeros_like(idx, dtype=torch.bool)
         loss = loss.detach().double()
-        best = self.best[idx]
-        small = (best - loss).abs() <= self.rtol * loss.abs().clamp_min(1e-12)
+        small = (self.last[idx] - loss) <= self.rtol * loss.abs().clamp_min(1e-12)
         calm = torch.where(small, self.calm[idx] + 1, torch.zeros_like(idx))
         self.calm[idx] = calm
-        self.best[idx] = loss
+        self.last[idx] = loss
         return calm >= self.patience
 
 
@@ -62,7 +68,8 @@ class BatchedLBFGS:
         max_iter: inner iterations per outer step.
         history_size: curvature pairs kept per row.
         tolerance_grad, tolerance_change: torch's per-step stopping tests.
-        rtol, patience: extra permanent per-row stop (0 disables).
+        rtol, patience: extra permanent per-row stop, judged once per outer step:
+            relative improvement below ``rtol`` for ``patience`` steps (0 disables).
     """
 
     def __init__(
@@ -73,7 +80,7 @@ class BatchedLBFGS:
         tolerance_grad: float = 1e-7,
         tolerance_change: float = 1e-9,
         rtol: float = 0.0,
-        patience: int = 5,
+        patience: int = 1,
     ) -> None:
         self.lr, self.max_iter, self.history_size = lr, max_iter, history_size
         self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
@@ -109,7 +116,6 @@ class BatchedLBFGS:
             loss[idx] = f.detach().to(x.dtype)
             g[idx] = grad.detach().to(x.dtype)
             evals[idx] += 1
-            done[idx[conv.update(idx, f)]] = True
             return g[idx].abs().amax(dim=1) <= self.tolerance_grad
 
         for _ in range(steps):
@@ -118,6 +124,7 @@ class BatchedLBFGS:
                 break
             optimal = evaluate(live)
             done[live[optimal]] = True  # x will not move again: exact early exit
+            done[live[conv.update(live, loss[live])]] = True
             inner = live[~optimal & ~done[live]]
             for it in range(1, self.max_iter + 1):
                 if inner.numel() == 0:
@@ -197,9 +204,10 @@ class BatchedAdam:
     """Row-wise Adam (torch's update rule) with per-row step counts and early stop."""
 
     def __init__(self, lr: float = 0.1, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, rtol: float = 0.0, patience: int = 5) -> None:
+                 eps: float = 1e-8, rtol: float = 0.0, patience: int = 1,
+                 window: int = 20) -> None:
         self.lr, self.betas, self.eps = lr, betas, eps
-        self.rtol, self.patience = rtol, patience
+        self.rtol, self.patience, self.window = rtol, patience, window
 
     def minimize(self, objective: Objective, x0: Tensor, steps: int) -> OptimResult:
         """Run ``steps`` Adam iterations from ``x0`` (N, D)."""
@@ -225,5 +233,6 @@ class BatchedAdam:
             k = step[idx, None]
             denom = (v[idx] / (1 - b2**k)).sqrt() + self.eps
             x[idx] -= self.lr / (1 - b1**k) * m[idx] / denom
-            done[idx[conv.update(idx, f)]] = True
+            if int(step[idx[0]]) % self.window == 0:  # rows alive together share step counts
+                done[idx[conv.update(idx, f)]] = True
         return OptimResult(x=x, evaluations=evals, converged=done)

@@ -21,9 +21,10 @@ class InversionSettings:
         restarts: independent random initialisations; the best is chosen by
             measurement loss.
         history_size: L-BFGS curvature pairs kept per sample.
-        tolerance: relative change of the loss below which a sample is
-            considered converged and stops costing compute (0 disables).
-        patience: consecutive iterations under ``tolerance`` before stopping.
+        tolerance: relative improvement of a sample's loss over one outer step
+            (Adam: 20 iterations) below which it counts as converged and stops
+            costing compute (0 disables: the paper's fixed protocol).
+        patience: consecutive outer steps under ``tolerance`` before stopping.
         schedule: cuts solved in order for progressive surgery, ending at the
             artifact's cut; empty means solve at the artifact's cut only.
     """
@@ -34,8 +35,8 @@ class InversionSettings:
     inner_iterations: int = 20
     restarts: int = 3
     history_size: int = 100
-    tolerance: float = 1e-4
-    patience: int = 5
+    tolerance: float = 1e-3
+    patience: int = 1
     schedule: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:

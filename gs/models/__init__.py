@@ -7,10 +7,14 @@ here and not in ``gs/__init__``.
 from __future__ import annotations
 
 from gs.models.base import StagedGenerator
+from gs.models.began import BEGANGenerator
 from gs.models.dcgan import DCGANGenerator
+from gs.models.vae import VAEDecoder
 
 MODELS: dict[str, type[StagedGenerator]] = {
     DCGANGenerator.model_name: DCGANGenerator,
+    BEGANGenerator.model_name: BEGANGenerator,
+    VAEDecoder.model_name: VAEDecoder,
 }
 
 

@@ -1,0 +1,130 @@
+"""BEGAN generator with skip connections (Berthelot et al. 2017), written as cuttable blocks.
+
+For 128 px (nz=64, ngf=n=128, nc=3) the blocks and the state after each are::
+
+    z ~ U[-1, 1]                                   # (64,)                    cut 0
+    Linear(64→128·8·8), view                       # h1 (128, 8, 8)           cut 1
+    [Conv3 ELU Conv3 ELU](h1), up×2                # h2 (128, 16, 16), z2=h1  cut 2
+    [Conv3 ELU Conv3 ELU](h2 ‖ up2(z2)), up×2      # h3 (128, 32, 32), z2     cut 3
+    [Conv3 ELU Conv3 ELU](h3 ‖ up4(z2)), up×2      # h4 (128, 64, 64), z2     cut 4
+    [Conv3 ELU Conv3 ELU](h4 ‖ up8(z2)), up×2      # h5 (128, 128, 128), z2   cut 5
+    [Conv3 ELU Conv3 ELU](h5 ‖ up16(z2)), Conv3 Tanh   # (3, 128, 128) in [-1, 1]
+
+``‖`` is concatenation along channels and ``upN`` nearest-neighbour upsampling:
+the skip connections carry the first 8×8 tensor into every later block. All
+convolutions are 3×3 with padding 1; upsampling is nearest-neighbour.
+
+Surgery: for ``c ≤ 1`` the skip signal is computed from the network's own first
+tensor, as in training. From ``c = 2`` on the skip tensor is a second free input
+``z2`` (ngf, 8, 8) of the cut generator, next to ``h_c``; in the uncut network
+``z2 = h1``, so feeding the true ``h1`` reproduces the uncut output exactly.
+
+Other image sizes (a power of two, at least 16) add or remove upsampling
+blocks: ``K = log2(image_size / 8) + 2`` blocks, valid cuts ``0 … K-1``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gs.latent import InitSpec, InputSpec, LatentSpec
+from gs.models.base import StagedGenerator, State
+from gs.settings import InversionSettings
+
+BASE_SIDE = 8
+
+
+def began_upsamplings(image_size: int) -> int:
+    """Upsampling steps from 8×8 to ``image_size`` (a power of two, at least 16)."""
+    if image_size < 2 * BASE_SIDE or image_size & (image_size - 1):
+        raise ValueError(f"image size must be a power of two of at least 16, got {image_size}")
+    return image_size.bit_length() - BASE_SIDE.bit_length()
+
+
+def conv_block(in_ch: int, out_ch: int) -> nn.Sequential:
+    """Conv3 ELU Conv3 ELU at constant resolution: (in_ch, S, S) → (out_ch, S, S)."""
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch, 3, 1, 1), nn.ELU(inplace=True),
+        nn.Conv2d(out_ch, out_ch, 3, 1, 1), nn.ELU(inplace=True),
+    )
+
+
+class BEGANGenerator(StagedGenerator):
+    """BEGAN decoder with skip connections; output in [-1, 1], ``to_image`` maps to [0, 1].
+
+    Also used, with its own weights, as the decoder of the BEGAN auto-encoder
+    discriminator (see :mod:`gs.train.began`).
+
+    Args:
+        nz: size of z (the paper's BEGAN uses 64).
+        ngf: channels of every hidden block (the BEGAN paper's n, 128).
+        nc: image channels.
+        image_size: output height and width, a power of two of at least 16.
+    """
+
+    model_name = "began"
+
+    def __init__(self, nz: int = 64, ngf: int = 128, nc: int = 3, image_size: int = 128) -> None:
+        super().__init__()
+        self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
+        for name in ("nz", "ngf", "nc"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        self.upsamplings = began_upsamplings(self.image_size)
+        self.fc = nn.Linear(self.nz, self.ngf * BASE_SIDE * BASE_SIDE)
+        # blocks[0] at 8×8 sees h1 only; blocks[i ≥ 1] see h ‖ upsampled skip.
+        self.blocks = nn.ModuleList(
+            [conv_block(self.ngf, self.ngf)]
+            + [conv_block(2 * self.ngf, self.ngf) for _ in range(self.upsamplings)]
+        )
+        self.out = nn.Conv2d(self.ngf, self.nc, 3, 1, 1)
+
+    @property
+    def num_blocks(self) -> int:
+        return self.upsamplings + 2
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.nc, self.image_size, self.image_size)
+
+    def cut_spec(self, cut: int) -> LatentSpec:
+        self.check_cut(cut)
+        if cut == 0:
+            return LatentSpec(0, (InputSpec("z", (self.nz,), InitSpec("uniform", limit=1.0)),))
+        side = BASE_SIDE * 2 ** (cut - 1)
+        h = InputSpec(f"h{cut}", (self.ngf, side, side), InitSpec("clamped_normal"))
+        if cut == 1:
+            return LatentSpec(1, (h,))
+        z2 = InputSpec("z2", (self.ngf, BASE_SIDE, BASE_SIDE), InitSpec("clamped_normal"))
+        return LatentSpec(cut, (h, z2))
+
+    def stage(self, k: int, state: State) -> State:
+        if k == 0:
+            (z,) = state
+            return (self.fc(z).view(-1, self.ngf, BASE_SIDE, BASE_SIDE),)
+        if k == 1:
+            (h1,) = state
+            x, skip = self.blocks[0](h1), h1
+        else:
+            h, skip = state
+            up = F.interpolate(skip, scale_factor=float(2 ** (k - 1)), mode="nearest")
+            x = self.blocks[k - 1](torch.cat([h, up], dim=1))
+        if k == self.num_blocks - 1:
+            return (self.out(x).tanh(),)
+        return (F.interpolate(x, scale_factor=2.0, mode="nearest"), skip)
+
+    def to_image(self, raw: Tensor) -> Tensor:
+        return (raw + 1) / 2
+
+    @property
+    def recommended_cut(self) -> int:
+        return 2
+
+    def recommended_settings(self, task: str) -> InversionSettings:
+        # Supplement table 1: CS lr 1, 25 steps; raw reconstruction lr 1, 100 steps.
+        if task == "denoise":
+            return InversionSettings(lr=1.0, steps=100)
+        return InversionSettings(lr=1.0, steps=25)
+

@@ -1,0 +1,145 @@
+"""Vanilla convolutional VAE (as in AntixK/PyTorch-VAE ``vanilla_vae.py``) at 128 px.
+
+The decoder is the generator that surgery cuts. For 128 px (nz=512, ngf=64,
+nc=3) its blocks and the state after each are::
+
+    z ~ N(0, I)                                         # (512,)            cut 0
+    Linear(512→2048·4·4), view                          # (2048, 4, 4)      cut 1
+    ConvT(2048→1024, 3,2,1,op1) BN LeakyReLU            # (1024, 8, 8)      cut 2
+    ConvT(1024→512, 3,2,1,op1) BN LeakyReLU             # (512, 16, 16)     cut 3
+    ConvT(512→256, 3,2,1,op1) BN LeakyReLU              # (256, 32, 32)     cut 4
+    ConvT(256→128, 3,2,1,op1) BN LeakyReLU              # (128, 64, 64)     cut 5
+    ConvT(128→64, 3,2,1,op1) BN LeakyReLU, Conv3(64→3) Sigmoid   # (3, 128, 128) in [0, 1]
+
+The last block carries the output convolution and the sigmoid (AntixK's
+``final_layer``), so the raw output is already an image in [0, 1]. The encoder
+(training only) mirrors it: ``Conv(3,2,1) BN LeakyReLU`` blocks of widths
+``nef·2^i`` from 128 px down to 4×4, then two linear heads for the mean and the
+log-variance of q(z|x).
+
+Other image sizes (a power of two, at least 8) add or remove blocks:
+``K = log2(image_size / 4) + 1`` decoder blocks, valid cuts ``0 … K-1``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gs.latent import InitSpec, InputSpec, LatentSpec
+from gs.models.base import StagedGenerator, State
+from gs.settings import InversionSettings
+
+BASE_SIDE = 4
+
+
+def vae_upsamplings(image_size: int) -> int:
+    """Stride-2 blocks between 4×4 and ``image_size`` (a power of two, at least 8)."""
+    if image_size < 2 * BASE_SIDE or image_size & (image_size - 1):
+        raise ValueError(f"image size must be a power of two of at least 8, got {image_size}")
+    return image_size.bit_length() - BASE_SIDE.bit_length()
+
+
+class VAEDecoder(StagedGenerator):
+    """The VAE decoder p(x|z) as a cuttable generator; raw output in [0, 1].
+
+    Args:
+        nz: size of z (512 in the paper's VAE).
+        ngf: channels of the last hidden block; block i has ``ngf·2^(D-i)`` with
+            ``D = log2(image_size / 4)`` (2048 at 4×4 for 128 px and ngf=64).
+        nc: image channels.
+        image_size: output height and width, a power of two of at least 8.
+    """
+
+    model_name = "vae"
+
+    def __init__(self, nz: int = 512, ngf: int = 64, nc: int = 3, image_size: int = 128) -> None:
+        super().__init__()
+        self.nz, self.ngf, self.nc = int(nz), int(ngf), int(nc)
+        self.image_size = int(image_size)
+        for name in ("nz", "ngf", "nc"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        depth = vae_upsamplings(self.image_size)
+        self.widths = [self.ngf * 2 ** (depth - i) for i in range(depth + 1)]
+        self.fc = nn.Linear(self.nz, self.widths[0] * BASE_SIDE * BASE_SIDE)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.ConvTranspose2d(w_in, w_out, 3, 2, 1, output_padding=1),
+                nn.BatchNorm2d(w_out),
+                nn.LeakyReLU(0.01),
+            )
+            for w_in, w_out in zip(self.widths[:-1], self.widths[1:], strict=True)
+        )
+        self.out = nn.Sequential(nn.Conv2d(self.widths[-1], self.nc, 3, 1, 1), nn.Sigmoid())
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.blocks) + 1
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.nc, self.image_size, self.image_size)
+
+    def cut_spec(self, cut: int) -> LatentSpec:
+        self.check_cut(cut)
+        if cut == 0:
+            shape: tuple[int, ...] = (self.nz,)
+        else:
+            side = BASE_SIDE * 2 ** (cut - 1)
+            shape = (self.widths[cut - 1], side, side)
+        name = "z" if cut == 0 else f"h{cut}"
+        return LatentSpec(cut, (InputSpec(name, shape, InitSpec("clamped_normal")),))
+
+    def stage(self, k: int, state: State) -> State:
+        (h,) = state
+        if k == 0:
+            return (self.fc(h).view(-1, self.widths[0], BASE_SIDE, BASE_SIDE),)
+        h = self.blocks[k - 1](h)
+        if k == self.num_blocks - 1:
+            h = self.out(h)
+        return (h,)
+
+    def to_image(self, raw: Tensor) -> Tensor:
+        return raw
+
+    @property
+    def recommended_cut(self) -> int:
+        return 1
+
+    def recommended_settings(self, task: str) -> InversionSettings:
+        # Supplement table 1: CS lr 1, 25 steps; raw reconstruction lr 1, 40 steps.
+        if task == "denoise":
+            return InversionSettings(lr=1.0, steps=40)
+        return InversionSettings(lr=1.0, steps=25)
+
+
+class VAEEncoder(nn.Module):
+    """q(z|x): images (B, nc, S, S) in [0, 1] → (mu, logvar), each (B, nz).
+
+    Args:
+        nz: size of z.
+        nef: width of the first block; block i has ``nef·2^i`` channels.
+        nc: image channels.
+        image_size: input height and width, a power of two of at least 8.
+    """
+
+    def __init__(self, nz: int = 512, nef: int = 32, nc: int = 3, image_size: int = 128) -> None:
+        super().__init__()
+        self.nz, self.nef, self.nc = int(nz), int(nef), int(nc)
+        self.image_size = int(image_size)
+        depth = vae_upsamplings(self.image_size)
+        layers: list[nn.Module] = []
+        in_ch = self.nc
+        for i in range(depth):
+            width = self.nef * 2**i
+            layers += [nn.Conv2d(in_ch, width, 3, 2, 1), nn.BatchNorm2d(width), nn.LeakyReLU(0.01)]
+            in_ch = width
+        self.main = nn.Sequential(*layers)  # (nef·2^(D-1), 4, 4)
+        flat = in_ch * BASE_SIDE * BASE_SIDE
+        self.fc_mu = nn.Linear(flat, self.nz)
+        self.fc_logvar = nn.Linear(flat, self.nz)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = torch.flatten(self.main(x), 1)
+        return self.fc_mu(h), self.fc_logvar(h)

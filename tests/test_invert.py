@@ -1,0 +1,94 @@
+"""The inversion engine on tiny generators: recovery, independence, progressive warm start."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from helpers import in_range_image
+
+from gs import artifact as gs_artifact
+from gs.invert import invert, simulate
+from gs.metrics import psnr
+from gs.operators import Denoising, GaussianCS, RandomInpainting
+from gs.seeding import Stream, problem_rng
+from gs.settings import InversionSettings
+
+
+def _cs_problem(image, m, index, seed=0, noise_std=0.0):
+    op = GaussianCS(m, image.shape, problem_rng(seed, index, Stream.OPERATOR), noise_std=noise_std)
+    return op, simulate(image, op, problem_rng(seed, index, Stream.NOISE))
+
+
+def test_recovers_an_in_range_image_at_c0(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[0])
+    truth = in_range_image(art)
+    op, y = _cs_problem(truth, 400, 0)
+    settings = InversionSettings(lr=1.0, steps=15, restarts=3, tolerance=0.0)
+    (result,) = invert(art, [op], [y], settings, seed=0)
+    assert psnr(result.image, truth) > 35
+    assert result.image.shape == (3, 16, 16) and result.image.dtype == np.float32
+    assert result.measurement_loss == pytest.approx(min(result.restart_losses))
+    assert result.restart == int(np.argmin(result.restart_losses))
+
+
+def test_sample_in_a_batch_equals_the_sample_alone(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    images = [in_range_image(art, seed=s) for s in (3, 4, 5)]
+    problems = [_cs_problem(img, 300, i, noise_std=0.01) for i, img in enumerate(images)]
+    settings = InversionSettings(lr=0.5, steps=3, restarts=2, inner_iterations=10, tolerance=1e-4)
+    ops, ys = zip(*problems)
+    batch = invert(art, ops, ys, settings, seed=7)
+    for i in range(3):
+        (alone,) = invert(art, [ops[i]], [ys[i]], settings, seed=7, image_indices=[i])
+        np.testing.assert_allclose(batch[i].image, alone.image, atol=1e-4)
+        assert batch[i].restart == alone.restart
+        assert batch[i].measurement_loss == pytest.approx(alone.measurement_loss, rel=1e-3)
+
+
+def test_progressive_warm_start_continues_from_the_shallow_solution(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[2])
+    truth = in_range_image(gs_artifact.load(tiny_artifacts[0]), seed=9)
+    op, y = _cs_problem(truth, 200, 0, noise_std=0.01)
+    settings = InversionSettings(lr=0.5, steps=4, restarts=2, schedule=(0, 1, 2))
+    (result,) = invert(art, [op], [y], settings, seed=0)
+    assert [s.cut for s in result.stages] == [0, 1, 2]
+    for shallow, deep in zip(result.stages, result.stages[1:]):
+        assert deep.first_loss == pytest.approx(shallow.final_loss, rel=1e-4, abs=1e-7)
+        assert deep.final_loss <= deep.first_loss
+    assert [lat.shape for lat in result.latents] == [(8, 8, 8)]
+    assert len(result.restart_losses) == 2
+
+
+def test_schedule_must_end_at_the_artifact_cut(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    op, y = _cs_problem(in_range_image(art), 100, 0)
+    with pytest.raises(ValueError, match="must end at the artifact's cut 1"):
+        invert(art, [op], [y], InversionSettings(schedule=(0,)), seed=0)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_other_tasks_and_optimizers_reduce_the_loss(tiny_artifacts, optimizer):
+    art = gs_artifact.load(tiny_artifacts[1])
+    truth = in_range_image(art, seed=2)
+    ops = [RandomInpainting(0.5, truth.shape, problem_rng(0, 0, Stream.OPERATOR)),
+           Denoising(truth.shape, noise_std=0.05)]
+    ys = [simulate(truth, op, problem_rng(0, i, Stream.NOISE)) for i, op in enumerate(ops)]
+    settings = InversionSettings(optimizer=optimizer, lr=0.5 if optimizer == "lbfgs" else 0.05,
+                                 steps=20, restarts=1)
+    results = invert(art, ops, ys, settings, seed=0)
+    for result in results:
+        assert result.stages[0].final_loss < result.stages[0].first_loss
+        assert psnr(result.image, truth) > 24
+
+
+def test_initial_latents_come_from_the_seeded_stream(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    op, y = _cs_problem(in_range_image(art), 100, 0)
+    settings = InversionSettings(steps=1, inner_iterations=1, restarts=2, lr=1e-9, tolerance=0)
+    (result,) = invert(art, [op], [y], settings, seed=5, image_indices=[3])
+    expected = art.spec.sample(problem_rng(5, 3, Stream.INIT), 2)[0][result.restart]
+    np.testing.assert_allclose(result.latents[0], expected, atol=1e-6)
+    with torch.no_grad():
+        image = art.generator(torch.as_tensor(expected[None]))[0].numpy()
+    np.testing.assert_allclose(result.image, image, atol=1e-5)

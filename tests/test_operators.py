@@ -1,0 +1,443 @@
+"""Contract tests of gs.operators: adjoints, backends, devices, seeding, validation."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gs.errors import UserInputError
+from gs.operators import (
+    Denoising,
+    GaussianCS,
+    Operator,
+    RandomInpainting,
+    SuperResolution,
+    _draw_gaussian_matrix,
+    make_operator,
+    operator_from_spec,
+)
+from gs.seeding import Stream, problem_rng
+
+SHAPE = (3, 16, 16)
+N = 3 * 16 * 16
+
+# Each case: id -> builder(rng) -> Operator. Every operator is built from a seeded rng
+# so that the same case always yields the same operator.
+CASES = {
+    "cs": lambda rng, shape=SHAPE: GaussianCS(40, shape, rng),
+    "inpaint": lambda rng, shape=SHAPE: RandomInpainting(0.3, shape, rng, noise_std=0.05),
+    "sr2-bilinear": lambda rng, shape=SHAPE: SuperResolution(2, shape, "bilinear", noise_std=0.01),
+    "sr2-area": lambda rng, shape=SHAPE: SuperResolution(2, shape, "area"),
+    "sr4-bilinear": lambda rng, shape=SHAPE: SuperResolution(4, shape, "bilinear"),
+    "sr4-area": lambda rng, shape=SHAPE: SuperResolution(4, shape, "area", noise_std=0.02),
+    "denoise": lambda rng, shape=SHAPE: Denoising(shape, noise_std=0.1),
+}
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available"),
+    ),
+]
+
+
+def build(name: str, seed: int = 0, shape: tuple[int, int, int] = SHAPE) -> Operator:
+    return CASES[name](problem_rng(seed, 0, Stream.OPERATOR), shape)
+
+
+def images(batch: int = 2, dtype=np.float32, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).random((batch, *SHAPE)).astype(dtype)
+
+
+def measurements(op: Operator, batch: int = 2, dtype=np.float32, seed: int = 2) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((batch, *op.measurement_shape)).astype(dtype)
+
+
+def to_numpy(array) -> np.ndarray:
+    return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request) -> str:
+    return request.param
+
+
+# ---------------------------------------------------------------- (1) adjoint
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_dot_product_adjoint_float64(case, backend):
+    op = build(case)
+    x = images(dtype=np.float64)
+    y = measurements(op, dtype=np.float64)
+    if backend == "torch":
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+    ax, aty = op.A(x), op.A_adjoint(y)
+    assert ax.dtype == x.dtype and aty.dtype == y.dtype
+    lhs = float(np.sum(to_numpy(ax) * to_numpy(y)))
+    rhs = float(np.sum(to_numpy(x) * to_numpy(aty)))
+    assert lhs == pytest.approx(rhs, rel=1e-6, abs=1e-12)
+
+
+# ------------------------------------------------------------ (2) autograd VJP
+def test_adjoint_matches_autograd_vjp(case):
+    op = build(case)
+    x = torch.from_numpy(images(dtype=np.float64))
+    v = torch.from_numpy(measurements(op, dtype=np.float64))
+    _, vjp = torch.autograd.functional.vjp(op.A, x, v)
+    np.testing.assert_allclose(to_numpy(op.A_adjoint(v)), to_numpy(vjp), rtol=1e-5, atol=1e-5)
+
+
+def test_gradient_flows_through_operator(case):
+    op = build(case)
+    x = torch.from_numpy(images()).requires_grad_(True)
+    loss = (op.A(x) ** 2).sum()
+    loss.backward()
+    assert x.grad is not None and x.grad.shape == x.shape
+
+
+# ------------------------------------------------------ (3) shapes and dtypes
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shapes_dtypes_and_backends_agree(case, dtype):
+    op = build(case)
+    x_np = images(batch=3, dtype=dtype)
+    y_np = measurements(op, batch=3, dtype=dtype)
+    x_t, y_t = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    outputs = {
+        "A": (op.A(x_np), op.A(x_t), (3, *op.measurement_shape)),
+        "A_adjoint": (op.A_adjoint(y_np), op.A_adjoint(y_t), (3, *op.image_shape)),
+    }
+    for name, (out_np, out_t, shape) in outputs.items():
+        assert isinstance(out_np, np.ndarray), name
+        assert isinstance(out_t, torch.Tensor), name
+        assert out_np.shape == shape and tuple(out_t.shape) == shape, name
+        assert out_np.dtype == dtype, name
+        assert out_t.dtype == x_t.dtype, name
+        np.testing.assert_allclose(out_np, to_numpy(out_t), rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+def test_measure_backends_agree(case):
+    op = build(case)
+    x = images()
+    y_np = op.measure(x, problem_rng(0, 0, Stream.NOISE))
+    y_t = op.measure(torch.from_numpy(x), problem_rng(0, 0, Stream.NOISE))
+    assert y_np.dtype == np.float32 and y_t.dtype == torch.float32
+    np.testing.assert_allclose(y_np, to_numpy(y_t), rtol=1e-6, atol=1e-6)
+    expected_noise = np.random.default_rng([0, 0, int(Stream.NOISE)]).standard_normal(y_np.shape)
+    np.testing.assert_allclose(
+        y_np, op.A(x) + op.noise_std * expected_noise.astype(np.float32), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_measure_without_noise_is_A(case):
+    spec = build(case).spec()
+    spec["noise_std"] = 0.0
+    op = operator_from_spec(spec, problem_rng(0, 0, Stream.OPERATOR))
+    x = images()
+    np.testing.assert_array_equal(op.measure(x, np.random.default_rng(3)), op.A(x))
+
+
+def test_shape_mismatch_is_rejected(case):
+    op = build(case)
+    with pytest.raises(ValueError, match="shape"):
+        op.A(np.zeros((2, 3, 8, 8), dtype=np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        op.A_adjoint(np.zeros((2, 5), dtype=np.float32))
+
+
+def test_integer_input_is_rejected():
+    with pytest.raises(TypeError, match="floating"):
+        Denoising(SHAPE).A(np.zeros((1, *SHAPE), dtype=np.int64))
+
+
+# ----------------------------------------------------------------- (4) device
+@pytest.mark.parametrize("device", DEVICES)
+def test_device_is_preserved(case, device):
+    op = build(case)
+    x_np = images()
+    y_np = measurements(op)
+    x = torch.from_numpy(x_np).to(device)
+    y = torch.from_numpy(y_np).to(device)
+    for out, expected in (
+        (op.A(x), op.A(x_np)),
+        (op.A_adjoint(y), op.A_adjoint(y_np)),
+        (op.measure(x, np.random.default_rng(4)), op.measure(x_np, np.random.default_rng(4))),
+    ):
+        assert out.device.type == device and out.dtype == torch.float32
+        np.testing.assert_allclose(to_numpy(out), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_constants_are_cached_per_backend_device_and_dtype():
+    op = GaussianCS(10, SHAPE, np.random.default_rng(0))
+    x32 = torch.from_numpy(images())
+    op.A(x32)
+    first = dict(op._cache)
+    op.A(x32)
+    op.A_adjoint(op.A(x32))
+    assert len(op._cache) == 1
+    assert next(iter(op._cache.values())) is next(iter(first.values()))
+    op.A(x32.double())
+    op.A(images())
+    assert len(op._cache) == 3
+    # The cached constant never aliases writable state the caller could change.
+    assert not op.matrix.flags.writeable
+
+
+# ---------------------------------------------------- (5) seeding and specs
+def test_same_seed_same_operator_and_noise(case):
+    a, b = build(case, seed=7), build(case, seed=7)
+    x = images()
+    np.testing.assert_array_equal(a.A(x), b.A(x))
+    np.testing.assert_array_equal(
+        a.measure(x, problem_rng(7, 0, Stream.NOISE)), b.measure(x, problem_rng(7, 0, Stream.NOISE))
+    )
+
+
+def test_different_seed_different_noise(case):
+    op = build(case)
+    x = images()
+    if op.noise_std == 0:
+        op = operator_from_spec({**op.spec(), "noise_std": 0.1}, problem_rng(0, 0, Stream.OPERATOR))
+    y1 = op.measure(x, problem_rng(7, 0, Stream.NOISE))
+    y2 = op.measure(x, problem_rng(8, 0, Stream.NOISE))
+    assert not np.allclose(y1, y2)
+
+
+@pytest.mark.parametrize("name", ["cs", "inpaint"])
+def test_different_seed_different_operator(name):
+    a, b = build(name, seed=7), build(name, seed=8)
+    x = images()
+    assert not np.allclose(a.A(x), b.A(x))
+
+
+def test_spec_round_trip(case):
+    op = build(case, seed=5)
+    spec = op.spec()
+    assert spec["task"] == op.task
+    restored_spec = json.loads(json.dumps(spec))
+    assert restored_spec == spec
+    rebuilt = operator_from_spec(restored_spec, problem_rng(5, 0, Stream.OPERATOR))
+    assert type(rebuilt) is type(op)
+    assert rebuilt.spec() == spec
+    x, y = images(), measurements(op)
+    np.testing.assert_array_equal(rebuilt.A(x), op.A(x))
+    np.testing.assert_array_equal(rebuilt.A_adjoint(y), op.A_adjoint(y))
+
+
+def test_explicit_mask_round_trip():
+    mask = np.random.default_rng(0).random(SHAPE[1:]) < 0.4
+    op = RandomInpainting.from_mask(mask.astype(np.uint8), SHAPE, noise_std=0.01)
+    np.testing.assert_array_equal(op.mask, mask)
+    assert op.keep == pytest.approx(mask.mean())
+    spec = json.loads(json.dumps(op.spec()))
+    rebuilt = operator_from_spec(spec, np.random.default_rng(123))
+    np.testing.assert_array_equal(rebuilt.mask, mask)
+    assert rebuilt.noise_std == 0.01
+
+
+def test_operator_spec_errors():
+    rng = np.random.default_rng(0)
+    with pytest.raises(UserInputError, match="task"):
+        operator_from_spec({"task": "deblur"}, rng)
+    with pytest.raises(UserInputError, match="missing"):
+        operator_from_spec({"task": "cs", "image_shape": [3, 16, 16], "noise_std": 0.1}, rng)
+    bad_mask = {
+        "task": "inpaint",
+        "keep": 0.5,
+        "mask": "00",
+        "image_shape": [3, 16, 16],
+        "noise_std": 0.0,
+    }
+    with pytest.raises(UserInputError, match="mask"):
+        operator_from_spec(bad_mask, rng)
+
+
+def test_make_operator_matches_constructors():
+    def rng():
+        return problem_rng(3, 1, Stream.OPERATOR)
+
+    x = images()
+    pairs = [
+        (make_operator("cs", SHAPE, rng(), measurements=40), GaussianCS(40, SHAPE, rng())),
+        (make_operator("cs", SHAPE, rng(), ratio=0.1), GaussianCS(round(0.1 * N), SHAPE, rng())),
+        (make_operator("inpaint", SHAPE, rng()), RandomInpainting(0.1, SHAPE, rng())),
+        (make_operator("sr", SHAPE, rng()), SuperResolution(4, SHAPE)),
+        (
+            make_operator("sr", SHAPE, rng(), scale=2, method="area", noise_std=0.1),
+            SuperResolution(2, SHAPE, "area", 0.1),
+        ),
+        (make_operator("denoise", SHAPE, rng()), Denoising(SHAPE)),
+    ]
+    for made, direct in pairs:
+        assert made.spec() == direct.spec()
+        np.testing.assert_array_equal(made.A(x), direct.A(x))
+    assert make_operator("cs", SHAPE, rng(), ratio=1e-6).measurement_shape == (1,)
+    assert make_operator("denoise", SHAPE, rng()).noise_std == 0.1
+    assert make_operator("inpaint", SHAPE, rng()).noise_std == 0.0
+
+
+# -------------------------------------------------- (6) torch reference ops
+@pytest.mark.parametrize("scale", [2, 4, 8])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bilinear_matches_interpolate(scale, dtype):
+    shape = (3, 32, 24)
+    x = torch.from_numpy(np.random.default_rng(0).random((2, *shape))).to(dtype)
+    op = SuperResolution(scale, shape, "bilinear")
+    ref = F.interpolate(x, scale_factor=1 / scale, mode="bilinear", align_corners=False)
+    assert op.A(x).shape == ref.shape
+    torch.testing.assert_close(op.A(x), ref, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_area_matches_avg_pool(scale):
+    shape = (3, 32, 24)
+    x = torch.from_numpy(np.random.default_rng(0).random((2, *shape)).astype(np.float32))
+    op = SuperResolution(scale, shape, "area")
+    torch.testing.assert_close(op.A(x), F.avg_pool2d(x, scale), rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        op.A(x), F.interpolate(x, scale_factor=1 / scale, mode="area"), rtol=0, atol=1e-6
+    )
+
+
+def test_upsample_is_right_inverse_of_area():
+    op = SuperResolution(4, SHAPE, "area")
+    y = measurements(op)
+    up = op.upsample(y)
+    assert up.shape == (2, *SHAPE)
+    np.testing.assert_allclose(op.A(up), y, rtol=1e-6, atol=1e-6)
+
+
+def test_norm_estimates(case):
+    shape = (2, 8, 8)  # small, so that the explicit matrix is cheap
+    n = 2 * 8 * 8
+    op = build(case, shape=shape)
+    explicit = op.A(np.eye(n).reshape(n, *shape)).reshape(n, -1).T  # columns are A e_i
+    expected = math.sqrt(np.linalg.eigvalsh(explicit.T @ explicit)[-1])
+    assert op.norm() == pytest.approx(expected, rel=1e-3)
+
+
+# ---------------------------------------------------- (7) specific contracts
+@pytest.mark.parametrize("m", [1, 40, N])
+def test_cs_default_noise_std(m):
+    op = GaussianCS(m, SHAPE, np.random.default_rng(0))
+    assert op.noise_std == pytest.approx(0.1 * math.sqrt(N / (m * 12288)))
+    assert GaussianCS(m, (3, 64, 64), np.random.default_rng(0)).noise_std == pytest.approx(
+        0.1 / math.sqrt(m)
+    )
+    assert GaussianCS(m, SHAPE, np.random.default_rng(0), noise_std=0.0).noise_std == 0.0
+
+
+def test_cs_matrix_draw():
+    op = GaussianCS(40, SHAPE, np.random.default_rng(9))
+    expected = (np.random.default_rng(9).standard_normal((40, N)) / math.sqrt(40)).astype(
+        np.float32
+    )
+    assert op.matrix.dtype == np.float32 and op.matrix.shape == (40, N)
+    np.testing.assert_array_equal(op.matrix, expected)
+    chunked = _draw_gaussian_matrix(np.random.default_rng(9), 40, N, chunk_rows=3)
+    np.testing.assert_array_equal(chunked, expected)
+
+
+def test_cs_flattens_chw():
+    op = GaussianCS(5, SHAPE, np.random.default_rng(0))
+    x = images()
+    np.testing.assert_allclose(op.A(x), x.reshape(2, -1) @ op.matrix.T, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.25, 0.5, 0.77, 1.0])
+def test_inpainting_keeps_exact_fraction(keep):
+    op = RandomInpainting(keep, SHAPE, np.random.default_rng(0))
+    assert op.mask.dtype == bool and op.mask.shape == SHAPE[1:]
+    assert int(op.mask.sum()) == round(keep * 16 * 16)
+    x = images()
+    y = op.A(x)
+    np.testing.assert_array_equal(y, x * op.mask)  # same mask on every channel
+    assert op.measurement_shape == SHAPE
+
+
+def test_inpainting_mask_is_permutation_prefix():
+    op = RandomInpainting(0.25, SHAPE, np.random.default_rng(4))
+    kept = np.random.default_rng(4).permutation(256)[:64]
+    expected = np.zeros(256, dtype=bool)
+    expected[kept] = True
+    np.testing.assert_array_equal(op.mask.ravel(), expected)
+
+
+def test_sr_kernels():
+    np.testing.assert_array_equal(SuperResolution(4, SHAPE, "area").kernel, np.full((4, 4), 1 / 16))
+    bilinear = np.zeros((4, 4), dtype=np.float32)
+    bilinear[1:3, 1:3] = 0.25
+    np.testing.assert_array_equal(SuperResolution(4, SHAPE).kernel, bilinear)
+    assert SuperResolution(4, SHAPE).measurement_shape == (3, 4, 4)
+
+
+def test_denoising_is_identity():
+    op = Denoising(SHAPE)
+    x = images()
+    np.testing.assert_array_equal(op.A(x), x)
+    assert op.task == "denoise" and op.noise_std == 0.1
+
+
+def test_module_does_not_import_torch():
+    code = "import sys, gs.operators; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# ------------------------------------------------------------ (8) validation
+RNG = np.random.default_rng(0)
+
+INVALID = [
+    (lambda: GaussianCS(0, SHAPE, RNG), "--measurements"),
+    (lambda: GaussianCS(-3, SHAPE, RNG), "--measurements"),
+    (lambda: GaussianCS(N + 1, SHAPE, RNG), "--measurements"),
+    (lambda: GaussianCS(2.5, SHAPE, RNG), "--measurements"),
+    (lambda: GaussianCS(10, SHAPE, RNG, noise_std=-0.1), "--noise-std"),
+    (lambda: RandomInpainting(0, SHAPE, RNG), "--keep"),
+    (lambda: RandomInpainting(1.5, SHAPE, RNG), "--keep"),
+    (lambda: RandomInpainting(float("nan"), SHAPE, RNG), "--keep"),
+    (lambda: SuperResolution(3, SHAPE), "--scale"),
+    (lambda: SuperResolution(8, (3, 16, 12)), "--scale"),
+    (lambda: SuperResolution(4, (3, 18, 16)), "--scale"),
+    (lambda: SuperResolution(4, SHAPE, "bicubic"), "--method"),
+    (lambda: Denoising(SHAPE, noise_std=-1.0), "--noise-std"),
+    (lambda: Denoising((3, 16)), "image shape"),
+    (lambda: Denoising((3, 0, 16)), "image shape"),
+    (lambda: make_operator("deblur", SHAPE, RNG), "--task"),
+    (lambda: make_operator("cs", SHAPE, RNG), "--measurements/--ratio"),
+    (lambda: make_operator("cs", SHAPE, RNG, measurements=10, ratio=0.1), "--measurements/--ratio"),
+    (lambda: make_operator("cs", SHAPE, RNG, ratio=0.0), "--ratio"),
+    (lambda: make_operator("cs", SHAPE, RNG, ratio=1.5), "--ratio"),
+    (lambda: make_operator("cs", SHAPE, RNG, measurements=0), "--measurements"),
+    (lambda: make_operator("inpaint", SHAPE, RNG, keep=0.0), "--keep"),
+    (lambda: make_operator("sr", SHAPE, RNG, scale=3), "--scale"),
+    (lambda: make_operator("sr", (3, 20, 20), RNG, scale=8), "--scale"),
+    (lambda: RandomInpainting.from_mask(np.zeros((16, 16)), SHAPE), "mask"),
+    (lambda: RandomInpainting.from_mask(np.ones((8, 8)), SHAPE), "mask"),
+    (lambda: RandomInpainting.from_mask(np.full((16, 16), 0.5), SHAPE), "mask"),
+]
+
+
+@pytest.mark.parametrize("factory, flag", INVALID, ids=[flag for _, flag in INVALID])
+def test_invalid_arguments(factory, flag):
+    with pytest.raises(UserInputError, match=re.escape(flag)) as info:
+        factory()
+    assert isinstance(info.value, ValueError)
+    message = str(info.value)
+    assert message.count(". ") == 0 and "\n" not in message  # one sentence
+
+
+def test_unknown_task_lists_tasks():
+    with pytest.raises(ValueError, match="cs, inpaint, sr, denoise"):
+        make_operator("blur", SHAPE, RNG)
+
+
+def test_measurement_range_in_message():
+    with pytest.raises(ValueError, match=r"--measurements must be between 1 and 768, got 0"):
+        GaussianCS(0, SHAPE, RNG)
