@@ -83,13 +83,13 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
             optimizer=optimizer, tolerance=tolerance,
         )
         init = None
+        if schedule is not None and init_mode != "progressive":
+            raise UserInputError("--schedule needs --init progressive")
         if init_mode == "progressive":
             cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)
             settings = settings.override(schedule=tuple(sorted(set(cuts))))
         elif init_mode is not None:
             init = InitSpec(init_mode, std=init_std)
-            if schedule is not None:
-                raise UserInputError("--schedule needs --init progressive")
         options = OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
                                   scale=scale, method=method, noise_std=noise_std)
         with tqdm(total=len(images), unit="image", desc="gs-invert", leave=False,
