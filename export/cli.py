@@ -10,8 +10,10 @@ from gs.export.api import export_artifact
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model", required=False)
-@click.option("--weights", required=True, type=click.Path(), help="Checkpoint, state dict or folder.")
-@click.option("--cut", type=int, default=None, help="Blocks to remove (0 = no surgery); default: the model's recommended cut.")
+@click.option("--weights", required=True, type=click.Path(),
+              help="Checkpoint, state dict or folder.")
+@click.option("--cut", type=int, default=None,
+              help="Blocks to remove (0 = no surgery); default: the model's recommended cut.")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Artifact path (.pt).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @user_errors

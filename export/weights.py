@@ -91,7 +91,9 @@ def _from_lightning(checkpoint: dict, path: Path, model: str | None) -> StagedGe
         generator.load_state_dict(state, strict=True)
     except (RuntimeError, ValueError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0]
-        raise UserInputError(f"--weights {path} does not match its recorded {name}: {first}") from None
+        raise UserInputError(
+            f"--weights {path} does not match its recorded {name}: {first}"
+        ) from None
     return generator
 
 

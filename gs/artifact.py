@@ -59,7 +59,9 @@ class ArtifactMetadata:
     def spec_at(self, cut: int) -> LatentSpec:
         """The inputs at a cut no deeper than the artifact's (for progressive surgery)."""
         if not 0 <= cut <= self.cut:
-            raise ValueError(f"cut {cut} is not available in this artifact; expected 0 to {self.cut}")
+            raise ValueError(
+                f"cut {cut} is not available in this artifact; expected 0 to {self.cut}"
+            )
         return self.latents[cut]
 
     def settings_for(self, task: str) -> InversionSettings:

@@ -64,6 +64,14 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--save-measurements", is_flag=True,
               help="With --simulate --task cs: also write <stem>.npz observations.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--devices", type=int,
+              help="Shard the images over N devices with Lightning (one process each).")
+@click.option("--num-nodes", type=int, default=1, show_default=True,
+              help="Nodes for --devices (under a cluster launcher).")
+@click.option("--accelerator", default="auto", show_default=True,
+              help="Lightning accelerator for --devices: auto, cpu, gpu.")
+@click.option("--strategy", default="auto", show_default=True,
+              help="Lightning strategy for --devices (auto = ddp_spawn).")
 @user_errors
 def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          measurements: int | None, ratio: float | None, keep: float | None, mask: str | None,
@@ -72,10 +80,14 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          optimizer: str | None, tolerance: float | None, init_mode: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
-         overwrite: bool) -> None:
+         overwrite: bool, devices: int | None, num_nodes: int, accelerator: str,
+         strategy: str) -> None:
     """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export)."""
     if seed < 0:
         raise UserInputError(f"--seed must be non-negative, got {seed}")
+    if devices is not None and (devices < 1 or num_nodes < 1):
+        raise UserInputError(f"--devices and --num-nodes must be at least 1, got {devices} "
+                             f"and {num_nodes}")
     try:
         loaded = load(artifact, device=resolve_device(device))
         settings = loaded.metadata.settings_for(task).override(
@@ -92,6 +104,18 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
             init = InitSpec(init_mode, std=init_std)
         options = OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
                                   scale=scale, method=method, noise_std=noise_std)
+        if devices is not None:
+            from gs.distributed import ShardedJob, run_sharded
+
+            job = ShardedJob(str(artifact), tuple(images), options, settings, output_dir,
+                             simulate, seed, init, mask, batch_size, overwrite,
+                             save_measurements, tuple(loaded.metadata.image_shape))
+            result = run_sharded(job, devices=devices, num_nodes=num_nodes,
+                                 accelerator=accelerator, strategy=strategy, report_path=report)
+            if result is None:
+                return
+            _print_summary(result.images)
+            return
         with tqdm(total=len(images), unit="image", desc="gs-invert", leave=False,
                   disable=None) as bar:
             result = run_job(
@@ -103,6 +127,10 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
         raise
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
-    for entry in result.images:
+    _print_summary(result.images)
+
+
+def _print_summary(entries: list[dict]) -> None:
+    for entry in entries:
         score = "" if entry["psnr"] is None else f"  PSNR {entry['psnr']:.2f} dB"
         click.echo(f"{entry['path']} -> {entry['output']}{score}", err=True)

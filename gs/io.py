@@ -110,7 +110,9 @@ def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
     return grid
 
 
-def write_json(path: str | Path, data: Any, overwrite: bool = False, flag: str = "--report") -> Path:
+def write_json(
+    path: str | Path, data: Any, overwrite: bool = False, flag: str = "--report"
+) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     text = json.dumps(data, indent=2)
     return atomic_write(path, lambda tmp: tmp.write_text(text + "\n"), overwrite, flag)

@@ -169,6 +169,78 @@ def output_paths(paths: Sequence[Path], out_dir: Path) -> list[Path]:
     return outputs
 
 
+def load_problems(
+    image_shape: tuple[int, int, int],
+    images: Sequence[str | Path],
+    options: OperatorOptions,
+    *,
+    simulate_mode: bool,
+    seed: int,
+    mask: str | Path | None = None,
+    indices: Sequence[int] | None = None,
+) -> list[Problem]:
+    """Read and degrade (simulate) or read (observation) images ``indices`` of a job."""
+    paths = [Path(p) for p in images]
+    chosen = range(len(paths)) if indices is None else indices
+    problems = []
+    for index in chosen:
+        path = paths[index]
+        if simulate_mode:
+            truth = resize_image(read_image(path, "IMAGE", channels=image_shape[0]),
+                                 image_shape[1:])
+            problems.append(simulated_problem(path, index, truth, options, seed))
+        else:
+            problems.append(observed_problem(path, index, options, image_shape, seed,
+                                             None if mask is None else Path(mask)))
+    return problems
+
+
+def check_outputs(images: Sequence[str | Path], out_dir: str | Path,
+                  report_path: str | Path | None, overwrite: bool) -> list[Path]:
+    """Output path per image; raise before any work if one would be overwritten."""
+    paths = [Path(p) for p in images]
+    if not paths:
+        raise UserInputError("IMAGE: give at least one image")
+    outputs = output_paths(paths, Path(out_dir))
+    for out in outputs:
+        check_writable(out, overwrite, "-o/--output-dir")
+    if report_path is not None:
+        check_writable(report_path, overwrite, "--report")
+    return outputs
+
+
+def solve_problems(
+    artifact: Any,
+    problems: Sequence[Problem],
+    outputs: Sequence[Path],
+    settings: InversionSettings,
+    *,
+    seed: int,
+    init: InitSpec | None,
+    batch_size: int,
+    overwrite: bool,
+    save_observations: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Invert ``problems`` in batches, write each recovery, return report entries."""
+    if batch_size < 1:
+        raise UserInputError(f"--batch-size must be at least 1, got {batch_size}")
+    entries = []
+    for start in range(0, len(problems), batch_size):
+        batch = problems[start : start + batch_size]
+        results = invert(artifact, [p.operator for p in batch], [p.y for p in batch], settings,
+                         seed=seed, image_indices=[p.index for p in batch], init=init)
+        for problem, result in zip(batch, results):
+            out = outputs[problem.index]
+            write_image(out, result.image, overwrite=overwrite)
+            if save_observations and problem.operator.task == "cs" and problem.truth is not None:
+                save_measurements(out.with_suffix(".npz"), problem, seed, overwrite)
+            entries.append(_entry(problem, result, out))
+        if progress is not None:
+            progress(len(batch))
+    return entries
+
+
 def run_job(
     artifact: Any,
     images: Sequence[str | Path],
@@ -191,39 +263,13 @@ def run_job(
     Nothing is written before every input has been read and every output path
     checked, so a bad input leaves no half-written results.
     """
-    paths = [Path(p) for p in images]
-    if not paths:
-        raise UserInputError("IMAGE: give at least one image")
-    out_dir = Path(out_dir)
-    outputs = output_paths(paths, out_dir)
-    for out in outputs:
-        check_writable(out, overwrite, "-o/--output-dir")
-    if report_path is not None:
-        check_writable(report_path, overwrite, "--report")
-    if batch_size < 1:
-        raise UserInputError(f"--batch-size must be at least 1, got {batch_size}")
-    shape = tuple(artifact.metadata.image_shape)
-    problems = []
-    for index, path in enumerate(paths):
-        if simulate_mode:
-            truth = resize_image(read_image(path, "IMAGE", channels=shape[0]), shape[1:])
-            problems.append(simulated_problem(path, index, truth, options, seed))
-        else:
-            problems.append(observed_problem(path, index, options, shape, seed,
-                                             None if mask is None else Path(mask)))
+    outputs = check_outputs(images, out_dir, report_path, overwrite)
+    problems = load_problems(tuple(artifact.metadata.image_shape), images, options,
+                             simulate_mode=simulate_mode, seed=seed, mask=mask)
     report = JobReport(str(artifact.path), options.task, seed, settings.to_json())
-    for start in range(0, len(problems), batch_size):
-        batch = problems[start : start + batch_size]
-        results = invert(artifact, [p.operator for p in batch], [p.y for p in batch], settings,
-                         seed=seed, image_indices=[p.index for p in batch], init=init)
-        for problem, result in zip(batch, results):
-            out = outputs[problem.index]
-            write_image(out, result.image, overwrite=overwrite)
-            if save_observations and options.task == "cs" and simulate_mode:
-                save_measurements(out.with_suffix(".npz"), problem, seed, overwrite)
-            report.images.append(_entry(problem, result, out))
-        if progress is not None:
-            progress(len(batch))
+    report.images = solve_problems(artifact, problems, outputs, settings, seed=seed, init=init,
+                                   batch_size=batch_size, overwrite=overwrite,
+                                   save_observations=save_observations, progress=progress)
     if report_path is not None:
         write_json(report_path, report.to_json(), overwrite=overwrite)
     return report
@@ -232,6 +278,7 @@ def run_job(
 def _entry(problem: Problem, result: InversionResult, out: Path) -> dict[str, Any]:
     truth = problem.truth
     return {
+        "index": problem.index,
         "path": str(problem.path),
         "output": str(out),
         "psnr": None if truth is None else psnr(result.image, truth),

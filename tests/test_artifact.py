@@ -14,7 +14,6 @@ from gs import artifact as gs_artifact
 from gs.errors import UserInputError
 from gs.export import export_artifact, load_generator
 from gs.surgery import cut
-
 from helpers import TINY
 
 

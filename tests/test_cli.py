@@ -144,3 +144,21 @@ def test_gs_export_bad_input(tmp_path, tiny_weights):
     one_sentence_error(run(export_cli, ["dcgan", "--weights", tiny_weights, "-o",
                                         tmp_path / "a.bin"]), "must end in .pt")
     assert not list(tmp_path.glob("a.*"))
+
+
+def test_devices_shards_through_lightning_and_matches_one_process(tmp_path, tiny_artifacts,
+                                                                  photo):
+    common = [tiny_artifacts[1], photo, photo, photo, "--ratio", 0.3, "--simulate",
+              "--batch-size", 1, *FAST]
+    single = run(invert_cli, [*common, "-o", tmp_path / "one", "--report", tmp_path / "1.json"])
+    assert single.exit_code == 0, single.output
+    sharded = run(invert_cli, [*common, "-o", tmp_path / "two", "--report", tmp_path / "2.json",
+                               "--devices", 2, "--accelerator", "cpu"])
+    assert sharded.exit_code == 0, sharded.output
+    one = json.loads((tmp_path / "1.json").read_text())["images"]
+    two = json.loads((tmp_path / "2.json").read_text())["images"]
+    assert [e["index"] for e in two] == [0, 1, 2]
+    for a, b in zip(one, two):
+        assert b["psnr"] == pytest.approx(a["psnr"], abs=1e-3)
+        assert b["restart"] == a["restart"]
+    assert len(list((tmp_path / "two").glob("*.png"))) == 3

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import in_range_image
 
 from gs import artifact as gs_artifact
 from gs.invert import invert, simulate
@@ -13,6 +12,7 @@ from gs.metrics import psnr
 from gs.operators import Denoising, GaussianCS, RandomInpainting
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
+from helpers import in_range_image
 
 
 def _cs_problem(image, m, index, seed=0, noise_std=0.0):

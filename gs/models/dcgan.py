@@ -143,7 +143,9 @@ class DCGANGenerator(StagedGenerator):
             if k.startswith("main.") and k.endswith(".weight") and v.dim() == 4
         )
         if len(convs) < 2:
-            raise ValueError("the state dict holds no DCGAN transposed convolutions (main.N.weight)")
+            raise ValueError(
+                "the state dict holds no DCGAN transposed convolutions (main.N.weight)"
+            )
         nz = convs[0][1].shape[0]
         nc = convs[-1][1].shape[1]
         ngf = convs[-1][1].shape[0]
