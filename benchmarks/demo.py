@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from photos import faces, non_faces
 
 from gs.artifact import load
 from gs.export import export_artifact
@@ -19,7 +20,6 @@ from gs.io import image_grid, write_image
 from gs.metrics import psnr
 from gs.operators import GaussianCS
 from gs.seeding import Stream, problem_rng
-from photos import faces, non_faces
 
 
 def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int) -> None:

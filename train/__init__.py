@@ -1,0 +1,1 @@
+"""Training generators with Lightning (installed as ``gs.train``)."""

@@ -1,0 +1,266 @@
+"""Image folders as training data: scan, split, decode, scale.
+
+``ImageFolderDataModule`` serves every image below a folder (nested folders,
+``.jpg``/``.jpeg``/``.png``/``.webp``, case-insensitive) as float32 tensors
+(C, H, W) of side ``image_size``: the largest centred square is cut out, resized
+with an antialiasing filter, and scaled linearly from [0, 255] to the model's
+range (DCGAN: [-1, 1]).
+
+Train/validation split (stable and documented): a file belongs to the
+validation set when ``sha256(f"{seed}:{relative_path}")``, read as a fraction
+in [0, 1) from its first 8 bytes, is below ``val_fraction``. The rule depends
+only on the seed and the file's path relative to the data folder (POSIX
+separators), so it is the same on every machine, does not depend on the order
+the filesystem lists files in, and adding or removing files never moves the
+other files between the sets.
+
+Unreadable files (not an image, truncated header, zero size) are found when the
+folder is scanned, before training starts; they are skipped with one warning
+that says how many. A file that becomes unreadable later (or whose pixel data
+is damaged after a valid header) is replaced in its batch by the next readable
+file of the set, with a warning naming it, so an epoch never crashes on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+
+from gs.errors import UserInputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+CHANNEL_MODES = {1: "L", 3: "RGB"}
+_DECODE_ERRORS = (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a folder scan found: readable files (sorted relative paths) and the skipped ones."""
+
+    root: Path
+    files: tuple[str, ...]
+    unreadable: tuple[str, ...]
+
+
+def is_validation(relative_path: str, seed: int, val_fraction: float) -> bool:
+    """The split rule: True when ``relative_path`` belongs to the validation set."""
+    digest = hashlib.sha256(f"{int(seed)}:{relative_path}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64 < val_fraction
+
+
+def split_files(
+    files: Sequence[str], seed: int, val_fraction: float
+) -> tuple[list[str], list[str]]:
+    """Split relative paths into (train, val) by :func:`is_validation`, keeping their order."""
+    train, val = [], []
+    for name in files:
+        (val if is_validation(name, seed, val_fraction) else train).append(name)
+    return train, val
+
+
+def _readable(path: Path) -> bool:
+    try:
+        if path.stat().st_size == 0:
+            return False
+        with Image.open(path) as img:
+            img.verify()
+        return True
+    except _DECODE_ERRORS:
+        return False
+
+
+def scan_image_folder(root: str | Path, flag: str = "--data") -> ScanResult:
+    """List the readable images below ``root``.
+
+    Raises:
+        UserInputError: ``root`` is not a folder, holds no image files, or none of
+            them can be read; the message names ``flag`` and the folder.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise UserInputError(f"{flag} {root} is not a folder")
+    candidates = sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
+    if not candidates:
+        raise UserInputError(
+            f"{flag} {root} contains no image files ({', '.join(IMAGE_SUFFIXES)}), "
+            "also searching its subfolders"
+        )
+    files, unreadable = [], []
+    for name in candidates:
+        (files if _readable(root / name) else unreadable).append(name)
+    if not files:
+        raise UserInputError(
+            f"{flag} {root}: none of its {len(candidates)} image files could be read as an image"
+        )
+    return ScanResult(root, tuple(files), tuple(unreadable))
+
+
+def load_image(path: str | Path, image_size: int, channels: int = 3) -> np.ndarray:
+    """Decode ``path``, cut the centred square, resize to ``image_size``.
+
+    Returns:
+        uint8 array (H, W, C) with H = W = ``image_size`` and C = ``channels`` (1 or 3).
+    """
+    with Image.open(path) as img:
+        img.draft(CHANNEL_MODES[channels], (image_size, image_size))  # fast JPEG downscale
+        img = img.convert(CHANNEL_MODES[channels])
+        width, height = img.size
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        box = (left, top, left + side, top + side)
+        img = img.resize((image_size, image_size), Image.Resampling.LANCZOS, box=box)
+        array = np.asarray(img, dtype=np.uint8)
+    return array.reshape(image_size, image_size, channels)
+
+
+def to_tensor(array: np.ndarray, value_range: tuple[float, float]) -> Tensor:
+    """uint8 (H, W, C) → float32 (C, H, W) mapped linearly from [0, 255] to ``value_range``."""
+    low, high = value_range
+    x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).float()
+    return x * ((high - low) / 255.0) + low
+
+
+def from_tensor(x: Tensor, value_range: tuple[float, float]) -> Tensor:
+    """Inverse of :func:`to_tensor` up to rounding: ``value_range`` → [0, 1], clamped."""
+    low, high = value_range
+    return ((x - low) / (high - low)).clamp(0, 1)
+
+
+class ImageFileDataset(Dataset):
+    """Images ``root/files[i]`` as tensors (C, H, W) in ``value_range``."""
+
+    def __init__(
+        self,
+        root: Path,
+        files: Sequence[str],
+        image_size: int,
+        channels: int = 3,
+        value_range: tuple[float, float] = (-1.0, 1.0),
+    ) -> None:
+        self.root, self.files = Path(root), list(files)
+        self.image_size, self.channels, self.value_range = image_size, channels, value_range
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> Tensor:
+        for offset in range(len(self.files)):
+            name = self.files[(index + offset) % len(self.files)]
+            try:
+                array = load_image(self.root / name, self.image_size, self.channels)
+            except _DECODE_ERRORS as exc:
+                warnings.warn(
+                    f"skipping unreadable image {self.root / name} ({exc}); using the next one",
+                    stacklevel=2,
+                )
+                continue
+            return to_tensor(array, self.value_range)
+        raise OSError(f"no image below {self.root} can be read any more")
+
+
+class ImageFolderDataModule(L.LightningDataModule):
+    """Every image below ``data_dir``, split into train/val by :func:`is_validation`.
+
+    Args:
+        data_dir: folder searched recursively for ``.jpg``/``.jpeg``/``.png``/``.webp``.
+        image_size: side of the square tensors served.
+        batch_size: images per batch (per device).
+        channels: 3 (RGB) or 1 (grey).
+        value_range: (low, high) the pixel values are scaled to; DCGAN uses (-1, 1).
+        val_fraction: expected share of files held out for validation, in [0, 1).
+        num_workers: DataLoader worker processes (0 decodes in the training process).
+        seed: seeds the split and the per-epoch shuffling.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        image_size: int,
+        batch_size: int = 64,
+        channels: int = 3,
+        value_range: tuple[float, float] = (-1.0, 1.0),
+        val_fraction: float = 0.05,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if channels not in CHANNEL_MODES:
+            raise UserInputError(f"--channels must be 1 or 3, got {channels}")
+        if not 0.0 <= val_fraction < 1.0:
+            raise UserInputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+        self.data_dir = Path(data_dir).expanduser()
+        self.image_size, self.batch_size, self.channels = image_size, batch_size, channels
+        self.value_range = (float(value_range[0]), float(value_range[1]))
+        self.val_fraction, self.num_workers, self.seed = val_fraction, num_workers, seed
+        self._scan: ScanResult | None = None
+        self.train_files: list[str] = []
+        self.val_files: list[str] = []
+
+    def scan(self) -> ScanResult:
+        """Scan the folder once and split it; :class:`UserInputError` if it is of no use."""
+        if self._scan is None:
+            scan = scan_image_folder(self.data_dir)
+            if scan.unreadable:
+                more = ", ..." if len(scan.unreadable) > 3 else ""
+                shown = ", ".join(scan.unreadable[:3]) + more
+                warnings.warn(
+                    f"skipping {len(scan.unreadable)} unreadable image file(s) in {scan.root} "
+                    f"({shown}); training on the other {len(scan.files)}",
+                    stacklevel=2,
+                )
+            self.train_files, self.val_files = split_files(scan.files, self.seed, self.val_fraction)
+            if not self.train_files:
+                raise UserInputError(
+                    f"--val-fraction {self.val_fraction} leaves no training images among the "
+                    f"{len(scan.files)} in {scan.root}"
+                )
+            self._scan = scan
+        return self._scan
+
+    def setup(self, stage: str | None = None) -> None:
+        self.scan()
+
+    def _dataset(self, files: Sequence[str]) -> ImageFileDataset:
+        return ImageFileDataset(
+            self.data_dir, files, self.image_size, self.channels, self.value_range
+        )
+
+    def _loader(self, dataset: ImageFileDataset, sampler: Sampler[int] | None) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled by (seed, epoch) and nothing else; one shard per rank."""
+        self.scan()
+        world, rank = (1, 0) if self.trainer is None else (
+            self.trainer.world_size, self.trainer.global_rank
+        )
+        dataset = self._dataset(self.train_files)
+        sampler = DistributedSampler(
+            dataset, num_replicas=world, rank=rank, shuffle=True, seed=self.seed
+        )
+        return self._loader(dataset, sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        self.scan()
+        return self._loader(self._dataset(self.val_files), None)

@@ -1,0 +1,158 @@
+"""What every gs-train LightningModule shares: the checkpoint contract and sampling.
+
+The checkpoint contract (read by ``gs-export --weights X.ckpt``):
+
+* ``checkpoint["hyper_parameters"]`` (written by ``save_hyperparameters()``) holds
+  ``model_name`` (a key of :data:`gs.models.MODELS`), ``model_config`` (exactly
+  ``generator.config()``) and ``cut_before_training`` (0 for a normal run), next
+  to the optimiser settings and the seed;
+* the generator is the attribute ``generator``, so its weights are the entries of
+  ``checkpoint["state_dict"]`` whose keys start with ``generator.``;
+* ``checkpoint["gs"]`` adds the gs version and the number of training iterations.
+
+One *iteration* is one batch. Lightning's ``trainer.global_step`` counts
+optimizer steps instead, so a GAN that steps a discriminator and a generator per
+batch advances it by :attr:`GeneratorModule.optimizer_steps_per_iteration` = 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+
+import gs
+from gs.latent import InputSpec
+from gs.models.base import StagedGenerator
+
+STREAM_WEIGHTS, STREAM_NOISE, STREAM_SAMPLES = 0, 1, 2
+
+
+def derived_seed(seed: int, *keys: int) -> int:
+    """A 63-bit seed for the stream ``keys`` of user seed ``seed`` (independent streams)."""
+    state = np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+def sample_init(
+    spec: InputSpec, batch: int, generator: torch.Generator, device: torch.device | str = "cpu"
+) -> Tensor:
+    """Draw (batch, *spec.shape) from ``spec.init`` with torch (mirrors ``InitSpec.sample``)."""
+    shape = (batch, *spec.shape)
+    init = spec.init
+    if init.kind == "zero":
+        return torch.zeros(shape, device=device)
+    if init.kind == "uniform":
+        return (torch.rand(shape, generator=generator, device=device) * 2 - 1) * init.limit
+    draw = torch.randn(shape, generator=generator, device=device) * init.std
+    if init.kind == "clamped_normal":
+        draw = draw.clamp(-init.limit, init.limit)
+    return draw
+
+
+class GeneratorModule(L.LightningModule):
+    """Base of the gs-train LightningModules; subclasses build ``self.generator``.
+
+    Subclasses must call ``save_hyperparameters()`` with ``model_name``,
+    ``model_config``, ``cut_before_training`` and ``seed`` among their arguments.
+    """
+
+    model_name: ClassVar[str] = ""
+    value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    """Range of the training images this model expects (and its raw output range)."""
+    optimizer_steps_per_iteration: ClassVar[int] = 1
+    ddp_find_unused_parameters: ClassVar[bool] = False
+    """True when some parameters get no gradient in a backward pass (GANs: each step
+    trains one network); DDP strategies are then switched to find them."""
+
+    generator: StagedGenerator
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._noise: torch.Generator | None = None
+        self._noise_state: Tensor | None = None
+        self._resumed_at: int | None = None
+
+    @property
+    def cut(self) -> int:
+        """Blocks removed before training (0 for a normal run)."""
+        return int(self.hparams.cut_before_training)
+
+    @property
+    def iteration(self) -> int:
+        """Training batches done so far (survives a resume)."""
+        if self._trainer is None:
+            return 0
+        return self.trainer.global_step // self.optimizer_steps_per_iteration
+
+    def latent_inputs(
+        self, batch: int, generator: torch.Generator, device: torch.device | str = "cpu"
+    ) -> tuple[Tensor, ...]:
+        """Training-time inputs of the (possibly cut) generator, shape (batch, *spec.shape).
+
+        At cut 0 this is the prior the GAN is trained with, N(0, I); a generator cut
+        before training gets the cut's initial distribution (``cut_spec(c)``).
+        """
+        specs = self.generator.cut_spec(self.cut).inputs
+        if self.cut == 0:
+            return tuple(
+                torch.randn((batch, *s.shape), generator=generator, device=device) for s in specs
+            )
+        return tuple(sample_init(s, batch, generator, device) for s in specs)
+
+    def generate(self, inputs: tuple[Tensor, ...]) -> Tensor:
+        """Raw generator output (B, C, H, W) in :attr:`value_range` for ``inputs`` at the cut."""
+        return self.generator.run_from(self.cut, inputs)[0]
+
+    def fixed_inputs(self, count: int) -> tuple[Tensor, ...]:
+        """The same ``count`` latents for every sample grid of a run (seeded, drawn on CPU)."""
+        gen = torch.Generator().manual_seed(derived_seed(self.hparams.seed, STREAM_SAMPLES))
+        return tuple(x.to(self.device) for x in self.latent_inputs(count, gen))
+
+    @torch.no_grad()
+    def sample_images(self, inputs: tuple[Tensor, ...]) -> Tensor:
+        """Images (B, C, H, W) in [0, 1] from the generator in eval mode, as exported."""
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            return self.generator.to_image(self.generate(inputs)).clamp(0, 1)
+        finally:
+            self.generator.train(was_training)
+
+    # Noise for training steps: one explicit generator per rank, saved in checkpoints.
+    @property
+    def noise(self) -> torch.Generator:
+        """The generator that draws training latents on this rank (created on first use)."""
+        if self._noise is None or self._noise.device != self.device:
+            rank = self.global_rank if self._trainer is not None else 0
+            self._noise = torch.Generator(device=self.device)
+            # A resumed rank > 0 (or a state from another device type) continues with a
+            # fresh stream keyed by the iteration; rank 0 continues its saved stream exactly.
+            keys = (STREAM_NOISE, rank) if self._resumed_at is None else (
+                STREAM_NOISE, rank, self._resumed_at
+            )
+            self._noise.manual_seed(derived_seed(self.hparams.seed, *keys))
+            if self._noise_state is not None and rank == 0:
+                try:
+                    self._noise.set_state(self._noise_state)
+                except RuntimeError:
+                    pass
+            self._noise_state = None
+        return self._noise
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["gs"] = {
+            "gs_version": gs.__version__,
+            "model_name": self.model_name,
+            "iterations": self.iteration,
+            "noise_state": self.noise.get_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get("gs", {})
+        self._noise = None
+        self._noise_state = saved.get("noise_state")
+        self._resumed_at = int(saved.get("iterations", 0))

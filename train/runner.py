@@ -1,0 +1,379 @@
+"""The machinery every ``gs-train`` model shares: run folder, Trainer, callbacks, fit.
+
+A model plugs in with a *builder*: a function ``(config, resumed_hparams) ->
+GeneratorModule`` that validates its options (``resumed_hparams`` is the
+``hyper_parameters`` of the ``--resume`` checkpoint, or ``None``) and returns the
+LightningModule. :func:`fit` does the rest, in an order that writes nothing until
+every input has been checked:
+
+1. read the ``--resume`` checkpoint, build the module, scan the data folder;
+2. check the run folder (non-empty needs ``--overwrite`` or ``--resume``) and the
+   ``--export-generator`` path;
+3. build the Trainer from the shared options, then ``trainer.fit``;
+4. write ``last.ckpt`` for the final state and the generator state dict.
+
+Distributed training is Lightning's: the run folder is prepared by the process
+of global rank 0 only, sample grids and files are written by rank 0.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
+from lightning.pytorch.strategies import DDPStrategy
+
+from gs.errors import UserInputError
+from gs.train.config import (
+    DEFAULT_CHANNELS,
+    DEFAULT_IMAGE_SIZE,
+    DEFAULT_MAX_EPOCHS,
+    TrainConfig,
+    TrainResult,
+)
+from gs.train.data import ImageFolderDataModule
+from gs.train.images import make_grid, save_png
+from gs.train.module import GeneratorModule
+
+Builder = Callable[[TrainConfig, "dict[str, Any] | None"], GeneratorModule]
+
+LAST_CHECKPOINT = "last.ckpt"
+SAMPLES_DIR = "samples"
+LOGS_DIR = "logs"
+TENSORBOARD_DIR = "tensorboard"
+CHECKPOINTS_DIR = "checkpoints"
+RUN_OUTPUTS = (LAST_CHECKPOINT, SAMPLES_DIR, LOGS_DIR, TENSORBOARD_DIR, CHECKPOINTS_DIR)
+"""What a run writes into ``--out``; ``--overwrite`` deletes exactly these."""
+
+_RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
+
+
+class RunCheckpoint(ModelCheckpoint):
+    """``last.ckpt`` in the run folder plus periodic ``checkpoints/epoch=E-step=S.ckpt``.
+
+    ``step`` in file names counts iterations (batches), not Lightning's optimizer steps.
+    """
+
+    def __init__(self, optimizer_steps_per_iteration: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.optimizer_steps_per_iteration = int(optimizer_steps_per_iteration)
+
+    def format_checkpoint_name(
+        self, metrics: dict[str, Any], filename: str | None = None, ver: int | None = None,
+        prefix: str | None = None,
+    ) -> str:
+        metrics = dict(metrics)
+        if "step" in metrics:
+            metrics["step"] = metrics["step"] // self.optimizer_steps_per_iteration
+        return super().format_checkpoint_name(metrics, filename=filename, ver=ver, prefix=prefix)
+
+
+class SampleGrid(L.Callback):
+    """Write a PNG grid of samples from fixed latents every ``every`` iterations.
+
+    Files are ``<folder>/step_<iteration:06d>.png``; the first is written before the
+    first update (iteration 0 of a fresh run), the last when training ends. The
+    generator runs in eval mode, as the exported artifact does.
+    """
+
+    def __init__(self, folder: Path, every: int, count: int = 64) -> None:
+        self.folder, self.every, self.count = Path(folder), int(every), int(count)
+        self.written: list[Path] = []
+        self._last: int | None = None
+
+    def _write(self, trainer: L.Trainer, module: GeneratorModule) -> None:
+        iteration = module.iteration
+        if iteration == self._last:
+            return
+        self._last = iteration
+        images = module.sample_images(module.fixed_inputs(self.count))  # on every rank
+        if not trainer.is_global_zero:
+            return
+        grid = make_grid(images, nrow=max(1, int(self.count**0.5)))
+        self.written.append(save_png(grid, self.folder / f"step_{iteration:06d}.png"))
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("samples", grid, iteration, dataformats="HWC")
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if pl_module.iteration == 0:
+            self._write(trainer, pl_module)
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any
+    ) -> None:
+        if pl_module.iteration % self.every == 0:
+            self._write(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, pl_module)
+
+
+def is_global_zero_process() -> bool:
+    """True unless the environment says this is a process of rank > 0 (DDP, SLURM, torchrun)."""
+    return all(os.environ.get(name, "0") in ("", "0") for name in _RANK_VARIABLES)
+
+
+def read_resume_checkpoint(path: Path, model_name: str) -> dict[str, Any]:
+    """The ``hyper_parameters`` of a gs-train checkpoint of ``model_name``, validated."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:  # any unpickling failure means "not a checkpoint"
+        raise UserInputError(f"--resume {path} is not a readable Lightning checkpoint") from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "model_name" not in hparams or "state_dict" not in (
+        checkpoint
+    ):
+        raise UserInputError(f"--resume {path} is not a checkpoint written by gs-train")
+    if hparams["model_name"] != model_name:
+        raise UserInputError(
+            f"--resume {path} was trained by gs-train {hparams['model_name']}, not {model_name}"
+        )
+    return hparams
+
+
+def resolve(flag: str, given: Any, recorded: Any, default: Any) -> Any:
+    """A setting that a resumed checkpoint fixes: ``given`` must agree with ``recorded``."""
+    if recorded is None:
+        return default if given is None else given
+    if given is not None and given != recorded:
+        raise UserInputError(
+            f"{flag} {given} differs from the resumed checkpoint's {recorded}; "
+            f"leave {flag} out when resuming"
+        )
+    return recorded
+
+
+def resolve_shared(config: TrainConfig, resumed: dict[str, Any] | None) -> TrainConfig:
+    """Fill ``image_size``, ``channels``, ``cut_before_training`` and ``seed``.
+
+    Each is the given value, else the resumed checkpoint's, else the default; a given
+    value that contradicts the checkpoint is an error.
+    """
+    recorded = (resumed or {}).get("model_config", {})
+    config.image_size = int(resolve(
+        "--image-size", config.image_size, recorded.get("image_size"), DEFAULT_IMAGE_SIZE
+    ))
+    config.channels = int(
+        resolve("--channels", config.channels, recorded.get("nc"), DEFAULT_CHANNELS)
+    )
+    config.cut_before_training = int(resolve(
+        "--cut-before-training",
+        config.cut_before_training,
+        None if resumed is None else resumed.get("cut_before_training", 0),
+        0,
+    ))
+    config.seed = int(resolve("--seed", config.seed, (resumed or {}).get("seed"), 0))
+    return config
+
+
+def check_run_folder(config: TrainConfig) -> None:
+    """Refuse to mix a new run into an earlier one, or to clobber files, before writing."""
+    out = config.out
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"--out {out} is a file, expected a folder for the run")
+    if config.resume is not None and config.overwrite:
+        raise UserInputError(
+            "--overwrite cannot be combined with --resume, which continues the run in --out"
+        )
+    if out.is_dir() and any(out.iterdir()) and not (config.overwrite or config.resume):
+        raise UserInputError(
+            f"--out {out} is not empty; pass --overwrite to replace the run in it "
+            "or --resume to continue one"
+        )
+    target = config.export_generator
+    if target is not None:
+        if config.cut_before_training:
+            raise UserInputError(
+                "--export-generator is not available with --cut-before-training: a generator "
+                "trained with blocks cut away is the failing control, not a usable model"
+            )
+        if target.exists() and not config.overwrite:
+            raise UserInputError(
+                f"--export-generator {target} exists; pass --overwrite to replace it"
+            )
+        if target.is_dir():
+            raise UserInputError(f"--export-generator {target} is a folder, expected a file path")
+
+
+def prepare_run_folder(config: TrainConfig) -> None:
+    """Create ``out``; with ``--overwrite`` delete the outputs of the earlier run in it."""
+    config.out.mkdir(parents=True, exist_ok=True)
+    if config.overwrite:
+        for name in RUN_OUTPUTS:
+            path = config.out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        for path in config.out.glob("*.ckpt"):
+            path.unlink()
+
+
+def _devices(value: str | int) -> str | int:
+    text = str(value).strip()
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+DDP_LAUNCHERS = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
+
+
+def strategy_for(module: GeneratorModule, strategy: str) -> str:
+    """Lightning's DDP strategy names, switched to find unused parameters where needed.
+
+    A GAN's discriminator step leaves the generator without gradients and vice
+    versa, which DDP accepts only with ``find_unused_parameters=True``.
+    """
+    if module.ddp_find_unused_parameters and strategy in DDP_LAUNCHERS:
+        return f"{strategy}_find_unused_parameters_true"
+    return strategy
+
+
+def make_loggers(out: Path) -> list[Logger]:
+    """CSV always (``out/logs/version_N``); TensorBoard too when it is installed."""
+    loggers: list[Logger] = [CSVLogger(out, name=LOGS_DIR)]
+    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
+        loggers.append(TensorBoardLogger(out, name=TENSORBOARD_DIR))
+    return loggers
+
+
+def build_trainer(
+    config: TrainConfig, module: GeneratorModule, has_validation: bool
+) -> tuple[L.Trainer, ModelCheckpoint, SampleGrid]:
+    """A Trainer from the shared options; ``max_steps`` etc. are given in iterations."""
+    per_iteration = module.optimizer_steps_per_iteration
+    max_epochs = config.max_epochs
+    if max_epochs is None and config.max_steps is None:
+        max_epochs = DEFAULT_MAX_EPOCHS
+    checkpoints = RunCheckpoint(
+        per_iteration,
+        dirpath=config.out,
+        filename=CHECKPOINTS_DIR + "/epoch={epoch:03d}-step={step:07d}",
+        auto_insert_metric_name=False,
+        save_top_k=-1,
+        save_last=True,
+        save_on_exception=True,  # Ctrl-C or a crash leaves a checkpoint and last.ckpt
+        every_n_train_steps=(
+            None if config.checkpoint_every is None else config.checkpoint_every * per_iteration
+        ),
+    )
+    samples = SampleGrid(config.out / SAMPLES_DIR, config.sample_every, config.num_samples)
+    limit_train = config.limit_train_batches
+
+    def make(strategy: str) -> L.Trainer:
+        return L.Trainer(
+            default_root_dir=config.out,
+            accelerator=config.accelerator,
+            devices=_devices(config.devices),
+            strategy=strategy_for(module, strategy),
+            precision=config.precision,
+            num_nodes=config.num_nodes,
+            max_epochs=max_epochs,
+            max_steps=-1 if config.max_steps is None else config.max_steps * per_iteration,
+            limit_train_batches=limit_train,
+            limit_val_batches=(limit_train if has_validation else 0),
+            logger=make_loggers(config.out),
+            callbacks=[checkpoints, samples],
+            log_every_n_steps=config.log_every,
+            enable_progress_bar=config.progress_bar,
+        )
+
+    try:
+        trainer = make(config.strategy)
+        if (
+            config.strategy == "auto"
+            and module.ddp_find_unused_parameters
+            and type(trainer.strategy) is DDPStrategy
+        ):
+            trainer = make("ddp")  # what "auto" chose, with unused parameters allowed
+    except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserInputError(
+            f"Lightning rejected --accelerator {config.accelerator} --devices {config.devices} "
+            f"--strategy {config.strategy} --precision {config.precision} "
+            f"--num-nodes {config.num_nodes}: {first}"
+        ) from None
+    return trainer, checkpoints, samples
+
+
+def save_generator_state(module: GeneratorModule, path: Path) -> Path:
+    """Write ``module.generator.state_dict()`` (pytorch-examples keys) atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    state = {k: v.detach().cpu() for k, v in module.generator.state_dict().items()}
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def fit(config: TrainConfig, model_name: str, build: Builder) -> TrainResult:
+    """Train ``model_name`` as ``config`` says; see the module docstring for the order.
+
+    Raises:
+        UserInputError: any input (folder, flag, checkpoint) is not usable; raised
+            before anything is written.
+    """
+    config.out = Path(config.out).expanduser()
+    resumed = None
+    if config.resume is not None:
+        config.resume = Path(config.resume).expanduser()
+        resumed = read_resume_checkpoint(config.resume, model_name)
+    resolve_shared(config, resumed)
+    module = build(config, resumed)
+    data = ImageFolderDataModule(
+        config.data,
+        image_size=int(config.image_size),
+        batch_size=config.batch_size,
+        channels=int(config.channels),
+        value_range=module.value_range,
+        val_fraction=config.val_fraction,
+        num_workers=config.num_workers,
+        seed=config.seed,
+    )
+    data.scan()
+    if config.export_generator is not None:
+        config.export_generator = Path(config.export_generator).expanduser()
+    if is_global_zero_process():
+        check_run_folder(config)
+    trainer, checkpoints, samples = build_trainer(config, module, bool(data.val_files))
+    if is_global_zero_process():
+        prepare_run_folder(config)
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # Saving after the optimiser step is what a GAN checkpoint should hold, and the
+        # run folder has been checked above.
+        warnings.filterwarnings("ignore", message=".*manual optimization and every_n_train_steps.*")
+        warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+        trainer.fit(module, datamodule=data, ckpt_path=config.resume, weights_only=False)
+    seconds = time.perf_counter() - start
+
+    last = config.out / LAST_CHECKPOINT
+    # The final state, also when --max-steps stops the run in the middle of an epoch.
+    trainer.save_checkpoint(last, weights_only=False)
+    generator_state = None
+    if config.export_generator is not None and trainer.is_global_zero:
+        generator_state = save_generator_state(module, config.export_generator)
+    log_dir = trainer.loggers[0].log_dir if trainer.loggers else None
+    return TrainResult(
+        out=config.out,
+        last_checkpoint=last,
+        iterations=module.iteration,
+        epochs=trainer.current_epoch,
+        seconds=seconds,
+        sample_grids=list(samples.written),
+        log_dir=None if log_dir is None else Path(log_dir),
+        generator_state=generator_state,
+        is_global_zero=trainer.is_global_zero,
+    )
