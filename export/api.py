@@ -8,6 +8,7 @@ import torch
 
 from gs.artifact import ArtifactMetadata, artifact_format
 from gs.errors import UserInputError
+from gs.export.onnx import save_onnx
 from gs.export.torchscript import save_torchscript
 from gs.export.weights import LoadedWeights, load_generator
 from gs.io import atomic_write, check_writable
@@ -44,7 +45,8 @@ def export_artifact(
 
     Args:
         weights: see :func:`gs.export.weights.load_generator`.
-        out: ``.pt`` (TorchScript) or ``.onnx`` path; written atomically.
+        out: ``.pt`` (TorchScript) or ``.onnx`` path; written atomically. Both
+            formats hold the cut generator and the blocks in front of the cut.
         cut: blocks to remove (0 = no surgery); ``None`` takes the model's
             recommended cut.
         model: model name, needed only for plain state dicts.
@@ -63,8 +65,5 @@ def export_artifact(
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
     metadata = build_metadata(loaded, cut_index, fmt)
-    if fmt == "onnx":
-        raise UserInputError(f"--output {out}: ONNX export is not available in this version")
-    return atomic_write(
-        out, lambda tmp: save_torchscript(loaded.model, cut_index, metadata, tmp), overwrite
-    )
+    save = save_onnx if fmt == "onnx" else save_torchscript
+    return atomic_write(out, lambda tmp: save(loaded.model, cut_index, metadata, tmp), overwrite)

@@ -14,7 +14,8 @@ from gs.export.api import export_artifact
               help="Checkpoint, state dict or folder.")
 @click.option("--cut", type=int, default=None,
               help="Blocks to remove (0 = no surgery); default: the model's recommended cut.")
-@click.option("-o", "--output", required=True, type=click.Path(), help="Artifact path (.pt).")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Artifact path: .pt (TorchScript) or .onnx.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @user_errors
 def main(model: str | None, weights: str, cut: int | None, output: str, overwrite: bool) -> None:
