@@ -7,6 +7,7 @@ refuses to replace an existing file unless ``overwrite`` is set.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -120,8 +121,6 @@ def write_json(
 
 def sha256_file(path: str | Path) -> str:
     """Hex sha256 of a file's bytes."""
-    import hashlib
-
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -90,7 +90,9 @@ class BatchedLBFGS:
         """Run ``steps`` outer steps from ``x0`` (N, D); returns the final rows."""
         x = x0.detach().clone()
         n, dim = x.shape
-        dev, hist = x.device, self.history_size
+        # No more pairs can arise than iterations run; do not allocate for more.
+        hist = max(1, min(self.history_size, steps * self.max_iter))
+        dev = x.device
         s_hist = torch.zeros(hist * n, dim, dtype=x.dtype, device=dev)
         y_hist = torch.zeros_like(s_hist)
         rho = torch.zeros(hist * n, dtype=x.dtype, device=dev)
@@ -158,7 +160,7 @@ class BatchedLBFGS:
                    h_diag) -> None:
         """Update the history of rows ``idx`` and write their new direction into ``d``."""
         n = g.shape[0]
-        hist = self.history_size
+        hist = s_hist.shape[0] // n
         gi = g[idx]
         new = idx[~first]
         if new.numel():
