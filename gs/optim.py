@@ -93,12 +93,7 @@ class BatchedLBFGS:
         # No more pairs can arise than iterations run; do not allocate for more.
         hist = max(1, min(self.history_size, steps * self.max_iter))
         dev = x.device
-        s_hist = torch.zeros(hist * n, dim, dtype=x.dtype, device=dev)
-        y_hist = torch.zeros_like(s_hist)
-        rho = torch.zeros(hist * n, dtype=x.dtype, device=dev)
-        head = torch.zeros(n, dtype=torch.long, device=dev)
-        count = torch.zeros(n, dtype=torch.long, device=dev)
-        h_diag = torch.ones(n, dtype=x.dtype, device=dev)
+        history = _History(n, hist, dim, x)
         d = torch.zeros_like(x)
         t = torch.zeros(n, dtype=x.dtype, device=dev)
         g = torch.zeros_like(x)
@@ -133,8 +128,7 @@ class BatchedLBFGS:
                     break
                 n_iter[inner] += 1
                 first = n_iter[inner] == 1
-                self._direction(inner, first, g, g_prev, d, t, s_hist, y_hist, rho, head,
-                                count, h_diag)
+                self._direction(inner, first, g, g_prev, d, t, history)
                 g_prev[inner] = g[inner]
                 prev_loss = loss[inner].clone()
                 g1 = g[inner].abs().sum(dim=1)
@@ -156,50 +150,98 @@ class BatchedLBFGS:
                 inner = inner[keep]
         return OptimResult(x=x, evaluations=evals, converged=done)
 
-    def _direction(self, idx, first, g, g_prev, d, t, s_hist, y_hist, rho, head, count,
-                   h_diag) -> None:
-        """Update the history of rows ``idx`` and write their new direction into ``d``."""
-        n = g.shape[0]
-        hist = s_hist.shape[0] // n
-        gi = g[idx]
+    def _direction(self, idx: Tensor, first: Tensor, g: Tensor, g_prev: Tensor, d: Tensor,
+                   t: Tensor, history: _History) -> None:
+        """Add the latest curvature pair of rows ``idx`` and write their new direction."""
         new = idx[~first]
         if new.numel():
             y = g[new] - g_prev[new]
             s = d[new] * t[new, None]
             ys = (y * s).sum(dim=1)
             accept = ys > 1e-10
-            acc = new[accept]
-            if acc.numel():
-                slot = head[acc] * n + acc
-                s_hist[slot] = s[accept]
-                y_hist[slot] = y[accept]
-                rho[slot] = 1.0 / ys[accept]
-                h_diag[acc] = ys[accept] / (y[accept] * y[accept]).sum(dim=1)
-                head[acc] = (head[acc] + 1) % hist
-                count[acc] = torch.clamp(count[acc] + 1, max=hist)
-        first_rows = idx[first]
-        if first_rows.numel():
-            count[first_rows] = 0
-            head[first_rows] = 0
-            h_diag[first_rows] = 1.0
-        q = -gi
-        cnt = count[idx]
-        depth = int(cnt.max().item()) if cnt.numel() else 0
-        alphas, slots, valid = [], [], []
-        for j in range(depth):
-            slot = ((head[idx] - 1 - j) % hist) * n + idx
-            ok = (j < cnt).to(q.dtype)
-            al = rho[slot] * ok * (s_hist[slot] * q).sum(dim=1)
-            q = q - al[:, None] * y_hist[slot]
-            alphas.append(al)
-            slots.append(slot)
-            valid.append(ok)
-        r = q * h_diag[idx, None]
-        for j in reversed(range(depth)):
-            slot = slots[j]
-            be = rho[slot] * valid[j] * (y_hist[slot] * r).sum(dim=1)
-            r = r + s_hist[slot] * (alphas[j] - be)[:, None]
-        d[idx] = torch.where(first[:, None], -gi, r)
+            if accept.any():
+                history.push(new[accept], s[accept], y[accept], ys[accept])
+        history.reset(idx[first])
+        d[idx] = torch.where(first[:, None], -g[idx], -history.apply(idx, g[idx]))
+
+
+class _History:
+    """Per-row L-BFGS curvature pairs in ring buffers, applied in compact form.
+
+    ``apply`` computes ``H·g`` with the compact representation of Byrd, Nocedal
+    and Schnabel (1994, eq. 3.13) — the same product as the two-loop recursion
+    of ``torch.optim.LBFGS`` — from batched products with the stored pairs plus
+    small per-row triangular solves, so its cost is a few passes over the
+    history instead of hundreds of small vector operations. ``SᵀY`` and ``YᵀY``
+    are kept up to date one pair at a time.
+    """
+
+    def __init__(self, n: int, size: int, dim: int, like: Tensor) -> None:
+        opts = {"dtype": like.dtype, "device": like.device}
+        self.size = size
+        self.s = torch.zeros(n, size, dim, **opts)
+        self.y = torch.zeros(n, size, dim, **opts)
+        self.sy = torch.zeros(n, size, size, **opts)  # sy[r, i, j] = s_i · y_j
+        self.yy = torch.zeros(n, size, size, **opts)
+        self.head = torch.zeros(n, dtype=torch.long, device=like.device)
+        self.count = torch.zeros(n, dtype=torch.long, device=like.device)
+        self.gamma = torch.ones(n, **opts)  # H0 = gamma·I, torch's H_diag
+        self.all_rows = torch.arange(n, device=like.device)
+
+    def _rows(self, tensor: Tensor, rows: Tensor) -> Tensor:
+        full = rows.numel() == self.all_rows.numel()
+        return tensor if full else tensor[rows]  # a view when every row takes part
+
+    def reset(self, rows: Tensor) -> None:
+        self.count[rows] = 0
+        self.head[rows] = 0
+        self.gamma[rows] = 1.0
+
+    def push(self, rows: Tensor, s: Tensor, y: Tensor, ys: Tensor) -> None:
+        """Store pair (s, y) of ``rows`` in place of their oldest one."""
+        slot = self.head[rows]
+        self.s[rows, slot] = s
+        self.y[rows, slot] = y
+        s_all, y_all = self._rows(self.s, rows), self._rows(self.y, rows)
+        self.sy[rows, slot, :] = torch.bmm(s[:, None, :], y_all.transpose(1, 2))[:, 0]
+        self.sy[rows, :, slot] = torch.bmm(s_all, y[:, :, None])[:, :, 0]
+        yy = torch.bmm(y_all, y[:, :, None])[:, :, 0]
+        self.yy[rows, slot, :] = yy
+        self.yy[rows, :, slot] = yy
+        self.gamma[rows] = ys / (y * y).sum(dim=1)
+        self.head[rows] = (slot + 1) % self.size
+        self.count[rows] = torch.clamp(self.count[rows] + 1, max=self.size)
+
+    def apply(self, rows: Tensor, g: Tensor) -> Tensor:
+        """``H·g`` for ``rows`` (g: (r, D)), H the L-BFGS inverse-Hessian estimate."""
+        size = self.size
+        age = torch.arange(size, device=g.device)
+        count = self.count[rows]
+        # order[r, a] = storage slot of the a-th oldest pair; slots past count are unused.
+        order = (self.head[rows, None] - count[:, None] + age) % size
+        valid = (age < count[:, None]).to(g.dtype)
+        s_all, y_all = self._rows(self.s, rows), self._rows(self.y, rows)
+        p_s = torch.bmm(s_all, g[:, :, None])[:, :, 0].gather(1, order) * valid
+        p_y = torch.bmm(y_all, g[:, :, None])[:, :, 0].gather(1, order) * valid
+
+        def by_age(matrix: Tensor) -> Tensor:
+            m = matrix[rows].gather(1, order[:, :, None].expand(-1, -1, size))
+            m = m.gather(2, order[:, None, :].expand(-1, size, -1))
+            return m * valid[:, :, None] * valid[:, None, :]
+
+        sy, yy = by_age(self.sy), by_age(self.yy)
+        # R: upper triangle of SᵀY; unused slots get a unit diagonal and so decouple.
+        r = torch.triu(sy) + torch.diag_embed(1.0 - valid)
+        diag = torch.diagonal(sy, dim1=1, dim2=2)
+        gamma = self.gamma[rows, None]
+        u = torch.linalg.solve_triangular(r, p_s[:, :, None], upper=True)[:, :, 0]
+        rhs = diag * u + gamma * torch.bmm(yy, u[:, :, None])[:, :, 0] - gamma * p_y
+        top = torch.linalg.solve_triangular(r.transpose(1, 2), rhs[:, :, None],
+                                            upper=False)[:, :, 0]
+        coef_s = torch.zeros_like(top).scatter_(1, order, top * valid)
+        coef_y = torch.zeros_like(u).scatter_(1, order, -gamma * u * valid)
+        return (gamma * g + torch.bmm(coef_s[:, None, :], s_all)[:, 0]
+                + torch.bmm(coef_y[:, None, :], y_all)[:, 0])
 
 
 class BatchedAdam:
