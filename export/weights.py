@@ -52,6 +52,8 @@ def load_generator(weights: str | Path, model: str | None = None) -> LoadedWeigh
     checkpoint = _torch_load(path)
     if isinstance(checkpoint, dict) and "hyper_parameters" in checkpoint:
         generator = _from_lightning(checkpoint, path, model)
+    elif isinstance(checkpoint, dict) and {"model_name", "model_config"} <= set(checkpoint):
+        generator = _from_generator_file(checkpoint, path, model)
     else:
         generator = _from_state_dict(checkpoint, path, model)
     return LoadedWeights(_freeze(generator), path.name, sha256_file(path))
@@ -86,8 +88,22 @@ def _from_lightning(checkpoint: dict, path: Path, model: str | None) -> StagedGe
         for key, value in checkpoint.get("state_dict", {}).items()
         if key.startswith(GENERATOR_PREFIX)
     }
+    return _build(str(name), dict(hparams.get("model_config", {})), state, path)
+
+
+def _from_generator_file(checkpoint: dict, path: Path, model: str | None) -> StagedGenerator:
+    """``{"model_name", "model_config", "state_dict"}`` as ``gs-train --export-generator``
+    writes for models whose configuration cannot be read off the weights."""
+    name = str(checkpoint["model_name"])
+    if model is not None and model != name:
+        raise UserInputError(f"--weights {path} holds a {name} model, not {model}")
+    return _build(name, dict(checkpoint["model_config"]), checkpoint.get("state_dict", {}), path)
+
+
+def _build(name: str, config: dict, state: dict, path: Path) -> StagedGenerator:
+    """Model ``name`` from its recorded config, with ``state`` loaded strictly."""
     try:
-        generator = build_model(str(name), dict(hparams.get("model_config", {})))
+        generator = build_model(name, config)
         generator.load_state_dict(state, strict=True)
     except (RuntimeError, ValueError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0]

@@ -96,3 +96,20 @@ def test_import_gs_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_self_describing_generator_files_export_without_a_model_name(tmp_path):
+    from gs.models.began import BEGANGenerator
+
+    began = BEGANGenerator(nz=8, ngf=8, image_size=16).eval()
+    weights = tmp_path / "G.pth"
+    torch.save({"model_name": "began", "model_config": began.config(),
+                "state_dict": began.state_dict()}, weights)
+    art = gs_artifact.load(export_artifact(weights, tmp_path / "b.pt", cut=2))
+    assert art.metadata.model == "began" and art.spec.names[1] == "z2"
+    inputs = began.example_state(2, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(art.generator(*inputs), cut(began, 2)(*inputs), atol=1e-5,
+                                   rtol=1e-5)
+    with pytest.raises(UserInputError, match="holds a began model, not dcgan"):
+        export_artifact(weights, tmp_path / "c.pt", cut=1, model="dcgan")

@@ -49,7 +49,8 @@ def shared_options(command: F) -> F:
         click.option("--out", required=True, type=click.Path(path_type=Path),
                      help="Run folder: last.ckpt, checkpoints/, samples/, logs/."),
         click.option("--image-size", type=click.IntRange(min=1), default=None,
-                     help="Side of the images trained on and generated.  [default: 64]"),
+                     help="Side of the images trained on and generated  "
+                          "[default: 64 for dcgan, 128 for began and vae]."),
         click.option("--channels", type=click.Choice(["1", "3"]), default=None,
                      help="3 for RGB, 1 for grey.  [default: 3]"),
         click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,

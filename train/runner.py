@@ -308,10 +308,19 @@ def build_trainer(
 
 
 def save_generator_state(module: GeneratorModule, path: Path) -> Path:
-    """Write ``module.generator.state_dict()`` (pytorch-examples keys) atomically."""
+    """Write the generator's weights atomically, in a form ``gs-export`` reads.
+
+    DCGAN: the bare state dict (pytorch-examples keys ``main.N.*``). Other models,
+    whose configuration cannot be read off the weights: ``{"model_name",
+    "model_config", "state_dict"}``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    state = {k: v.detach().cpu() for k, v in module.generator.state_dict().items()}
+    generator = module.generator
+    state: dict = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
+    if generator.model_name != "dcgan":
+        state = {"model_name": generator.model_name, "model_config": generator.config(),
+                 "state_dict": state}
     torch.save(state, tmp)
     os.replace(tmp, path)
     return path
