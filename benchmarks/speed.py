@@ -45,10 +45,13 @@ def _problems(art, count: int, m: int, seed: int):
     return truths, ops, ys
 
 
-def paper_protocol(art, ops, ys, settings, seed: int) -> list[np.ndarray]:
-    """Sequential, batch 1, fixed steps × inner iterations; best restart by loss."""
+def paper_protocol(art, ops, ys, settings, seed: int) -> tuple[list[np.ndarray], int]:
+    """Sequential, batch 1, fixed steps × inner iterations; best restart by loss.
+
+    Returns the recovered images and the number of objective evaluations spent.
+    """
     device = art.device
-    images = []
+    images, evaluations = [], 0
     for i, (op, y) in enumerate(zip(ops, ys)):
         starts = art.spec.sample(problem_rng(seed, i, Stream.INIT), settings.restarts)[0]
         y_t = torch.as_tensor(y, device=device)
@@ -65,13 +68,14 @@ def paper_protocol(art, ops, ys, settings, seed: int) -> list[np.ndarray]:
 
             for _ in range(settings.steps):
                 opt.step(closure)
+            evaluations += opt.state[z]["func_evals"]
             with torch.no_grad():
                 image = art.generator(z)
                 loss = float(((op.A(image) - y_t) ** 2).mean())
             if loss < best_loss:
                 best_loss, best_image = loss, image[0].clamp(0, 1).cpu().numpy()
         images.append(best_image)
-    return images
+    return images, evaluations
 
 
 def run_mode(args: argparse.Namespace) -> dict:
@@ -81,18 +85,20 @@ def run_mode(args: argparse.Namespace) -> dict:
     settings = art.metadata.settings_for("cs")
     if args.mode == "paper":
         settings = settings.override(tolerance=0.0)
+    else:
+        settings = settings.override(precision=args.precision, tolerance=args.tolerance,
+                                     keep_restarts_after=args.keep_restarts_after)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
     start = time.perf_counter()
     if args.mode == "paper":
-        images = paper_protocol(art, ops, ys, settings, args.seed)
-        evaluations = args.images * settings.restarts * settings.steps * settings.inner_iterations
+        images, evaluations = paper_protocol(art, ops, ys, settings, args.seed)
     else:
         results = invert(art, ops, ys, settings, seed=args.seed)
         images = [r.image for r in results]
-        evaluations = None
+        evaluations = sum(r.total_evaluations for r in results)
     if args.device.startswith("cuda"):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -120,6 +126,14 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--mode", choices=["paper", "ours", "both"], default="both")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="Generator precision of the batched engine.")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="Early-stop tolerance of the batched engine (default: preset).")
+    parser.add_argument("--keep-restarts-after", type=int, default=None,
+                        help="Batched engine: only the best restart continues after N steps.")
+    parser.add_argument("--paper-json", type=Path, default=None,
+                        help="Reuse a paper-protocol result from an earlier --json run.")
     parser.add_argument("--json", type=Path, default=None, help="Also write results here.")
     args = parser.parse_args()
     if args.mode != "both":
@@ -130,21 +144,32 @@ def main() -> None:
         if not args.artifact.exists():
             export_artifact(args.weights, args.artifact, cut=args.cut, model="dcgan")
     rows = {}
+    if args.paper_json is not None:
+        rows["paper"] = json.loads(args.paper_json.read_text())["paper"]
     for mode in ("ours", "paper"):
+        if mode in rows:
+            continue
         cmd = [sys.executable, __file__, "--mode", mode, "--artifact", str(args.artifact),
                "--images", str(args.images), "--measurements", str(args.measurements),
-               "--seed", str(args.seed), "--device", args.device, "--threads", str(args.threads)]
+               "--seed", str(args.seed), "--device", args.device, "--threads", str(args.threads),
+               "--precision", args.precision]
+        if args.tolerance is not None:
+            cmd += ["--tolerance", str(args.tolerance)]
+        if args.keep_restarts_after is not None:
+            cmd += ["--keep-restarts-after", str(args.keep_restarts_after)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         rows[mode] = json.loads(out.strip().splitlines()[-1])
     print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, "
           f"device {args.device}, torch {torch.__version__}")
-    print(f"{'protocol':<28} {'img/s':>8} {'s/img':>8} {'PSNR':>7} {'peak MiB/img':>13}")
-    labels = {"paper": "paper (seq., batch 1, 25x20)", "ours": "gs batched + early stop"}
+    print(f"{'protocol':<32} {'img/s':>8} {'s/img':>8} {'PSNR':>7} {'peak MiB/img':>13} "
+          f"{'evaluations':>12}")
+    labels = {"paper": "paper (seq., batch 1, 25x20)",
+              "ours": f"gs batched, {args.precision}, keep {args.keep_restarts_after}"}
     for mode, label in labels.items():
         r = rows[mode]
         peak = r["peak_gpu_mib_per_image"] or r["peak_rss_mib_per_image"]
-        print(f"{label:<28} {r['images_per_second']:>8.4f} {r['seconds_per_image']:>8.2f} "
-              f"{np.mean(r['psnr']):>7.2f} {peak:>13.1f}")
+        print(f"{label:<32} {r['images_per_second']:>8.4f} {r['seconds_per_image']:>8.2f} "
+              f"{np.mean(r['psnr']):>7.2f} {peak:>13.1f} {r['evaluations']:>12}")
     speedup = rows["ours"]["images_per_second"] / rows["paper"]["images_per_second"]
     delta = np.mean(rows["ours"]["psnr"]) - np.mean(rows["paper"]["psnr"])
     print(f"speed-up {speedup:.1f}x, PSNR difference {delta:+.2f} dB")

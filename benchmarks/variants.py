@@ -3,7 +3,7 @@
 Times one objective evaluation (forward + input gradient) of B rows through the
 DCGAN c=1 generator: the TorchScript artifact as loaded, the eager module,
 channels-last tensors and weights, a frozen TorchScript graph, torch.compile,
-and bf16 autocast where the device has it. Medians over repeats, same process.
+and bf16 autocast (CUDA, or CPUs with AMX / AVX512-BF16). Medians over repeats, same process.
 
     python benchmarks/variants.py --weights weights/dcgan_faces.tar --rows 48
 """
@@ -50,7 +50,7 @@ def main() -> None:
     if not path.exists():
         export_artifact(args.weights, path, cut=1, model="dcgan")
     art = load(path, device=args.device)
-    eager = cut(load_generator(args.weights, "dcgan").model, 1).to(args.device)
+    eager = cut(load_generator(args.weights, "dcgan").model, 1).to(args.device).eval()
     x = torch.randn(args.rows, 512, 4, 4, device=args.device)
     variants = {"torchscript artifact": art.generator, "eager": eager}
     cl = cut(load_generator(args.weights, "dcgan").model, 1).to(args.device)
@@ -60,11 +60,13 @@ def main() -> None:
     variants["frozen torchscript"] = frozen
     if args.compile:
         variants["torch.compile"] = torch.compile(eager)
-    if args.device.startswith("cuda"):
-        def bf16(h):
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                return art.generator(h)
-        variants["torchscript + bf16 autocast"] = bf16
+    device_type = torch.device(args.device).type
+
+    def bf16(h):
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return art.generator(h)
+
+    variants["torchscript + bf16 autocast"] = bf16
     print(f"device {args.device}, {torch.get_num_threads()} threads, rows {args.rows}")
     base = None
     for name, fn in variants.items():

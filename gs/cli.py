@@ -49,6 +49,8 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="lbfgs (default) or adam.")
 @click.option("--tolerance", type=float,
               help="Per-sample relative loss change that counts as converged (0 = never).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]),
+              help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16).")
 @click.option("--init", "init_mode", type=click.Choice(INIT_CHOICES),
               help="Initial latents; progressive solves shallower cuts first.")
 @click.option("--init-std", type=float, default=1.0, show_default=True,
@@ -77,7 +79,8 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          measurements: int | None, ratio: float | None, keep: float | None, mask: str | None,
          scale: int | None, method: str, noise_std: float | None, steps: int | None,
          inner_iterations: int | None, lr: float | None, restarts: int | None,
-         optimizer: str | None, tolerance: float | None, init_mode: str | None,
+         optimizer: str | None, tolerance: float | None, precision: str | None,
+         init_mode: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
          overwrite: bool, devices: int | None, num_nodes: int, accelerator: str,
@@ -92,7 +95,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
         loaded = load(artifact, device=resolve_device(device))
         settings = loaded.metadata.settings_for(task).override(
             steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
-            optimizer=optimizer, tolerance=tolerance,
+            optimizer=optimizer, tolerance=tolerance, precision=precision,
         )
         init = None
         if schedule is not None and init_mode != "progressive":

@@ -51,6 +51,7 @@ class InversionResult:
         restart: index of the chosen restart (at the first stage).
         restart_losses: final measurement loss of every restart (first stage).
         evaluations: objective evaluations spent on the chosen row, all stages.
+        total_evaluations: evaluations spent on this image, all restarts and stages.
         seconds: wall time of the batch divided by its number of images.
         stages: per-cut record, one entry per stage of the schedule.
     """
@@ -61,6 +62,7 @@ class InversionResult:
     restart: int
     restart_losses: list[float]
     evaluations: int
+    total_evaluations: int
     seconds: float
     stages: list[StageRecord] = field(default_factory=list)
 
@@ -85,8 +87,10 @@ class _Problem:
     """The batched objective: rows → latents → images → per-row residual loss."""
 
     def __init__(self, generator: Callable[..., Tensor], spec: LatentSpec,
-                 operators: Sequence[Operator], ys: Sequence[Tensor], rows_per_image: int) -> None:
+                 operators: Sequence[Operator], ys: Sequence[Tensor], rows_per_image: int,
+                 precision: str = "fp32") -> None:
         self.generator = generator
+        self.bf16 = precision == "bf16"
         self.shapes = spec.shapes
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.operators = operators
@@ -99,7 +103,10 @@ class _Problem:
 
     def losses(self, x: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
         """Per-row losses (n,) and the images (n, C, H, W) for rows ``idx``."""
-        images = self.generator(*self.unflatten(x))
+        # bf16 covers the generator only; residuals and the optimiser stay in float32.
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            images = self.generator(*self.unflatten(x))
+        images = images.float()
         image_of_row = idx // self.rows_per_image
         groups, counts = torch.unique_consecutive(image_of_row, return_counts=True)
         parts = []
@@ -122,6 +129,20 @@ def _optimizer(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
     return BatchedLBFGS(lr=settings.lr, max_iter=settings.inner_iterations,
                         history_size=settings.history_size, rtol=settings.tolerance,
                         patience=settings.patience)
+
+
+def _restart_pruner(after: int, rows_per_image: int):
+    """A step hook that, after ``after`` outer steps, stops every row but its image's best."""
+
+    def hook(step: int, loss: Tensor, done: Tensor) -> Tensor:
+        if step != after or rows_per_image == 1:
+            return torch.zeros_like(done)
+        per_image = loss.reshape(-1, rows_per_image)
+        best = per_image.argmin(dim=1, keepdim=True)
+        losing = torch.ones_like(per_image, dtype=torch.bool).scatter_(1, best, False)
+        return losing.reshape(-1)
+
+    return hook
 
 
 def _schedule(settings: InversionSettings, cut: int) -> tuple[int, ...]:
@@ -177,15 +198,19 @@ def invert(
     rows_per_image = restarts
     records: list[list[StageRecord]] = [[] for _ in indices]
     evaluations = np.zeros(len(indices), dtype=np.int64)
+    total_evaluations = np.zeros(len(indices), dtype=np.int64)
     restart_choice = np.zeros(len(indices), dtype=np.int64)
     restart_losses: list[list[float]] = []
     for stage_number, c in enumerate(schedule):
         spec = meta.spec_at(c)
-        problem = _Problem(artifact.generator_at(c), spec, operators, ys, rows_per_image)
+        problem = _Problem(artifact.generator_at(c), spec, operators, ys, rows_per_image,
+                           settings.precision)
         rows = torch.arange(x.shape[0], device=device)
         with torch.no_grad():
             first_loss, _ = problem.losses(x, rows)
-        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps)
+        hook = (_restart_pruner(settings.keep_restarts_after, rows_per_image)
+                if settings.keep_restarts_after else None)
+        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps, hook)
         with torch.no_grad():
             final_loss, images = problem.losses(result.x, rows)
         per_image = final_loss.reshape(len(indices), rows_per_image)
@@ -195,6 +220,7 @@ def invert(
             restart_choice = best.cpu().numpy()
             restart_losses = per_image.double().cpu().tolist()
         evaluations += result.evaluations[chosen].cpu().numpy()
+        total_evaluations += result.evaluations.reshape(len(indices), -1).sum(1).cpu().numpy()
         for i, row in enumerate(chosen.tolist()):
             records[i].append(StageRecord(c, float(first_loss[row]), float(final_loss[row]),
                                           int(result.evaluations[row])))
@@ -215,6 +241,7 @@ def invert(
             restart=int(restart_choice[i]),
             restart_losses=restart_losses[i],
             evaluations=int(evaluations[i]),
+            total_evaluations=int(total_evaluations[i]),
             seconds=seconds,
             stages=records[i],
         )

@@ -287,5 +287,6 @@ def _entry(problem: Problem, result: InversionResult, out: Path) -> dict[str, An
         "restart": result.restart,
         "seconds": result.seconds,
         "evaluations": result.evaluations,
+        "total_evaluations": result.total_evaluations,
         "stages": [vars(stage) for stage in result.stages],
     }

@@ -22,6 +22,8 @@ from torch import Tensor
 
 # f(X_rows (n, D), row_indices (n,)) -> (loss (n,), grad (n, D))
 Objective = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
+# after_step(outer steps done, loss (N,), done (N,)) -> rows to stop now (N,) bool
+StepHook = Callable[[int, Tensor, Tensor], Tensor]
 
 
 @dataclass
@@ -86,8 +88,13 @@ class BatchedLBFGS:
         self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
         self.rtol, self.patience = rtol, patience
 
-    def minimize(self, objective: Objective, x0: Tensor, steps: int) -> OptimResult:
-        """Run ``steps`` outer steps from ``x0`` (N, D); returns the final rows."""
+    def minimize(self, objective: Objective, x0: Tensor, steps: int,
+                 after_step: StepHook | None = None) -> OptimResult:
+        """Run ``steps`` outer steps from ``x0`` (N, D); returns the final rows.
+
+        ``after_step`` sees every row's latest loss after each outer step and may
+        stop rows for good (e.g. restarts that are already losing).
+        """
         x = x0.detach().clone()
         n, dim = x.shape
         # No more pairs can arise than iterations run; do not allocate for more.
@@ -115,10 +122,13 @@ class BatchedLBFGS:
             evals[idx] += 1
             return g[idx].abs().amax(dim=1) <= self.tolerance_grad
 
-        for _ in range(steps):
+        for step in range(steps):
             live = rows[~done]
             if live.numel() == 0:
                 break
+            if step and after_step is not None:
+                done |= after_step(step, loss, done)
+                live = rows[~done]
             optimal = evaluate(live)
             done[live[optimal]] = True  # x will not move again: exact early exit
             done[live[conv.update(live, loss[live])]] = True
@@ -253,23 +263,29 @@ class BatchedAdam:
         self.lr, self.betas, self.eps = lr, betas, eps
         self.rtol, self.patience, self.window = rtol, patience, window
 
-    def minimize(self, objective: Objective, x0: Tensor, steps: int) -> OptimResult:
-        """Run ``steps`` Adam iterations from ``x0`` (N, D)."""
+    def minimize(self, objective: Objective, x0: Tensor, steps: int,
+                 after_step: StepHook | None = None) -> OptimResult:
+        """Run ``steps`` Adam iterations from ``x0`` (N, D).
+
+        ``after_step`` is called every ``window`` iterations (an outer step).
+        """
         x = x0.detach().clone()
         n = x.shape[0]
         m = torch.zeros_like(x)
         v = torch.zeros_like(x)
         step = torch.zeros(n, dtype=x.dtype, device=x.device)
+        loss = torch.zeros(n, dtype=x.dtype, device=x.device)
         evals = torch.zeros(n, dtype=torch.long, device=x.device)
         done = torch.zeros(n, dtype=torch.bool, device=x.device)
         conv = _Convergence(n, self.rtol, self.patience, x.device)
         rows = torch.arange(n, device=x.device)
         b1, b2 = self.betas
-        for _ in range(steps):
+        for iteration in range(1, steps + 1):
             idx = rows[~done]
             if idx.numel() == 0:
                 break
             f, grad = objective(x[idx], idx)
+            loss[idx] = f.detach().to(x.dtype)
             evals[idx] += 1
             step[idx] += 1
             m[idx] = b1 * m[idx] + (1 - b1) * grad
@@ -277,6 +293,8 @@ class BatchedAdam:
             k = step[idx, None]
             denom = (v[idx] / (1 - b2**k)).sqrt() + self.eps
             x[idx] -= self.lr / (1 - b1**k) * m[idx] / denom
-            if int(step[idx[0]]) % self.window == 0:  # rows alive together share step counts
+            if iteration % self.window == 0:
                 done[idx[conv.update(idx, f)]] = True
+                if after_step is not None:
+                    done |= after_step(iteration // self.window, loss, done)
         return OptimResult(x=x, evaluations=evals, converged=done)

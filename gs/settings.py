@@ -7,6 +7,7 @@ from typing import Any
 
 TASKS = ("cs", "inpaint", "sr", "denoise")
 OPTIMIZERS = ("lbfgs", "adam")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class InversionSettings:
         patience: consecutive outer steps under ``tolerance`` before stopping.
         schedule: cuts solved in order for progressive surgery, ending at the
             artifact's cut; empty means solve at the artifact's cut only.
+        precision: ``fp32``, or ``bf16`` autocast for the generator's forward and
+            backward (latents, residuals and optimiser state stay float32).
+        keep_restarts_after: after this many outer steps only each image's best
+            restart so far (by measurement loss) keeps optimising; 0 runs every
+            restart to the end (the paper's protocol).
     """
 
     optimizer: str = "lbfgs"
@@ -38,8 +44,16 @@ class InversionSettings:
     tolerance: float = 1e-3
     patience: int = 1
     schedule: tuple[int, ...] = ()
+    precision: str = "fp32"
+    keep_restarts_after: int = 0
 
     def __post_init__(self) -> None:
+        if self.keep_restarts_after < 0:
+            raise ValueError(
+                f"keep_restarts_after must be non-negative, got {self.keep_restarts_after}"
+            )
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):

@@ -92,3 +92,16 @@ def test_initial_latents_come_from_the_seeded_stream(tiny_artifacts):
     with torch.no_grad():
         image = art.generator(torch.as_tensor(expected[None]))[0].numpy()
     np.testing.assert_allclose(result.image, image, atol=1e-5)
+
+
+def test_keeping_only_the_leading_restart_saves_evaluations(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    truth = in_range_image(art, seed=4)
+    op, y = _cs_problem(truth, 300, 0, noise_std=0.01)
+    base = InversionSettings(lr=0.5, steps=6, restarts=3, inner_iterations=5, tolerance=0.0)
+    (full,) = invert(art, [op], [y], base, seed=0)
+    (pruned,) = invert(art, [op], [y], base.override(keep_restarts_after=2), seed=0)
+    assert pruned.total_evaluations < full.total_evaluations
+    # Until the pruning step both runs are identical; the kept restart then runs on alone.
+    assert pruned.evaluations == full.evaluations or pruned.restart != full.restart
+    assert pruned.total_evaluations <= 3 * 2 * 5 + 4 * 5 + 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -22,10 +23,26 @@ from gs.settings import InversionSettings
 State = tuple[Tensor, ...]
 
 
+@dataclass(frozen=True)
+class PaperPreset:
+    """A model's row of the supplement's Table 1: the best cut and L-BFGS settings.
+
+    ``lr``/``steps`` serve compressed sensing, inpainting and super-resolution;
+    ``raw_lr``/``raw_steps`` the "raw reconstruction" (A = I), used for denoising.
+    """
+
+    cut: int
+    lr: float
+    steps: int
+    raw_lr: float
+    raw_steps: int
+
+
 class StagedGenerator(nn.Module):
     """Base class of all generators; subclasses set ``model_name`` and the hooks below."""
 
     model_name: ClassVar[str] = ""
+    paper: ClassVar[PaperPreset]
 
     @property
     def num_blocks(self) -> int:
@@ -55,13 +72,15 @@ class StagedGenerator(nn.Module):
         raise NotImplementedError
 
     def recommended_settings(self, task: str) -> InversionSettings:
-        """The paper's inversion hyperparameters for ``task`` (see the supplement)."""
-        raise NotImplementedError
+        """The paper's inversion hyperparameters for ``task`` (supplement, Table 1)."""
+        if task == "denoise":
+            return InversionSettings(lr=self.paper.raw_lr, steps=self.paper.raw_steps)
+        return InversionSettings(lr=self.paper.lr, steps=self.paper.steps)
 
     @property
     def recommended_cut(self) -> int:
         """The cut the paper found best on validation images."""
-        raise NotImplementedError
+        return self.paper.cut
 
     def check_cut(self, cut: int, flag: str = "cut") -> None:
         """Raise ``ValueError`` naming the allowed range if ``cut`` is not valid."""

@@ -30,8 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import StagedGenerator, State
-from gs.settings import InversionSettings
+from gs.models.base import PaperPreset, StagedGenerator, State
 
 BASE_SIDE = 8
 
@@ -65,6 +64,7 @@ class BEGANGenerator(StagedGenerator):
     """
 
     model_name = "began"
+    paper = PaperPreset(cut=2, lr=1.0, steps=25, raw_lr=1.0, raw_steps=100)
 
     def __init__(self, nz: int = 64, ngf: int = 128, nc: int = 3, image_size: int = 128) -> None:
         super().__init__()
@@ -118,13 +118,5 @@ class BEGANGenerator(StagedGenerator):
     def to_image(self, raw: Tensor) -> Tensor:
         return (raw + 1) / 2
 
-    @property
-    def recommended_cut(self) -> int:
-        return 2
 
-    def recommended_settings(self, task: str) -> InversionSettings:
-        # Supplement table 1: CS lr 1, 25 steps; raw reconstruction lr 1, 100 steps.
-        if task == "denoise":
-            return InversionSettings(lr=1.0, steps=100)
-        return InversionSettings(lr=1.0, steps=25)
 

@@ -23,8 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import StagedGenerator, State
-from gs.settings import InversionSettings
+from gs.models.base import PaperPreset, StagedGenerator, State
 
 WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
 
@@ -47,6 +46,7 @@ class DCGANGenerator(StagedGenerator):
     """
 
     model_name = "dcgan"
+    paper = PaperPreset(cut=1, lr=0.1, steps=25, raw_lr=1.0, raw_steps=100)
 
     def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3, image_size: int = 64) -> None:
         super().__init__()
@@ -97,15 +97,7 @@ class DCGANGenerator(StagedGenerator):
     def to_image(self, raw: Tensor) -> Tensor:
         return (raw + 1) / 2
 
-    @property
-    def recommended_cut(self) -> int:
-        return 1
 
-    def recommended_settings(self, task: str) -> InversionSettings:
-        # Supplement table 1: CS lr 0.1, 25 steps; raw reconstruction lr 1, 100 steps.
-        if task == "denoise":
-            return InversionSettings(lr=1.0, steps=100)
-        return InversionSettings(lr=0.1, steps=25)
 
     def load_pytorch_examples(self, checkpoint: Mapping[str, Any], source: str = "weights") -> None:
         """Load a pytorch-examples state dict (``main.N.*``), possibly wrapped.

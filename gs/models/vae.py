@@ -27,8 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import StagedGenerator, State
-from gs.settings import InversionSettings
+from gs.models.base import PaperPreset, StagedGenerator, State
 
 BASE_SIDE = 4
 
@@ -52,6 +51,7 @@ class VAEDecoder(StagedGenerator):
     """
 
     model_name = "vae"
+    paper = PaperPreset(cut=1, lr=1.0, steps=25, raw_lr=1.0, raw_steps=40)
 
     def __init__(self, nz: int = 512, ngf: int = 64, nc: int = 3, image_size: int = 128) -> None:
         super().__init__()
@@ -103,15 +103,7 @@ class VAEDecoder(StagedGenerator):
     def to_image(self, raw: Tensor) -> Tensor:
         return raw
 
-    @property
-    def recommended_cut(self) -> int:
-        return 1
 
-    def recommended_settings(self, task: str) -> InversionSettings:
-        # Supplement table 1: CS lr 1, 25 steps; raw reconstruction lr 1, 40 steps.
-        if task == "denoise":
-            return InversionSettings(lr=1.0, steps=40)
-        return InversionSettings(lr=1.0, steps=25)
 
 
 class VAEEncoder(nn.Module):
