@@ -49,6 +49,8 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="lbfgs (default) or adam.")
 @click.option("--tolerance", type=float,
               help="Per-sample relative loss change that counts as converged (0 = never).")
+@click.option("--keep-restarts-after", type=int,
+              help="After N steps only each image's best restart goes on (0 = all, paper).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]),
               help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16).")
 @click.option("--init", "init_mode", type=click.Choice(INIT_CHOICES),
@@ -79,7 +81,8 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          measurements: int | None, ratio: float | None, keep: float | None, mask: str | None,
          scale: int | None, method: str, noise_std: float | None, steps: int | None,
          inner_iterations: int | None, lr: float | None, restarts: int | None,
-         optimizer: str | None, tolerance: float | None, precision: str | None,
+         optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
+         precision: str | None,
          init_mode: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
@@ -96,6 +99,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
         settings = loaded.metadata.settings_for(task).override(
             steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
             optimizer=optimizer, tolerance=tolerance, precision=precision,
+            keep_restarts_after=keep_restarts_after,
         )
         init = None
         if schedule is not None and init_mode != "progressive":

@@ -79,6 +79,22 @@ def test_image_observation_modes(tmp_path, tiny_artifacts, task):
     assert (tmp_path / "out" / "seen.png").exists()
 
 
+def test_speed_flags_reach_the_engine(tmp_path, tiny_artifacts, photo):
+    report = tmp_path / "r.json"
+    result = run(invert_cli, [tiny_artifacts[1], photo, "--ratio", 0.3, "--simulate",
+                              "--precision", "bf16", "--keep-restarts-after", 1, "-o", tmp_path,
+                              "--report", report, *FAST])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["settings"]["precision"] == "bf16"
+    assert data["settings"]["keep_restarts_after"] == 1
+    entry = data["images"][0]
+    assert entry["total_evaluations"] < 2 * entry["evaluations"]  # the loser stopped early
+    one_sentence_error(run(invert_cli, [tiny_artifacts[1], photo, "--ratio", 0.3, "--simulate",
+                                        "--keep-restarts-after", -1, "-o", tmp_path / "x"]),
+                       "keep_restarts_after")
+
+
 def test_progressive_init_through_the_cli(tmp_path, tiny_artifacts, photo):
     report = tmp_path / "r.json"
     result = run(invert_cli, [tiny_artifacts[2], photo, "--ratio", 0.3, "--simulate",
