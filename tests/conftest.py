@@ -37,3 +37,12 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("photos") / "astronaut.png"
     Image.fromarray(data.astronaut()[30:150, 160:280]).save(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny convolutions run faster on one thread, and do not fight other processes."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -37,13 +37,7 @@ TRAIN = ["--image-size", "16", "--nz", "4", "--ngf", "4", "--ndf", "4", "--batch
 SMOKE_STEPS = 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny convolutions run faster on one thread, and do not fight other processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def invoke(*args: object):

@@ -30,13 +30,7 @@ TINY = MODEL + TRAINER
 SMOKE_STEPS = 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny convolutions run faster on one thread, and do not fight other processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def write_images(folder: Path, count: int = 16, seed: int = 0) -> Path:
