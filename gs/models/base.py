@@ -56,8 +56,8 @@ class StagedGenerator(nn.Module):
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        """(C, H, W) of the generated image."""
-        raise NotImplementedError
+        """(C, H, W) of the generated image: square, ``nc`` channels of ``image_size``."""
+        return (self.nc, self.image_size, self.image_size)
 
     def cut_spec(self, cut: int) -> LatentSpec:
         """Names, shapes (without batch) and initial distributions at ``cut``."""

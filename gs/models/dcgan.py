@@ -74,10 +74,6 @@ class DCGANGenerator(StagedGenerator):
     def num_blocks(self) -> int:
         return len(self._bounds) - 1
 
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.nc, self.image_size, self.image_size)
-
     def cut_spec(self, cut: int) -> LatentSpec:
         self.check_cut(cut)
         if cut == 0:

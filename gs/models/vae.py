@@ -77,10 +77,6 @@ class VAEDecoder(StagedGenerator):
     def num_blocks(self) -> int:
         return len(self.blocks) + 1
 
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.nc, self.image_size, self.image_size)
-
     def cut_spec(self, cut: int) -> LatentSpec:
         self.check_cut(cut)
         if cut == 0:
