@@ -51,6 +51,8 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="Per-sample relative loss change that counts as converged (0 = never).")
 @click.option("--keep-restarts-after", type=int,
               help="After N steps only each image's best restart goes on (0 = all, paper).")
+@click.option("--last-iterate", is_flag=True,
+              help="End each restart at its last point, not its best (the paper's protocol).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]),
               help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16).")
 @click.option("--init", "init_mode", type=click.Choice(INIT_CHOICES),
@@ -82,7 +84,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          scale: int | None, method: str, noise_std: float | None, steps: int | None,
          inner_iterations: int | None, lr: float | None, restarts: int | None,
          optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
-         precision: str | None,
+         last_iterate: bool, precision: str | None,
          init_mode: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
@@ -99,7 +101,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
         settings = loaded.metadata.settings_for(task).override(
             steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
             optimizer=optimizer, tolerance=tolerance, precision=precision,
-            keep_restarts_after=keep_restarts_after,
+            keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
         )
         init = None
         if schedule is not None and init_mode != "progressive":

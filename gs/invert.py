@@ -125,10 +125,11 @@ class _Problem:
 
 def _optimizer(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
     if settings.optimizer == "adam":
-        return BatchedAdam(lr=settings.lr, rtol=settings.tolerance, patience=settings.patience)
+        return BatchedAdam(lr=settings.lr, rtol=settings.tolerance, patience=settings.patience,
+                           keep_best=settings.keep_best)
     return BatchedLBFGS(lr=settings.lr, max_iter=settings.inner_iterations,
                         history_size=settings.history_size, rtol=settings.tolerance,
-                        patience=settings.patience)
+                        patience=settings.patience, keep_best=settings.keep_best)
 
 
 def _restart_pruner(after: int, rows_per_image: int):

@@ -9,7 +9,9 @@ convergence test, and a row that has converged is no longer evaluated.
 (``lr``, ``max_iter`` inner iterations per outer step, ``history_size``,
 ``tolerance_grad``, ``tolerance_change``) row by row; with ``rtol > 0`` a row
 also stops for good once its relative loss change stays below ``rtol`` for
-``patience`` consecutive outer steps.
+``patience`` consecutive outer steps. With ``keep_best`` a row returns the
+lowest-loss point it visited rather than its last one: without a line search
+L-BFGS can step uphill and, on a non-convex loss, run away from a good point.
 """
 
 from __future__ import annotations
@@ -33,6 +35,27 @@ class OptimResult:
     x: Tensor
     evaluations: Tensor
     converged: Tensor
+
+
+class _BestIterate:
+    """Per-row lowest loss seen so far and the point where it was seen."""
+
+    def __init__(self, x: Tensor) -> None:
+        self.x = x.detach().clone()
+        self.loss = torch.full((x.shape[0],), float("inf"), dtype=torch.float64,
+                               device=x.device)
+
+    def record(self, idx: Tensor, x_rows: Tensor, loss: Tensor) -> None:
+        """Remember rows ``idx`` at ``x_rows`` (n, D) where ``loss`` (n,) is their best."""
+        better = loss.detach().double() < self.loss[idx]
+        rows = idx[better]
+        self.loss[rows] = loss.detach().double()[better]
+        self.x[rows] = x_rows[better]
+
+    def pick(self, x: Tensor, loss: Tensor) -> Tensor:
+        """Each row's better of its best point and ``x`` (whose loss is ``loss``)."""
+        worse = loss.double() > self.loss
+        return torch.where(worse[:, None], self.x, x)
 
 
 class _Convergence:
@@ -72,6 +95,9 @@ class BatchedLBFGS:
         tolerance_grad, tolerance_change: torch's per-step stopping tests.
         rtol, patience: extra permanent per-row stop, judged once per outer step:
             relative improvement below ``rtol`` for ``patience`` steps (0 disables).
+        keep_best: return each row's lowest-loss point (costs one last evaluation
+            of the rows whose final point was never evaluated); off, the rows end
+            where ``torch.optim.LBFGS`` would.
     """
 
     def __init__(
@@ -83,10 +109,11 @@ class BatchedLBFGS:
         tolerance_change: float = 1e-9,
         rtol: float = 0.0,
         patience: int = 1,
+        keep_best: bool = False,
     ) -> None:
         self.lr, self.max_iter, self.history_size = lr, max_iter, history_size
         self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
-        self.rtol, self.patience = rtol, patience
+        self.rtol, self.patience, self.keep_best = rtol, patience, keep_best
 
     def minimize(self, objective: Objective, x0: Tensor, steps: int,
                  after_step: StepHook | None = None) -> OptimResult:
@@ -110,6 +137,8 @@ class BatchedLBFGS:
         evals = torch.zeros(n, dtype=torch.long, device=dev)
         done = torch.zeros(n, dtype=torch.bool, device=dev)
         conv = _Convergence(n, self.rtol, self.patience, dev)
+        best = _BestIterate(x) if self.keep_best else None
+        fresh = torch.zeros(n, dtype=torch.bool, device=dev)  # loss[r] is the loss at x[r]
         rows = torch.arange(n, device=dev)
 
         def evaluate(idx: Tensor) -> Tensor:
@@ -120,6 +149,9 @@ class BatchedLBFGS:
             loss[idx] = f.detach().to(x.dtype)
             g[idx] = grad.detach().to(x.dtype)
             evals[idx] += 1
+            fresh[idx] = True
+            if best is not None:
+                best.record(idx, x[idx], f)
             return g[idx].abs().amax(dim=1) <= self.tolerance_grad
 
         for step in range(steps):
@@ -150,6 +182,7 @@ class BatchedLBFGS:
                 inner = inner[~stuck]
                 prev_loss = prev_loss[~stuck]
                 x[inner] += t[inner, None] * d[inner]
+                fresh[inner] = False
                 if it == self.max_iter:
                     break
                 optimal = evaluate(inner)
@@ -158,6 +191,9 @@ class BatchedLBFGS:
                 done[inner[optimal]] = True
                 keep = ~(optimal | small_step | small_change) & ~done[inner]
                 inner = inner[keep]
+        if best is not None:
+            evaluate(rows[~fresh])
+            x = best.pick(x, loss)
         return OptimResult(x=x, evaluations=evals, converged=done)
 
     def _direction(self, idx: Tensor, first: Tensor, g: Tensor, g_prev: Tensor, d: Tensor,
@@ -259,9 +295,10 @@ class BatchedAdam:
 
     def __init__(self, lr: float = 0.1, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, rtol: float = 0.0, patience: int = 1,
-                 window: int = 20) -> None:
+                 window: int = 20, keep_best: bool = False) -> None:
         self.lr, self.betas, self.eps = lr, betas, eps
         self.rtol, self.patience, self.window = rtol, patience, window
+        self.keep_best = keep_best
 
     def minimize(self, objective: Objective, x0: Tensor, steps: int,
                  after_step: StepHook | None = None) -> OptimResult:
@@ -278,6 +315,7 @@ class BatchedAdam:
         evals = torch.zeros(n, dtype=torch.long, device=x.device)
         done = torch.zeros(n, dtype=torch.bool, device=x.device)
         conv = _Convergence(n, self.rtol, self.patience, x.device)
+        best = _BestIterate(x) if self.keep_best else None
         rows = torch.arange(n, device=x.device)
         b1, b2 = self.betas
         for iteration in range(1, steps + 1):
@@ -287,6 +325,8 @@ class BatchedAdam:
             f, grad = objective(x[idx], idx)
             loss[idx] = f.detach().to(x.dtype)
             evals[idx] += 1
+            if best is not None:
+                best.record(idx, x[idx], f)
             step[idx] += 1
             m[idx] = b1 * m[idx] + (1 - b1) * grad
             v[idx] = b2 * v[idx] + (1 - b2) * grad * grad
@@ -297,4 +337,9 @@ class BatchedAdam:
                 done[idx[conv.update(idx, f)]] = True
                 if after_step is not None:
                     done |= after_step(iteration // self.window, loss, done)
+        if best is not None:
+            # Every row moved after its last evaluation: evaluate the final points once.
+            f, _ = objective(x, rows)
+            evals += 1
+            x = best.pick(x, f.detach())
         return OptimResult(x=x, evaluations=evals, converged=done)

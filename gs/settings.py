@@ -33,6 +33,9 @@ class InversionSettings:
         keep_restarts_after: after this many outer steps only each image's best
             restart so far (by measurement loss) keeps optimising; 0 runs every
             restart to the end (the paper's protocol).
+        keep_best: every sample ends at the lowest-loss point it visited rather
+            than its last one (L-BFGS without line search can step uphill);
+            False reproduces the paper's protocol exactly.
     """
 
     optimizer: str = "lbfgs"
@@ -46,6 +49,7 @@ class InversionSettings:
     schedule: tuple[int, ...] = ()
     precision: str = "fp32"
     keep_restarts_after: int = 0
+    keep_best: bool = True
 
     def __post_init__(self) -> None:
         if self.keep_restarts_after < 0:

@@ -40,6 +40,7 @@ def test_simulate_mode_writes_images_and_report(tmp_path, tiny_artifacts, photo)
     data = json.loads(report.read_text())
     assert data["task"] == "cs" and data["artifact"].endswith("tiny_c1.pt")
     assert len(data["images"]) == 2 and data["settings"]["steps"] == 2
+    assert data["settings"]["keep_best"] is True
     for entry in data["images"]:
         assert set(entry) >= {"path", "output", "psnr", "ssim", "measurement_loss", "restart",
                               "seconds"}
@@ -83,10 +84,11 @@ def test_speed_flags_reach_the_engine(tmp_path, tiny_artifacts, photo):
     report = tmp_path / "r.json"
     result = run(invert_cli, [tiny_artifacts[1], photo, "--ratio", 0.3, "--simulate",
                               "--precision", "bf16", "--keep-restarts-after", 1, "-o", tmp_path,
-                              "--report", report, *FAST])
+                              "--last-iterate", "--report", report, *FAST])
     assert result.exit_code == 0, result.output
     data = json.loads(report.read_text())
     assert data["settings"]["precision"] == "bf16"
+    assert data["settings"]["keep_best"] is False
     assert data["settings"]["keep_restarts_after"] == 1
     entry = data["images"][0]
     assert entry["total_evaluations"] < 2 * entry["evaluations"]  # the loser stopped early

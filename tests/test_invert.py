@@ -104,4 +104,5 @@ def test_keeping_only_the_leading_restart_saves_evaluations(tiny_artifacts):
     assert pruned.total_evaluations < full.total_evaluations
     # Until the pruning step both runs are identical; the kept restart then runs on alone.
     assert pruned.evaluations == full.evaluations or pruned.restart != full.restart
-    assert pruned.total_evaluations <= 3 * 2 * 5 + 4 * 5 + 1
+    # 2 steps × 3 restarts, 4 more steps × 1, and one last evaluation per row (keep_best).
+    assert pruned.total_evaluations <= 3 * 2 * 5 + 4 * 5 + 3

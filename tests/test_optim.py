@@ -84,3 +84,37 @@ def test_rows_do_not_interact():
         alone = BatchedLBFGS(lr=1.0, rtol=1e-5).minimize(objective_row(i), x0[i : i + 1], 6)
         torch.testing.assert_close(together.x[i], alone.x[0], atol=1e-10, rtol=1e-8)
         assert together.evaluations[i] == alone.evaluations[0]
+
+
+def _recording(objective):
+    """Wrap ``objective`` so that every evaluated (row, loss) is kept."""
+    seen: dict[int, list[float]] = {}
+
+    def wrapped(x, idx):
+        loss, grad = objective(x, idx)
+        for i, value in zip(idx.tolist(), loss.tolist()):
+            seen.setdefault(i, []).append(value)
+        return loss, grad
+
+    return wrapped, seen
+
+
+@pytest.mark.parametrize("optimizer", [
+    BatchedLBFGS(lr=3.0, max_iter=10, keep_best=True),  # steps too long: loss goes up
+    BatchedAdam(lr=0.8, keep_best=True),
+])
+def test_keep_best_returns_the_lowest_loss_point_visited(optimizer):
+    single, objective, x0 = _problem(4)
+    wrapped, seen = _recording(objective)
+    best = optimizer.minimize(wrapped, x0, 6)
+    optimizer.keep_best = False
+    last = optimizer.minimize(objective, x0, 6)
+    optimizer.keep_best = True
+    uphill = 0
+    for i in range(ROWS):
+        final = float(single(best.x[i], i))
+        # The returned point is the best evaluated one, final point included.
+        assert final == pytest.approx(min(seen[i]), rel=1e-12)
+        assert final <= float(single(last.x[i], i)) + 1e-12
+        uphill += float(single(last.x[i], i)) > final * 1.01
+    assert uphill > 0, "the test problem must make the last iterate worse than the best"
