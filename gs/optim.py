@@ -57,6 +57,10 @@ class _BestIterate:
         worse = loss.double() > self.loss
         return torch.where(worse[:, None], self.x, x)
 
+    def keep(self, rows: Tensor) -> None:
+        """Drop every row but ``rows`` (bool mask), keeping their order."""
+        self.x, self.loss = self.x[rows], self.loss[rows]
+
 
 class _Convergence:
     """Per-row early stop, checked once per outer step (a window of iterations).
@@ -83,6 +87,10 @@ class _Convergence:
         self.calm[idx] = calm
         self.last[idx] = loss
         return calm >= self.patience
+
+    def keep(self, rows: Tensor) -> None:
+        """Drop every row but ``rows`` (bool mask), keeping their order."""
+        self.last, self.calm = self.last[rows], self.calm[rows]
 
 
 class BatchedLBFGS:
@@ -121,31 +129,39 @@ class BatchedLBFGS:
 
         ``after_step`` sees every row's latest loss after each outer step and may
         stop rows for good (e.g. restarts that are already losing).
+
+        Rows that stop are retired at the next outer step: their result is
+        written out and the optimiser state of the others is compacted, so a
+        batch whose rows stopped costs what a batch of the live rows costs
+        (gathering a subset of the curvature history at every iteration would
+        cost more than the evaluation itself).
         """
-        x = x0.detach().clone()
-        n, dim = x.shape
+        n, dim = x0.shape
+        dev = x0.device
+        out_x = x0.detach().clone()
+        out_evals = torch.zeros(n, dtype=torch.long, device=dev)
+        out_done = torch.zeros(n, dtype=torch.bool, device=dev)
+        all_loss = torch.full((n,), float("inf"), dtype=x0.dtype, device=dev)
+        # Per stored row; ``ids`` maps a stored row to its index in x0.
+        ids = torch.arange(n, device=dev)
+        x = out_x.clone()
         # No more pairs can arise than iterations run; do not allocate for more.
-        hist = max(1, min(self.history_size, steps * self.max_iter))
-        dev = x.device
-        history = _History(n, hist, dim, x)
-        d = torch.zeros_like(x)
+        history = _History(n, max(1, min(self.history_size, steps * self.max_iter)), dim, x)
+        d, g, g_prev = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)
         t = torch.zeros(n, dtype=x.dtype, device=dev)
-        g = torch.zeros_like(x)
-        g_prev = torch.zeros_like(x)
         loss = torch.zeros(n, dtype=x.dtype, device=dev)
         n_iter = torch.zeros(n, dtype=torch.long, device=dev)
         evals = torch.zeros(n, dtype=torch.long, device=dev)
         done = torch.zeros(n, dtype=torch.bool, device=dev)
+        fresh = torch.zeros(n, dtype=torch.bool, device=dev)  # loss[r] is the loss at x[r]
         conv = _Convergence(n, self.rtol, self.patience, dev)
         best = _BestIterate(x) if self.keep_best else None
-        fresh = torch.zeros(n, dtype=torch.bool, device=dev)  # loss[r] is the loss at x[r]
-        rows = torch.arange(n, device=dev)
 
         def evaluate(idx: Tensor) -> Tensor:
-            """Evaluate rows ``idx``; return which of them meet torch's gradient test."""
+            """Evaluate stored rows ``idx``; return which meet torch's gradient test."""
             if idx.numel() == 0:
                 return torch.zeros(0, dtype=torch.bool, device=dev)
-            f, grad = objective(x[idx], idx)
+            f, grad = objective(x[idx], ids[idx])
             loss[idx] = f.detach().to(x.dtype)
             g[idx] = grad.detach().to(x.dtype)
             evals[idx] += 1
@@ -154,17 +170,35 @@ class BatchedLBFGS:
                 best.record(idx, x[idx], f)
             return g[idx].abs().amax(dim=1) <= self.tolerance_grad
 
+        def retire(rows: Tensor) -> None:
+            """Write out stored rows ``rows`` (bool mask): best or last point, counters."""
+            final = best.x[rows] if best is not None else x[rows]
+            out_x[ids[rows]] = final
+            out_evals[ids[rows]] = evals[rows]
+            out_done[ids[rows]] = done[rows]
+
         for step in range(steps):
-            live = rows[~done]
+            if step and after_step is not None:
+                all_loss[ids] = loss
+                stopped = out_done.clone()
+                stopped[ids] = done
+                done |= after_step(step, all_loss, stopped)[ids]
+            live = torch.nonzero(~done)[:, 0]
             if live.numel() == 0:
                 break
-            if step and after_step is not None:
-                done |= after_step(step, loss, done)
-                live = rows[~done]
             optimal = evaluate(live)
             done[live[optimal]] = True  # x will not move again: exact early exit
             done[live[conv.update(live, loss[live])]] = True
-            inner = live[~optimal & ~done[live]]
+            if done.any():
+                retire(done)
+                keep = ~done
+                ids, x, d, g, g_prev, t, loss, n_iter, evals, done, fresh = (
+                    v[keep] for v in (ids, x, d, g, g_prev, t, loss, n_iter, evals, done, fresh))
+                history.keep(keep)
+                conv.keep(keep)
+                if best is not None:
+                    best.keep(keep)
+            inner = torch.arange(x.shape[0], device=dev)
             for it in range(1, self.max_iter + 1):
                 if inner.numel() == 0:
                     break
@@ -192,9 +226,9 @@ class BatchedLBFGS:
                 keep = ~(optimal | small_step | small_change) & ~done[inner]
                 inner = inner[keep]
         if best is not None:
-            evaluate(rows[~fresh])
-            x = best.pick(x, loss)
-        return OptimResult(x=x, evaluations=evals, converged=done)
+            evaluate(torch.nonzero(~fresh)[:, 0])
+        retire(torch.ones_like(done))
+        return OptimResult(x=out_x, evaluations=out_evals, converged=out_done)
 
     def _direction(self, idx: Tensor, first: Tensor, g: Tensor, g_prev: Tensor, d: Tensor,
                    t: Tensor, history: _History) -> None:
@@ -237,6 +271,12 @@ class _History:
     def _rows(self, tensor: Tensor, rows: Tensor) -> Tensor:
         full = rows.numel() == self.all_rows.numel()
         return tensor if full else tensor[rows]  # a view when every row takes part
+
+    def keep(self, rows: Tensor) -> None:
+        """Drop every row but ``rows`` (bool mask), keeping their order."""
+        for name in ("s", "y", "sy", "yy", "head", "count", "gamma"):
+            setattr(self, name, getattr(self, name)[rows])
+        self.all_rows = torch.arange(self.s.shape[0], device=self.s.device)
 
     def reset(self, rows: Tensor) -> None:
         self.count[rows] = 0
