@@ -40,6 +40,7 @@ def export_artifact(
     cut: int | None = None,
     model: str | None = None,
     overwrite: bool = False,
+    truncation: float | None = None,
 ) -> Path:
     """Export the generator at ``weights`` cut at ``cut`` to the artifact ``out``.
 
@@ -51,6 +52,8 @@ def export_artifact(
             recommended cut.
         model: model name, needed only for plain state dicts.
         overwrite: replace ``out`` if it exists.
+        truncation: BigGAN's truncation in (0, 1] (default 0.4), recorded in
+            ``gs.json``; an error for other models.
 
     Returns:
         The written path.
@@ -58,7 +61,7 @@ def export_artifact(
     out = Path(out)
     fmt = artifact_format(out, "--output")
     check_writable(out, overwrite)
-    loaded = load_generator(weights, model)
+    loaded = load_generator(weights, model, truncation)
     cut_index = loaded.model.recommended_cut if cut is None else int(cut)
     try:
         loaded.model.check_cut(cut_index, flag="--cut")

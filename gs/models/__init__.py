@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gs.models.base import StagedGenerator
 from gs.models.began import BEGANGenerator
+from gs.models.biggan import BigGANDeep
 from gs.models.dcgan import DCGANGenerator
 from gs.models.vae import VAEDecoder
 
@@ -15,6 +16,7 @@ MODELS: dict[str, type[StagedGenerator]] = {
     DCGANGenerator.model_name: DCGANGenerator,
     BEGANGenerator.model_name: BEGANGenerator,
     VAEDecoder.model_name: VAEDecoder,
+    BigGANDeep.model_name: BigGANDeep,
 }
 
 

@@ -82,6 +82,13 @@ class StagedGenerator(nn.Module):
         """The cut the paper found best on validation images."""
         return self.paper.cut
 
+    def finalize(self) -> None:
+        """Called by the loaders once the weights are in and the model is in eval mode.
+
+        Folds training-time reparametrisations (BigGAN's spectral norm) into plain
+        weights without changing the output; nothing to do for most models.
+        """
+
     def check_cut(self, cut: int, flag: str = "cut") -> None:
         """Raise ``ValueError`` naming the allowed range if ``cut`` is not valid."""
         cuts = self.valid_cuts
