@@ -215,7 +215,8 @@ def invert(
         with torch.no_grad():
             final_loss, images = problem.losses(result.x, rows)
         per_image = final_loss.reshape(len(indices), rows_per_image)
-        best = per_image.argmin(dim=1)
+        # A restart that overflowed must never win the choice (argmin prefers NaN).
+        best = torch.nan_to_num(per_image, nan=float("inf")).argmin(dim=1)
         chosen = torch.arange(len(indices), device=device) * rows_per_image + best
         if stage_number == 0:
             restart_choice = best.cpu().numpy()

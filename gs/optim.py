@@ -9,7 +9,8 @@ convergence test, and a row that has converged is no longer evaluated.
 (``lr``, ``max_iter`` inner iterations per outer step, ``history_size``,
 ``tolerance_grad``, ``tolerance_change``) row by row; with ``rtol > 0`` a row
 also stops for good once its relative loss change stays below ``rtol`` for
-``patience`` consecutive outer steps. With ``keep_best`` a row returns the
+``patience`` consecutive outer steps. A row whose loss or gradient is not
+finite stops at once. With ``keep_best`` a row returns the
 lowest-loss point it visited rather than its last one: without a line search
 L-BFGS can step uphill and, on a non-convex loss, run away from a good point.
 """
@@ -37,6 +38,11 @@ class OptimResult:
     converged: Tensor
 
 
+def _not_finite(loss: Tensor, grad: Tensor) -> Tensor:
+    """Rows (n,) whose loss or any gradient entry is NaN or infinite."""
+    return ~(torch.isfinite(loss) & torch.isfinite(grad).all(dim=1))
+
+
 class _BestIterate:
     """Per-row lowest loss seen so far and the point where it was seen."""
 
@@ -54,7 +60,7 @@ class _BestIterate:
 
     def pick(self, x: Tensor, loss: Tensor) -> Tensor:
         """Each row's better of its best point and ``x`` (whose loss is ``loss``)."""
-        worse = loss.double() > self.loss
+        worse = ~(loss.double() <= self.loss)  # NaN counts as worse
         return torch.where(worse[:, None], self.x, x)
 
     def keep(self, rows: Tensor) -> None:
@@ -168,6 +174,8 @@ class BatchedLBFGS:
             fresh[idx] = True
             if best is not None:
                 best.record(idx, x[idx], f)
+            # A row whose loss or gradient overflowed cannot take another step.
+            done[idx[_not_finite(loss[idx], g[idx])]] = True
             return g[idx].abs().amax(dim=1) <= self.tolerance_grad
 
         def retire(rows: Tensor) -> None:
@@ -367,6 +375,11 @@ class BatchedAdam:
             evals[idx] += 1
             if best is not None:
                 best.record(idx, x[idx], f)
+            broken = _not_finite(f, grad)
+            if broken.any():
+                done[idx[broken]] = True
+                keep = ~broken
+                idx, f, grad = idx[keep], f[keep], grad[keep]
             step[idx] += 1
             m[idx] = b1 * m[idx] + (1 - b1) * grad
             v[idx] = b2 * v[idx] + (1 - b2) * grad * grad

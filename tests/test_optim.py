@@ -118,3 +118,22 @@ def test_keep_best_returns_the_lowest_loss_point_visited(optimizer):
         assert final <= float(single(last.x[i], i)) + 1e-12
         uphill += float(single(last.x[i], i)) > final * 1.01
     assert uphill > 0, "the test problem must make the last iterate worse than the best"
+
+
+@pytest.mark.parametrize("make", [lambda: BatchedLBFGS(lr=0.5, max_iter=5, keep_best=True),
+                                  lambda: BatchedAdam(lr=0.05, keep_best=True)])
+def test_a_row_that_overflows_stops_and_keeps_its_last_finite_point(make):
+    single, objective, x0 = _problem(5)
+
+    def overflowing(x, idx):
+        loss, grad = objective(x, idx)
+        # Row 0 overflows once it has moved away from its start.
+        moved = (idx == 0) & ((x - x0[idx]).abs().amax(dim=1) > 0)
+        return torch.where(moved, float("nan"), loss), grad
+
+    result = make().minimize(overflowing, x0, 4)
+    assert torch.isfinite(result.x).all()
+    torch.testing.assert_close(result.x[0], x0[0])
+    assert bool(result.converged[0]) and int(result.evaluations[0]) <= 3
+    for i in range(1, ROWS):
+        assert float(single(result.x[i], i)) < float(single(x0[i], i))
