@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from photos import faces, non_faces
+from torch.utils.flop_counter import FlopCounterMode
 
 from gs.artifact import load
 from gs.export import export_artifact
@@ -78,6 +79,16 @@ def paper_protocol(art, ops, ys, settings, seed: int) -> tuple[list[np.ndarray],
     return images, evaluations
 
 
+def flops_per_evaluation(art, op, y: np.ndarray) -> int:
+    """Floating-point operations of one row's objective: generator, A, and their backward."""
+    x = torch.as_tensor(art.spec.sample(problem_rng(0, 0, Stream.INIT), 1)[0],
+                        device=art.device).requires_grad_(True)
+    y_t = torch.as_tensor(y, device=art.device)
+    with FlopCounterMode(display=False) as counter:
+        ((op.A(art.generator(x)) - y_t) ** 2).mean().backward()
+    return int(counter.get_total_flops())
+
+
 def run_mode(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     art = load(args.artifact, device=args.device)
@@ -112,6 +123,7 @@ def run_mode(args: argparse.Namespace) -> dict:
         "peak_rss_mib_per_image": peak / 1024 / batch,
         "peak_gpu_mib_per_image": None if gpu_peak is None else gpu_peak / 2**20 / batch,
         "evaluations": evaluations,
+        "flops_per_evaluation": flops_per_evaluation(art, ops[0], ys[0]),
     }
 
 
@@ -135,6 +147,8 @@ def main() -> None:
     parser.add_argument("--paper-json", type=Path, default=None,
                         help="Reuse a paper-protocol result from an earlier --json run.")
     parser.add_argument("--json", type=Path, default=None, help="Also write results here.")
+    parser.add_argument("--peak-gflops", type=float, default=None,
+                        help="The device's peak rate, to print the fraction reached.")
     args = parser.parse_args()
     if args.mode != "both":
         print(json.dumps(run_mode(args)))
@@ -162,14 +176,19 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, "
           f"device {args.device}, torch {torch.__version__}")
     print(f"{'protocol':<32} {'img/s':>8} {'s/img':>8} {'PSNR':>7} {'peak MiB/img':>13} "
-          f"{'evaluations':>12}")
+          f"{'evaluations':>12} {'GFLOP/s':>8} {'of peak':>8}")
     labels = {"paper": "paper (seq., batch 1, 25x20)",
               "ours": f"gs batched, {args.precision}, keep {args.keep_restarts_after}"}
     for mode, label in labels.items():
         r = rows[mode]
         peak = r["peak_gpu_mib_per_image"] or r["peak_rss_mib_per_image"]
+        # Both modes solve the same problems: one row's evaluation costs the same.
+        flops = r.get("flops_per_evaluation") or rows["ours"]["flops_per_evaluation"]
+        rate = flops * r["evaluations"] / r["seconds"] / 1e9
+        share = f"{rate / args.peak_gflops:>8.1%}" if args.peak_gflops else f"{'-':>8}"
         print(f"{label:<32} {r['images_per_second']:>8.4f} {r['seconds_per_image']:>8.2f} "
-              f"{np.mean(r['psnr']):>7.2f} {peak:>13.1f} {r['evaluations']:>12}")
+              f"{np.mean(r['psnr']):>7.2f} {peak:>13.1f} {r['evaluations']:>12} "
+              f"{rate:>8.1f} {share}")
     speedup = rows["ours"]["images_per_second"] / rows["paper"]["images_per_second"]
     delta = np.mean(rows["ours"]["psnr"]) - np.mean(rows["paper"]["psnr"])
     print(f"speed-up {speedup:.1f}x, PSNR difference {delta:+.2f} dB")

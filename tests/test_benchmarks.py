@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 
@@ -24,3 +26,33 @@ def test_photos_are_real_and_normalised():
         assert image.shape == (3, 64, 64) and image.dtype.name == "float32"
         assert 0 <= image.min() and image.max() <= 1 and image.std() > 0.02
     assert len({image.tobytes() for _, image in photos.faces(4)}) == 4
+
+
+def test_memory_benchmark_measures_one_solve(tiny_artifacts):
+    import argparse
+
+    import memory
+
+    args = argparse.Namespace(artifact=tiny_artifacts[1], batch=2, device="cpu", threads=1,
+                              precision="fp32")
+    result = memory.measure(args)
+    assert result["batch"] == 2 and result["latent_size"] > 0
+    assert result["peak_mib"] >= 0 and result["operators_mib"] > 0
+    assert result["peak_mib_per_image"] == result["peak_mib"] / 2
+
+
+def test_speed_benchmark_counts_the_flops_of_one_evaluation(tiny_artifacts):
+    import speed
+
+    from gs.artifact import load
+    from gs.invert import simulate
+    from gs.operators import GaussianCS
+    from gs.seeding import Stream, problem_rng
+
+    art = load(tiny_artifacts[1])
+    shape = tuple(art.metadata.image_shape)
+    op = GaussianCS(50, shape, problem_rng(0, 0, Stream.OPERATOR))
+    y = simulate(np.full(shape, 0.5, np.float32), op, problem_rng(0, 0, Stream.NOISE))
+    flops = speed.flops_per_evaluation(art, op, y)
+    n = int(np.prod(shape))
+    assert flops > 4 * 50 * n  # at least A and its adjoint, 2 flops per multiply-add

@@ -29,7 +29,6 @@ epochs). ``k_t`` is a buffer, so it is saved in checkpoints and resumed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,13 @@ from torch import Tensor, nn
 from gs.errors import UserInputError
 from gs.models.began import BEGANGenerator, began_upsamplings, conv_block
 from gs.train.config import TrainConfig, TrainResult
-from gs.train.module import STREAM_WEIGHTS, GeneratorModule, derived_seed, sample_init
+from gs.train.module import (
+    STREAM_WEIGHTS,
+    GeneratorModule,
+    derived_seed,
+    reset_parameters_seeded,
+    sample_init,
+)
 from gs.train.runner import fit, resolve
 
 PAPER_IMAGE_SIZE = 128
@@ -60,23 +65,6 @@ class BEGANOptions:
 
 BEGAN_DEFAULTS = BEGANOptions(nz=64, ngf=128, ndf=128, lr=1e-4, beta1=0.5, gamma=0.5,
                               lambda_k=1e-3)
-
-
-def reset_parameters_seeded(module: nn.Module, generator: torch.Generator) -> None:
-    """PyTorch's default initialisation of every Linear/Conv layer, drawn from ``generator``.
-
-    Weights ~ kaiming-uniform(a=√5), biases ~ U[-1/√fan_in, 1/√fan_in] (what
-    ``reset_parameters`` does with the global RNG); batch norms get weight 1, bias 0.
-    """
-    for m in module.modules():
-        if isinstance(m, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
-            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
-            if m.bias is not None:
-                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
-                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
-        elif isinstance(m, nn.BatchNorm2d):
-            m.reset_parameters()
 
 
 class BEGANDiscriminator(nn.Module):

@@ -26,9 +26,9 @@ from torch import Tensor
 
 from gs.errors import UserInputError
 from gs.models.vae import VAEDecoder, VAEEncoder, vae_upsamplings
-from gs.train.began import PAPER_IMAGE_SIZE, reset_parameters_seeded
+from gs.train.began import PAPER_IMAGE_SIZE
 from gs.train.config import TrainConfig, TrainResult
-from gs.train.module import STREAM_WEIGHTS, GeneratorModule, derived_seed
+from gs.train.module import STREAM_WEIGHTS, GeneratorModule, derived_seed, reset_parameters_seeded
 from gs.train.runner import fit, resolve
 
 
