@@ -106,3 +106,20 @@ def test_keeping_only_the_leading_restart_saves_evaluations(tiny_artifacts):
     assert pruned.evaluations == full.evaluations or pruned.restart != full.restart
     # 2 steps × 3 restarts, 4 more steps × 1, and one last evaluation per row (keep_best).
     assert pruned.total_evaluations <= 3 * 2 * 5 + 4 * 5 + 3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_inversion_on_cuda_matches_cpu(tiny_artifacts, precision):
+    truth = in_range_image(gs_artifact.load(tiny_artifacts[1]), seed=6)
+    op, y = _cs_problem(truth, 300, 0, noise_std=0.01)
+    settings = InversionSettings(lr=0.5, steps=2, restarts=2, inner_iterations=5,
+                                 precision=precision)
+    results = {}
+    for device in ("cpu", "cuda"):
+        art = gs_artifact.load(tiny_artifacts[1], device=device)
+        (results[device],) = invert(art, [op], [y], settings, seed=0)
+    cpu, cuda = results["cpu"], results["cuda"]
+    assert cuda.restart == cpu.restart
+    assert cuda.measurement_loss == pytest.approx(cpu.measurement_loss, rel=0.05)
+    assert abs(psnr(cuda.image, truth) - psnr(cpu.image, truth)) < 0.5
