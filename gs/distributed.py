@@ -11,6 +11,7 @@ Lightning, and only ``gs-invert --devices`` imports this module.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,16 @@ class ShardedJob:
     image_shape: tuple[int, int, int]
 
 
+def cpu_threads_per_process(processes: int) -> int:
+    """Intra-op threads for each of ``processes`` CPU workers on this machine.
+
+    Every worker defaulting to all cores would oversubscribe them ``processes``
+    times over; each gets its share of the cores this process may run on.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // max(1, processes))
+
+
 class _Indices(Dataset):
     def __init__(self, count: int) -> None:
         self.count = count
@@ -74,6 +85,8 @@ class _InversionModule(L.LightningModule):
         self.artifact: Any = None
 
     def on_predict_start(self) -> None:
+        if self.device.type == "cpu":
+            torch.set_num_threads(cpu_threads_per_process(self.trainer.num_devices))
         self.artifact = load(self.job.artifact_path, device=str(self.device))
 
     def predict_step(self, batch: torch.Tensor, batch_idx: int) -> list[dict[str, Any]]:

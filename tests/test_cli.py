@@ -180,3 +180,15 @@ def test_devices_shards_through_lightning_and_matches_one_process(tmp_path, tiny
         assert b["psnr"] == pytest.approx(a["psnr"], abs=1e-3)
         assert b["restart"] == a["restart"]
     assert len(list((tmp_path / "two").glob("*.png"))) == 3
+
+
+def test_cpu_workers_share_the_cores(monkeypatch):
+    import os
+
+    from gs.distributed import cpu_threads_per_process
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert cpu_threads_per_process(1) == 8
+    assert cpu_threads_per_process(2) == 4
+    assert cpu_threads_per_process(3) == 2
+    assert cpu_threads_per_process(16) == 1
