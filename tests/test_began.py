@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
-from PIL import Image
 
 from gs import artifact
 from gs.errors import UserInputError
 from gs.export import export_artifact
 from gs.invert import invert
+from gs.metrics import psnr
 from gs.models import MODELS
 from gs.models.began import BEGANGenerator
 from gs.operators import GaussianCS
@@ -26,9 +25,9 @@ from gs.train.began import (
     fit_began,
     reconstruction_loss,
 )
-from gs.train.cli import main
 from gs.train.config import TrainConfig
 from gs.train.module import STREAM_NOISE, derived_seed
+from helpers import invoke_train, save_lightning_like, smoke_train, write_images
 
 TINY = {"nz": 4, "ngf": 4, "nc": 3, "image_size": 32}  # cuts 0 … 3
 TRAIN = ["--image-size", "16", "--nz", "4", "--ngf", "4", "--ndf", "4", "--batch-size", "4",
@@ -38,20 +37,6 @@ SMOKE_STEPS = 3
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def invoke(*args: object):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def save_lightning_like(module: BEGANModule, path: Path) -> Path:
-    """What ``trainer.save_checkpoint`` writes, as far as gs-export reads it."""
-    torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, path)
-    return path
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1 / np.mean((np.clip(a, 0, 1) - b) ** 2)))
 
 
 @pytest.fixture(scope="module")
@@ -252,23 +237,13 @@ def test_progressive_surgery_carries_a_solution_into_both_inputs(artifacts):
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("data") / "images"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(10):
-        pixels = (rng.random((20 + i, 22, 3)) * 255).astype(np.uint8)
-        Image.fromarray(pixels).save(folder / f"img{i:02d}.png")
-    return folder
+    return write_images(tmp_path_factory.mktemp("data") / "images", count=10)
 
 
 @pytest.fixture(scope="module")
 def smoke_run(images, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "began"
-    result = invoke("began", "--data", images, "--out", out, "--max-steps", SMOKE_STEPS,
-                    "--sample-every", 2, *TRAIN)
-    assert result.exit_code == 0, result.output
-    assert result.stdout.strip().splitlines()[-1] == str(out / "last.ckpt")
-    return out
+    return smoke_train("began", images, out, SMOKE_STEPS, *TRAIN)
 
 
 def test_smoke_training_follows_the_checkpoint_contract(smoke_run):
@@ -345,7 +320,7 @@ def test_user_errors_exit_2_with_one_sentence(images, tmp_path):
     ]
     for args, message in cases:
         out = tmp_path / "out"
-        result = invoke("began", "--data", images, "--out", out, "--max-steps", 1, *args)
+        result = invoke_train("began", "--data", images, "--out", out, "--max-steps", 1, *args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output

@@ -9,19 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from PIL import Image
 
 from gs.errors import UserInputError
 from gs.latent import InitSpec, InputSpec
 from gs.models.dcgan import DCGANGenerator
-from gs.train.cli import main
 from gs.train.config import TrainConfig
 from gs.train.data import ImageFolderDataModule, is_validation, split_files
 from gs.train.dcgan import DCGANModule, DCGANOptions, fit_dcgan
 from gs.train.discriminators import DCGANDiscriminator
 from gs.train.images import make_grid
 from gs.train.module import sample_init
+from helpers import invoke_train, write_images
 
 MODEL = ["--image-size", "16", "--nz", "8", "--ngf", "8", "--ndf", "8"]
 TRAINER = ["--batch-size", "4", "--num-workers", "0", "--accelerator", "cpu", "--devices", "1",
@@ -33,24 +32,9 @@ SMOKE_STEPS = 3
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def write_images(folder: Path, count: int = 16, seed: int = 0) -> Path:
-    """``count`` small RGB images of varied sizes and formats in nested folders."""
-    rng = np.random.default_rng(seed)
-    for i in range(count):
-        sub = folder / ("faces" if i % 2 else "more/nested")
-        sub.mkdir(parents=True, exist_ok=True)
-        pixels = (rng.random((18 + i, 24, 3)) * 255).astype(np.uint8)
-        Image.fromarray(pixels).save(sub / f"img{i:02d}.{('png', 'jpg', 'webp')[i % 3]}")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def images(tmp_path_factory) -> Path:
     return write_images(tmp_path_factory.mktemp("data") / "images")
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def first_losses(log_dir: Path) -> tuple[float, float]:
@@ -62,7 +46,7 @@ def first_losses(log_dir: Path) -> tuple[float, float]:
 @pytest.fixture(scope="module")
 def smoke_run(images, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "smoke"
-    result = invoke(
+    result = invoke_train(
         "dcgan", "--data", images, "--out", out, "--max-steps", SMOKE_STEPS, "--sample-every", 2,
         "--export-generator", out.parent / "G.pth", *TINY,
     )
@@ -197,7 +181,7 @@ def test_checkpoint_loads_through_gs_export_and_artifact_runs(smoke_run, tmp_pat
 def test_resume_continues_the_step_count(smoke_run, images, tmp_path):
     out = tmp_path / "resumed"
     shutil.copytree(smoke_run, out)
-    result = invoke("dcgan", "--data", images, "--out", out, "--resume", out / "last.ckpt",
+    result = invoke_train("dcgan", "--data", images, "--out", out, "--resume", out / "last.ckpt",
                     "--max-steps", SMOKE_STEPS + 2, "--sample-every", 100,
                     *TRAINER)  # the model options come from the checkpoint
     assert result.exit_code == 0, result.output
@@ -212,7 +196,7 @@ def test_resume_continues_the_step_count(smoke_run, images, tmp_path):
 
 
 def test_resume_rejects_contradicting_model_options(smoke_run, images, tmp_path):
-    result = invoke("dcgan", "--data", images, "--out", tmp_path / "r", "--resume",
+    result = invoke_train("dcgan", "--data", images, "--out", tmp_path / "r", "--resume",
                     smoke_run / "last.ckpt", "--nz", 16, "--max-steps", 5)
     assert result.exit_code == 2
     assert "--nz 16 differs from the resumed checkpoint's 8" in result.output
@@ -236,7 +220,7 @@ def test_fixed_seeds_give_identical_first_losses(smoke_run, images, tmp_path):
 
 def test_cut_before_training_trains_the_tail_only(images, tmp_path):
     out = tmp_path / "cut"
-    result = invoke("dcgan", "--data", images, "--out", out, "--max-epochs", 2,
+    result = invoke_train("dcgan", "--data", images, "--out", out, "--max-epochs", 2,
                     "--limit-train-batches", 1, "--cut-before-training", 1, *TINY)
     assert result.exit_code == 0, result.output
     ck = load_checkpoint(out / "last.ckpt")
@@ -285,12 +269,12 @@ def test_bad_inputs_exit_2_with_one_sentence(images, tmp_path):
     ]
     for args, message in cases:
         out = tmp_path / "out"
-        result = invoke(*args, "--out", out, "--max-steps", 1)
+        result = invoke_train(*args, "--out", out, "--max-steps", 1)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
         assert "Traceback" not in result.output
         assert not out.exists(), args
-    result = invoke("dcgan", "--data", images, "--out", busy, "--max-steps", 1)
+    result = invoke_train("dcgan", "--data", images, "--out", busy, "--max-steps", 1)
     assert result.exit_code == 2 and "--out" in result.output and "--overwrite" in result.output
     assert sorted(p.name for p in busy.iterdir()) == ["keep.txt"]
 
