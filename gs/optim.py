@@ -182,6 +182,8 @@ class BatchedLBFGS:
             """Write out stored rows ``rows`` (bool mask): best or last point, counters."""
             final = best.x[rows] if best is not None else x[rows]
             out_x[ids[rows]] = final
+            all_loss[ids[rows]] = (best.loss[rows].to(x.dtype) if best is not None
+                                   else loss[rows])
             out_evals[ids[rows]] = evals[rows]
             out_done[ids[rows]] = done[rows]
 
