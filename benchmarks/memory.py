@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from cache import cached_artifact
 
 from gs.artifact import load
-from gs.export import export_artifact
 from gs.invert import invert, simulate
 from gs.models.began import BEGANGenerator
 from gs.operators import GaussianCS
@@ -36,17 +36,14 @@ CUTS = {"dcgan": 1, "began": 2}
 
 
 def _artifact(model: str, weights: Path) -> Path:
-    path = Path(f"benchmarks/.{model}_c{CUTS[model]}.pt")
-    if path.exists():
-        return path
     if model == "began":
-        torch.manual_seed(0)
-        generator = BEGANGenerator(nz=64, ngf=128, nc=3, image_size=128)
         weights = Path("benchmarks/.began128_random.pt")
-        torch.save({"model_name": "began", "model_config": generator.config(),
-                    "state_dict": generator.state_dict()}, weights)
-    export_artifact(weights, path, cut=CUTS[model], model=model)
-    return path
+        if not weights.exists():
+            torch.manual_seed(0)
+            generator = BEGANGenerator(nz=64, ngf=128, nc=3, image_size=128)
+            torch.save({"model_name": "began", "model_config": generator.config(),
+                        "state_dict": generator.state_dict()}, weights)
+    return cached_artifact(weights, CUTS[model], model)
 
 
 def measure(args: argparse.Namespace) -> dict:

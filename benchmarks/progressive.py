@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cache import cached_artifact
 from photos import faces, non_faces
 
 from gs.artifact import load
-from gs.export import export_artifact
 from gs.invert import invert, simulate
 from gs.metrics import psnr
 from gs.operators import GaussianCS
@@ -36,10 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     arts = {}
     for c in (0, 1):
-        path = Path(f"benchmarks/.dcgan_c{c}.pt")
-        if not path.exists():
-            export_artifact(args.weights, path, cut=c, model="dcgan")
-        arts[c] = load(path)
+        arts[c] = load(cached_artifact(args.weights, c))
     photos = [("faces", img) for _, img in faces(args.faces)]
     photos += [("non-faces", img) for _, img in non_faces(args.others)]
     groups = [group for group, _ in photos]

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from cache import cached_artifact
 from photos import faces, non_faces
 from torch.utils.flop_counter import FlopCounterMode
 
 from gs.artifact import load
-from gs.export import export_artifact
 from gs.invert import invert, simulate
 from gs.metrics import psnr
 from gs.operators import GaussianCS
@@ -154,9 +154,7 @@ def main() -> None:
         print(json.dumps(run_mode(args)))
         return
     if args.artifact is None:
-        args.artifact = Path(f"benchmarks/.dcgan_c{args.cut}.pt")
-        if not args.artifact.exists():
-            export_artifact(args.weights, args.artifact, cut=args.cut, model="dcgan")
+        args.artifact = cached_artifact(args.weights, args.cut)
     rows = {}
     if args.paper_json is not None:
         rows["paper"] = json.loads(args.paper_json.read_text())["paper"]

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import torch
+from cache import cached_artifact
 
 from gs.artifact import load
-from gs.export import export_artifact, load_generator
+from gs.export import load_generator
 from gs.surgery import cut
 
 
@@ -46,10 +47,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compile", action="store_true", help="Also try torch.compile.")
     args = parser.parse_args()
-    path = Path("benchmarks/.dcgan_c1.pt")
-    if not path.exists():
-        export_artifact(args.weights, path, cut=1, model="dcgan")
-    art = load(path, device=args.device)
+    art = load(cached_artifact(args.weights, 1), device=args.device)
     eager = cut(load_generator(args.weights, "dcgan").model, 1).to(args.device).eval()
     x = torch.randn(args.rows, 512, 4, 4, device=args.device)
     variants = {"torchscript artifact": art.generator, "eager": eager}
