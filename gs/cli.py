@@ -13,7 +13,7 @@ from gs.errors import UserInputError
 from gs.invert import resolve_device
 from gs.jobs import OperatorOptions, run_job
 from gs.latent import InitSpec
-from gs.settings import OPTIMIZERS, TASKS
+from gs.settings import LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS, TASKS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
 
@@ -42,6 +42,12 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--method", type=click.Choice(["bilinear", "area"]), default="bilinear",
               show_default=True, help="sr: downsampling kernel.")
 @click.option("--noise-std", type=float, help="Noise std per measurement (task default).")
+@click.option("--preset", type=click.Choice(PRESETS), default="recommended", show_default=True,
+              help="recommended: the measured defaults recorded in the artifact (progressive "
+                   "surgery, line search, restarts screened, stop by held-out measurements): "
+                   "faster and better. paper: the paper's protocol exactly (3 restarts to the "
+                   "end, 25x20 L-BFGS iterations, last iterate, from noise at the cut), for "
+                   "reproducing its figures. Flags below override either.")
 @click.option("--steps", type=int, help="Outer optimisation steps.")
 @click.option("--inner-iterations", type=int, help="L-BFGS iterations per step.")
 @click.option("--lr", type=float, help="Learning rate / L-BFGS step scale.")
@@ -53,8 +59,14 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="After N steps only each image's best restart goes on (0 = all, paper).")
 @click.option("--last-iterate", is_flag=True,
               help="End each restart at its last point, not its best (the paper's protocol).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]),
-              help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16).")
+@click.option("--precision", type=click.Choice(PRECISIONS),
+              help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16); "
+                   "auto: bf16 where the hardware has it.")
+@click.option("--line-search", type=click.Choice(LINE_SEARCHES),
+              help="L-BFGS step lengths: none (fixed lr, the paper) or strong_wolfe.")
+@click.option("--holdout", type=float,
+              help="Fraction of measurements held out to stop each restart at its best "
+                   "held-out residual (0 = fit all, fixed budget).")
 @click.option("--init", "init_mode", type=click.Choice(INIT_CHOICES),
               help="Initial latents; progressive solves shallower cuts first.")
 @click.option("--init-std", type=float, default=1.0, show_default=True,
@@ -81,10 +93,12 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @user_errors
 def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          measurements: int | None, ratio: float | None, keep: float | None, mask: str | None,
-         scale: int | None, method: str, noise_std: float | None, steps: int | None,
+         scale: int | None, method: str, noise_std: float | None, preset: str,
+         steps: int | None,
          inner_iterations: int | None, lr: float | None, restarts: int | None,
          optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
-         last_iterate: bool, precision: str | None,
+         last_iterate: bool, precision: str | None, line_search: str | None,
+         holdout: float | None,
          init_mode: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
@@ -98,10 +112,11 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
                              f"and {num_nodes}")
     try:
         loaded = load(artifact, device=resolve_device(device))
-        settings = loaded.metadata.settings_for(task).override(
+        settings = loaded.metadata.settings_for(task, preset).override(
             steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
             optimizer=optimizer, tolerance=tolerance, precision=precision,
             keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
+            line_search=line_search, holdout=holdout,
         )
         init = None
         if schedule is not None and init_mode != "progressive":

@@ -84,9 +84,9 @@ def test_paper_configuration_and_registry():
 def test_recommended_settings_follow_the_supplement():
     g = BEGANGenerator(**TINY)
     for task in ("cs", "inpaint", "sr"):
-        s = g.recommended_settings(task)
+        s = g.paper_settings(task)
         assert (s.optimizer, s.lr, s.steps) == ("lbfgs", 1.0, 25)
-    assert g.recommended_settings("denoise").steps == 100
+    assert g.paper_settings("denoise").steps == 100
 
 
 @pytest.mark.parametrize("size", [8, 24, 100])
@@ -166,9 +166,10 @@ def test_every_valid_cut_runs_with_the_shapes_listed_in_gs_json(tiny, artifacts,
 
 def test_gs_json_carries_the_paper_settings(artifacts):
     meta = artifacts[2].metadata
-    assert meta.settings_for("cs").lr == 1.0 and meta.settings_for("cs").steps == 25
-    assert meta.settings_for("inpaint").steps == 25
-    assert meta.settings_for("denoise").steps == 100
+    paper = {task: meta.settings_for(task, preset="paper") for task in ("cs", "inpaint", "denoise")}
+    assert paper["cs"].lr == 1.0 and paper["cs"].steps == 25
+    assert paper["inpaint"].steps == 25
+    assert paper["denoise"].steps == 100
     assert meta.spec.inputs[1].name == "z2"
 
 

@@ -75,9 +75,9 @@ def test_paper_configuration_and_registry():
 def test_recommended_settings_follow_the_supplement():
     g = VAEDecoder(**TINY)
     for task in ("cs", "inpaint", "sr"):
-        s = g.recommended_settings(task)
+        s = g.paper_settings(task)
         assert (s.optimizer, s.lr, s.steps) == ("lbfgs", 1.0, 25)
-    assert g.recommended_settings("denoise").steps == 40
+    assert g.paper_settings("denoise").steps == 40
 
 
 @pytest.mark.parametrize("size", [4, 12, 96])
@@ -136,9 +136,10 @@ def test_gs_json_carries_the_paper_settings_and_default_cut(tiny, tmp_path):
     _, ckpt = tiny
     meta = artifact.load(export_artifact(ckpt, tmp_path / "default.pt")).metadata
     assert meta.cut == 1 and meta.spec.names == ("h1",)
-    assert meta.settings_for("cs").lr == 1.0 and meta.settings_for("cs").steps == 25
-    assert meta.settings_for("sr").steps == 25
-    assert meta.settings_for("denoise").steps == 40
+    paper = {task: meta.settings_for(task, preset="paper") for task in ("cs", "sr", "denoise")}
+    assert paper["cs"].lr == 1.0 and paper["cs"].steps == 25
+    assert paper["sr"].steps == 25
+    assert paper["denoise"].steps == 40
 
 
 def test_a_cut_the_model_does_not_allow_names_the_allowed_range(tiny, tmp_path):
