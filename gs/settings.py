@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+from gs.errors import UserInputError
 
 TASKS = ("cs", "inpaint", "sr", "denoise")
 OPTIMIZERS = ("lbfgs", "adam")
@@ -52,23 +55,24 @@ class InversionSettings:
     keep_best: bool = True
 
     def __post_init__(self) -> None:
+        def refuse(field: str, problem: str) -> UserInputError:
+            return UserInputError(f"{problem}, got {getattr(self, field)!r}", field=field)
+
         if self.keep_restarts_after < 0:
-            raise ValueError(
-                f"keep_restarts_after must be non-negative, got {self.keep_restarts_after}"
-            )
+            raise refuse("keep_restarts_after", "must be non-negative")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+            raise refuse("precision", f"must be one of {', '.join(PRECISIONS)}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+            raise refuse("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
         for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.tolerance < 0:
-            raise ValueError(f"tolerance must be non-negative, got {self.tolerance}")
-        if list(self.schedule) != sorted(set(self.schedule)):
-            raise ValueError(f"schedule must list increasing cuts, got {self.schedule}")
+                raise refuse(name, "must be at least 1")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise refuse("lr", "must be a positive finite number")
+        if not 0 <= self.tolerance < 1:
+            raise refuse("tolerance", "must be in [0, 1)")
+        if list(self.schedule) != sorted(set(self.schedule)) or min(self.schedule, default=0) < 0:
+            raise refuse("schedule", "must list increasing non-negative cuts")
 
     def override(self, **changes: Any) -> InversionSettings:
         """A copy with every non-None value of ``changes`` applied."""
