@@ -66,7 +66,7 @@ def main() -> None:
     truths = [img for _, img in faces(args.images)]
     rows = {}
     print(f"| task | no surgery (c=0) | worst | surgery (c={args.cut}) | worst | "
-          "gain, worst image | s/img c=0 / c={args.cut} |")
+          f"gain, worst image | s/img c=0 / c={args.cut} |")
     print("|---|---|---|---|---|---|---|")
     for label, task, options in TASKS:
         if label not in args.tasks:

@@ -4,9 +4,11 @@ Paper protocol: one image at a time, R = 3 restarts in sequence, each a plain
 ``torch.optim.LBFGS(lr, max_iter=20)`` loop of 25 steps from noise at the cut,
 the last iterate, the best restart by measurement loss (what the supplement's
 Table 1 prescribes). Defaults: ``gs.invert.invert`` with the settings recorded in
-the artifact (``settings_for(task)``), one image at a time as well. The two are
-interleaved image by image, so that a CPU shared with other work slows both
-alike; the table reports medians of the per-image times and their ratio.
+the artifact (``settings_for(task)``), the images of a group in one batch, as
+gs-invert batches a folder. The two are interleaved group by group (``--group``
+images: the paper protocol on each, then the defaults on the group), so that a
+CPU shared with other work slows both alike; the table reports medians of the
+per-image times (a group's time divided by its images) and their ratio.
 
     python benchmarks/speed.py --weights weights/dcgan_faces.tar --images 8 \
         --measurements 1000 4000 --json /tmp/speed.json
@@ -71,26 +73,32 @@ def flops_per_evaluation(art, op, y: np.ndarray) -> int:
     return int(counter.get_total_flops())
 
 
-def measure(art, truths, m: int, seed: int, changes: dict) -> dict:
+def measure(art, truths, m: int, seed: int, changes: dict, group: int) -> dict:
     """Both protocols on every image, interleaved; per-image seconds, PSNR, evaluations."""
     paper = art.metadata.settings_for("cs", preset="paper")
     defaults = art.metadata.settings_for("cs").override(**changes)
     rows = {"paper": [], "defaults": []}
-    for i, truth in enumerate(truths):
-        op = GaussianCS(m, truth.shape, problem_rng(seed, i, Stream.OPERATOR))
-        y = simulate(truth, op, problem_rng(seed, i, Stream.NOISE))
+    ops = [GaussianCS(m, t.shape, problem_rng(seed, i, Stream.OPERATOR))
+           for i, t in enumerate(truths)]
+    ys = [simulate(t, op, problem_rng(seed, i, Stream.NOISE))
+          for i, (t, op) in enumerate(zip(truths, ops))]
+    for first in range(0, len(truths), group):
+        members = list(range(first, min(first + group, len(truths))))
+        for i in members:
+            start = time.perf_counter()
+            image, evaluations = paper_protocol(art, ops[i], ys[i], paper, seed, i)
+            rows["paper"].append({"seconds": time.perf_counter() - start,
+                                  "evaluations": evaluations, "psnr": psnr(image, truths[i])})
         start = time.perf_counter()
-        image, evaluations = paper_protocol(art, op, y, paper, seed, i)
-        rows["paper"].append({"seconds": time.perf_counter() - start, "evaluations": evaluations,
-                              "psnr": psnr(image, truth)})
-        start = time.perf_counter()
-        (result,) = invert(art, [op], [y], defaults, seed=seed, image_indices=[i])
-        rows["defaults"].append({"seconds": time.perf_counter() - start,
-                                 "evaluations": result.total_evaluations,
-                                 "psnr": psnr(result.image, truth)})
-        print(f"m={m} image {i}: paper {rows['paper'][-1]} defaults {rows['defaults'][-1]}",
-              flush=True)
-    flops = flops_per_evaluation(art, op, y)
+        results = invert(art, [ops[i] for i in members], [ys[i] for i in members], defaults,
+                         seed=seed, image_indices=members)
+        seconds = (time.perf_counter() - start) / len(members)
+        for i, result in zip(members, results):
+            rows["defaults"].append({"seconds": seconds, "evaluations": result.total_evaluations,
+                                     "psnr": psnr(result.image, truths[i])})
+        print(f"m={m} images {members}: paper {rows['paper'][-len(members):]} "
+              f"defaults {rows['defaults'][-len(members):]}", flush=True)
+    flops = flops_per_evaluation(art, ops[0], ys[0])
     return {"measurements": m, "ratio": m / truths[0].size, "flops_per_evaluation": flops,
             "settings": defaults.to_json(), **rows}
 
@@ -121,6 +129,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--group", type=int, default=2,
+                        help="Images per interleaved group (the defaults' batch).")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="Override fields of the defaults (e.g. precision=bf16).")
     parser.add_argument("--json", type=Path, default=None, help="Also write results here.")
@@ -130,7 +140,7 @@ def main() -> None:
     art = load(artifact, device=args.device)
     changes = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     truths = [img for _, img in faces(args.images)]
-    runs = [measure(art, truths, m, args.seed, changes) for m in args.measurements]
+    runs = [measure(art, truths, m, args.seed, changes, args.group) for m in args.measurements]
     print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, "
           f"device {args.device}, torch {torch.__version__}")
     print("| m/n | protocol | median s/img | speed-up | PSNR mean ± sd | worst | "

@@ -247,3 +247,46 @@ def test_the_cli_applies_the_settings_recorded_in_gs_json(tiny_artifacts, photo,
                                            restarts=3, tolerance=0.0, keep_best=False)
                     .override(lr=1.0 if task == "denoise" else None))
         assert applied["settings"] == expected
+
+
+def test_precision_auto_means_bf16_only_where_the_hardware_has_it(monkeypatch):
+    from gs import invert as engine
+
+    assert engine.resolve_precision("fp32", "cpu") == "fp32"
+    assert engine.resolve_precision("bf16", "cpu") == "bf16"
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(engine, "_cpu_has_native_bf16", lambda native=native: native)
+        assert engine.resolve_precision("auto", "cpu") == expected
+
+
+def test_holdout_masks_are_seeded_per_image_and_batching_does_not_change_them(tiny_artifacts):
+    from gs.invert import holdout_mask
+
+    mask = holdout_mask(300, 0.1, problem_rng(0, 2, Stream.HOLDOUT))
+    assert mask.sum() == 30
+    np.testing.assert_array_equal(mask, holdout_mask(300, 0.1, problem_rng(0, 2, Stream.HOLDOUT)))
+    assert (mask != holdout_mask(300, 0.1, problem_rng(0, 3, Stream.HOLDOUT))).any()
+    art = gs_artifact.load(tiny_artifacts[1])
+    images = [in_range_image(art, seed=s) for s in (3, 4)]
+    ops, ys = zip(*[_cs_problem(img, 300, i, noise_std=0.01) for i, img in enumerate(images)])
+    settings = InversionSettings(steps=3, restarts=2, inner_iterations=5, holdout=0.2,
+                                 line_search="strong_wolfe", tolerance=1e-3)
+    batch = invert(art, ops, ys, settings, seed=1)
+    (alone,) = invert(art, [ops[1]], [ys[1]], settings, seed=1, image_indices=[1])
+    np.testing.assert_allclose(batch[1].image, alone.image, atol=1e-4)
+    assert batch[1].restart == alone.restart
+
+
+def test_discrepancy_principle_stops_at_the_noise_floor(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    truth = in_range_image(art, seed=5)
+    op = Denoising(truth.shape, noise_std=0.05)
+    y = simulate(truth, op, problem_rng(0, 0, Stream.NOISE))
+    settings = InversionSettings(lr=1.0, steps=10, restarts=1, tolerance=0.0,
+                                 line_search="strong_wolfe")
+    (full,) = invert(art, [op], [y], settings, seed=0)
+    (stopped,) = invert(art, [op], [y], settings.override(discrepancy=1.0), seed=0)
+    # The full fit goes below σ² (it fits noise); the rule stops once it reaches σ².
+    assert full.measurement_loss < 0.05**2
+    assert stopped.evaluations < full.evaluations
+    assert stopped.measurement_loss <= 0.05**2 * 1.0001

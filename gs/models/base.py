@@ -74,7 +74,7 @@ class StagedGenerator(nn.Module):
 
     def paper_settings(self, task: str) -> InversionSettings:
         """The paper's inversion protocol for ``task`` (supplement, Table 1)."""
-        if task == "denoise":
+        if task in ("denoise", "raw"):  # A = I: the supplement's "raw reconstruction" row
             return paper_settings(self.paper.raw_lr, self.paper.raw_steps)
         return paper_settings(self.paper.lr, self.paper.steps)
 
