@@ -227,9 +227,9 @@ def test_the_cli_applies_the_settings_recorded_in_gs_json(tiny_artifacts, photo,
 
     applied = {}
 
-    def fake_run_job(artifact, images, options, settings, out_dir, **kwargs):
-        applied["settings"] = settings
-        return JobReport(str(artifact.path), options.task, 0, settings.to_json())
+    def fake_run_job(job, artifact=None, **kwargs):
+        applied["settings"] = job.settings
+        return JobReport(str(job.artifact), job.operator.task, 0, job.settings.to_json())
 
     monkeypatch.setattr(gs.cli, "run_job", fake_run_job)
     meta = gs_artifact.load(tiny_artifacts[1]).metadata
