@@ -51,10 +51,20 @@ def atomic_write(
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes it private; a plain file is not
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _file_mode(path: Path) -> int:
+    """The mode ``path`` keeps if it exists, else what ``open()`` would give (0o666 - umask)."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def read_image(path: str | Path, field: str = "image", channels: int = 3) -> np.ndarray:
