@@ -1,7 +1,7 @@
 """Soak: many inversion jobs back to back in one process, with stable memory.
 
 Each iteration runs a whole one-image job through :func:`gs.jobs.run_job` (read a
-real photo, simulate compressed sensing at m/n = 10 %, invert with the DCGAN face
+real photo, simulate compressed sensing at m/n = 3 %, invert with the DCGAN face
 generator cut at c = 1, write the image and the report atomically), as an app
 serving requests would. The peak RSS of the process is sampled after a warm-up and
 at the end; a leak of even a few hundred KiB per job shows as growth.
@@ -40,7 +40,8 @@ def current_rss_mib() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def soak(artifact: Path, runs: int, warmup: int, steps: int, threads: int) -> dict:
+def soak(artifact: Path, runs: int, warmup: int, steps: int, threads: int,
+         ratio: float = 0.03) -> dict:
     """Run ``runs`` one-image jobs; return RSS after ``warmup`` jobs and at the end."""
     torch.set_num_threads(threads)
     art = load(artifact, device="cpu")
@@ -55,7 +56,7 @@ def soak(artifact: Path, runs: int, warmup: int, steps: int, threads: int) -> di
         for run in range(runs):
             job = InversionJob(
                 artifact=artifact, images=(photos[run % len(photos)],),
-                output_dir=folder / "out", operator=OperatorOptions(task="cs", ratio=0.1),
+                output_dir=folder / "out", operator=OperatorOptions(task="cs", ratio=ratio),
                 settings=settings, seed=run, simulate=True, report=folder / "report.json",
                 overwrite=True,
             )
@@ -65,10 +66,13 @@ def soak(artifact: Path, runs: int, warmup: int, steps: int, threads: int) -> di
             if report.failed or report.images[0]["psnr"] is None:
                 raise RuntimeError(f"run {run} failed: {report.images}")
             samples.append((run + 1, current_rss_mib(), peak_rss_mib()))
+            if (run + 1) % 20 == 0:
+                print(f"{run + 1} jobs: RSS {samples[-1][1]:.1f} MiB, peak {samples[-1][2]:.1f} "
+                      f"MiB", file=sys.stderr, flush=True)
     after_warmup = samples[warmup - 1]
     end = samples[-1]
     return {
-        "runs": runs, "warmup": warmup, "steps": steps, "threads": threads,
+        "runs": runs, "warmup": warmup, "steps": steps, "threads": threads, "ratio": ratio,
         "peak_rss_after_warmup_mib": after_warmup[2], "peak_rss_end_mib": end[2],
         "peak_growth_percent": 100 * (end[2] - after_warmup[2]) / after_warmup[2],
         "rss_after_warmup_mib": after_warmup[1], "rss_end_mib": end[1],
@@ -84,9 +88,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--ratio", type=float, default=0.03, help="CS measurement ratio m/n.")
     args = parser.parse_args()
     result = soak(cached_artifact(args.weights, 1), args.runs, args.warmup, args.steps,
-                  args.threads)
+                  args.threads, args.ratio)
     json.dump(result, sys.stdout, indent=2)
     print()
     if result["peak_growth_percent"] >= 10:

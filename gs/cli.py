@@ -156,8 +156,9 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
     done = 0
 
     def where() -> str:
-        kept = f"recorded in {report}" if report else "written"
-        return f"{done} images done are {kept}; rerun with --resume to finish"
+        if report is None:
+            return f"{done} images done are written (pass --report to be able to resume)"
+        return f"{done} images done are recorded in {report}; rerun with --resume to finish"
 
     with interruptible(where), tqdm(unit="image", desc="gs-invert", leave=False,
                                     disable=None) as bar:

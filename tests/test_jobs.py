@@ -221,9 +221,9 @@ def _entries(report: Path) -> list[dict]:
 
 
 def test_sigterm_midway_then_resume_recovers_every_image_once(tmp_path, tiny_artifacts):
-    count = 8
+    count = 6
     folder = write_images(tmp_path / "photos", count=count)
-    slow = ["--simulate", "--ratio", 0.3, "--steps", 12, "--inner-iterations", 20, "--restarts",
+    slow = ["--simulate", "--ratio", 0.3, "--steps", 6, "--inner-iterations", 10, "--restarts",
             2, "--tolerance", 0, "--batch-size", 1, "--seed", 3]
 
     def job(name: str) -> list[object]:
@@ -237,7 +237,7 @@ def test_sigterm_midway_then_resume_recovers_every_image_once(tmp_path, tiny_art
     cut = _gs_invert(*job("cut"))
     deadline = time.monotonic() + 300
     while len(_entries(report)) < 2 and cut.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.01)
     assert cut.poll() is None, "the job ended before it could be interrupted"
     cut.send_signal(signal.SIGTERM)
     start = time.monotonic()
