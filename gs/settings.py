@@ -101,8 +101,8 @@ class InversionSettings:
                 raise refuse(name, "must be at least 1")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise refuse("lr", "must be a positive finite number")
-        if not 0 <= self.tolerance < 1:
-            raise refuse("tolerance", "must be in [0, 1)")
+        if not 0 <= self.tolerance <= 1:
+            raise refuse("tolerance", "must be in [0, 1]")
         if list(self.schedule) != sorted(set(self.schedule)) or min(self.schedule, default=0) < 0:
             raise refuse("schedule", "must list increasing non-negative cuts")
 

@@ -115,7 +115,7 @@ BAD_FLAGS = [
     (["--restarts", 0], "--restarts must be at least 1"),
     (["--lr", 0], "--lr must be a positive finite number"),
     (["--lr", "nan"], "--lr must be a positive finite number"),
-    (["--tolerance", -1], "--tolerance must be in [0, 1)"),
+    (["--tolerance", -1], "--tolerance must be in [0, 1]"),
     (["--keep-restarts-after", -1], "--keep-restarts-after must be non-negative"),
     (["--batch-size", 0], "--batch-size must be an integer of at least 1"),
     (["--seed", -1], "--seed must be a non-negative integer"),
