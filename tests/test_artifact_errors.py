@@ -105,11 +105,16 @@ def test_both_formats_satisfy_the_protocol(artifacts, fmt):
     assert isinstance(art, Artifact) and art.device == "cpu"
 
 
+UNREADABLE = {"pt": "is not a readable TorchScript artifact",
+              "onnx": "is not a readable ONNX model"}
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_not_an_artifact_or_truncated(artifacts, tmp_path, fmt):
     junk = tmp_path / f"junk.{fmt}"
     junk.write_bytes(b"GIF89a not a model at all")
-    refused(junk, "not a readable")
+    refused(junk, UNREADABLE[fmt])
+    refused(tmp_path / f"missing.{fmt}", "does not exist")
     data = artifacts[fmt].read_bytes()
     truncated = tmp_path / f"truncated.{fmt}"
     truncated.write_bytes(data[: len(data) // 2])
@@ -130,6 +135,25 @@ def test_not_an_artifact_or_truncated(artifacts, tmp_path, fmt):
 def test_metadata_that_the_file_contradicts(artifacts, tmp_path, fmt, change, fragments):
     bad = rewrite_metadata(artifacts[fmt], tmp_path / f"bad.{fmt}", change)
     refused(bad, *fragments)
+
+
+def latents_of_one_cut_only(meta: dict) -> dict:
+    return {**meta, "latents": meta["latents"][:1]}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_invalid_metadata_is_named(artifacts, tmp_path, fmt):
+    bad = rewrite_metadata(artifacts[fmt], tmp_path / f"tampered.{fmt}", latents_of_one_cut_only)
+    refused(bad, "invalid gs.json metadata: latents must describe")
+
+
+def test_each_loader_refuses_the_other_format(artifacts, tmp_path):
+    with pytest.raises(UserInputError, match="must end in .pt"):
+        gs_artifact.load(tmp_path / "model.bin")
+    with pytest.raises(UserInputError, match="load it with gs.onnx_runtime"):
+        gs_artifact.load(artifacts["onnx"])
+    with pytest.raises(UserInputError, match="not an .onnx artifact"):
+        onnx_runtime.load(tmp_path / "a.pt")
 
 
 def test_onnx_input_names_are_checked(artifacts, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -13,7 +12,6 @@ from click.testing import CliRunner
 
 from gs import artifact as gs_artifact
 from gs import onnx_runtime
-from gs.errors import UserInputError
 from gs.export.cli import main as export_cli
 from helpers import assert_close_f32, tiny_architecture
 
@@ -67,27 +65,3 @@ def test_onnx_runtime_runs_without_torch(onnx_c2):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(2, 3, 16, 16)"
-
-
-def test_onnx_load_errors(tmp_path, onnx_c2):
-    junk = tmp_path / "junk.onnx"
-    junk.write_bytes(b"\x01\x02garbage")
-    with pytest.raises(UserInputError, match="junk.onnx is not a readable ONNX model"):
-        onnx_runtime.load(junk)
-    with pytest.raises(UserInputError, match="not an .onnx artifact"):
-        onnx_runtime.load(tmp_path / "a.pt")
-    import onnx
-
-    proto = onnx.load(str(onnx_c2))
-    del proto.metadata_props[:]
-    bare = tmp_path / "bare.onnx"
-    onnx.save_model(proto, str(bare))
-    with pytest.raises(UserInputError, match="carries no gs metadata"):
-        onnx_runtime.load(bare)
-    with pytest.raises(UserInputError, match="load it with gs.onnx_runtime"):
-        gs_artifact.load(onnx_c2)
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = "gs", json.dumps({"format_version": 1})
-    onnx.save_model(proto, str(bare))
-    with pytest.raises(UserInputError, match="invalid gs.json metadata"):
-        onnx_runtime.load(bare)
