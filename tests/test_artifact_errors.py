@@ -201,3 +201,33 @@ def test_mutated_metadata_never_raises_anything_else(artifacts, tmp_path, fmt, k
     path = rewrite_metadata(artifacts[fmt], tmp_path / f"meta.{fmt}",
                             lambda meta: {**meta, key: value})
     check_outcome(path)
+
+
+class _Payload:
+    """Unpickling this would run code: it must never be unpickled by gs."""
+
+    def __reduce__(self):
+        return (Path.touch, (Path(__file__).with_name(".pickle-ran"),))
+
+
+def test_checkpoints_with_pickled_objects_are_refused_without_running_them(tmp_path):
+    import torch
+
+    marker = Path(__file__).with_name(".pickle-ran")
+    marker.unlink(missing_ok=True)
+    evil = tmp_path / "evil.pth"
+    torch.save({"netG_state_dict": {"main.0.weight": torch.zeros(1)}, "x": _Payload()}, evil)
+    with pytest.raises(UserInputError, match="not a readable PyTorch checkpoint"):
+        export_artifact(evil, tmp_path / "a.pt", model="dcgan")
+    assert not marker.exists() and not (tmp_path / "a.pt").exists()
+
+
+def test_lightning_checkpoints_are_written_atomically(tmp_path):
+    import torch
+
+    from gs.train.runner import AtomicCheckpointIO
+
+    path = tmp_path / "run" / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)
+    assert torch.load(path, weights_only=True)["state_dict"]["w"].tolist() == [1.0, 1.0]
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]

@@ -261,3 +261,43 @@ def test_sigterm_midway_then_resume_recovers_every_image_once(tmp_path, tiny_art
     files = sorted(p.relative_to(tmp_path / "cut") for p in (tmp_path / "cut").rglob("*")
                    if p.is_file())
     assert len(files) == count and not [p for p in files if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_a_command_promptly_with_its_exit_code(signum, code):
+    import click
+
+    from gs.clitools import interruptible
+
+    finished = []
+
+    @click.command()
+    def tool() -> None:
+        with interruptible(lambda: "2 images done"):
+            try:
+                os.kill(os.getpid(), signum)
+                time.sleep(5)  # interrupted long before this ends
+            finally:
+                finished.append("cleanup ran")
+
+    start = time.monotonic()
+    result = CliRunner().invoke(tool, [])
+    assert time.monotonic() - start < 4
+    assert result.exit_code == code, result.output
+    assert f"Interrupted by {signal.Signals(signum).name}; 2 images done" in result.output
+    assert finished == ["cleanup ran"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
+
+
+def test_the_engine_marks_an_image_whose_every_restart_diverged(tmp_path, tiny_artifacts, photo):
+    from gs.artifact import load
+    from gs.invert import invert
+    from gs.jobs import load_problems
+
+    bad = make_diverging_observation(tmp_path, tiny_artifacts[1], photo)
+    art = load(tiny_artifacts[1])
+    job = InversionJob(tiny_artifacts[1], (bad,), tmp_path / "o", OperatorOptions("cs"))
+    (problem,) = load_problems(job, art.metadata.image_shape, plan_inputs(job))
+    (result,) = invert(art, [problem.operator], [problem.y], SETTINGS)
+    assert result.failure is not None and "NaN or infinite" in result.failure
+    assert not np.isfinite(result.measurement_loss)
