@@ -549,7 +549,9 @@ def run_job(
     Args:
         job: the request.
         artifact: the loaded artifact; ``None`` loads ``job.artifact`` on ``job.device``.
-        progress: called with each image's report entry once its files are written.
+        progress: called with each image's report entry once its files are written;
+            an exception raised there stops the job (an app's cancel button), with
+            every finished image written and recorded.
         on_step: passed to :func:`gs.invert.invert` where it takes one.
 
     Returns:
