@@ -301,3 +301,25 @@ def test_the_engine_marks_an_image_whose_every_restart_diverged(tmp_path, tiny_a
     (result,) = invert(art, [problem.operator], [problem.y], SETTINGS)
     assert result.failure is not None and "NaN or infinite" in result.failure
     assert not np.isfinite(result.measurement_loss)
+
+
+def test_an_app_stops_a_job_from_its_progress_callback(tmp_path, tiny_artifacts):
+    folder = write_images(tmp_path / "photos", count=3)
+    report = tmp_path / "r.json"
+    job = InversionJob(tiny_artifacts[1], (folder,), tmp_path / "out", simulate=True,
+                       settings=SETTINGS, operator=OperatorOptions("cs", ratio=0.3),
+                       report=report, batch_size=1)
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(entry: dict) -> None:
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        run_job(job, progress=cancel)
+    (entry,) = _entries(report)
+    assert Path(entry["output"]).is_file()
+    assert len([p for p in (tmp_path / "out").rglob("*") if p.is_file()]) == 1
+    resumed = run_job(InversionJob(**{**vars(job), "resume": True}))
+    assert [e["index"] for e in resumed.images] == [0, 1, 2]
