@@ -256,13 +256,16 @@ def expand_images(images: Sequence[str | Path], suffixes: Sequence[str] = IMAGE_
 
     A file stands for itself (output ``<stem>``); a folder for every file below it
     with one of ``suffixes`` (case-insensitive), sorted by relative path, its
-    layout kept (``sub/<stem>``). A missing path or an empty folder is refused.
+    layout kept (``sub/<stem>``). Hidden files and folders (``.name``: editor and
+    macOS ``._`` files, temporary files) are skipped. A missing path or an empty folder
+    is refused.
     """
     found: list[tuple[Path, Path]] = []
     for item in map(Path, images):
         if item.is_dir():
             files = sorted((p for p in item.rglob("*")
-                            if p.is_file() and p.suffix.lower() in suffixes),
+                            if p.is_file() and p.suffix.lower() in suffixes
+                            and not _hidden(p.relative_to(item))),
                            key=lambda p: p.relative_to(item).as_posix())
             if not files:
                 raise UserInputError(f"is a folder with no {'/'.join(suffixes)} files",
@@ -273,6 +276,10 @@ def expand_images(images: Sequence[str | Path], suffixes: Sequence[str] = IMAGE_
         else:
             raise UserInputError("does not exist", field="images", value=item)
     return found
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def plan_inputs(job: InversionJob) -> list[JobInput]:

@@ -43,6 +43,9 @@ def one_sentence_error(result, *fragments: str) -> str:
 def test_folders_expand_sorted_recursively_with_their_layout(tmp_path, tiny_artifacts, photo):
     folder = write_images(tmp_path / "photos", count=5)
     (folder / "notes.txt").write_text("not an image")
+    (folder / "._img01.jpg").write_bytes(b"macOS resource fork")  # hidden: skipped
+    (folder / ".cache").mkdir()
+    (folder / ".cache" / "thumb.png").write_bytes(b"")
     job = InversionJob(tiny_artifacts[1], (folder, photo), tmp_path / "out", simulate=True)
     inputs = plan_inputs(job)
     relative = [item.path.relative_to(folder).as_posix() for item in inputs[:-1]]
