@@ -13,6 +13,7 @@ from gs.errors import UserInputError
 from gs.invert import resolve_device
 from gs.jobs import OperatorOptions, run_job
 from gs.latent import InitSpec
+from gs.operators import STRUCTURED_FROM_PIXELS, operator_names
 from gs.settings import OPTIMIZERS, TASKS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
@@ -34,6 +35,9 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--task", type=click.Choice(TASKS), default="cs", show_default=True)
 @click.option("--simulate", is_flag=True,
               help="IMAGES are ground truth: degrade them, recover, report PSNR/SSIM.")
+@click.option("--operator", type=click.Choice(operator_names("cs")),
+              help=f"CS: gaussian (dense, default below {STRUCTURED_FROM_PIXELS} px) or "
+                   "structured (matrix-free, default from there on).")
 @click.option("--measurements", type=int, help="CS: number of measurements m.")
 @click.option("--ratio", type=float, help="CS: measurement ratio m/n instead of --measurements.")
 @click.option("--keep", type=float, help="inpaint: fraction of pixels kept (default 0.1).")
@@ -80,7 +84,8 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="Lightning strategy for --devices (auto = ddp_spawn).")
 @user_errors
 def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
-         measurements: int | None, ratio: float | None, keep: float | None, mask: str | None,
+         operator: str | None, measurements: int | None, ratio: float | None,
+         keep: float | None, mask: str | None,
          scale: int | None, method: str, noise_std: float | None, steps: int | None,
          inner_iterations: int | None, lr: float | None, restarts: int | None,
          optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
@@ -111,8 +116,9 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
             settings = settings.override(schedule=tuple(sorted(set(cuts))))
         elif init_mode is not None:
             init = InitSpec(init_mode, std=init_std)
-        options = OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
-                                  scale=scale, method=method, noise_std=noise_std)
+        options = OperatorOptions(task=task, operator=operator, measurements=measurements,
+                                  ratio=ratio, keep=keep, scale=scale, method=method,
+                                  noise_std=noise_std)
         if devices is not None:
             from gs.distributed import ShardedJob, run_sharded
 

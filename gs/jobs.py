@@ -36,6 +36,7 @@ class OperatorOptions:
     """Options that define the forward model (CLI flags of the same names)."""
 
     task: str = "cs"
+    operator: str | None = None
     measurements: int | None = None
     ratio: float | None = None
     keep: float | None = None
@@ -75,8 +76,8 @@ def build_operator(options: OperatorOptions, image_shape: tuple[int, int, int], 
     """The operator of image ``index``: random parts drawn from (seed, index, OPERATOR)."""
     return make_operator(
         options.task, image_shape, problem_rng(seed, index, Stream.OPERATOR),
-        measurements=options.measurements, ratio=options.ratio, keep=options.keep,
-        scale=options.scale, method=options.method, noise_std=options.noise_std,
+        operator=options.operator, measurements=options.measurements, ratio=options.ratio,
+        keep=options.keep, scale=options.scale, method=options.method, noise_std=options.noise_std,
     )
 
 

@@ -731,3 +731,49 @@ def test_structured_at_512px_is_small_and_its_spec_holds_no_matrix():
     assert len(spec) < 200
     y = op.A(np.ones((1, *shape), dtype=np.float32))
     assert y.shape == (1, op.measurements) and np.isfinite(y).all()
+
+
+# ------------------------------------------------------- (11) through gs-invert
+def _invert(*args):
+    from click.testing import CliRunner
+
+    from gs.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+FAST = ["--steps", "1", "--inner-iterations", "3", "--restarts", "1", "--seed", "0"]
+
+
+def test_cli_structured_measurements_hold_only_the_spec(tmp_path, tiny_artifacts, photo):
+    sim = tmp_path / "sim"
+    result = _invert(tiny_artifacts[1], photo, "--task", "cs", "--operator", "structured",
+                     "--ratio", 0.2, "--simulate", "--save-measurements", "-o", sim,
+                     "--report", tmp_path / "a.json", *FAST)
+    assert result.exit_code == 0, result.output
+    with np.load(sim / "astronaut.npz", allow_pickle=False) as data:
+        assert set(data.files) == {"y", "spec", "seed", "index"}
+        spec = json.loads(str(data["spec"]))
+        m = spec["measurements"]
+        assert data["y"].shape == (m,) and all(data[k].size == 1 for k in ("spec", "seed"))
+    assert spec["operator"] == "structured" and set(spec) == {
+        "task", "operator", "measurements", "rounds", "image_shape", "noise_std"}
+    result = _invert(tiny_artifacts[1], sim / "astronaut.npz", "--task", "cs", "-o",
+                     tmp_path / "obs", "--report", tmp_path / "b.json", *FAST)
+    assert result.exit_code == 0, result.output
+    simulated = json.loads((tmp_path / "a.json").read_text())["images"][0]
+    observed = json.loads((tmp_path / "b.json").read_text())["images"][0]
+    assert observed["measurement_loss"] == pytest.approx(simulated["measurement_loss"], rel=1e-4)
+
+
+def test_cli_refuses_a_dense_matrix_that_does_not_fit(tmp_path, tiny_artifacts, photo,
+                                                      monkeypatch):
+    from gs.operators import cs
+
+    monkeypatch.setattr(cs, "available_bytes", lambda: 1000)
+    result = _invert(tiny_artifacts[1], photo, "--task", "cs", "--operator", "gaussian",
+                     "--ratio", 0.2, "--simulate", "-o", tmp_path / "out", *FAST)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(lines) == 1 and "--operator gaussian needs a dense" in lines[0]
+    assert "473 kB but only 1 kB of memory" in lines[0] and not (tmp_path / "out").exists()
