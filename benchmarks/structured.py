@@ -11,7 +11,7 @@ and prints PSNR per operator and the per-image difference structured − Gaussia
 Scale, CS of one 512×512 RGB image at m = n/10 with the biggan-deep-512 architecture
 (random weights) cut at c = 7:
 
-    nice -n 19 python benchmarks/structured.py scale --steps 3
+    nice -n 19 python benchmarks/structured.py scale --steps 2
 
 prints the operator's own memory (numpy state and the peak RSS growth of building it
 and applying A and Aᵀ), the whole run's peak RSS, and what a dense A would need.
@@ -164,16 +164,16 @@ def main() -> None:
     q = sub.add_parser("quality")
     q.add_argument("--weights", type=Path, default=Path("weights/dcgan_faces.tar"))
     q.add_argument("--cut", type=int, default=1)
-    q.add_argument("--faces", type=int, default=3)
-    q.add_argument("--others", type=int, default=3)
-    q.add_argument("--ratios", default="0.02,0.05,0.1,0.2,0.5")
+    q.add_argument("--faces", type=int, default=2)
+    q.add_argument("--others", type=int, default=2)
+    q.add_argument("--ratios", default="0.02,0.1,0.5")
     q.add_argument("--keep-restarts-after", type=int, default=1)
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--json", type=Path)
     s = sub.add_parser("scale")
     s.add_argument("--cut", type=int, default=7)
-    s.add_argument("--steps", type=int, default=3)
-    s.add_argument("--inner", type=int, default=5)
+    s.add_argument("--steps", type=int, default=2)
+    s.add_argument("--inner", type=int, default=2)
     s.add_argument("--json", type=Path)
     args = parser.parse_args()
     {"quality": quality, "scale": scale}[args.command](args)

@@ -708,6 +708,10 @@ def test_structured_any_image_size(shape):
     y = np.random.default_rng(3).standard_normal((2, op.measurements))
     lhs, rhs = np.sum(op.A(x) * y), np.sum(x * op.A_adjoint(y))
     assert lhs == pytest.approx(rhs, rel=1e-10, abs=1e-12)
+    explicit = explicit_matrix(op)
+    exact = math.sqrt(np.linalg.eigvalsh(explicit @ explicit.T)[-1])
+    assert op.norm() == math.sqrt(op.padded_size / op.measurements)
+    assert 0.9 * op.norm() <= exact <= op.norm() * (1 + 1e-12)  # an upper bound, and tight
 
 
 def test_structured_draws_from_the_generator_only():
