@@ -13,7 +13,7 @@ from gs.errors import UserInputError
 from gs.invert import resolve_device
 from gs.jobs import OperatorOptions, run_job
 from gs.latent import InitSpec
-from gs.operators import STRUCTURED_FROM_PIXELS, operator_names
+from gs.operators import STRUCTURED_FROM_PIXELS, operator_names, task_defaults
 from gs.settings import OPTIMIZERS, TASKS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
@@ -40,9 +40,11 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
                    "structured (matrix-free, default from there on).")
 @click.option("--measurements", type=int, help="CS: number of measurements m.")
 @click.option("--ratio", type=float, help="CS: measurement ratio m/n instead of --measurements.")
-@click.option("--keep", type=float, help="inpaint: fraction of pixels kept (default 0.1).")
+@click.option("--keep", type=float, help="inpaint: fraction of pixels kept (default "
+              f"{task_defaults('inpaint')['keep']}).")
 @click.option("--mask", type=click.Path(), help="inpaint observation: mask image, white = kept.")
-@click.option("--scale", type=int, help="sr: downsampling factor 2, 4 or 8 (default 4).")
+@click.option("--scale", type=int, help="sr: downsampling factor 2, 4 or 8 (default "
+              f"{task_defaults('sr')['scale']}).")
 @click.option("--method", type=click.Choice(["bilinear", "area"]), default="bilinear",
               show_default=True, help="sr: downsampling kernel.")
 @click.option("--noise-std", type=float, help="Noise std per measurement (task default).")

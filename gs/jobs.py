@@ -103,7 +103,7 @@ def observed_problem(path: Path, index: int, options: OperatorOptions,
         if observed.shape != tuple(expected):
             raise UserInputError(
                 f"IMAGE {path} is {observed.shape[2]}x{observed.shape[1]} pixels; a --scale "
-                f"{options.scale or 4} observation for this artifact must be "
+                f"{operator.scale} observation for this artifact must be "
                 f"{expected[2]}x{expected[1]}"
             )
         return Problem(path, index, operator, observed)
