@@ -781,3 +781,12 @@ def test_cli_refuses_a_dense_matrix_that_does_not_fit(tmp_path, tiny_artifacts, 
     lines = [line for line in result.output.splitlines() if line.startswith("Error")]
     assert len(lines) == 1 and "--operator gaussian needs a dense" in lines[0]
     assert "473 kB but only 1 kB of memory" in lines[0] and not (tmp_path / "out").exists()
+
+
+def test_cli_raw_task_scores_the_representation(tmp_path, tiny_artifacts, photo):
+    report = tmp_path / "raw.json"
+    result = _invert(tiny_artifacts[1], photo, "--task", "raw", "--simulate", "-o",
+                     tmp_path / "out", "--report", report, *FAST)
+    assert result.exit_code == 0, result.output
+    entry = json.loads(report.read_text())["images"][0]
+    assert json.loads(report.read_text())["task"] == "raw" and 5 < entry["psnr"] < 60
