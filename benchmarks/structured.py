@@ -50,7 +50,7 @@ def quality(args: argparse.Namespace) -> None:
     names = [name for name, _ in photos]
     truths = [img for _, img in photos]
     settings = art.metadata.settings_for("cs").override(
-        keep_restarts_after=args.keep_restarts_after)
+        keep_restarts_after=args.keep_restarts_after, restarts=args.restarts, steps=args.steps)
     table = []
     print(f"{'m/n':>5} {'gaussian dB':>14} {'structured dB':>14} {'diff mean ± sd':>16} "
           f"{'worst':>7} {'s/img G/S':>11}", flush=True)
@@ -192,6 +192,8 @@ def main() -> None:
     q.add_argument("--others", type=int, default=2)
     q.add_argument("--ratios", default="0.02,0.1,0.5")
     q.add_argument("--keep-restarts-after", type=int, default=1)
+    q.add_argument("--restarts", type=int, help="default: the artifact's recommended")
+    q.add_argument("--steps", type=int, help="default: the artifact's recommended")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--json", type=Path)
     s = sub.add_parser("scale")
