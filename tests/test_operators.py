@@ -792,3 +792,17 @@ def test_cli_raw_task_scores_the_representation(tmp_path, tiny_artifacts, photo)
     assert result.exit_code == 0, result.output
     entry = json.loads(report.read_text())["images"][0]
     assert json.loads(report.read_text())["task"] == "raw" and 5 < entry["psnr"] < 60
+
+
+def test_structured_speed_benchmark_runs(tmp_path, monkeypatch):
+    import argparse
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import structured
+
+    out = tmp_path / "speed.json"
+    structured.speed(argparse.Namespace(sides=[16], batch=2, repeats=1, json=out))
+    rows = json.loads(out.read_text())
+    assert [r["backend"] for r in rows] == ["numpy", "torch"]
+    assert all(r["m"] == 76 and r["gaussian_s"] > 0 and r["structured_s"] > 0 for r in rows)
