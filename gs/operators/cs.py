@@ -50,7 +50,7 @@ def measurements_from_options(options: Mapping[str, Any], size: int) -> int:
     measurements, ratio = options.get("measurements"), options.get("ratio")
     if (measurements is None) == (ratio is None):
         raise UserInputError(
-            "{measurements} or {ratio}: give exactly one of the number of measurements "
+            "{measurements}/{ratio}: give exactly one of the number of measurements "
             "and the measurement ratio for compressed sensing", refs=("measurements", "ratio"))
     if ratio is not None:
         ratio_value = as_float(ratio)

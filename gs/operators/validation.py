@@ -8,10 +8,10 @@ from gs.errors import UserInputError
 
 
 def field_error(field: str, problem: str) -> UserInputError:
-    """A :class:`UserInputError` naming ``field`` (``"<field> <problem>"``), one sentence.
+    """A :class:`UserInputError` about ``field``: ``"<field> <problem>"``, one sentence.
 
     Fields are the constructor/factory argument names (``measurements``, ``keep``,
-    ``noise_std``...); a command-line tool shows them as its flags of the same name.
+    ``noise_std``, ``operator``...); a command-line tool shows its flag of that name.
     """
     return UserInputError(problem, field=field)
 
