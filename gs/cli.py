@@ -9,9 +9,11 @@ from tqdm import tqdm
 
 from gs.artifact import load
 from gs.clitools import user_errors
+from gs.compare import column_label, write_comparisons
 from gs.errors import UserInputError
 from gs.invert import resolve_device
-from gs.jobs import OperatorOptions, run_job
+from gs.io import check_writable
+from gs.jobs import OperatorOptions, check_outputs, load_problems, output_paths, run_job
 from gs.latent import InitSpec
 from gs.settings import OPTIMIZERS, TASKS
 
@@ -69,6 +71,10 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--report", type=click.Path(), help="Write a JSON report here.")
 @click.option("--save-measurements", is_flag=True,
               help="With --simulate --task cs: also write <stem>.npz observations.")
+@click.option("--compare", "compare_with", type=click.Path(),
+              help="Also recover with this artifact (e.g. the c=0 one: no surgery) into "
+                   "OUTPUT_DIR/compare/ and write <stem>_compare.png: truth, observation, "
+                   "it, this run, with PSNR/SSIM.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--devices", type=int,
               help="Shard the images over N devices with Lightning (one process each).")
@@ -88,8 +94,8 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          init_mode: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
-         overwrite: bool, devices: int | None, num_nodes: int, accelerator: str,
-         strategy: str) -> None:
+         compare_with: str | None, overwrite: bool, devices: int | None, num_nodes: int,
+         accelerator: str, strategy: str) -> None:
     """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export)."""
     if seed < 0:
         raise UserInputError(f"--seed must be non-negative, got {seed}")
@@ -98,11 +104,12 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
                              f"and {num_nodes}")
     try:
         loaded = load(artifact, device=resolve_device(device))
-        settings = loaded.metadata.settings_for(task).override(
+        overrides = dict(
             steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
             optimizer=optimizer, tolerance=tolerance, precision=precision,
             keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
         )
+        settings = loaded.metadata.settings_for(task).override(**overrides)
         init = None
         if schedule is not None and init_mode != "progressive":
             raise UserInputError("--schedule needs --init progressive")
@@ -113,6 +120,11 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
             init = InitSpec(init_mode, std=init_std)
         options = OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
                                   scale=scale, method=method, noise_std=noise_std)
+        other = None
+        if compare_with is not None:
+            if devices is not None:
+                raise UserInputError("--compare runs on one device; leave out --devices")
+            other = _compare_artifact(compare_with, loaded, images, Path(output_dir), overwrite)
         if devices is not None:
             from gs.distributed import ShardedJob, run_sharded
 
@@ -132,11 +144,45 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
                 seed=seed, init=init, mask=mask, batch_size=batch_size, report_path=report,
                 overwrite=overwrite, save_observations=save_measurements, progress=bar.update,
             )
+        if other is not None:
+            _compare(other, loaded, result, images, options, overrides, Path(output_dir),
+                     simulate=simulate, seed=seed, init=init, mask=mask, batch_size=batch_size,
+                     overwrite=overwrite)
     except UserInputError:
         raise
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
     _print_summary(result.images)
+
+
+def _compare_artifact(path: str, loaded, images, output_dir: Path, overwrite: bool):
+    """Load the ``--compare`` artifact and check its outputs before any work is done."""
+    other = load(path, device=loaded.device, flag="--compare")
+    if tuple(other.metadata.image_shape) != tuple(loaded.metadata.image_shape):
+        raise UserInputError(f"--compare {path} makes images of shape "
+                             f"{tuple(other.metadata.image_shape)}, the artifact "
+                             f"{tuple(loaded.metadata.image_shape)}")
+    check_outputs(images, output_dir / "compare", None, overwrite)
+    for out in output_paths([Path(p) for p in images], output_dir):
+        check_writable(out.with_name(f"{out.stem}_compare.png"), overwrite, "--compare")
+    return other
+
+
+def _compare(other, loaded, result, images, options, overrides, output_dir: Path, *,
+             simulate: bool, seed: int, init, mask, batch_size: int, overwrite: bool) -> None:
+    """Run the same job with the ``--compare`` artifact; write the side-by-side pictures."""
+    # Each artifact starts from its own recommended settings, with the user's overrides.
+    other_settings = other.metadata.settings_for(options.task).override(**overrides)
+    other_report = run_job(other, images, options, other_settings, output_dir / "compare",
+                           simulate_mode=simulate, seed=seed, init=init, mask=mask,
+                           batch_size=batch_size, overwrite=overwrite)
+    problems = load_problems(tuple(loaded.metadata.image_shape), images, options,
+                             simulate_mode=simulate, seed=seed, mask=mask)
+    written = write_comparisons(
+        problems, [(column_label(other.metadata.cut), other_report),
+                   (column_label(loaded.metadata.cut), result)], output_dir, overwrite)
+    for path_written in written:
+        click.echo(f"comparison -> {path_written}", err=True)
 
 
 def _print_summary(entries: list[dict]) -> None:

@@ -221,6 +221,7 @@ def solve_problems(
     overwrite: bool,
     save_observations: bool = False,
     progress: Callable[[int], None] | None = None,
+    on_step: Callable[[Any], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Invert ``problems`` in batches, write each recovery, return report entries."""
     if batch_size < 1:
@@ -229,7 +230,8 @@ def solve_problems(
     for start in range(0, len(problems), batch_size):
         batch = problems[start : start + batch_size]
         results = invert(artifact, [p.operator for p in batch], [p.y for p in batch], settings,
-                         seed=seed, image_indices=[p.index for p in batch], init=init)
+                         seed=seed, image_indices=[p.index for p in batch], init=init,
+                         on_step=on_step)
         for problem, result in zip(batch, results):
             out = outputs[problem.index]
             write_image(out, result.image, overwrite=overwrite)
@@ -257,11 +259,14 @@ def run_job(
     overwrite: bool = False,
     save_observations: bool = False,
     progress: Callable[[int], None] | None = None,
+    on_step: Callable[[Any], None] | None = None,
 ) -> JobReport:
     """Recover every image and write ``out_dir/<stem>.png`` (+ the report).
 
     Nothing is written before every input has been read and every output path
-    checked, so a bad input leaves no half-written results.
+    checked, so a bad input leaves no half-written results. ``on_step`` receives
+    :class:`gs.invert.StepEvent` after every optimisation step of each batch;
+    raising in it stops the job.
     """
     outputs = check_outputs(images, out_dir, report_path, overwrite)
     problems = load_problems(tuple(artifact.metadata.image_shape), images, options,
@@ -269,7 +274,8 @@ def run_job(
     report = JobReport(str(artifact.path), options.task, seed, settings.to_json())
     report.images = solve_problems(artifact, problems, outputs, settings, seed=seed, init=init,
                                    batch_size=batch_size, overwrite=overwrite,
-                                   save_observations=save_observations, progress=progress)
+                                   save_observations=save_observations, progress=progress,
+                                   on_step=on_step)
     if report_path is not None:
         write_json(report_path, report.to_json(), overwrite=overwrite)
     return report
