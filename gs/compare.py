@@ -16,8 +16,8 @@ import numpy as np
 from gs.io import image_grid
 from gs.operators import Operator
 
-#: Enlargement of generator outputs in the picture (64 px faces become 192 px).
-COMPARE_SCALE = 3
+#: Cells are enlarged (nearest neighbour) to at least this width so captions fit.
+MIN_CELL_WIDTH = 192
 
 
 def observation_preview(operator: Operator, y: np.ndarray) -> np.ndarray:
@@ -44,17 +44,16 @@ def observation_preview(operator: Operator, y: np.ndarray) -> np.ndarray:
 
 
 def describe_operator(operator: Operator) -> str:
-    """A short label of the forward model, e.g. ``CS m/n = 10 %`` or ``SR ×4``."""
+    """A short label of the forward model, e.g. ``CS m/n = 10 %`` or ``SR x4``."""
     task = operator.task
-    noise = f", σ {operator.noise_std:g}" if operator.noise_std and task != "denoise" else ""
     if task == "cs":
         n = int(np.prod(operator.image_shape))
-        return f"CS m/n = {100 * operator.measurements / n:.3g} %{noise}"
+        return f"CS m/n = {100 * operator.measurements / n:.3g} %"
     if task == "inpaint":
-        return f"{100 * float(operator.mask.mean()):.3g} % pixels kept{noise}"
+        return f"{100 * float(operator.mask.mean()):.3g} % of pixels kept"
     if task == "sr":
-        return f"SR ×{operator.scale}{noise}"
-    return f"noise σ {operator.noise_std:g}"
+        return f"SR x{operator.scale}"
+    return f"noise std {operator.noise_std:.3g}"
 
 
 def caption(label: str, score: tuple[float, float] | None) -> str:
@@ -69,7 +68,7 @@ def comparison_picture(
     operator: Operator,
     y: np.ndarray,
     recoveries: Sequence[tuple[str, np.ndarray, tuple[float, float] | None]],
-    scale: int = COMPARE_SCALE,
+    scale: int | None = None,
 ) -> np.ndarray:
     """One labelled row: truth (when known), observation, then each recovery.
 
@@ -77,7 +76,7 @@ def comparison_picture(
         truth: (C, H, W) in [0, 1], or None for a real observation.
         operator, y: the forward model and what was observed.
         recoveries: (label, (C, H, W) image in [0, 1], (PSNR, SSIM) or None).
-        scale: enlargement of every cell.
+        scale: enlargement of every cell (default: to at least ``MIN_CELL_WIDTH``).
 
     Returns:
         (C, H', W') float32 in [0, 1].
@@ -91,6 +90,8 @@ def comparison_picture(
     for label, image, score in recoveries:
         images.append(image)
         captions.append(caption(label, score))
+    if scale is None:
+        scale = max(1, -(-MIN_CELL_WIDTH // images[0].shape[2]))
     return image_grid([images], captions=[captions], scale=scale)
 
 

@@ -6,6 +6,7 @@ API (every error is JSON ``{"error": "<one sentence>"}`` with a 4xx status):
 * ``GET  /api/examples``           example photo names; ``/api/examples/{name}`` the PNG
 * ``POST /api/jobs``               multipart form: ``image`` (file) or ``example``, optional
   ``mask`` (file, white = kept), and the fields of :class:`PageRequest` → 202 + the job
+  (a url-encoded form does for an ``example`` job)
 * ``GET  /api/jobs/{id}``          status, progress, result (poll)
 * ``GET  /api/jobs/{id}/events``   the same as server-sent events, until the job ends
 * ``GET  /api/jobs/{id}/current.png``   the best current image while it runs
@@ -31,7 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 from gs.errors import UserInputError
 from gs.serve.catalog import Catalog, example_photos
@@ -123,7 +124,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
 
     @app.post("/api/jobs", status_code=202)
     async def submit(request: Request) -> JSONResponse:
-        form = await _read_form(request, max_bytes)
+        form = await _read_form(request, max_bytes, max_upload_mb)
         page_request = _page_request(form)
         job_id, folder = board.new_folder()
         try:
@@ -215,14 +216,15 @@ def _job_file(job: Job, name: str) -> Path | None:
     return None
 
 
-async def _read_form(request: Request, max_bytes: int) -> Any:
-    """The multipart form, refusing bodies over ``max_bytes`` before and while reading."""
+async def _read_form(request: Request, max_bytes: int, limit_mb: float) -> Any:
+    """The form, refusing bodies over ``max_bytes`` (``limit_mb`` MiB) before and while reading."""
     declared = request.headers.get("content-length")
-    limit_mb = max_bytes / 1024 / 1024
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise UploadTooLarge(f"the upload is {int(declared) / 1024 / 1024:.1f} MB; this server "
+        raise UploadTooLarge(f"the upload is {int(declared) / 1024 / 1024:.3g} MB; this server "
                              f"accepts at most {limit_mb:g} MB")
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    content_type = request.headers.get("content-type", "")
+    multipart = content_type.startswith("multipart/form-data")
+    if not multipart and not content_type.startswith("application/x-www-form-urlencoded"):
         raise UserInputError("POST /api/jobs takes a multipart/form-data form (image, task, ...)")
 
     async def capped() -> AsyncGenerator[bytes, None]:
@@ -234,6 +236,8 @@ async def _read_form(request: Request, max_bytes: int) -> Any:
                                      f"server accepts")
             yield chunk
 
+    if not multipart:
+        return await FormParser(request.headers, capped()).parse()
     parser = _InMemoryParser(request.headers, capped(), max_files=2, max_fields=32,
                              max_part_size=64 * 1024)
     try:
@@ -287,7 +291,7 @@ def _save_image(data: bytes, path: Path, field_name: str) -> None:
             if width * height > MAX_PIXELS:
                 raise UserInputError(
                     f"{field_name}: the photo is {width}x{height} pixels; at most "
-                    f"{MAX_PIXELS // 1_000_000} megapixels are accepted")
+                    f"{MAX_PIXELS:,} pixels are accepted")
             img.load()
     except UserInputError:
         raise
