@@ -31,6 +31,8 @@ log = logging.getLogger("gs.serve")
 #: Seconds between two snapshots of the current image (each costs a generator pass).
 CURRENT_IMAGE_INTERVAL = 0.25
 FINISHED = ("done", "failed", "cancelled")
+#: Loss points kept per job for the page's curve ((column, stage, step, loss) each).
+MAX_TRACE = 4000
 
 
 class JobCancelled(Exception):
@@ -43,7 +45,11 @@ class JobNotFound(KeyError):
 
 @dataclass
 class Job:
-    """A submitted job and everything the API reports about it."""
+    """A submitted job and everything the API reports about it.
+
+    ``progress`` is the latest step (column, stage, cut, step, steps, loss);
+    ``trace`` every step's lowest measurement loss so far, for a loss curve.
+    """
 
     id: str
     request: PageRequest
@@ -56,6 +62,7 @@ class Job:
     error: str | None = None
     result: dict[str, Any] | None = None
     current_png: bytes | None = None
+    trace: list[tuple[str, int, int, float]] = field(default_factory=list)
     version: int = 0
     created: float = field(default_factory=time.time)
     seconds: float | None = None
@@ -71,6 +78,7 @@ class Job:
             "queue_position": position,
             "column": self.column,
             "progress": self.progress,
+            "trace": self.trace,
             "error": self.error,
             "seconds": self.seconds,
             "result": self.result,
@@ -214,11 +222,13 @@ class JobBoard:
             if job.cancel_event.is_set():
                 raise JobCancelled
             now = time.perf_counter()
+            loss = float(np.min(event.losses))
             changes: dict[str, Any] = {"progress": {
                 "column": column, "stage": int(event.stage), "cut": int(event.cut),
-                "step": int(event.step), "steps": int(event.steps),
-                "loss": float(np.min(event.losses)),
+                "step": int(event.step), "steps": int(event.steps), "loss": loss,
             }}
+            if len(job.trace) < MAX_TRACE:
+                job.trace.append((column, int(event.stage), int(event.step), loss))
             if now - last_image[0] >= CURRENT_IMAGE_INTERVAL or event.step >= event.steps:
                 changes["current_png"] = png_bytes(np.asarray(event.current())[0])
                 last_image[0] = time.perf_counter()

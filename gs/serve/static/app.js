@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const SIDE = 256;
 const state = { file: null, example: null, limits: null, job: null, source: null,
-                painted: false, losses: [], lastImage: 0 };
+                painted: false, lastImage: 0 };
 
 function showError(message) {
   const box = $("error");
@@ -134,7 +134,7 @@ async function run() {
 }
 
 function follow(job) {
-  state.job = job.id; state.losses = []; state.column = null;
+  state.job = job.id;
   $("live").hidden = false; $("results").hidden = true;
   $("run").disabled = true; $("cancel").disabled = false;
   $("current").removeAttribute("src");
@@ -167,11 +167,9 @@ function update(snap) {
   if (snap.status === "queued") $("status").textContent = `waiting in the queue (position ${snap.queue_position + 1})`;
   if (snap.status === "running" && p) {
     const column = p.column === "no_surgery" ? "no surgery (c=0)" : `surgery (cut ${p.cut})`;
-    if (state.column !== p.column) { state.column = p.column; state.losses = []; }
     $("status").textContent = `${column} · stage ${p.stage + 1} · step ${p.step} / ${p.steps} · measurement loss ${p.loss.toExponential(3)}`;
     $("bar").value = p.steps ? p.step / p.steps : 0;
-    state.losses.push(p.loss);
-    drawChart();
+    drawChart(snap.trace);
     const now = performance.now();
     if (now - state.lastImage > 300 || p.step >= p.steps) {
       state.lastImage = now;
@@ -183,23 +181,33 @@ function update(snap) {
     if (snap.status === "failed") showError(snap.error);
     finish();
   }
-  if (snap.status === "done") { $("status").textContent = `done in ${snap.seconds.toFixed(1)} s`; $("bar").value = 1; showResult(snap); finish(); }
+  if (snap.status === "done") { drawChart(snap.trace); $("status").textContent = `done in ${snap.seconds.toFixed(1)} s`; $("bar").value = 1; showResult(snap); finish(); }
 }
 
-function drawChart() {
-  const canvas = $("chart"), ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, values = state.losses.map((v) => Math.log10(Math.max(v, 1e-12)));
+const SERIES = { no_surgery: "#9aa5b1", surgery: "#2563eb" };
+
+function drawChart(trace) {
+  // One curve per column (no surgery grey, surgery blue), log10 of the measurement loss.
+  const canvas = $("chart"), ctx = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
   ctx.clearRect(0, 0, w, h);
-  ctx.strokeStyle = "#cbd2d9"; ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
-  if (values.length < 2) return;
-  const lo = Math.min(...values), hi = Math.max(...values), span = Math.max(hi - lo, 1e-6);
-  ctx.strokeStyle = "#2563eb"; ctx.lineWidth = 2; ctx.beginPath();
-  values.forEach((v, i) => {
-    const x = 4 + (w - 8) * i / (values.length - 1), y = 4 + (h - 8) * (hi - v) / span;
-    if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+  ctx.strokeStyle = "#cbd2d9"; ctx.lineWidth = 1; ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
+  if (!trace || trace.length < 2) return;
+  const logs = trace.map((t) => Math.log10(Math.max(t[3], 1e-12)));
+  const lo = Math.min(...logs), hi = Math.max(...logs), span = Math.max(hi - lo, 1e-6);
+  const columns = [...new Set(trace.map((t) => t[0]))];
+  const longest = Math.max(...columns.map((c) => trace.filter((t) => t[0] === c).length));
+  columns.forEach((column, k) => {
+    const points = trace.map((t, i) => [t[0], logs[i]]).filter((t) => t[0] === column);
+    ctx.strokeStyle = SERIES[column] || "#2563eb"; ctx.lineWidth = 2; ctx.beginPath();
+    points.forEach(([, v], i) => {
+      const x = 4 + (w - 8) * i / Math.max(longest - 1, 1), y = 4 + (h - 8) * (hi - v) / span;
+      if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+    });
+    ctx.stroke();
+    ctx.fillStyle = SERIES[column] || "#2563eb"; ctx.font = "11px sans-serif";
+    ctx.fillText(column.replace("_", " "), w - 80, 16 + 14 * k);
   });
-  ctx.stroke();
-  ctx.fillStyle = "#616e7c"; ctx.font = "11px sans-serif";
+  ctx.fillStyle = "#616e7c";
   ctx.fillText(`1e${hi.toFixed(1)}`, 6, 14); ctx.fillText(`1e${lo.toFixed(1)}`, 6, h - 6);
 }
 
