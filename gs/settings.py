@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-TASKS = ("cs", "inpaint", "sr", "denoise")
+from gs.operators.registry import TASKS  # noqa: F401 - re-exported; the registry owns it
+
 OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("fp32", "bf16", "auto")
 LINE_SEARCHES = ("none", "strong_wolfe")

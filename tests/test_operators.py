@@ -7,6 +7,7 @@ import math
 import re
 import subprocess
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -15,31 +16,69 @@ import torch.nn.functional as F
 
 from gs.errors import UserInputError
 from gs.operators import (
+    STRUCTURED_FROM_PIXELS,
     Denoising,
     GaussianCS,
     Operator,
     RandomInpainting,
+    StructuredCS,
     SuperResolution,
+    Task,
     _draw_gaussian_matrix,
+    get_task,
     make_operator,
+    operator_classes,
     operator_from_spec,
+    operator_names,
+    register,
+    task_defaults,
+    tasks,
 )
 from gs.seeding import Stream, problem_rng
 
 SHAPE = (3, 16, 16)
 N = 3 * 16 * 16
 
-# Each case: id -> builder(rng) -> Operator. Every operator is built from a seeded rng
-# so that the same case always yields the same operator.
+# Example values of the options that have no default (the registry's defaults fill in
+# the rest); a task that adds a required option adds its example here.
+EXAMPLE_OPTIONS = {"measurements": 40}
+
+
+def _registered_cases() -> dict:
+    """One case per registered operator, built through the factory with its defaults."""
+    cases = {}
+    for task in tasks():
+        entry = get_task(task)
+        for name in entry.operators:
+            key = task if name == entry.default_operator else f"{task}-{name}"
+            cases[key] = partial(_from_registry, task, name)
+    return cases
+
+
+def _from_registry(task: str, name: str, rng, shape=SHAPE) -> Operator:
+    options = {k: v for k, v in EXAMPLE_OPTIONS.items() if k in get_task(task).options}
+    return make_operator(task, shape, rng, operator=name, **options)
+
+
+# Each case: id -> builder(rng, shape) -> Operator. Every operator is built from a seeded
+# rng so that the same case always yields the same operator. Every registered operator
+# is a case automatically; variants of their parameters are added by hand.
 CASES = {
-    "cs": lambda rng, shape=SHAPE: GaussianCS(40, shape, rng),
-    "inpaint": lambda rng, shape=SHAPE: RandomInpainting(0.3, shape, rng, noise_std=0.05),
+    **_registered_cases(),
+    "inpaint-noisy": lambda rng, shape=SHAPE: RandomInpainting(0.3, shape, rng, noise_std=0.05),
     "sr2-bilinear": lambda rng, shape=SHAPE: SuperResolution(2, shape, "bilinear", noise_std=0.01),
     "sr2-area": lambda rng, shape=SHAPE: SuperResolution(2, shape, "area"),
     "sr4-bilinear": lambda rng, shape=SHAPE: SuperResolution(4, shape, "bilinear"),
     "sr4-area": lambda rng, shape=SHAPE: SuperResolution(4, shape, "area", noise_std=0.02),
-    "denoise": lambda rng, shape=SHAPE: Denoising(shape, noise_std=0.1),
+    "cs-structured-3rounds": lambda rng, shape=SHAPE: StructuredCS(40, shape, rng, rounds=3),
 }
+
+
+def test_every_registered_operator_is_a_case():
+    built = {type(build(name)) for name in CASES}
+    assert set(operator_classes()) <= built
+    assert {"cs", "cs-structured", "inpaint", "sr", "denoise", "raw"} <= set(CASES)
+
 
 DEVICES = [
     "cpu",
@@ -177,6 +216,26 @@ def test_shapes_dtypes_and_backends_agree(case, dtype):
         assert_within(out_t, reference, bound, f"torch {name}")
 
 
+def test_batched_equals_unbatched(case):
+    op = build(case)
+    x, y = images(batch=3), measurements(op, batch=3)
+    batched_a, batched_t = op.A(x), op.A_adjoint(y)
+    for i in range(3):
+        assert_within(batched_a[i : i + 1], op.A(x[i : i + 1]),
+                      2 * rounding_bound(op, x[i : i + 1], np.float32), f"A row {i}")
+        assert_within(batched_t[i : i + 1], op.A_adjoint(y[i : i + 1]),
+                      2 * rounding_bound(op, y[i : i + 1], np.float32, adjoint=True),
+                      f"A_adjoint row {i}")
+
+
+def test_vjp_is_adjoint(case):
+    op = build(case)
+    x, v = images(dtype=np.float64), measurements(op, dtype=np.float64)
+    np.testing.assert_array_equal(op.vjp(x, v), op.A_adjoint(v))
+    assert op.image_size == math.prod(op.image_shape)
+    assert op.measurement_size == math.prod(op.measurement_shape)
+
+
 def test_measure_backends_agree(case):
     op = build(case)
     x = images()
@@ -273,7 +332,7 @@ def test_different_seed_different_noise(case):
     assert not np.allclose(y1, y2)
 
 
-@pytest.mark.parametrize("name", ["cs", "inpaint"])
+@pytest.mark.parametrize("name", ["cs", "cs-structured", "inpaint"])
 def test_different_seed_different_operator(name):
     a, b = build(name, seed=7), build(name, seed=8)
     x = images()
@@ -456,7 +515,10 @@ def test_denoising_is_identity():
 
 
 def test_module_does_not_import_torch():
-    code = "import sys, gs.operators; sys.exit('torch' in sys.modules)"
+    code = ("import sys, numpy as np, gs.operators as o; "
+            "op = o.make_operator('cs', (3, 8, 8), np.random.default_rng(0), measurements=9, "
+            "operator='structured'); op.A_adjoint(op.A(np.ones((1, 3, 8, 8), np.float32))); "
+            "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
@@ -511,3 +573,161 @@ def test_unknown_task_lists_tasks():
 def test_measurement_range_in_message():
     with pytest.raises(ValueError, match=r"--measurements must be between 1 and 768, got 0"):
         GaussianCS(0, SHAPE, RNG)
+
+
+# ------------------------------------------------------------- (9) registry
+def test_task_list_lives_in_the_registry():
+    from gs import settings
+    from gs.operators import TASKS
+
+    assert settings.TASKS is TASKS
+    assert TASKS == ("cs", "inpaint", "sr", "denoise", "raw")
+    assert operator_names("cs") == ("gaussian", "structured")
+    assert set(operator_names()) >= {"gaussian", "structured", "mask", "downsample", "identity"}
+
+
+def test_task_defaults():
+    assert task_defaults("inpaint") == {"keep": 0.1, "noise_std": 0.0}
+    assert task_defaults("sr") == {"scale": 4, "method": "bilinear", "noise_std": 0.0}
+    assert task_defaults("denoise") == {"noise_std": 0.1}
+    assert task_defaults("raw") == {"noise_std": 0.0}
+    assert task_defaults("cs") == {"measurements": None, "ratio": None, "rounds": 1,
+                                   "noise_std": None}
+
+
+def test_raw_is_noise_free_identity():
+    op = make_operator("raw", SHAPE, RNG)
+    x = images()
+    assert op.noise_std == 0.0 and op.task == "raw"
+    np.testing.assert_array_equal(op.measure(x, np.random.default_rng(0)), x)
+
+
+@pytest.mark.parametrize("side, expected", [(16, GaussianCS), (64, GaussianCS),
+                                            (127, GaussianCS), (128, StructuredCS)])
+def test_cs_operator_follows_image_size(side, expected):
+    op = make_operator("cs", (1, side, 8), np.random.default_rng(0), ratio=0.05)
+    assert type(op) is expected
+    assert STRUCTURED_FROM_PIXELS == 128
+    assert type(make_operator("cs", (1, 128, 8), RNG, ratio=0.05, operator="gaussian")) \
+        is GaussianCS
+
+
+def test_dense_matrix_that_does_not_fit_is_refused():
+    shape = (3, 512, 512)
+    n = math.prod(shape)
+    with pytest.raises(UserInputError, match=r"--operator gaussian needs a dense 786432 x "
+                                             r"786432 float32 matrix of 2\.47 TB") as info:
+        GaussianCS(n, shape, RNG)
+    message = str(info.value)
+    assert "structured" in message and message.count(". ") == 0
+    with pytest.raises(UserInputError, match="--operator"):
+        make_operator("cs", shape, RNG, ratio=1.0, operator="gaussian")
+
+
+def test_spec_without_operator_name_means_the_first_operator():
+    spec = build("cs", seed=5).spec()
+    del spec["operator"]
+    rebuilt = operator_from_spec(spec, problem_rng(5, 0, Stream.OPERATOR))
+    np.testing.assert_array_equal(rebuilt.matrix, build("cs", seed=5).matrix)
+
+
+def test_unknown_operator_and_option():
+    with pytest.raises(UserInputError, match="--operator must be one of gaussian, structured"):
+        make_operator("cs", SHAPE, RNG, measurements=4, operator="fourier")
+    with pytest.raises(UserInputError, match="operator spec operator"):
+        operator_from_spec({**build("cs").spec(), "operator": "fourier"}, RNG)
+    with pytest.raises(TypeError, match="unknown options"):
+        make_operator("cs", SHAPE, RNG, measurements=4, kep=0.1)
+
+
+class _Doubling(Operator):
+    """A toy operator registered from this test: ``A x = 2 x``."""
+
+    task = "double"
+    name = "times-two"
+    defaults = {"noise_std": 0.0}
+
+    def __init__(self, image_shape, noise_std=None):
+        super().__init__(image_shape, noise_std)
+
+    @property
+    def measurement_shape(self):
+        return self.image_shape
+
+    def A(self, x):  # noqa: N802
+        self._check(x, self.image_shape, "images")
+        return 2 * x
+
+    def A_adjoint(self, y):  # noqa: N802
+        self._check(y, self.image_shape, "measurements")
+        return 2 * y
+
+
+def test_a_registered_toy_task_gets_factory_and_spec(monkeypatch):
+    from gs.operators import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    register(Task("double", "toy", {"times-two": _Doubling}, ("noise_std",)))
+    assert "double" in tasks()
+    op = make_operator("double", SHAPE, RNG, noise_std=0.5)
+    assert op.norm() == pytest.approx(2.0, rel=1e-6)
+    rebuilt = operator_from_spec(json.loads(json.dumps(op.spec())), RNG)
+    assert type(rebuilt) is _Doubling and rebuilt.noise_std == 0.5
+    with pytest.raises(ValueError, match="registered as"):
+        register(Task("other", "toy", {"times-two": _Doubling}, ()))
+
+
+# ---------------------------------------------------- (10) structured operator
+def test_structured_entries_are_plus_minus_one_over_sqrt_m():
+    op = StructuredCS(40, SHAPE, np.random.default_rng(0))
+    explicit = explicit_matrix(op)
+    np.testing.assert_allclose(np.abs(explicit), 1 / math.sqrt(40), rtol=1e-12)
+    # Distinct rows of one orthogonal transform: A Aᵀ = (N/m) Pᵀ-restricted Gram, and
+    # exactly (n/m) I when n is a power of two (no padding).
+    square = StructuredCS(40, (1, 16, 16), np.random.default_rng(0))
+    gram = explicit_matrix(square) @ explicit_matrix(square).T
+    np.testing.assert_allclose(gram, np.eye(40) * 256 / 40, atol=1e-12)
+
+
+def test_structured_preserves_norm_in_expectation():
+    x = images(batch=1, dtype=np.float64)
+    ratios = np.array([
+        np.sum(StructuredCS(64, SHAPE, np.random.default_rng(seed)).A(x) ** 2) / np.sum(x**2)
+        for seed in range(400)
+    ])
+    # E ||Ax||² = ||x||² exactly; the mean of 400 draws is within 5 standard errors.
+    assert abs(ratios.mean() - 1) <= 5 * ratios.std(ddof=1) / math.sqrt(len(ratios))
+
+
+@pytest.mark.parametrize("shape", [(3, 17, 23), (1, 1, 1), (2, 8, 8)])
+def test_structured_any_image_size(shape):
+    n = math.prod(shape)
+    op = StructuredCS(max(1, n // 3), shape, np.random.default_rng(1), rounds=2)
+    assert op.padded_size >= n and op.padded_size < 2 * n + 1
+    x = np.random.default_rng(2).random((2, *shape))
+    y = np.random.default_rng(3).standard_normal((2, op.measurements))
+    lhs, rhs = np.sum(op.A(x) * y), np.sum(x * op.A_adjoint(y))
+    assert lhs == pytest.approx(rhs, rel=1e-10, abs=1e-12)
+
+
+def test_structured_draws_from_the_generator_only():
+    rng = np.random.default_rng(11)
+    op = StructuredCS(100, SHAPE, rng, rounds=2)
+    ref = np.random.default_rng(11)
+    signs = 1 - 2 * ref.integers(0, 2, size=(2, 1024), dtype=np.int8)
+    rows = np.sort(ref.choice(1024, size=100, replace=False))
+    np.testing.assert_array_equal(op.rows, rows)
+    np.testing.assert_array_equal(op._signs, signs)
+    assert rng.random() == ref.random()  # both generators advanced alike
+
+
+def test_structured_at_512px_is_small_and_its_spec_holds_no_matrix():
+    shape = (3, 512, 512)
+    n = math.prod(shape)
+    op = make_operator("cs", shape, np.random.default_rng(0), ratio=0.1)
+    assert type(op) is StructuredCS and op.measurements == round(n / 10)
+    assert op.nbytes < 100 * 2**20
+    spec = json.dumps(op.spec())
+    assert len(spec) < 200
+    y = op.A(np.ones((1, *shape), dtype=np.float32))
+    assert y.shape == (1, op.measurements) and np.isfinite(y).all()
