@@ -37,8 +37,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 from gs.errors import UserInputError
 from gs.serve.catalog import Catalog, example_photos
 from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound
-from gs.serve.runner import MAX_RESTARTS, MAX_STEPS, PageRequest
-from gs.settings import TASKS
+from gs.serve.runner import MAX_RESTARTS, MAX_STEPS, PAGE_TASKS, PageRequest
 
 STATIC = Path(__file__).parent / "static"
 #: Largest decoded photo accepted, in pixels (a 8000×5000 camera image).
@@ -108,7 +107,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
 
     @app.get("/api/artifacts")
     async def artifacts() -> dict[str, Any]:
-        return {"artifacts": catalog.describe(), "tasks": list(TASKS),
+        return {"artifacts": catalog.describe(), "tasks": list(PAGE_TASKS),
                 "limits": {"max_upload_bytes": max_bytes, "max_pixels": MAX_PIXELS,
                            "max_steps": MAX_STEPS, "max_restarts": MAX_RESTARTS}}
 

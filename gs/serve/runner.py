@@ -24,8 +24,9 @@ from gs.jobs import OperatorOptions, load_problems, run_job
 from gs.metrics import psnr, ssim
 from gs.operators import SR_SCALES
 from gs.serve.catalog import Catalog, ServedArtifact
-from gs.settings import TASKS
 
+#: The tasks the page offers (the registry's ``raw`` identity task has nothing to show).
+PAGE_TASKS = ("cs", "inpaint", "sr", "denoise")
 #: Upper bounds a request may ask for (a public page must not book the CPU for hours).
 MAX_STEPS = 500
 MAX_RESTARTS = 8
@@ -59,8 +60,9 @@ class PageRequest:
     compare: bool = True
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise UserInputError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.task not in PAGE_TASKS:
+            raise UserInputError(f"task must be one of {', '.join(PAGE_TASKS)}, "
+                                 f"got {self.task!r}")
         if self.seed < 0:
             raise UserInputError(f"seed must be non-negative, got {self.seed}")
         for name in ("ratio", "keep"):
