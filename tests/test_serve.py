@@ -257,12 +257,35 @@ def test_pages_and_examples(client):
     assert client.get("/api/examples/moon").status_code == 404
 
 
-def test_example_photo_job(client):
-    response = client.post("/api/jobs", data={**JOB, "example": "chelsea", "task": "sr",
-                                              "scale": "2", "compare": "false"})
-    job = wait(client, response.json()["id"])
+@pytest.mark.parametrize(("fields", "observation"), [
+    ({"task": "cs", "ratio": "0.25"}, "CS m/n = 25 %"),
+    ({"task": "inpaint", "keep": "0.5"}, "50 % of pixels kept"),
+    ({"task": "sr", "scale": "2"}, "SR x2"),
+    ({"task": "denoise", "noise_std": "0.2"}, "noise std 0.2"),
+])
+def test_every_task_runs_on_an_example(shared_client, fields, observation):
+    response = shared_client.post("/api/jobs", data={**JOB, "example": "chelsea",
+                                                     "compare": "false", **fields})
+    assert response.status_code == 202, response.text
+    job = wait(shared_client, response.json()["id"])
     assert job["status"] == "done", job["error"]
-    assert job["result"]["observation"] == "SR x2"
+    assert job["result"]["observation"] == observation
+    assert job["result"]["columns"][0]["psnr"] > 0
+
+
+def test_gs_invert_compare_refuses_before_any_work(tiny_artifacts, photo16, tmp_path):
+    base = [str(tiny_artifacts[1]), str(photo16), "--simulate", "--task", "cs", "--ratio",
+            "0.3", "--steps", "1", "--restarts", "1", "-o", str(tmp_path / "out")]
+    bad = CliRunner().invoke(invert_cli, [*base, "--compare", str(tmp_path / "c0.pt")])
+    assert bad.exit_code == 2 and "--compare" in bad.output and "does not exist" in bad.output
+    sharded = CliRunner().invoke(invert_cli, [*base, "--compare", str(tiny_artifacts[0]),
+                                              "--devices", "1"])
+    assert sharded.exit_code == 2 and "leave out --devices" in sharded.output
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "face_compare.png").write_bytes(b"keep me")
+    taken = CliRunner().invoke(invert_cli, [*base, "--compare", str(tiny_artifacts[0])])
+    assert taken.exit_code == 2 and "face_compare.png already exists" in taken.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["face_compare.png"]
 
 
 class _Event:
