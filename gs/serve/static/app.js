@@ -111,6 +111,11 @@ function maskBlob() {
 async function run() {
   showError("");
   if (!state.file && !state.example) { showError("Choose a photo first: upload one or pick an example."); return; }
+  const limit = state.limits && state.limits.max_upload_bytes;
+  if (state.file && limit && state.file.size > limit) {
+    showError(`The photo is ${(state.file.size / 1048576).toFixed(1)} MB; this server accepts at most ${(limit / 1048576).toFixed(1)} MB.`);
+    return;
+  }
   const form = new FormData();
   form.append("artifact", $("artifact").value);
   form.append("task", task());
