@@ -8,13 +8,15 @@ carries its PSNR and SSIM against the truth.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from gs.io import image_grid
+from gs.jobs import InversionJob, JobReport, load_problems, plan_inputs
 from gs.operators import Operator
+from gs.settings import InversionSettings
 
 #: Cells are enlarged (nearest neighbour) to at least this width so captions fit.
 MIN_CELL_WIDTH = 192
@@ -100,37 +102,50 @@ def column_label(cut: int) -> str:
     return f"surgery (c={cut})" if cut > 0 else "no surgery (c=0)"
 
 
+def comparison_job(job: InversionJob, other: Path, settings: InversionSettings) -> InversionJob:
+    """``job`` run with artifact ``other``: outputs under ``<output_dir>/compare/``, no report."""
+    return replace(job, artifact=Path(other), output_dir=job.output_dir / "compare",
+                   settings=settings, report=None, resume=False, save_measurements=False)
+
+
+def comparison_paths(job: InversionJob) -> list[Path]:
+    """Where each image's picture goes: ``<output>_compare.png`` beside its recovery."""
+    return [item.output.with_name(f"{item.output.stem}_compare.png")
+            for item in plan_inputs(job)]
+
+
 def write_comparisons(
-    problems: Sequence[Any],
-    columns: Sequence[tuple[str, Any]],
-    out_dir: str | Path,
-    overwrite: bool = False,
+    job: InversionJob,
+    image_shape: tuple[int, int, int],
+    columns: Sequence[tuple[str, JobReport]],
 ) -> list[Path]:
-    """Write ``out_dir/<stem>_compare.png`` for every problem of a job.
+    """Write every image's side-by-side picture (see :func:`comparison_paths`).
 
     Args:
-        problems: the job's :class:`gs.jobs.Problem` list (operator, y, truth).
-        columns: (label, :class:`gs.jobs.JobReport`) per method, in picture order;
-            each report holds one entry per problem, matched by ``index``.
-        out_dir: folder of the pictures.
-        overwrite: replace existing pictures.
+        job: the job whose problems (truth, operator, observation) are pictured; it is
+            rebuilt from the job's seed, exactly as ``run_job`` built it.
+        image_shape: (C, H, W) of the artifacts.
+        columns: (label, report) per method in picture order; entries match by ``index``.
+            An image that failed in any column gets no picture.
 
     Returns:
-        The written paths, one per problem.
+        The written paths.
     """
     from gs.io import read_image, write_image
 
+    inputs = plan_inputs(job)
     written = []
-    for problem in problems:
-        recoveries = []
-        for label, report in columns:
-            entry = next(e for e in report.images if e["index"] == problem.index)
-            image = read_image(entry["output"], "output", channels=problem.operator.image_shape[0])
-            score = None if entry["psnr"] is None else (entry["psnr"], entry["ssim"])
-            recoveries.append((label, image, score))
+    for item, problem, path in zip(inputs, load_problems(job, image_shape, inputs),
+                                   comparison_paths(job)):
+        entries = [next(e for e in report.images if e["index"] == item.index)
+                   for _, report in columns]
+        if any(entry.get("failure") for entry in entries):
+            continue
+        recoveries = [
+            (label, read_image(entry["output"], "output", channels=image_shape[0]),
+             None if entry["psnr"] is None else (entry["psnr"], entry["ssim"]))
+            for (label, _), entry in zip(columns, entries)
+        ]
         picture = comparison_picture(problem.truth, problem.operator, problem.y, recoveries)
-        stem = Path(next(e for e in columns[0][1].images
-                         if e["index"] == problem.index)["output"]).stem
-        written.append(write_image(Path(out_dir) / f"{stem}_compare.png", picture,
-                                   overwrite=overwrite))
+        written.append(write_image(path, picture, overwrite=job.overwrite))
     return written

@@ -194,15 +194,13 @@ def test_bad_requests_get_one_sentence(shared_client, photo16, fields, image, st
 
 
 def test_upload_limits(catalog, photo16, tmp_path, monkeypatch):
-    import gs.serve.app as app_module
-
     root = tmp_path / "root"
     noise = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
     with serve(catalog, root, max_upload_mb=0.005) as small:
         response = submit(small, png(noise))
         assert response.status_code == 413
         assert "accepts at most 0.005 MB" in response.json()["error"]
-        monkeypatch.setattr(app_module, "MAX_PIXELS", 100)
+        monkeypatch.setattr("gs.io.MAX_IMAGE_PIXELS", 100)
         response = submit(small, photo16)
         assert response.status_code == 400
         assert response.json()["error"] == ("image: the photo is 16x16 pixels; at most 100 "

@@ -34,14 +34,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
+import gs.io
 from gs.errors import UserInputError
 from gs.serve.catalog import Catalog, example_photos
 from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound
 from gs.serve.runner import MAX_RESTARTS, MAX_STEPS, PAGE_TASKS, PageRequest
 
 STATIC = Path(__file__).parent / "static"
-#: Largest decoded photo accepted, in pixels (a 8000×5000 camera image).
-MAX_PIXELS = 40_000_000
 #: Files a job may hand out, by API name → name inside the job folder.
 JOB_FILES = {"truth.png": "truth.png", "observation.png": "observation.png",
              "mask.png": "mask.png", "compare.png": "compare.png", "report.json": "report.json"}
@@ -108,7 +107,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
     @app.get("/api/artifacts")
     async def artifacts() -> dict[str, Any]:
         return {"artifacts": catalog.describe(), "tasks": list(PAGE_TASKS),
-                "limits": {"max_upload_bytes": max_bytes, "max_pixels": MAX_PIXELS,
+                "limits": {"max_upload_bytes": max_bytes, "max_pixels": gs.io.MAX_IMAGE_PIXELS,
                            "max_steps": MAX_STEPS, "max_restarts": MAX_RESTARTS}}
 
     @app.get("/api/examples")
@@ -287,10 +286,10 @@ def _save_image(data: bytes, path: Path, field_name: str) -> None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-            if width * height > MAX_PIXELS:
+            if width * height > gs.io.MAX_IMAGE_PIXELS:
                 raise UserInputError(
                     f"{field_name}: the photo is {width}x{height} pixels; at most "
-                    f"{MAX_PIXELS:,} pixels are accepted")
+                    f"{gs.io.MAX_IMAGE_PIXELS:,} pixels are accepted")
             img.load()
     except UserInputError:
         raise

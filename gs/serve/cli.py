@@ -46,7 +46,7 @@ def is_loopback(host: str) -> bool:
               help="Largest request body (photo + mask) accepted.")
 @click.option("--max-queued", type=int, default=8, show_default=True,
               help="Jobs waiting per artifact before new ones are refused.")
-@user_errors
+@user_errors(aliases={"artifact": "artifacts"})
 def main(artifacts: tuple[str, ...], host: str, port: int, device: str, max_upload_mb: float,
          max_queued: int) -> None:
     """Serve ARTIFACTS (.pt from gs-export) on a local page and JSON API.

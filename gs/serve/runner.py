@@ -20,7 +20,7 @@ import numpy as np
 from gs.compare import column_label, comparison_picture, describe_operator, observation_preview
 from gs.errors import UserInputError
 from gs.io import read_image, resize_image, write_image, write_json
-from gs.jobs import OperatorOptions, load_problems, run_job
+from gs.jobs import InversionJob, OperatorOptions, load_problems, plan_inputs, run_job
 from gs.metrics import psnr, ssim
 from gs.operators import SR_SCALES
 from gs.serve.catalog import Catalog, ServedArtifact
@@ -149,23 +149,25 @@ def run_page_job(
         options, simulate_mode = request.options(), True
     truth = read_image(folder / "truth.png", "image", channels=image_shape[0])
     results = []
+    job = None
     for col in cols:
         on_column(col.key)
         artifact = col.served.artifact
         settings = artifact.metadata.settings_for(request.task).override(
             steps=request.steps, restarts=request.restarts)
-        report = run_job(
-            artifact, [source], options, settings, folder / col.key, simulate_mode=simulate_mode,
-            seed=request.seed, mask=mask, report_path=folder / f"{col.key}.json",
-            on_step=lambda event, key=col.key: on_step(key, event),
-        )
+        job = InversionJob(artifact=artifact.path, images=(source,),
+                           output_dir=folder / col.key, operator=options, settings=settings,
+                           seed=request.seed, simulate=simulate_mode, mask=mask,
+                           report=folder / f"{col.key}.json")
+        report = run_job(job, artifact, on_step=lambda event, key=col.key: on_step(key, event))
         entry = report.images[0]
+        if entry.get("failure"):
+            raise UserInputError(f"{col.label} could not recover this image: {entry['failure']}")
         image = read_image(entry["output"], "output", channels=image_shape[0])
         score = ((entry["psnr"], entry["ssim"]) if entry["psnr"] is not None
                  else (psnr(image, truth), ssim(image, truth)))
         results.append((col, image, score, report.to_json()))
-    problem = load_problems(image_shape, [source], options, simulate_mode=simulate_mode,
-                            seed=request.seed, mask=mask)[0]
+    problem = load_problems(job, image_shape, plan_inputs(job))[0]
     picture = comparison_picture(truth, problem.operator, problem.y,
                                  [(col.label, image, score) for col, image, score, _ in results])
     write_image(folder / "compare.png", picture)
