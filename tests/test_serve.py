@@ -346,4 +346,13 @@ def test_gs_serve_cli(tiny_artifacts, tmp_path, monkeypatch):
                                         "--port", "0"])
     assert ok.exit_code == 0, ok.output
     assert calls["host"] == "127.0.0.1" and calls["port"] == 0
-    assert "http://127.0.0.1:0" in ok.output
+    assert "http://127.0.0.1:0" in ok.output and "warning" not in ok.output
+    exposed = CliRunner().invoke(serve_cli, [str(tiny_artifacts[1]), "--host", "0.0.0.0",
+                                             "--port", "0"])
+    assert exposed.exit_code == 0 and calls["host"] == "0.0.0.0"
+    assert "warning: --host 0.0.0.0 makes this page reachable from the network" in exposed.output
+    for flag, value, words in (("--max-upload-mb", "0", "--max-upload-mb must be positive"),
+                               ("--max-queued", "0", "--max-queued must be at least 1"),
+                               ("--port", "70000", "--port must be between 0 and 65535")):
+        refused = CliRunner().invoke(serve_cli, [str(tiny_artifacts[1]), flag, value])
+        assert refused.exit_code == 2 and words in refused.output
