@@ -52,7 +52,7 @@ def describe_operator(operator: Operator) -> str:
         n = int(np.prod(operator.image_shape))
         return f"CS m/n = {100 * operator.measurements / n:.3g} %"
     if task == "inpaint":
-        return f"{100 * float(operator.mask.mean()):.3g} % of pixels kept"
+        return f"{100 * operator.keep:.3g} % of pixels kept"
     if task == "sr":
         return f"SR x{operator.scale}"
     return f"noise std {operator.noise_std:.3g}"

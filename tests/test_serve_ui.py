@@ -117,3 +117,43 @@ def test_page_upload_paint_run_and_score(server, photo, tmp_path):
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000
+
+
+TASK_CONTROLS = [
+    ("cs", "#ratio", "0.25", "CS m/n = 25 %"),
+    ("sr", "#scale", "8", "SR x8"),
+    ("denoise", "#noise", "0.3", "noise std 0.3"),
+    ("inpaint", "#keep", "0.4", "40 % of pixels kept"),
+]
+
+
+def test_page_sends_each_task_s_controls(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server)
+            page.locator("#examples img[data-example=coffee]").click()
+            expect(page.locator("#photo-name")).to_have_text("example: coffee")
+            page.locator("details summary").click()
+            page.fill("#steps", "2")
+            page.uncheck("#compare")
+            for task, control, value, observation in TASK_CONTROLS:
+                page.check(f"input[name=task][value={task}]")
+                if task == "inpaint":
+                    page.check("input[name=inpaint-mode][value=random]")
+                if control == "#scale":
+                    page.select_option(control, value)
+                else:
+                    page.locator(control).fill(value)
+                page.click("#run")
+                # each task's observation label differs, so this waits for this job's result
+                expect(page.locator(".panel").nth(1)).to_contain_text(observation,
+                                                                      timeout=120_000)
+                expect(page.locator("#run")).to_be_enabled()
+                expect(page.locator("#error")).to_be_hidden()
+                assert page.locator(".panel[data-column]").count() == 1
+        finally:
+            browser.close()
