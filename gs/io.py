@@ -227,7 +227,7 @@ def image_grid(
     if captions is not None:
         from PIL import ImageFont
 
-        font = ImageFont.load_default(size=max(10, min(14, w // 12)))
+        font = ImageFont.load_default(size=max(11, min(14, w // 10)))
         line_height = font.size + 3
         lines = max((text.count("\n") + 1 for row in captions for text in row), default=0)
         caption_height = lines * line_height + pad
