@@ -219,6 +219,10 @@ def test_job_errors_and_unknown_ids(client, photo16):
     assert client.get(f"/api/jobs/{job['id']}/files/secret.txt").status_code == 404
     plain = client.post("/api/jobs", content=b"{}", headers={"content-type": "application/json"})
     assert plain.status_code == 400 and "multipart/form-data" in plain.json()["error"]
+    broken = client.post("/api/jobs", content=b"garbage",
+                         headers={"content-type": "multipart/form-data"})
+    assert broken.status_code == 400
+    assert broken.json()["error"] == "the form could not be read: Missing boundary in multipart."
 
 
 def test_cancel_a_queued_job_and_write_only_in_root(client, photo16, tmp_path):
