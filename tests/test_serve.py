@@ -244,6 +244,21 @@ def test_cancel_a_queued_job_and_write_only_in_root(client, photo16, tmp_path):
     assert all(root in p.parents for p in root.rglob("*"))
 
 
+def test_own_temp_folder_lives_as_long_as_the_server(catalog, photo16):
+    from fastapi.testclient import TestClient
+
+    from gs.serve import create_app
+
+    app = create_app(catalog)
+    assert app.state.board.root is None  # built but not started: nothing on disk
+    with TestClient(app) as own:
+        root = app.state.board.root
+        assert root.is_dir() and root.name.startswith("gs-serve-")
+        job = wait(own, submit(own, photo16, compare="false").json()["id"])
+        assert job["status"] == "done" and (root / job["id"] / "compare.png").is_file()
+    assert not root.exists()
+
+
 def test_pages_and_examples(client):
     page = client.get("/")
     assert page.status_code == 200

@@ -60,22 +60,26 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
                max_queued: int = 8) -> FastAPI:
     """The server for ``catalog``; job files go under ``root`` (a new temp dir if None)."""
     owns_root = root is None
-    root = Path(tempfile.mkdtemp(prefix="gs-serve-")) if root is None else Path(root)
-    board = JobBoard(catalog, root, max_queued=max_queued)
+    # A server of its own makes its temp folder at startup (not at construction), so an
+    # app that is never started leaves nothing behind.
+    board = JobBoard(catalog, None if root is None else Path(root), max_queued=max_queued)
     max_bytes = int(max_upload_mb * 1024 * 1024)
     examples = example_photos()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None, None]:
-        yield
-        board.close()
         if owns_root:
-            shutil.rmtree(root, ignore_errors=True)
+            board.root = Path(tempfile.mkdtemp(prefix="gs-serve-"))
+        try:
+            yield
+        finally:
+            board.close()
+            if owns_root:
+                shutil.rmtree(board.root, ignore_errors=True)
 
     app = FastAPI(title="gs-serve", summary="Generator Surgery: recover an image with a cut "
                   "generator artifact", lifespan=lifespan)
     app.state.board = board
-    app.state.root = root
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)

@@ -101,13 +101,14 @@ class JobBoard:
 
     Args:
         catalog: the served artifacts.
-        root: the server's temporary folder; every job writes only below it.
+        root: the server's temporary folder; every job writes only below it (None until
+            the server starts and sets it).
         max_queued: jobs waiting per artifact before new ones are refused.
         keep_finished: finished jobs kept (with their files) before the oldest go.
         runner: the job function (``run_page_job``'s signature).
     """
 
-    def __init__(self, catalog: Catalog, root: Path, max_queued: int = 8,
+    def __init__(self, catalog: Catalog, root: Path | None, max_queued: int = 8,
                  keep_finished: int = 32, runner: Callable[..., dict] = run_page_job) -> None:
         self.catalog = catalog
         self.root = root
@@ -122,6 +123,8 @@ class JobBoard:
 
     # ------------------------------------------------------------------ API
     def new_folder(self) -> tuple[str, Path]:
+        if self.root is None:
+            raise RuntimeError("the job board has no folder yet: start the server first")
         job_id = uuid.uuid4().hex[:12]
         folder = self.root / job_id
         folder.mkdir()
