@@ -274,6 +274,10 @@ def test_pages_and_examples(client):
     example = client.get(f"/api/examples/{names[0]}")
     assert pixels(example.content).shape == (256, 256, 3)
     assert client.get("/api/examples/moon").status_code == 404
+    schema = client.get("/openapi.json").json()
+    assert {"/api/jobs", "/api/jobs/{job_id}/events", "/api/artifacts"} <= set(schema["paths"])
+    assert "cdn" not in page.text.lower()
+    assert client.get("/docs").json() == {"error": "GET /docs: Not Found"}
 
 
 @pytest.mark.parametrize(("fields", "observation"), [

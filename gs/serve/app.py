@@ -32,6 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 import gs.io
@@ -77,8 +78,9 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
             if owns_root:
                 shutil.rmtree(board.root, ignore_errors=True)
 
+    # No Swagger/ReDoc pages: they load scripts from a CDN, and this page stays offline.
     app = FastAPI(title="gs-serve", summary="Generator Surgery: recover an image with a cut "
-                  "generator artifact", lifespan=lifespan)
+                  "generator artifact", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.board = board
 
     def error(status: int, message: str) -> JSONResponse:
@@ -91,6 +93,10 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
     @app.exception_handler(JobNotFound)
     async def no_job(request: Request, exc: JobNotFound) -> JSONResponse:
         return error(404, f"there is no job {exc.args[0]!r} (finished jobs are kept for a while)")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -77,5 +77,5 @@ def main(artifacts: tuple[str, ...], host: str, port: int, device: str, max_uplo
                    f"no authentication", err=True)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"gs-serve: {len(catalog.by_id)} artifact(s) on http://{shown}:{port}  "
-               f"(API docs at /docs; Ctrl-C stops)", err=True)
+               f"(API schema at /openapi.json; Ctrl-C stops)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
