@@ -19,10 +19,9 @@ from gs.errors import UserInputError
 from gs.export import export_artifact
 from gs.export.cli import main as export_cli
 from gs.export.torchscript import trace_artifact
-from gs.export.weights import load_generator
 from gs.invert import invert, simulate
 from gs.io import sha256_file
-from gs.models import MODELS, build_model
+from gs.models import MODELS, build_model, load_generator
 from gs.models.biggan import BIGGAN_DEEP_512, BigGANDeep
 from gs.operators import RandomInpainting, SuperResolution
 from gs.seeding import Stream, problem_rng
@@ -228,7 +227,7 @@ def test_baking_spectral_norm_keeps_the_output(upstream):
 def test_folder_loads_baked_frozen_and_equal_to_upstream(folder, upstream):
     loaded = load_generator(folder)
     g = loaded.model
-    assert loaded.truncation == 0.4 and g.truncation == 0.4
+    assert loaded.options["truncation"] == 0.4 and g.truncation == 0.4
     assert loaded.source_name == "tiny-biggan"
     assert loaded.source_sha256 == sha256_file(folder / "pytorch_model.bin")
     assert not g.training and not g.spectral_norm_active
@@ -238,7 +237,7 @@ def test_folder_loads_baked_frozen_and_equal_to_upstream(folder, upstream):
         torch.testing.assert_close(g(z, g.embed(one_hot)), upstream(z, one_hot, 0.4),
                                    rtol=0, atol=1e-6)
     other = load_generator(folder, model="biggan", truncation=0.7)
-    assert other.truncation == 0.7 and other.model.config()["truncation"] == 0.7
+    assert other.options["truncation"] == 0.7 and other.model.config()["truncation"] == 0.7
 
 
 def test_gs_export_cli_reads_the_folder_and_records_the_truncation(folder, upstream, tmp_path):
@@ -248,7 +247,7 @@ def test_gs_export_cli_reads_the_folder_and_records_the_truncation(folder, upstr
     assert result.exit_code == 0, result.output
     art = artifact.load(out)
     meta = art.metadata
-    assert (meta.model, meta.cut, meta.truncation) == ("biggan", 3, 0.5)
+    assert (meta.model, meta.cut, meta.model_config["truncation"]) == ("biggan", 3, 0.5)
     assert meta.model_config["truncation"] == 0.5 and meta.valid_cuts == tuple(CUTS)
     assert meta.spec.names == ("h3", "cond") and meta.latents[0].names == ("z", "embedding")
     z, one_hot = inputs()
@@ -263,14 +262,14 @@ def test_a_generator_file_of_the_baked_model_loads_with_another_truncation(model
     torch.save({"model_name": "biggan", "model_config": model.config(),
                 "state_dict": model.state_dict()}, path)
     loaded = load_generator(path, truncation=0.7)
-    assert loaded.truncation == 0.7 and loaded.model.config()["truncation"] == 0.7
+    assert loaded.options["truncation"] == 0.7 and loaded.model.config()["truncation"] == 0.7
     reference = BigGANDeep(TINY, truncation=0.7).eval()
     reference.load_state_dict(model.state_dict())
     z, one_hot = inputs()
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(z, loaded.model.embed(one_hot)),
                                    reference(z, reference.embed(one_hot)), rtol=0, atol=0)
-    assert load_generator(path).truncation == 0.4  # the recorded one
+    assert load_generator(path).options["truncation"] == 0.4  # the recorded one
 
 
 def _error_line(result) -> str:
@@ -376,7 +375,7 @@ def test_onnx_artifact_matches_torchscript_at_every_cut_and_carries_both_inputs(
 ):
     ts = artifacts[ONNX_CUT]
     assert onnx_artifact.metadata.latents == ts.metadata.latents
-    assert onnx_artifact.metadata.truncation == 0.4
+    assert onnx_artifact.metadata.model_config["truncation"] == 0.4
     rng = np.random.default_rng(0)
     for c in range(ONNX_CUT + 1):
         for batch in (1, 3):

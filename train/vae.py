@@ -22,10 +22,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from gs.errors import UserInputError
-from gs.models.vae import VAEDecoder, VAEEncoder, vae_upsamplings
+from gs.models.vae import BASE_SIDE, VAEDecoder, vae_upsamplings
 from gs.train.began import PAPER_IMAGE_SIZE
 from gs.train.config import TrainConfig, TrainResult
 from gs.train.module import STREAM_WEIGHTS, GeneratorModule, derived_seed, reset_parameters_seeded
@@ -47,6 +47,37 @@ class VAEOptions:
 
 VAE_DEFAULTS = VAEOptions(nz=512, ngf=64, nef=32, lr=2e-4, beta=2.5e-4, lr_gamma=0.95,
                           weight_decay=0.01)
+
+
+class VAEEncoder(nn.Module):
+    """q(z|x): images (B, nc, S, S) in [0, 1] → (mu, logvar), each (B, nz).
+
+    Args:
+        nz: size of z.
+        nef: width of the first block; block i has ``nef·2^i`` channels.
+        nc: image channels.
+        image_size: input height and width, a power of two of at least 8.
+    """
+
+    def __init__(self, nz: int = 512, nef: int = 32, nc: int = 3, image_size: int = 128) -> None:
+        super().__init__()
+        self.nz, self.nef, self.nc = int(nz), int(nef), int(nc)
+        self.image_size = int(image_size)
+        depth = vae_upsamplings(self.image_size)
+        layers: list[nn.Module] = []
+        in_ch = self.nc
+        for i in range(depth):
+            width = self.nef * 2**i
+            layers += [nn.Conv2d(in_ch, width, 3, 2, 1), nn.BatchNorm2d(width), nn.LeakyReLU(0.01)]
+            in_ch = width
+        self.main = nn.Sequential(*layers)  # (nef·2^(D-1), 4, 4)
+        flat = in_ch * BASE_SIDE * BASE_SIDE
+        self.fc_mu = nn.Linear(flat, self.nz)
+        self.fc_logvar = nn.Linear(flat, self.nz)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = torch.flatten(self.main(x), 1)
+        return self.fc_mu(h), self.fc_logvar(h)
 
 
 def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:

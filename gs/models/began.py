@@ -25,12 +25,16 @@ blocks: ``K = log2(image_size / 8) + 2`` blocks, valid cuts ``0 … K-1``.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
 from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.registry import register_model
+from gs.params import Param
 
 BASE_SIDE = 8
 
@@ -50,6 +54,7 @@ def conv_block(in_ch: int, out_ch: int) -> nn.Sequential:
     )
 
 
+@register_model
 class BEGANGenerator(StagedGenerator):
     """BEGAN decoder with skip connections; output in [-1, 1], ``to_image`` maps to [0, 1].
 
@@ -66,12 +71,15 @@ class BEGANGenerator(StagedGenerator):
     model_name = "began"
     paper = PaperPreset(cut=2, lr=1.0, steps=25, raw_lr=1.0, raw_steps=100)
 
-    def __init__(self, nz: int = 64, ngf: int = 128, nc: int = 3, image_size: int = 128) -> None:
+    def __init__(
+        self,
+        nz: Annotated[int, Param("Latent size.", min=1)] = 64,
+        ngf: Annotated[int, Param("Generator width n (every block).", min=1)] = 128,
+        nc: Annotated[int, Param("Image channels.", min=1)] = 3,
+        image_size: int = 128,
+    ) -> None:
         super().__init__()
         self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
-        for name in ("nz", "ngf", "nc"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         self.upsamplings = began_upsamplings(self.image_size)
         self.fc = nn.Linear(self.nz, self.ngf * BASE_SIDE * BASE_SIDE)
         # blocks[0] at 8×8 sees h1 only; blocks[i ≥ 1] see h ‖ upsampled skip.
@@ -113,6 +121,3 @@ class BEGANGenerator(StagedGenerator):
 
     def to_image(self, raw: Tensor) -> Tensor:
         return (raw + 1) / 2
-
-
-

@@ -17,13 +17,15 @@ Other powers of two add or remove upsampling blocks. The layers live in one
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
 from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.registry import register_model
+from gs.params import Param
 
 WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
 
@@ -35,6 +37,7 @@ def dcgan_num_blocks(image_size: int) -> int:
     return image_size.bit_length() - 2
 
 
+@register_model
 class DCGANGenerator(StagedGenerator):
     """The pytorch-examples DCGAN generator; output in [-1, 1], ``to_image`` maps to [0, 1].
 
@@ -48,7 +51,13 @@ class DCGANGenerator(StagedGenerator):
     model_name = "dcgan"
     paper = PaperPreset(cut=1, lr=0.1, steps=25, raw_lr=1.0, raw_steps=100)
 
-    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3, image_size: int = 64) -> None:
+    def __init__(
+        self,
+        nz: Annotated[int, Param("Latent size.", min=1)] = 100,
+        ngf: Annotated[int, Param("Generator width (last hidden block).", min=1)] = 64,
+        nc: int = 3,
+        image_size: int = 64,
+    ) -> None:
         super().__init__()
         self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
         blocks = dcgan_num_blocks(self.image_size)
@@ -93,7 +102,12 @@ class DCGANGenerator(StagedGenerator):
     def to_image(self, raw: Tensor) -> Tensor:
         return (raw + 1) / 2
 
-
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, Any], source: str) -> DCGANGenerator:
+        """A pytorch-examples state dict, its configuration read off the weight shapes."""
+        generator = cls(**cls.infer_config(state))
+        generator.load_pytorch_examples(state, source=source)
+        return generator
 
     def load_pytorch_examples(self, checkpoint: Mapping[str, Any], source: str = "weights") -> None:
         """Load a pytorch-examples state dict (``main.N.*``), possibly wrapped.

@@ -12,10 +12,8 @@ nc=3) its blocks and the state after each are::
     ConvT(128→64, 3,2,1,op1) BN LeakyReLU, Conv3(64→3) Sigmoid   # (3, 128, 128) in [0, 1]
 
 The last block carries the output convolution and the sigmoid (AntixK's
-``final_layer``), so the raw output is already an image in [0, 1]. The encoder
-(training only) mirrors it: ``Conv(3,2,1) BN LeakyReLU`` blocks of widths
-``nef·2^i`` from 128 px down to 4×4, then two linear heads for the mean and the
-log-variance of q(z|x).
+``final_layer``), so the raw output is already an image in [0, 1]. The encoder is
+needed for training only and lives in :mod:`gs.train.vae`.
 
 Other image sizes (a power of two, at least 8) add or remove blocks:
 ``K = log2(image_size / 4) + 1`` decoder blocks, valid cuts ``0 … K-1``.
@@ -23,11 +21,14 @@ Other image sizes (a power of two, at least 8) add or remove blocks:
 
 from __future__ import annotations
 
-import torch
+from typing import Annotated
+
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
 from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.registry import register_model
+from gs.params import Param
 
 BASE_SIDE = 4
 
@@ -39,6 +40,7 @@ def vae_upsamplings(image_size: int) -> int:
     return image_size.bit_length() - BASE_SIDE.bit_length()
 
 
+@register_model
 class VAEDecoder(StagedGenerator):
     """The VAE decoder p(x|z) as a cuttable generator; raw output in [0, 1].
 
@@ -53,13 +55,17 @@ class VAEDecoder(StagedGenerator):
     model_name = "vae"
     paper = PaperPreset(cut=1, lr=1.0, steps=25, raw_lr=1.0, raw_steps=40)
 
-    def __init__(self, nz: int = 512, ngf: int = 64, nc: int = 3, image_size: int = 128) -> None:
+    def __init__(
+        self,
+        nz: Annotated[int, Param("Latent size.", min=1)] = 512,
+        ngf: Annotated[int, Param("Decoder width of the last block (doubles per block up).",
+                                  min=1)] = 64,
+        nc: Annotated[int, Param("Image channels.", min=1)] = 3,
+        image_size: int = 128,
+    ) -> None:
         super().__init__()
         self.nz, self.ngf, self.nc = int(nz), int(ngf), int(nc)
         self.image_size = int(image_size)
-        for name in ("nz", "ngf", "nc"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         depth = vae_upsamplings(self.image_size)
         self.widths = [self.ngf * 2 ** (depth - i) for i in range(depth + 1)]
         self.fc = nn.Linear(self.nz, self.widths[0] * BASE_SIDE * BASE_SIDE)
@@ -98,36 +104,3 @@ class VAEDecoder(StagedGenerator):
 
     def to_image(self, raw: Tensor) -> Tensor:
         return raw
-
-
-
-
-class VAEEncoder(nn.Module):
-    """q(z|x): images (B, nc, S, S) in [0, 1] → (mu, logvar), each (B, nz).
-
-    Args:
-        nz: size of z.
-        nef: width of the first block; block i has ``nef·2^i`` channels.
-        nc: image channels.
-        image_size: input height and width, a power of two of at least 8.
-    """
-
-    def __init__(self, nz: int = 512, nef: int = 32, nc: int = 3, image_size: int = 128) -> None:
-        super().__init__()
-        self.nz, self.nef, self.nc = int(nz), int(nef), int(nc)
-        self.image_size = int(image_size)
-        depth = vae_upsamplings(self.image_size)
-        layers: list[nn.Module] = []
-        in_ch = self.nc
-        for i in range(depth):
-            width = self.nef * 2**i
-            layers += [nn.Conv2d(in_ch, width, 3, 2, 1), nn.BatchNorm2d(width), nn.LeakyReLU(0.01)]
-            in_ch = width
-        self.main = nn.Sequential(*layers)  # (nef·2^(D-1), 4, 4)
-        flat = in_ch * BASE_SIDE * BASE_SIDE
-        self.fc_mu = nn.Linear(flat, self.nz)
-        self.fc_logvar = nn.Linear(flat, self.nz)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        h = torch.flatten(self.main(x), 1)
-        return self.fc_mu(h), self.fc_logvar(h)
