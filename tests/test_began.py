@@ -18,15 +18,11 @@ from gs.models import MODELS
 from gs.models.began import BEGANGenerator
 from gs.operators import GaussianCS
 from gs.surgery import cut
-from gs.train.began import (
-    BEGANDiscriminator,
-    BEGANModule,
-    BEGANOptions,
-    fit_began,
-    reconstruction_loss,
-)
+from gs.train.began import BEGANModule, reconstruction_loss
 from gs.train.config import TrainConfig
 from gs.train.module import STREAM_NOISE, derived_seed
+from gs.train.networks import BEGANDiscriminator
+from gs.train.runner import fit
 from helpers import invoke_train, save_lightning_like, smoke_train, write_images
 
 TINY = {"nz": 4, "ngf": 4, "nc": 3, "image_size": 32}  # cuts 0 … 3
@@ -292,8 +288,7 @@ def test_generator_step_uses_the_discriminator_after_its_update(images, tmp_path
         num_workers=0, seed=0, accelerator="cpu", devices=1, log_every=1, num_samples=4,
         sample_every=100, progress_bar=False,
     )
-    options = BEGANOptions(nz=4, ngf=4, ndf=4, lr=1e-2)
-    result = fit_began(config, options)
+    result = fit("began", config, nz=4, ngf=4, ndf=4, lr=1e-2)
     with open(result.log_dir / "metrics.csv") as f:
         (row,) = [r for r in csv.DictReader(f) if r.get("loss_g")]
     before = BEGANModule(model_config={"nz": 4, "ngf": 4, "nc": 3, "image_size": 16},

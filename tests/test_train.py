@@ -16,10 +16,11 @@ from gs.latent import InitSpec, InputSpec
 from gs.models.dcgan import DCGANGenerator
 from gs.train.config import TrainConfig
 from gs.train.data import ImageFolderDataModule, is_validation, split_files
-from gs.train.dcgan import DCGANModule, DCGANOptions, fit_dcgan
-from gs.train.discriminators import DCGANDiscriminator
+from gs.train.dcgan import DCGANModule
 from gs.train.images import make_grid
 from gs.train.module import sample_init
+from gs.train.networks import DCGANDiscriminator
+from gs.train.runner import fit
 from helpers import invoke_train, write_images
 
 MODEL = ["--image-size", "16", "--nz", "8", "--ngf", "8", "--ndf", "8"]
@@ -210,7 +211,7 @@ def test_fixed_seeds_give_identical_first_losses(smoke_run, images, tmp_path):
             num_workers=0, seed=seed, accelerator="cpu", devices=1, log_every=1,
             num_samples=4, progress_bar=False,
         )
-        result = fit_dcgan(config, DCGANOptions(nz=8, ngf=8, ndf=8))
+        result = fit("dcgan", config, nz=8, ngf=8, ndf=8)
         return first_losses(result.log_dir)
 
     reference = first_losses(smoke_run / "logs" / "version_0")  # seed 0, through the CLI

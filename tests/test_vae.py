@@ -18,7 +18,8 @@ from gs.models import MODELS
 from gs.models.vae import VAEDecoder
 from gs.operators import GaussianCS
 from gs.surgery import cut
-from gs.train.vae import VAEEncoder, VAEModule, kl_divergence
+from gs.train.networks import VAEEncoder
+from gs.train.vae import VAEModule, kl_divergence
 from helpers import invoke_train, save_lightning_like, smoke_train, write_images
 
 TINY = {"nz": 8, "ngf": 2, "nc": 3, "image_size": 32}  # cuts 0 … 3

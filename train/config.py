@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_IMAGE_SIZE = 64
-DEFAULT_CHANNELS = 3
 DEFAULT_MAX_EPOCHS = 25
 
 
@@ -17,8 +15,10 @@ class TrainConfig:
     Attributes:
         data: folder of training images (searched recursively).
         out: run folder: ``last.ckpt``, periodic checkpoints, ``samples/``, ``logs/``.
-        image_size: side of the generated images; ``None``: 64, or the resumed run's.
-        channels: 3 (RGB) or 1 (grey); ``None``: 3, or the resumed run's.
+        image_size: side of the generated images; ``None``: the generator's default
+            (64 for dcgan, 128 for began and vae), or the resumed run's.
+        channels: 3 (RGB) or 1 (grey); ``None``: the generator's default (3), or the
+            resumed run's.
         batch_size: images per batch and device.
         max_epochs: stop after this many epochs (``None`` with ``max_steps`` unset: 25).
         max_steps: stop after this many iterations (batches), counted from the start
@@ -33,7 +33,8 @@ class TrainConfig:
         num_samples: images in each sample grid.
         checkpoint_every: keep a checkpoint every N iterations; ``None``: every epoch.
         log_every: log losses every N iterations.
-        export_generator: also write the generator's state dict (``main.N.*``) here.
+        export_generator: also write the generator file here (see
+            :func:`gs.models.checkpoint.generator_file`).
         cut_before_training: train a generator with its first C blocks removed (the
             paper's failing control); ``None``: 0, or the resumed run's.
         overwrite: replace the outputs of an earlier run in ``out``.

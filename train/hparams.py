@@ -1,0 +1,126 @@
+"""Training hyperparameters: declared once in signatures, everything else derived.
+
+A model's hyperparameters are the ``Annotated[..., Param(...)]`` arguments of its
+generator's constructor (recorded under ``model_config``; ``nc`` and ``image_size``
+come from the shared ``--channels`` and ``--image-size``) and of its training
+module's ``__init__``. From them come the ``gs-train`` flags with their types,
+ranges, help and defaults (:func:`hyperparameter_options`), and the values a run
+uses, checked against a resumed checkpoint (:func:`resolve_hyperparameters`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from gs.errors import UserInputError
+from gs.models import checkpoint as contract
+from gs.params import Declared, declared_params
+
+SHARED_GENERATOR_ARGUMENTS = {"nc": "channels", "image_size": "image_size"}
+"""Generator arguments set by shared ``gs-train`` options (TrainConfig field names)."""
+
+
+def flag(name: str) -> str:
+    """The command-line flag of argument ``name``: ``lambda_k`` → ``--lambda-k``."""
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One declared argument and where it is recorded (``model_config`` or the module)."""
+
+    declared: Declared
+    of_generator: bool
+
+    @property
+    def name(self) -> str:
+        return self.declared.name
+
+    def recorded(self, hparams: Mapping[str, Any]) -> Any:
+        """The value a checkpoint's ``hyper_parameters`` hold, or ``None``."""
+        source = hparams.get(contract.MODEL_CONFIG, {}) if self.of_generator else hparams
+        return source.get(self.name)
+
+
+def hyperparameters(module_class: type) -> dict[str, Hyperparameter]:
+    """Generator then module hyperparameters of training module ``module_class``."""
+    generator = declared_params(module_class.generator_class)
+    out = {name: Hyperparameter(d, True) for name, d in generator.items()
+           if name not in SHARED_GENERATOR_ARGUMENTS}
+    out.update((name, Hyperparameter(d, False))
+               for name, d in declared_params(module_class).items())
+    return out
+
+
+def generator_default(module_class: type, argument: str) -> Any:
+    """The default of generator constructor ``argument`` (e.g. ``image_size``)."""
+    return inspect.signature(module_class.generator_class).parameters[argument].default
+
+
+def _click_type(declared: Declared) -> click.ParamType:
+    param = declared.param
+    if param.choices:
+        return click.Choice([str(c) for c in param.choices])
+    ranged = {int: click.IntRange, float: click.FloatRange}.get(declared.type)
+    if ranged is None:
+        return click.STRING
+    return ranged(min=param.min, max=param.max, min_open=param.min_open,
+                  max_open=param.max_open)
+
+
+def hyperparameter_options(module_class: type) -> Callable[[Any], Any]:
+    """A decorator adding one click option per hyperparameter (default ``None``: the
+    declared default for a new run, the checkpoint's value when resuming)."""
+
+    def decorate(command: Any) -> Any:
+        for hp in reversed(hyperparameters(module_class).values()):
+            d = hp.declared
+            command = click.option(flag(d.name), d.name, type=_click_type(d), default=None,
+                                   help=f"{d.param.help}  [default: {d.default}]")(command)
+        return command
+
+    return decorate
+
+
+def resolve(flag_name: str, given: Any, recorded: Any, default: Any) -> Any:
+    """A setting that a resumed checkpoint fixes: ``given`` must agree with ``recorded``."""
+    if recorded is None:
+        return default if given is None else given
+    if given is not None and given != recorded:
+        raise UserInputError(
+            f"{flag_name} {given} differs from the resumed checkpoint's {recorded}; "
+            f"leave {flag_name} out when resuming"
+        )
+    return recorded
+
+
+def resolve_hyperparameters(
+    module_class: type, given: Mapping[str, Any], resumed: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(generator arguments, module arguments) for a run, each validated.
+
+    Raises:
+        UserInputError: an unknown name, a value out of its declared range, or one
+            that contradicts the resumed checkpoint; the message names the flag.
+    """
+    declared = hyperparameters(module_class)
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise UserInputError(f"{flag(unknown[0])} is not an option of "
+                             f"{module_class.generator_class.model_name}")
+    generator: dict[str, Any] = {}
+    module: dict[str, Any] = {}
+    for name, hp in declared.items():
+        value = resolve(flag(name), given.get(name), hp.recorded(resumed or {}),
+                        hp.declared.default)
+        try:
+            value = hp.declared.check(value)
+        except ValueError as exc:
+            raise UserInputError(flag(name) + str(exc)[len(name):]) from None
+        (generator if hp.of_generator else module)[name] = value
+    return generator, module
