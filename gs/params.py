@@ -14,6 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+_FOREIGN = ("torch", "lightning")
+"""Packages whose base classes declare nothing here (their hints need not resolve)."""
+
 
 @dataclass(frozen=True)
 class Param:
@@ -83,9 +86,19 @@ class Declared:
 
 
 def declared_params(func: Callable[..., Any]) -> dict[str, Declared]:
-    """The arguments of ``func`` (a function or class) annotated with a :class:`Param`."""
-    target = func.__init__ if inspect.isclass(func) else func  # type: ignore[misc]
-    target = inspect.unwrap(target)
+    """The arguments of ``func`` annotated with a :class:`Param`.
+
+    For a class: those of every ``__init__`` along its method resolution order, the
+    most derived declaration of a name winning (a subclass may change a default).
+    """
+    if inspect.isclass(func):
+        out: dict[str, Declared] = {}
+        for cls in reversed(func.__mro__):
+            init = inspect.unwrap(vars(cls).get("__init__", object.__init__))
+            if inspect.isfunction(init) and init.__module__.split(".")[0] not in _FOREIGN:
+                out.update(declared_params(init))
+        return out
+    target = inspect.unwrap(func)
     hints = typing.get_type_hints(target, include_extras=True)
     out = {}
     for name, parameter in inspect.signature(target).parameters.items():

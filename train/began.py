@@ -37,15 +37,7 @@ from torch import Tensor
 
 from gs.models.began import BEGANGenerator
 from gs.params import Param
-from gs.train.module import (
-    ADAM_BETA1,
-    ADAM_BETA2,
-    ADAM_LR,
-    GANModule,
-    register_trainer,
-    reset_parameters_seeded,
-    sample_init,
-)
+from gs.train.module import ADAM_LR, GANModule, register_trainer, sample_init
 from gs.train.networks import BEGANDiscriminator
 
 
@@ -61,7 +53,8 @@ class BEGANModule(GANModule):
 
     Args:
         ndf: width n of the discriminator (encoder and decoder).
-        lr, beta1, beta2: Adam settings for both networks.
+        lr: Adam's learning rate (the paper's 1e-4); ``beta1``, ``beta2`` as in
+            :class:`gs.train.module.GANModule`.
         gamma: diversity ratio γ = E[L(G(z))] / E[L(x)] the equilibrium aims at.
         lambda_k: gain λ_k of the ``k_t`` update.
         kwargs: see :class:`gs.train.module.GeneratorModule`.
@@ -72,23 +65,18 @@ class BEGANModule(GANModule):
 
     def __init__(
         self,
-        model_config: dict[str, Any] | None = None,
         ndf: Annotated[int, Param("Auto-encoder discriminator width n.", min=1)] = 128,
         lr: Annotated[float, ADAM_LR] = 1e-4,
-        beta1: Annotated[float, ADAM_BETA1] = 0.5,
-        beta2: Annotated[float, ADAM_BETA2] = 0.999,
         gamma: Annotated[float, Param("Equilibrium diversity ratio γ.", min=0, max=1,
                                       min_open=True)] = 0.5,
         lambda_k: Annotated[float, Param("Gain λ_k of the k_t update.", min=0)] = 1e-3,
         **kwargs: Any,
     ) -> None:
-        super().__init__(model_config=model_config, **kwargs)
+        super().__init__(lr=lr, **kwargs)
         g = self.generator
         self.discriminator = BEGANDiscriminator(g.nc, ndf, g.nz, g.image_size)
         self.register_buffer("k_t", torch.zeros(()))
-        weights = self.weights_generator()
-        reset_parameters_seeded(self.generator, weights)
-        reset_parameters_seeded(self.discriminator, weights)
+        self.init_weights(self.generator, self.discriminator)
 
     def latent_inputs(
         self, batch: int, generator: torch.Generator, device: torch.device | str = "cpu"

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from gs.models.dcgan import DCGANGenerator
 from gs.params import Param
-from gs.train.module import ADAM_BETA1, ADAM_BETA2, ADAM_LR, GANModule, register_trainer
+from gs.train.module import GANModule, register_trainer
 from gs.train.networks import DCGANDiscriminator
 
 
@@ -49,28 +49,19 @@ class DCGANModule(GANModule):
 
     Args:
         ndf: discriminator width (first block).
-        lr, beta1, beta2: Adam settings for both networks.
-        kwargs: see :class:`gs.train.module.GeneratorModule`.
+        kwargs: Adam's ``lr``, ``beta1``, ``beta2`` (:class:`gs.train.module.GANModule`)
+            and :class:`gs.train.module.GeneratorModule`'s arguments.
     """
 
     generator_class = DCGANGenerator
     value_range = (-1.0, 1.0)
 
-    def __init__(
-        self,
-        model_config: dict[str, Any] | None = None,
-        ndf: Annotated[int, Param("Discriminator width (first block).", min=1)] = 64,
-        lr: Annotated[float, ADAM_LR] = 2e-4,
-        beta1: Annotated[float, ADAM_BETA1] = 0.5,
-        beta2: Annotated[float, ADAM_BETA2] = 0.999,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(model_config=model_config, **kwargs)
+    def __init__(self, ndf: Annotated[int, Param("Discriminator width (first block).", min=1)]
+                 = 64, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         g = self.generator
         self.discriminator = DCGANDiscriminator(g.nc, ndf, g.image_size)
-        weights = self.weights_generator()
-        dcgan_weights_init(self.generator, weights)
-        dcgan_weights_init(self.discriminator, weights)
+        self.init_weights(self.generator, self.discriminator, init=dcgan_weights_init)
 
     def training_step(self, batch: Tensor, batch_idx: int) -> None:
         real = batch

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import lightning as L
 import numpy as np
@@ -140,9 +140,13 @@ class GeneratorModule(L.LightningModule):
     def model_name(self) -> str:
         return self.generator_class.model_name
 
-    def weights_generator(self) -> torch.Generator:
-        """The seeded stream that draws this run's initial weights."""
-        return torch.Generator().manual_seed(derived_seed(self.hparams.seed, STREAM_WEIGHTS))
+    def init_weights(self, *networks: nn.Module,
+                     init: Callable[[nn.Module, torch.Generator], None] | None = None) -> None:
+        """Initialise ``networks`` in order from this run's seeded weight stream
+        (``init`` default: :func:`reset_parameters_seeded`)."""
+        weights = torch.Generator().manual_seed(derived_seed(self.hparams.seed, STREAM_WEIGHTS))
+        for network in networks:
+            (init or reset_parameters_seeded)(network, weights)
 
     @property
     def cut(self) -> int:
@@ -238,7 +242,9 @@ class GANModule(GeneratorModule):
     ddp_find_unused_parameters = True
     discriminator: nn.Module
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, lr: Annotated[float, ADAM_LR] = 2e-4,
+                 beta1: Annotated[float, ADAM_BETA1] = 0.5,
+                 beta2: Annotated[float, ADAM_BETA2] = 0.999, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.automatic_optimization = False
 

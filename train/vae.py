@@ -25,7 +25,7 @@ from torch import Tensor
 
 from gs.models.vae import VAEDecoder
 from gs.params import Param
-from gs.train.module import GeneratorModule, register_trainer, reset_parameters_seeded
+from gs.train.module import GeneratorModule, register_trainer
 from gs.train.networks import VAEEncoder
 
 
@@ -54,7 +54,6 @@ class VAEModule(GeneratorModule):
 
     def __init__(
         self,
-        model_config: dict[str, Any] | None = None,
         nef: Annotated[int, Param("Encoder width of the first block.", min=1)] = 32,
         beta: Annotated[float, Param("Weight β of the KL term.", min=0)] = 2.5e-4,
         lr: Annotated[float, Param("AdamW learning rate.", min=0, min_open=True)] = 2e-4,
@@ -63,12 +62,10 @@ class VAEModule(GeneratorModule):
                                          min=0, max=1, min_open=True)] = 0.95,
         **kwargs: Any,
     ) -> None:
-        super().__init__(model_config=model_config, **kwargs)
+        super().__init__(**kwargs)
         g = self.generator
         self.encoder = VAEEncoder(g.nz, nef, g.nc, g.image_size)
-        weights = self.weights_generator()
-        reset_parameters_seeded(self.generator, weights)
-        reset_parameters_seeded(self.encoder, weights)
+        self.init_weights(self.generator, self.encoder)
 
     def configure_optimizers(self) -> dict[str, Any]:
         params = list(self.encoder.parameters()) + list(self.generator.parameters())

@@ -15,16 +15,21 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from gs.latent import LatentSpec
-from gs.params import declared_params
+from gs.params import Param, declared_params
 from gs.settings import InversionSettings
 
 State = tuple[Tensor, ...]
+
+# Constructor arguments several architectures share, declared once with their range.
+LatentSize = Annotated[int, Param("Latent size.", min=1)]
+Width = Annotated[int, Param("Generator width.", min=1)]
+Channels = Annotated[int, Param("Image channels.", min=1)]
 
 
 @dataclass(frozen=True)

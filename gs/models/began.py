@@ -25,16 +25,13 @@ blocks: ``K = log2(image_size / 8) + 2`` blocks, valid cuts ``0 … K-1``.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
 from gs.models.registry import register_model
-from gs.params import Param
 
 BASE_SIDE = 8
 
@@ -71,13 +68,8 @@ class BEGANGenerator(StagedGenerator):
     model_name = "began"
     paper = PaperPreset(cut=2, lr=1.0, steps=25, raw_lr=1.0, raw_steps=100)
 
-    def __init__(
-        self,
-        nz: Annotated[int, Param("Latent size.", min=1)] = 64,
-        ngf: Annotated[int, Param("Generator width n (every block).", min=1)] = 128,
-        nc: Annotated[int, Param("Image channels.", min=1)] = 3,
-        image_size: int = 128,
-    ) -> None:
+    def __init__(self, nz: LatentSize = 64, ngf: Width = 128, nc: Channels = 3,
+                 image_size: int = 128) -> None:
         super().__init__()
         self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
         self.upsamplings = began_upsamplings(self.image_size)

@@ -17,15 +17,14 @@ Other powers of two add or remove upsampling blocks. The layers live in one
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
 from gs.models.registry import register_model
-from gs.params import Param
 
 WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
 
@@ -51,13 +50,8 @@ class DCGANGenerator(StagedGenerator):
     model_name = "dcgan"
     paper = PaperPreset(cut=1, lr=0.1, steps=25, raw_lr=1.0, raw_steps=100)
 
-    def __init__(
-        self,
-        nz: Annotated[int, Param("Latent size.", min=1)] = 100,
-        ngf: Annotated[int, Param("Generator width (last hidden block).", min=1)] = 64,
-        nc: int = 3,
-        image_size: int = 64,
-    ) -> None:
+    def __init__(self, nz: LatentSize = 100, ngf: Width = 64, nc: Channels = 3,
+                 image_size: int = 64) -> None:
         super().__init__()
         self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
         blocks = dcgan_num_blocks(self.image_size)

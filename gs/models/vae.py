@@ -21,14 +21,11 @@ Other image sizes (a power of two, at least 8) add or remove blocks:
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
 from gs.models.registry import register_model
-from gs.params import Param
 
 BASE_SIDE = 4
 
@@ -55,14 +52,8 @@ class VAEDecoder(StagedGenerator):
     model_name = "vae"
     paper = PaperPreset(cut=1, lr=1.0, steps=25, raw_lr=1.0, raw_steps=40)
 
-    def __init__(
-        self,
-        nz: Annotated[int, Param("Latent size.", min=1)] = 512,
-        ngf: Annotated[int, Param("Decoder width of the last block (doubles per block up).",
-                                  min=1)] = 64,
-        nc: Annotated[int, Param("Image channels.", min=1)] = 3,
-        image_size: int = 128,
-    ) -> None:
+    def __init__(self, nz: LatentSize = 512, ngf: Width = 64, nc: Channels = 3,
+                 image_size: int = 128) -> None:
         super().__init__()
         self.nz, self.ngf, self.nc = int(nz), int(ngf), int(nc)
         self.image_size = int(image_size)
