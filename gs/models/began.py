@@ -58,11 +58,9 @@ class BEGANGenerator(StagedGenerator):
     Also used, with its own weights, as the decoder of the BEGAN auto-encoder
     discriminator (see :mod:`gs.train.began`).
 
-    Args:
-        nz: size of z (the paper's BEGAN uses 64).
-        ngf: channels of every hidden block (the BEGAN paper's n, 128).
-        nc: image channels.
-        image_size: output height and width, a power of two of at least 16.
+    ``ngf`` is the channel count of every hidden block (the BEGAN paper's n = 128),
+    ``nz`` the size of z (64 in the paper); ``image_size``, the output side, is a
+    power of two of at least 16.
     """
 
     model_name = "began"
@@ -71,8 +69,8 @@ class BEGANGenerator(StagedGenerator):
     def __init__(self, nz: LatentSize = 64, ngf: Width = 128, nc: Channels = 3,
                  image_size: int = 128) -> None:
         super().__init__()
+        self.upsamplings = began_upsamplings(int(image_size))
         self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
-        self.upsamplings = began_upsamplings(self.image_size)
         self.fc = nn.Linear(self.nz, self.ngf * BASE_SIDE * BASE_SIDE)
         # blocks[0] at 8×8 sees h1 only; blocks[i ≥ 1] see h ‖ upsampled skip.
         self.blocks = nn.ModuleList(

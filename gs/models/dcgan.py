@@ -40,11 +40,8 @@ def dcgan_num_blocks(image_size: int) -> int:
 class DCGANGenerator(StagedGenerator):
     """The pytorch-examples DCGAN generator; output in [-1, 1], ``to_image`` maps to [0, 1].
 
-    Args:
-        nz: latent size.
-        ngf: width of the last hidden block (the first has ``ngf·2^(K-2)`` channels).
-        nc: image channels.
-        image_size: output height and width, a power of two (64 in pytorch-examples).
+    ``ngf`` is the width of the last hidden block (the first has ``ngf·2^(K-2)``
+    channels); ``image_size`` is a power of two (64 in pytorch-examples).
     """
 
     model_name = "dcgan"

@@ -41,12 +41,10 @@ def vae_upsamplings(image_size: int) -> int:
 class VAEDecoder(StagedGenerator):
     """The VAE decoder p(x|z) as a cuttable generator; raw output in [0, 1].
 
-    Args:
-        nz: size of z (512 in the paper's VAE).
-        ngf: channels of the last hidden block; block i has ``ngf·2^(D-i)`` with
-            ``D = log2(image_size / 4)`` (2048 at 4×4 for 128 px and ngf=64).
-        nc: image channels.
-        image_size: output height and width, a power of two of at least 8.
+    Block i has ``ngf·2^(D-i)`` channels, ``D = log2(image_size / 4)`` (2048 at 4×4
+    for 128 px and ngf=64), so ``ngf`` is the width of the last hidden block;
+    ``image_size`` is a power of two of at least 8 and z has ``nz`` entries (512 in
+    the paper's VAE).
     """
 
     model_name = "vae"
@@ -55,9 +53,8 @@ class VAEDecoder(StagedGenerator):
     def __init__(self, nz: LatentSize = 512, ngf: Width = 64, nc: Channels = 3,
                  image_size: int = 128) -> None:
         super().__init__()
-        self.nz, self.ngf, self.nc = int(nz), int(ngf), int(nc)
-        self.image_size = int(image_size)
-        depth = vae_upsamplings(self.image_size)
+        depth = vae_upsamplings(int(image_size))
+        self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
         self.widths = [self.ngf * 2 ** (depth - i) for i in range(depth + 1)]
         self.fc = nn.Linear(self.nz, self.widths[0] * BASE_SIDE * BASE_SIDE)
         self.blocks = nn.ModuleList(
