@@ -12,7 +12,7 @@ from PIL import Image
 from gs.models.dcgan import DCGANGenerator
 from gs.train.cli import main as train_cli
 
-TINY = {"nz": 8, "ngf": 8, "nc": 3, "image_size": 16}
+TINY = DCGANGenerator.smoke_config
 
 
 def tiny_dcgan(seed: int = 0) -> DCGANGenerator:

@@ -22,18 +22,13 @@ from gs.export.torchscript import trace_artifact
 from gs.invert import invert, simulate
 from gs.io import sha256_file
 from gs.models import MODELS, build_model, load_generator
-from gs.models.biggan import BIGGAN_DEEP_512, BigGANDeep
+from gs.models.biggan import BIGGAN_DEEP_512, BIGGAN_SMOKE, BigGANDeep
 from gs.operators import RandomInpainting, SuperResolution
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 from gs.surgery import cut
 
-# 16 px; stages: gen_z, 5 GenBlocks with self-attention before the third, output block.
-TINY = {
-    "output_dim": 16, "z_dim": 8, "class_embed_dim": 8, "channel_width": 4, "num_classes": 10,
-    "layers": [[False, 16, 16], [True, 16, 8], [False, 8, 4], [True, 4, 2], [False, 2, 1]],
-    "attention_layer_position": 2, "eps": 1e-4, "n_stats": 51,
-}
+TINY = BIGGAN_SMOKE  # 16 px; stages: gen_z, 5 GenBlocks (self-attention before the third), out
 CUTS = list(range(8))
 SHAPES = {1: (64, 4, 4), 2: (64, 4, 4), 3: (32, 8, 8), 4: (32, 8, 8), 5: (16, 8, 8),
           6: (8, 16, 16), 7: (4, 16, 16)}

@@ -21,7 +21,8 @@ import gs
 from gs.errors import UserInputError
 from gs.train.config import TrainConfig
 from gs.train.hparams import hyperparameter_options
-from gs.train.module import TRAINERS, GeneratorModule
+from gs.train.models import TRAINERS
+from gs.train.module import GeneratorModule
 from gs.train.runner import fit
 
 F = Callable[..., Any]

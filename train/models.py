@@ -5,5 +5,6 @@ To train a new model, write its module in a file of this package, decorate it wi
 """
 
 from gs.train import began, dcgan, vae
+from gs.train.module import TRAINERS
 
-__all__ = ["began", "dcgan", "vae"]
+__all__ = ["TRAINERS", "began", "dcgan", "vae"]

@@ -38,8 +38,8 @@ from gs.train.config import DEFAULT_MAX_EPOCHS, TrainConfig, TrainResult
 from gs.train.data import ImageFolderDataModule
 from gs.train.hparams import generator_default, resolve, resolve_hyperparameters
 from gs.train.images import make_grid, save_png
-from gs.train.models import __all__ as _registered  # noqa: F401 - fills TRAINERS
-from gs.train.module import TRAINERS, GeneratorModule
+from gs.train.models import TRAINERS
+from gs.train.module import GeneratorModule
 
 LAST_CHECKPOINT = "last.ckpt"
 SAMPLES_DIR = "samples"

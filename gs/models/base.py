@@ -60,7 +60,8 @@ class StagedGenerator(nn.Module):
       a released folder, where the model reads those (see :mod:`gs.models.loading`);
     * its export options: the constructor arguments ``gs-export`` may set
       (``export_options``, e.g. BigGAN's truncation), recorded in ``model_config``;
-    * its paper preset (``paper``) for the recommended inversion settings.
+    * its paper preset (``paper``) for the recommended inversion settings;
+    * a tiny ``smoke_config`` that the conformance tests run every model with.
     """
 
     model_name: ClassVar[str] = ""
@@ -69,6 +70,9 @@ class StagedGenerator(nn.Module):
     """Constructor arguments that ``gs-export`` may choose (fixed in the artifact)."""
     folder_layout: ClassVar[str] = ""
     """What ``from_folder`` reads, in words (for error messages)."""
+    smoke_config: ClassVar[dict[str, Any]] = {}
+    """A tiny configuration (a few thousand weights, 16 px) for smoke runs, examples and
+    the conformance tests; empty: the defaults are already small."""
 
     @property
     def num_blocks(self) -> int:

@@ -76,6 +76,14 @@ BIGGAN_DEEP_512: dict[str, Any] = {
 }
 
 
+# 16 px: gen_z, 5 GenBlocks with self-attention before the third, the output block.
+BIGGAN_SMOKE: dict[str, Any] = {
+    "output_dim": 16, "z_dim": 8, "class_embed_dim": 8, "channel_width": 4, "num_classes": 10,
+    "layers": [[False, 16, 16], [True, 16, 8], [False, 8, 4], [True, 4, 2], [False, 2, 1]],
+    "attention_layer_position": 2, "eps": 1e-4, "n_stats": 51,
+}
+
+
 def _integer(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
@@ -205,6 +213,7 @@ class BigGANDeep(StagedGenerator):
     # its settings stand in for compressed sensing and denoising as well.
     paper = PaperPreset(cut=7, lr=1.5, steps=25, raw_lr=1.5, raw_steps=25)
     export_options = ("truncation",)
+    smoke_config = {"biggan_config": BIGGAN_SMOKE}
     folder_layout = f"a folder holding {CONFIG_FILE} and {WEIGHTS_FILE}"
 
     def __init__(self, biggan_config: dict[str, Any] | None = None,

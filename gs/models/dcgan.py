@@ -46,6 +46,7 @@ class DCGANGenerator(StagedGenerator):
 
     model_name = "dcgan"
     paper = PaperPreset(cut=1, lr=0.1, steps=25, raw_lr=1.0, raw_steps=100)
+    smoke_config = {"nz": 8, "ngf": 8, "nc": 3, "image_size": 16}
 
     def __init__(self, nz: LatentSize = 100, ngf: Width = 64, nc: Channels = 3,
                  image_size: int = 64) -> None:

@@ -49,6 +49,7 @@ class VAEDecoder(StagedGenerator):
 
     model_name = "vae"
     paper = PaperPreset(cut=1, lr=1.0, steps=25, raw_lr=1.0, raw_steps=40)
+    smoke_config = {"nz": 8, "ngf": 2, "nc": 3, "image_size": 16}
 
     def __init__(self, nz: LatentSize = 512, ngf: Width = 64, nc: Channels = 3,
                  image_size: int = 128) -> None:
