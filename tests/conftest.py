@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny seeded DCGAN's state dict, its artifacts, a real photo."""
+"""Shared fixtures: a tiny seeded DCGAN's state dict, its artifacts in both formats, a real
+photo."""
 
 from __future__ import annotations
 
@@ -26,6 +27,20 @@ def tiny_artifacts(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory)
     folder = tmp_path_factory.mktemp("artifacts")
     return {c: export_artifact(tiny_weights, folder / f"tiny_c{c}.pt", cut=c, model="dcgan")
             for c in (0, 1, 2)}
+
+
+@pytest.fixture(scope="session")
+def onnx_c2(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny DCGAN's ONNX artifact at cut 2 (heads included), written by gs-export."""
+    from click.testing import CliRunner
+
+    from gs.export.cli import main as export_cli
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny_c2.onnx"
+    result = CliRunner().invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
+                                             "2", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
 
 
 @pytest.fixture(scope="session")

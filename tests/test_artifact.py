@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import zipfile
 
 import pytest
 import torch
@@ -57,28 +56,6 @@ def test_weights_are_frozen_and_eval(tiny_artifacts):
     art = gs_artifact.load(tiny_artifacts[1])
     assert not any(p.requires_grad for p in art.module.parameters())
     assert not art.module.training
-
-
-def test_unreadable_and_invalid_artifacts_fail_with_one_sentence(tmp_path, tiny_artifacts):
-    bad = tmp_path / "bad.pt"
-    bad.write_bytes(b"not a model")
-    with pytest.raises(UserInputError, match="not a readable TorchScript artifact"):
-        gs_artifact.load(bad)
-    with pytest.raises(UserInputError, match="must end in .pt"):
-        gs_artifact.load(tmp_path / "model.bin")
-    with pytest.raises(UserInputError, match="does not exist"):
-        gs_artifact.load(tmp_path / "missing.pt")
-    tampered = tmp_path / "tampered.pt"
-    with zipfile.ZipFile(tiny_artifacts[1]) as src, zipfile.ZipFile(tampered, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename.endswith("extra/gs.json"):
-                meta = json.loads(data)
-                meta["latents"] = meta["latents"][:1]
-                data = json.dumps(meta).encode()
-            dst.writestr(item, data)
-    with pytest.raises(UserInputError, match="invalid gs.json metadata: latents must describe"):
-        gs_artifact.load(tampered)
 
 
 def test_export_refuses_to_overwrite_and_checks_the_cut(tmp_path, tiny_weights):

@@ -30,6 +30,7 @@ from gs.surgery import cut
 
 TINY = BIGGAN_SMOKE  # 16 px; stages: gen_z, 5 GenBlocks (self-attention before the third), out
 CUTS = list(range(8))
+EXPORTED = (0, 2, 5, 7)  # the cuts the tests below invert at; every cut: the conformance suite
 SHAPES = {1: (64, 4, 4), 2: (64, 4, 4), 3: (32, 8, 8), 4: (32, 8, 8), 5: (16, 8, 8),
           6: (8, 16, 16), 7: (4, 16, 16)}
 ONNX_CUT = 4
@@ -104,7 +105,7 @@ def model(folder) -> BigGANDeep:
 def artifacts(folder, tmp_path_factory) -> dict[int, artifact.TorchScriptArtifact]:
     out = tmp_path_factory.mktemp("artifacts")
     return {c: artifact.load(export_artifact(folder, out / f"biggan_c{c}.pt", cut=c))
-            for c in CUTS}
+            for c in EXPORTED}
 
 
 @pytest.fixture(scope="module")
@@ -331,8 +332,8 @@ def test_user_errors_exit_2_with_one_sentence_naming_the_file(folder, upstream, 
 # --- artifacts: TorchScript at every cut, ONNX with heads ---------------------------------
 
 
-@pytest.mark.parametrize("c", CUTS)
-def test_torchscript_artifact_at_every_cut_matches_the_eager_model(model, artifacts, c):
+@pytest.mark.parametrize("c", EXPORTED)
+def test_torchscript_artifacts_match_the_eager_model_of_the_released_folder(model, artifacts, c):
     art = artifacts[c]
     assert art.metadata.spec == model.cut_spec(c)
     assert art.metadata.latents == tuple(model.cut_spec(k) for k in range(c + 1))

@@ -2,54 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-
-import numpy as np
-import pytest
-import torch
-from click.testing import CliRunner
-
-from gs import artifact as gs_artifact
-from gs import onnx_runtime
-from gs.errors import UserInputError
-from gs.export.cli import main as export_cli
-
-
-@pytest.fixture(scope="module")
-def onnx_c2(tmp_path_factory, tiny_weights):
-    path = tmp_path_factory.mktemp("onnx") / "tiny_c2.onnx"
-    result = CliRunner().invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
-                                             "2", "-o", str(path)])
-    assert result.exit_code == 0, result.output
-    return path
-
-
-@pytest.mark.parametrize("batch", [1, 5])
-def test_onnx_matches_torchscript_at_every_cut(onnx_c2, tiny_artifacts, batch):
-    onnx_art = onnx_runtime.load(onnx_c2, providers=["CPUExecutionProvider"])
-    ts_art = gs_artifact.load(tiny_artifacts[2])
-    rng = np.random.default_rng(batch)
-    for c in (0, 1, 2):
-        inputs = [rng.standard_normal((batch, *s)).astype(np.float32)
-                  for s in onnx_art.metadata.spec_at(c).shapes]
-        expected = ts_art.generator_at(c)(*map(torch.as_tensor, inputs)).numpy()
-        np.testing.assert_allclose(onnx_art.generator_at(c)(*inputs), expected, atol=1e-5)
-    z = rng.standard_normal((batch, 8, 1, 1)).astype(np.float32)
-    (h2,) = onnx_art.carry(0, 2, [z])
-    (h2_ts,) = ts_art.carry(0, 2, [torch.as_tensor(z)])
-    np.testing.assert_allclose(h2, h2_ts.numpy(), atol=1e-5)
-
-
-def test_onnx_metadata_equals_torchscript_metadata(onnx_c2, tiny_artifacts):
-    onnx_meta = onnx_runtime.load(onnx_c2, providers=["CPUExecutionProvider"]).metadata
-    ts_meta = gs_artifact.load(tiny_artifacts[2]).metadata
-    assert onnx_meta.format == "onnx" and ts_meta.format == "torchscript"
-    for field in ("model", "model_config", "cut", "latents", "image_shape", "recommended",
-                  "source_sha256"):
-        assert getattr(onnx_meta, field) == getattr(ts_meta, field)
-    assert set(onnx_meta.extra["graphs"]) == {"tail", "head_0", "head_1"}
 
 
 def test_onnx_runtime_runs_without_torch(onnx_c2):
@@ -66,25 +20,3 @@ def test_onnx_runtime_runs_without_torch(onnx_c2):
     assert out.stdout.strip() == "(2, 3, 16, 16)"
 
 
-def test_onnx_load_errors(tmp_path, onnx_c2):
-    junk = tmp_path / "junk.onnx"
-    junk.write_bytes(b"\x01\x02garbage")
-    with pytest.raises(UserInputError, match="junk.onnx is not a readable ONNX model"):
-        onnx_runtime.load(junk)
-    with pytest.raises(UserInputError, match="not an .onnx artifact"):
-        onnx_runtime.load(tmp_path / "a.pt")
-    import onnx
-
-    proto = onnx.load(str(onnx_c2))
-    del proto.metadata_props[:]
-    bare = tmp_path / "bare.onnx"
-    onnx.save_model(proto, str(bare))
-    with pytest.raises(UserInputError, match="carries no gs metadata"):
-        onnx_runtime.load(bare)
-    with pytest.raises(UserInputError, match="load it with gs.onnx_runtime"):
-        gs_artifact.load(onnx_c2)
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = "gs", json.dumps({"format_version": 1})
-    onnx.save_model(proto, str(bare))
-    with pytest.raises(UserInputError, match="invalid gs.json metadata"):
-        onnx_runtime.load(bare)

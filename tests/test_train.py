@@ -294,3 +294,34 @@ def test_validation_scores_without_touching_running_statistics():
     for key, value in module.discriminator.state_dict().items():
         assert torch.equal(value, before[key]), key
     assert not module.discriminator.training
+
+
+@pytest.mark.parametrize("model, args, message", [
+    ("began", ["--image-size", "24"], "--image-size 24 is not allowed for began"),
+    ("began", ["--image-size", "16", "--cut-before-training", "3"],
+     "--cut-before-training 3 is not allowed for a 16 px began with 3 blocks; expected an "
+     "integer from 0 to 2"),
+    ("began", ["--cut-before-training", "9"], "for a 128 px began"),  # the paper's size
+    ("began", ["--gamma", "0"], "--gamma"),
+    ("vae", ["--image-size", "12"], "--image-size 12 is not allowed for vae"),
+    ("vae", ["--image-size", "16", "--cut-before-training", "1"],
+     "--cut-before-training 1 is not available for vae"),
+    ("vae", ["--lr-gamma", "0"], "--lr-gamma"),
+])
+def test_model_options_are_checked_before_anything_is_written(images, tmp_path, model, args,
+                                                              message):
+    out = tmp_path / "out"
+    result = invoke_train(model, "--data", images, "--out", out, "--max-steps", 1, *args)
+    assert result.exit_code == 2, (args, result.output)
+    assert message in result.output, (args, result.output)
+    assert "Traceback" not in result.output
+    assert not out.exists(), args
+
+
+def test_the_python_api_checks_declared_ranges_and_names_the_flag(images, tmp_path):
+    config = TrainConfig(data=images, out=tmp_path / "out", image_size=16, max_steps=1)
+    with pytest.raises(UserInputError, match=r"--lambda-k must be a number ≥ 0, got -1"):
+        fit("began", config, lambda_k=-1)
+    with pytest.raises(UserInputError, match="--nef is not an option of dcgan"):
+        fit("dcgan", config, nef=4)
+    assert not (tmp_path / "out").exists()
