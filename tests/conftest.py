@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import tiny_dcgan
+from helpers import FAST_TRAINER, smoke_train, tiny_dcgan, write_images
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +61,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of 16 small RGB images of varied sizes and formats (training data)."""
+    return write_images(tmp_path_factory.mktemp("data") / "images")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(request: pytest.FixtureRequest, images: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``gs-train`` run from the command line as the test module's ``SMOKE_RUN`` says:
+    ``(model, iterations, model flags)``, quick trainer flags added; the run folder."""
+    model, steps, flags = request.module.SMOKE_RUN
+    return smoke_train(model, images, tmp_path_factory.mktemp("runs") / model, steps, *flags,
+                       *FAST_TRAINER)

@@ -13,6 +13,9 @@ from gs.models.dcgan import DCGANGenerator
 from gs.train.cli import main as train_cli
 
 TINY = DCGANGenerator.smoke_config
+FAST_TRAINER = ["--batch-size", "4", "--num-workers", "0", "--accelerator", "cpu", "--devices",
+                "1", "--no-progress-bar", "--log-every", "1", "--num-samples", "4"]
+"""gs-train flags of a quick single-process CPU run (four images per batch and grid)."""
 
 
 def tiny_dcgan(seed: int = 0) -> DCGANGenerator:

@@ -24,13 +24,11 @@ from gs.train.config import TrainConfig
 from gs.train.module import STREAM_NOISE, derived_seed
 from gs.train.networks import BEGANDiscriminator
 from gs.train.runner import fit
-from helpers import save_lightning_like, smoke_train, write_images
+from helpers import save_lightning_like
 
 TINY = {"nz": 4, "ngf": 4, "nc": 3, "image_size": 32}  # cuts 0 … 3
-TRAIN = ["--image-size", "16", "--nz", "4", "--ngf", "4", "--ndf", "4", "--batch-size", "4",
-         "--num-workers", "0", "--accelerator", "cpu", "--devices", "1", "--no-progress-bar",
-         "--log-every", "1", "--num-samples", "4"]
 SMOKE_STEPS = 3
+SMOKE_RUN = ("began", SMOKE_STEPS, ["--image-size", 16, "--nz", 4, "--ngf", 4, "--ndf", 4])
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -146,17 +144,6 @@ def test_progressive_surgery_carries_a_solution_into_both_inputs(artifacts):
 
 
 # --- training -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory) -> Path:
-    return write_images(tmp_path_factory.mktemp("data") / "images", count=10)
-
-
-@pytest.fixture(scope="module")
-def smoke_run(images, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "began"
-    return smoke_train("began", images, out, SMOKE_STEPS, *TRAIN)
 
 
 def test_smoke_run_records_began_settings_and_the_equilibrium(smoke_run):

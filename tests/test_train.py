@@ -21,21 +21,15 @@ from gs.train.images import make_grid
 from gs.train.module import sample_init
 from gs.train.networks import DCGANDiscriminator
 from gs.train.runner import fit
-from helpers import invoke_train, write_images
+from helpers import FAST_TRAINER, invoke_train, write_images
 
 MODEL = ["--image-size", "16", "--nz", "8", "--ngf", "8", "--ndf", "8"]
-TRAINER = ["--batch-size", "4", "--num-workers", "0", "--accelerator", "cpu", "--devices", "1",
-           "--no-progress-bar", "--log-every", "1", "--num-samples", "4"]
+TRAINER = FAST_TRAINER
 TINY = MODEL + TRAINER
 SMOKE_STEPS = 3
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory) -> Path:
-    return write_images(tmp_path_factory.mktemp("data") / "images")
 
 
 def first_losses(log_dir: Path) -> tuple[float, float]:

@@ -6,7 +6,6 @@ Cuts, export, inversion and the checkpoint contract: the conformance suite (test
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,12 +15,9 @@ from gs.models import MODELS
 from gs.models.vae import VAEDecoder
 from gs.train.networks import VAEEncoder
 from gs.train.vae import kl_divergence
-from helpers import smoke_train, write_images
 
-TRAIN = ["--image-size", "16", "--nz", "8", "--ngf", "4", "--nef", "4", "--batch-size", "4",
-         "--num-workers", "0", "--accelerator", "cpu", "--devices", "1", "--no-progress-bar",
-         "--log-every", "1", "--num-samples", "4"]
 SMOKE_STEPS = 3
+SMOKE_RUN = ("vae", SMOKE_STEPS, ["--image-size", 16, "--nz", 8, "--ngf", 4, "--nef", 4])
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -65,17 +61,6 @@ def test_kl_divergence_matches_torch_distributions():
 
 
 # --- training -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory) -> Path:
-    return write_images(tmp_path_factory.mktemp("data") / "images", count=10)
-
-
-@pytest.fixture(scope="module")
-def smoke_run(images, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "vae"
-    return smoke_train("vae", images, out, SMOKE_STEPS, *TRAIN)
 
 
 def test_smoke_run_records_vae_settings_and_the_elbo_terms(smoke_run):

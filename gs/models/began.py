@@ -64,8 +64,8 @@ class BEGANGenerator(StagedGenerator):
     """
 
     model_name = "began"
-    paper = PaperPreset(cut=2, lr=1.0, steps=25, raw_lr=1.0, raw_steps=100)
     smoke_config = {"nz": 4, "ngf": 4, "nc": 3, "image_size": 16}
+    paper = PaperPreset(cut=2, lr=1.0, steps=25, raw_lr=1.0, raw_steps=100)
 
     def __init__(self, nz: LatentSize = 64, ngf: Width = 128, nc: Channels = 3,
                  image_size: int = 128) -> None:

@@ -47,12 +47,13 @@ class VAEDecoder(StagedGenerator):
     the paper's VAE).
     """
 
-    model_name = "vae"
     paper = PaperPreset(cut=1, lr=1.0, steps=25, raw_lr=1.0, raw_steps=40)
+    model_name = "vae"
     smoke_config = {"nz": 8, "ngf": 2, "nc": 3, "image_size": 16}
 
-    def __init__(self, nz: LatentSize = 512, ngf: Width = 64, nc: Channels = 3,
-                 image_size: int = 128) -> None:
+    def __init__(
+        self, nz: LatentSize = 512, ngf: Width = 64, nc: Channels = 3, image_size: int = 128
+    ) -> None:
         super().__init__()
         depth = vae_upsamplings(int(image_size))
         self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
