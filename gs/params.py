@@ -65,12 +65,17 @@ def _number(value: float) -> str:
 
 @dataclass(frozen=True)
 class Declared:
-    """One declared argument: its name, Python type, default and :class:`Param`."""
+    """One declared argument: its name, Python type, default and :class:`Param`.
+
+    ``extras`` holds the other ``Annotated`` metadata (e.g. a command-line type);
+    ``default`` is ``inspect.Parameter.empty`` for a required argument.
+    """
 
     name: str
     type: type
     default: Any
     param: Param
+    extras: tuple[Any, ...] = ()
 
     def check(self, value: Any) -> Any:
         """``value`` converted to :attr:`type`; ``ValueError`` naming the field if not allowed."""
@@ -108,7 +113,8 @@ def declared_params(func: Callable[..., Any]) -> dict[str, Declared]:
         base, *extras = typing.get_args(hint)
         params = [e for e in extras if isinstance(e, Param)]
         if params:
-            out[name] = Declared(name, _concrete(base), parameter.default, params[0])
+            out[name] = Declared(name, _concrete(base), parameter.default, params[0],
+                                 tuple(e for e in extras if e is not params[0]))
     return out
 
 

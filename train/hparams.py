@@ -11,8 +11,9 @@ uses, checked against a resumed checkpoint (:func:`resolve_hyperparameters`).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -62,29 +63,56 @@ def generator_default(module_class: type, argument: str) -> Any:
     return inspect.signature(module_class.generator_class).parameters[argument].default
 
 
-def _click_type(declared: Declared) -> click.ParamType:
-    param = declared.param
-    if param.choices:
-        return click.Choice([str(c) for c in param.choices])
-    ranged = {int: click.IntRange, float: click.FloatRange}.get(declared.type)
-    if ranged is None:
-        return click.STRING
-    return ranged(min=param.min, max=param.max, min_open=param.min_open,
-                  max_open=param.max_open)
+def click_option(declared: Declared, resumable: bool = False) -> Callable[[Any], Any]:
+    """The click option of a declared argument: type and range from its declaration.
+
+    ``resumable``: the option defaults to ``None`` (the declared default for a new
+    run, the checkpoint's value when resuming) and its help names the default.
+    """
+    d, param = declared, declared.param
+    custom = [extra for extra in d.extras if isinstance(extra, click.ParamType)]
+    kwargs: dict[str, Any] = {"help": param.help}
+    if resumable:
+        kwargs.update(default=None, help=f"{param.help}  [default: {d.default}]")
+    elif d.default is inspect.Parameter.empty:
+        kwargs.update(required=True)
+    else:
+        kwargs.update(default=d.default, show_default=d.default is not None)
+    if d.type is bool and not resumable:
+        name = flag(d.name)
+        if d.default:
+            return click.option(f"{name}/--no-{name[2:]}", d.name, **kwargs)
+        return click.option(name, d.name, is_flag=True, help=param.help)
+    if custom:
+        kwargs["type"] = custom[0]
+    elif param.choices:
+        kwargs.update(type=click.Choice([str(c) for c in param.choices]),
+                      callback=lambda ctx, p, value: None if value is None else d.type(value))
+    elif d.type in (int, float):
+        ranged = click.IntRange if d.type is int else click.FloatRange
+        kwargs["type"] = ranged(min=param.min, max=param.max, min_open=param.min_open,
+                                max_open=param.max_open)
+    elif d.type is Path:
+        kwargs["type"] = click.Path(path_type=Path)
+    return click.option(flag(d.name), d.name, **kwargs)
 
 
-def hyperparameter_options(module_class: type) -> Callable[[Any], Any]:
-    """A decorator adding one click option per hyperparameter (default ``None``: the
-    declared default for a new run, the checkpoint's value when resuming)."""
+def declared_options(declared: Iterable[Declared], resumable: bool = False
+                     ) -> Callable[[Any], Any]:
+    """A decorator adding :func:`click_option` for each of ``declared``, in order."""
 
     def decorate(command: Any) -> Any:
-        for hp in reversed(hyperparameters(module_class).values()):
-            d = hp.declared
-            command = click.option(flag(d.name), d.name, type=_click_type(d), default=None,
-                                   help=f"{d.param.help}  [default: {d.default}]")(command)
+        for d in reversed(list(declared)):
+            command = click_option(d, resumable)(command)
         return command
 
     return decorate
+
+
+def hyperparameter_options(module_class: type) -> Callable[[Any], Any]:
+    """One resumable option per hyperparameter of ``module_class``."""
+    return declared_options([hp.declared for hp in hyperparameters(module_class).values()],
+                            resumable=True)
 
 
 def resolve(flag_name: str, given: Any, recorded: Any, default: Any) -> Any:
