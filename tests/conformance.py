@@ -122,7 +122,7 @@ class ModelConformance:
         for bad in (-1, model.num_blocks):
             with pytest.raises(ValueError, match=f"expected an integer from 0 to {last}"):
                 cut(model, bad)
-        with pytest.raises(ValueError, match=f"--cut {last + 1} is not allowed for {model_name}; "
+        with pytest.raises(ValueError, match=f"cut {last + 1} is not allowed for {model_name}; "
                                              f"expected an integer from 0 to {last}"):
             export_artifact(weights, tmp_path / "bad.pt", cut=last + 1, model=model_name)
         assert not (tmp_path / "bad.pt").exists()

@@ -312,10 +312,10 @@ def test_model_options_are_checked_before_anything_is_written(images, tmp_path, 
     assert not out.exists(), args
 
 
-def test_the_python_api_checks_declared_ranges_and_names_the_flag(images, tmp_path):
+def test_the_python_api_checks_declared_ranges_and_names_the_field(images, tmp_path):
     config = TrainConfig(data=images, out=tmp_path / "out", image_size=16, max_steps=1)
-    with pytest.raises(UserInputError, match=r"--lambda-k must be a number ≥ 0, got -1"):
+    with pytest.raises(UserInputError, match=r"lambda_k must be a number ≥ 0, got -1"):
         fit("began", config, lambda_k=-1)
-    with pytest.raises(UserInputError, match="--nef is not an option of dcgan"):
+    with pytest.raises(UserInputError, match="nef is not an option of dcgan"):
         fit("dcgan", config, nef=4)
     assert not (tmp_path / "out").exists()

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 import gs
-from gs.errors import UserInputError
+from gs.clitools import user_errors
 from gs.params import declared_params
 from gs.train.config import TrainConfig
 from gs.train.hparams import declared_options, hyperparameter_options
@@ -35,10 +35,7 @@ def shared_options(command: F) -> F:
 
 def run_and_report(train: Callable[[], Any]) -> None:
     """Run ``train``; turn a user error into exit code 2, report the outputs."""
-    try:
-        result = train()
-    except UserInputError as exc:
-        raise click.UsageError(str(exc)) from None
+    result = user_errors(train)()
     if not result.is_global_zero:
         return
     click.echo(

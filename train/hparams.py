@@ -115,15 +115,14 @@ def hyperparameter_options(module_class: type) -> Callable[[Any], Any]:
                             resumable=True)
 
 
-def resolve(flag_name: str, given: Any, recorded: Any, default: Any) -> Any:
+def resolve(field: str, given: Any, recorded: Any, default: Any) -> Any:
     """A setting that a resumed checkpoint fixes: ``given`` must agree with ``recorded``."""
     if recorded is None:
         return default if given is None else given
     if given is not None and given != recorded:
         raise UserInputError(
-            f"{flag_name} {given} differs from the resumed checkpoint's {recorded}; "
-            f"leave {flag_name} out when resuming"
-        )
+            f"differs from the resumed checkpoint's {recorded}; leave {{{field}}} out when "
+            "resuming", field=field, value=given, refs=(field,))
     return recorded
 
 
@@ -134,21 +133,20 @@ def resolve_hyperparameters(
 
     Raises:
         UserInputError: an unknown name, a value out of its declared range, or one
-            that contradicts the resumed checkpoint; the message names the flag.
+            that contradicts the resumed checkpoint; the error names the field.
     """
     declared = hyperparameters(module_class)
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise UserInputError(f"{flag(unknown[0])} is not an option of "
-                             f"{module_class.generator_class.model_name}")
+        raise UserInputError(f"is not an option of {module_class.generator_class.model_name}",
+                             field=unknown[0])
     generator: dict[str, Any] = {}
     module: dict[str, Any] = {}
     for name, hp in declared.items():
-        value = resolve(flag(name), given.get(name), hp.recorded(resumed or {}),
-                        hp.declared.default)
+        value = resolve(name, given.get(name), hp.recorded(resumed or {}), hp.declared.default)
         try:
             value = hp.declared.check(value)
         except ValueError as exc:
-            raise UserInputError(flag(name) + str(exc)[len(name):]) from None
+            raise UserInputError(str(exc)[len(name) + 1:], field=name) from None
         (generator if hp.of_generator else module)[name] = value
     return generator, module

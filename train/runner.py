@@ -33,6 +33,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 
 from gs.errors import UserInputError
+from gs.io import atomic_write
 from gs.models import checkpoint as contract
 from gs.train.config import DEFAULT_MAX_EPOCHS, TrainConfig, TrainResult
 from gs.train.data import ImageFolderDataModule
@@ -143,18 +144,18 @@ def resolve_shared(config: TrainConfig, module_class: type[GeneratorModule],
     contradicts the checkpoint is an error.
     """
     recorded = (resumed or {}).get(contract.MODEL_CONFIG, {})
-    config.image_size = int(resolve("--image-size", config.image_size,
+    config.image_size = int(resolve("image_size", config.image_size,
                                     recorded.get("image_size"),
                                     generator_default(module_class, "image_size")))
-    config.channels = int(resolve("--channels", config.channels, recorded.get("nc"),
+    config.channels = int(resolve("channels", config.channels, recorded.get("nc"),
                                   generator_default(module_class, "nc")))
     config.cut_before_training = int(resolve(
-        "--cut-before-training",
+        contract.CUT_BEFORE_TRAINING,
         config.cut_before_training,
         None if resumed is None else resumed.get(contract.CUT_BEFORE_TRAINING, 0),
         0,
     ))
-    config.seed = int(resolve("--seed", config.seed, (resumed or {}).get("seed"), 0))
+    config.seed = int(resolve("seed", config.seed, (resumed or {}).get("seed"), 0))
     return config
 
 
@@ -166,19 +167,20 @@ def build_module(module_class: type[GeneratorModule], config: TrainConfig,
     model_config = {**generator_args, "nc": config.channels, "image_size": config.image_size}
     cut = config.cut_before_training
     if cut and module_class.cut_before_training_refused:
-        raise UserInputError(f"--cut-before-training {cut} is not available for {name}: "
-                             f"{module_class.cut_before_training_refused}")
+        raise UserInputError(f"is not available for {name}: "
+                             f"{module_class.cut_before_training_refused}",
+                             field=contract.CUT_BEFORE_TRAINING, value=cut)
     try:
         with torch.device("meta"):  # shapes only: no memory, no initialisation
             blocks = module_class.generator_class.from_config(model_config).num_blocks
     except ValueError as exc:
-        raise UserInputError(
-            f"--image-size {config.image_size} is not allowed for {name}: {exc}") from None
+        raise UserInputError(f"is not allowed for {name}: {exc}", field="image_size",
+                             value=config.image_size) from None
     if not 0 <= cut < blocks:
         raise UserInputError(
-            f"--cut-before-training {cut} is not allowed for a {config.image_size} px {name} "
-            f"with {blocks} blocks; expected an integer from 0 to {blocks - 1}"
-        )
+            f"is not allowed for a {config.image_size} px {name} with {blocks} blocks; "
+            f"expected an integer from 0 to {blocks - 1}",
+            field=contract.CUT_BEFORE_TRAINING, value=cut)
     return module_class(model_config=model_config, cut_before_training=cut, seed=config.seed,
                         **module_args)
 
@@ -314,11 +316,8 @@ def build_trainer(
 
 def save_generator_state(module: GeneratorModule, path: Path) -> Path:
     """Write the generator atomically as a generator file (:mod:`gs.models.checkpoint`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(contract.generator_file(module.generator), tmp)
-    os.replace(tmp, path)
-    return path
+    state = contract.generator_file(module.generator)
+    return atomic_write(path, lambda tmp: torch.save(state, tmp), overwrite=True)
 
 
 def fit(model_name: str, config: TrainConfig, **hyperparameters: Any) -> TrainResult:
@@ -335,7 +334,8 @@ def fit(model_name: str, config: TrainConfig, **hyperparameters: Any) -> TrainRe
             before anything is written.
     """
     if model_name not in TRAINERS:
-        raise UserInputError(f"gs-train trains {', '.join(sorted(TRAINERS))}, not {model_name!r}")
+        raise UserInputError(f"is not one of the trained models {', '.join(sorted(TRAINERS))}",
+                             field="model_name", value=repr(model_name))
     module_class = TRAINERS[model_name]
     config.out = Path(config.out).expanduser()
     resumed = None

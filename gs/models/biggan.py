@@ -375,30 +375,28 @@ class BigGANDeep(StagedGenerator):
         config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
         for needed in (config_path, weights_path):
             if not needed.is_file():
-                raise UserInputError(f"--weights {folder} lacks {needed.name}; expected "
-                                     f"{cls.folder_layout}")
+                raise UserInputError(f"lacks {needed.name}; expected {cls.folder_layout}",
+                                     field="weights", value=folder)
         try:
             config = json.loads(config_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             raise UserInputError(
-                f"{config_path} is not readable JSON; expected the BigGAN configuration "
-                "that pytorch-pretrained-BigGAN ships"
-            ) from None
+                "is not readable JSON; expected the BigGAN configuration that "
+                "pytorch-pretrained-BigGAN ships", field="weights", value=config_path) from None
         try:
             generator = cls(biggan_config=config, **options)
         except (TypeError, ValueError) as exc:
-            raise UserInputError(
-                f"{config_path} is not a valid BigGAN configuration: {exc}") from None
+            raise UserInputError(f"is not a valid BigGAN configuration: {exc}",
+                                 field="weights", value=config_path) from None
         try:
             state = torch.load(weights_path, map_location="cpu", weights_only=True)
         except Exception:  # noqa: BLE001 - any failure means the file is not a state dict
             raise UserInputError(
-                f"{weights_path} is not a readable PyTorch state dict; expected the BigGAN "
-                "weights that pytorch-pretrained-BigGAN ships"
-            ) from None
+                "is not a readable PyTorch state dict; expected the BigGAN weights that "
+                "pytorch-pretrained-BigGAN ships", field="weights", value=weights_path) from None
         if not isinstance(state, Mapping):
-            raise UserInputError(f"{weights_path} holds a {type(state).__name__}, expected a "
-                                 "state dict")
+            raise UserInputError(f"holds a {type(state).__name__}, expected a state dict",
+                                 field="weights", value=weights_path)
         try:
             generator.load_upstream(state, source=str(weights_path))
         except (RuntimeError, ValueError) as exc:

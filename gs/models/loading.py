@@ -57,12 +57,11 @@ def load_generator(weights: str | Path, model: str | None = None,
     """
     path = Path(weights)
     if model is not None and model not in MODELS:
-        raise UserInputError(
-            f"MODEL {model!r} is not known; expected one of {', '.join(sorted(MODELS))}"
-        )
+        raise UserInputError(f"is not known; expected one of {', '.join(sorted(MODELS))}",
+                             field="model", value=repr(model))
     _check_options(options, model)
     if not path.exists():
-        raise UserInputError(f"--weights {path} does not exist")
+        raise UserInputError("does not exist", field="weights", value=path)
     if path.is_dir():
         generator, source = _from_folder(path, model, options)
     else:
@@ -74,14 +73,15 @@ def _check_options(options: Mapping[str, Any], model: str | None) -> None:
     for name, value in options.items():
         takers = models_with_option(name)
         if not takers:
-            raise UserInputError(f"--{name.replace('_', '-')} is not an export option")
+            raise UserInputError("is not an export option of any model", field=name)
         declared = declared_params(model_class(takers[0]))[name]
         try:
             declared.check(value)
         except ValueError as exc:
-            raise UserInputError(f"--{exc}") from None
+            raise UserInputError(str(exc)[len(name) + 1:], field=name) from None
         if model is not None and model not in takers:
-            raise UserInputError(f"--{name} applies to {', '.join(takers)} only, not to {model}")
+            raise UserInputError(f"applies to {', '.join(takers)} only, not to {model}",
+                                 field=name)
 
 
 def _from_file(path: Path, model: str | None, options: dict[str, Any]) -> StagedGenerator:
@@ -89,7 +89,7 @@ def _from_file(path: Path, model: str | None, options: dict[str, Any]) -> Staged
     try:
         record = GeneratorRecord.read(checkpoint)
     except ValueError as exc:
-        raise UserInputError(f"--weights {path} is {exc}") from None
+        raise UserInputError(f"is {exc}", field="weights", value=path) from None
     if record is None:
         generator = _from_state_dict(checkpoint, path, model)
     else:
@@ -97,9 +97,8 @@ def _from_file(path: Path, model: str | None, options: dict[str, Any]) -> Staged
     extra = sorted(set(options) - set(generator.export_options))
     if extra:
         raise UserInputError(
-            f"--{extra[0]} applies to {', '.join(models_with_option(extra[0]))} only; "
-            f"--weights {path} holds a {generator.model_name} model"
-        )
+            f"applies to {', '.join(models_with_option(extra[0]))} only; {{weights}} {path} "
+            f"holds a {generator.model_name} model", field=extra[0], refs=("weights",))
     return generator
 
 
@@ -112,7 +111,8 @@ def _torch_load(path: Path) -> Any:
         # Lightning checkpoints pickle hyperparameters that weights_only refuses.
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception:  # noqa: BLE001 - any failure means the file is not a checkpoint
-        raise UserInputError(f"--weights {path} is not a readable PyTorch checkpoint") from None
+        raise UserInputError("is not a readable PyTorch checkpoint", field="weights",
+                             value=path) from None
 
 
 def _from_record(record: GeneratorRecord, path: Path, model: str | None,
@@ -120,12 +120,11 @@ def _from_record(record: GeneratorRecord, path: Path, model: str | None,
     """A gs-train checkpoint or generator file, its weights loaded strictly."""
     name = record.model_name
     if model is not None and model != name:
-        raise UserInputError(f"--weights {path} holds a {name} model, not {model}")
+        raise UserInputError(f"holds a {name} model, not {model}", field="weights", value=path)
     if record.cut_before_training > 0:
         raise UserInputError(
-            f"--weights {path} was trained with --cut-before-training; such a generator "
-            "cannot be cut again"
-        )
+            "was trained with --cut-before-training; such a generator cannot be cut again",
+            field="weights", value=path)
     try:
         config = {**record.model_config,
                   **{k: v for k, v in options.items() if k in model_class(name).export_options}}
@@ -133,9 +132,8 @@ def _from_record(record: GeneratorRecord, path: Path, model: str | None,
         generator.load_state_dict(record.state_dict, strict=True)
     except (RuntimeError, ValueError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0]
-        raise UserInputError(
-            f"--weights {path} does not match its recorded {name}: {first}"
-        ) from None
+        raise UserInputError(f"does not match its recorded {name}: {first}", field="weights",
+                             value=path) from None
     return generator
 
 
@@ -146,19 +144,18 @@ def _readers(hook: str) -> list[str]:
 def _from_state_dict(checkpoint: Any, path: Path, model: str | None) -> StagedGenerator:
     readers = _readers("from_state_dict")
     if model is None and len(readers) != 1:
-        raise UserInputError(f"--weights {path} is a plain state dict; name its MODEL")
+        raise UserInputError("is a plain state dict; name its {model}", field="weights",
+                             value=path, refs=("model",))
     name = model or readers[0]
     cls = model_class(name)
     if not cls.reads("from_state_dict"):
         if cls.reads("from_folder"):
-            raise UserInputError(
-                f"--weights {path} is a file; {name} is read from {cls.folder_layout}"
-            )
-        raise UserInputError(
-            f"--weights {path}: plain state dicts are read for {', '.join(readers)} only"
-        )
+            raise UserInputError(f"is a file; {name} is read from {cls.folder_layout}",
+                                 field="weights", value=path)
+        raise UserInputError(f"is a plain state dict, which only {', '.join(readers)} reads",
+                             field="weights", value=path)
     try:
-        return cls.from_state_dict(checkpoint, source=f"--weights {path}")
+        return cls.from_state_dict(checkpoint, source=str(path))
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
 
@@ -170,9 +167,8 @@ def _from_folder(path: Path, model: str | None,
     if name is None or not model_class(name).reads("from_folder"):
         layouts = " or ".join(f"{n} ({model_class(n).folder_layout})" for n in readers)
         raise UserInputError(
-            f"--weights {path} is a folder, which is read for {layouts} only; MODEL {model} "
-            "needs a checkpoint or state dict file"
-        )
+            f"is a folder, which is read for {layouts} only; {{model}} {model} needs a "
+            "checkpoint or state dict file", field="weights", value=path, refs=("model",))
     return model_class(name).from_folder(path, **options)
 
 
