@@ -195,7 +195,10 @@ class ModelConformance:
             np.testing.assert_allclose(onnx_art.generator_at(c)(*state), expected, atol=ATOL)
         with torch.no_grad():
             want = ts.carry(0, deepest, [torch.as_tensor(a) for a in state0])
-        for got, ref in zip(onnx_art.carry(0, deepest, state0), want, strict=True):
+        carried = onnx_art.carry(0, deepest, state0)
+        assert [a.shape for a in carried] == [(2, *shape) for shape in
+                                              onnx_art.metadata.spec.shapes]
+        for got, ref in zip(carried, want, strict=True):
             np.testing.assert_allclose(got, ref.numpy(), rtol=RTOL_STATE, atol=ATOL)
 
     # --- inversion ----------------------------------------------------------------------

@@ -61,7 +61,6 @@ class BEGANModule(GANModule):
     """
 
     generator_class = BEGANGenerator
-    value_range = (-1.0, 1.0)
 
     def __init__(
         self,

@@ -54,7 +54,6 @@ class DCGANModule(GANModule):
     """
 
     generator_class = DCGANGenerator
-    value_range = (-1.0, 1.0)
 
     def __init__(self, ndf: Annotated[int, Param("Discriminator width (first block).", min=1)]
                  = 64, **kwargs: Any) -> None:
