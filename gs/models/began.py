@@ -56,7 +56,7 @@ class BEGANGenerator(StagedGenerator):
     """BEGAN decoder with skip connections; output in [-1, 1], ``to_image`` maps to [0, 1].
 
     Also used, with its own weights, as the decoder of the BEGAN auto-encoder
-    discriminator (see :mod:`gs.train.began`).
+    discriminator (``gs.train.networks``).
 
     ``ngf`` is the channel count of every hidden block (the BEGAN paper's n = 128),
     ``nz`` the size of z (64 in the paper); ``image_size``, the output side, is a

@@ -13,7 +13,7 @@ nc=3) its blocks and the state after each are::
 
 The last block carries the output convolution and the sigmoid (AntixK's
 ``final_layer``), so the raw output is already an image in [0, 1]. The encoder is
-needed for training only and lives in :mod:`gs.train.vae`.
+needed for training only and lives in ``gs.train.networks``.
 
 Other image sizes (a power of two, at least 8) add or remove blocks:
 ``K = log2(image_size / 4) + 1`` decoder blocks, valid cuts ``0 … K-1``.
