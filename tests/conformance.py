@@ -25,13 +25,8 @@ from gs.operators import GaussianCS
 from gs.seeding import Stream, problem_rng
 from gs.settings import TASKS, InversionSettings
 from gs.surgery import cut, head_stages
+from helpers import assert_close_f32
 
-# Eager, traced and ONNX graphs run the same float32 arithmetic in possibly another
-# order: images (in [0, 1]) agree to a few ulps of the largest activations (|x| ≲ 10
-# here), intermediate states to a relative 1e-4 (eps 1.2e-7 × the √n·depth of the
-# sums that differ in order).
-ATOL = 1e-5
-RTOL_STATE = 1e-4
 WARMUP_PASSES = 30
 
 
@@ -109,7 +104,7 @@ class ModelConformance:
                 assert spec.cut == c and len(set(spec.names)) == len(spec.inputs)
                 state = model.run_from(0, state0, until=c)
                 assert [tuple(s.shape[1:]) for s in state] == list(spec.shapes)
-                torch.testing.assert_close(cut(model, c)(*state), expected, rtol=0, atol=1e-6)
+                assert_close_f32(cut(model, c)(*state), expected, model)
                 carried = state0
                 for stage in head_stages(model, c):
                     carried = stage(*carried)
@@ -138,7 +133,7 @@ class ModelConformance:
         assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
         state0 = first_state(model, 2)
         with torch.no_grad():
-            torch.testing.assert_close(loaded(*state0), model(*state0), rtol=0, atol=ATOL)
+            assert_close_f32(loaded(*state0), model(*state0), model)
 
     def test_every_cut_exports_with_its_shapes_in_gs_json(self, loaded, artifacts, weights):
         state0 = first_state(loaded, 3)
@@ -159,10 +154,10 @@ class ModelConformance:
                 with torch.no_grad():
                     state = loaded.run_from(0, tuple(x[:batch] for x in state0), until=c)
                     image = art.generator(*state)
-                    torch.testing.assert_close(image, expected[:batch], rtol=0, atol=ATOL)
+                    assert_close_f32(image, expected[:batch], loaded)
                     for got, want in zip(art.carry(0, c, [x[:batch] for x in state0]), state,
                                          strict=True):
-                        torch.testing.assert_close(got, want, rtol=RTOL_STATE, atol=ATOL)
+                        assert_close_f32(got, want, loaded)
             for i, shape in enumerate(meta.spec.shapes):  # another channel count is refused
                 inputs = [torch.rand(1, *s) for s in meta.spec.shapes]
                 inputs[i] = torch.rand(1, shape[0] + 1, *shape[1:])
@@ -192,14 +187,14 @@ class ModelConformance:
                 state = [s.numpy() for s in loaded.run_from(0, tuple(map(torch.as_tensor,
                                                                           state0)), until=c)]
                 expected = ts.generator_at(c)(*map(torch.as_tensor, state)).numpy()
-            np.testing.assert_allclose(onnx_art.generator_at(c)(*state), expected, atol=ATOL)
+            assert_close_f32(onnx_art.generator_at(c)(*state), expected, loaded)
         with torch.no_grad():
             want = ts.carry(0, deepest, [torch.as_tensor(a) for a in state0])
         carried = onnx_art.carry(0, deepest, state0)
         assert [a.shape for a in carried] == [(2, *shape) for shape in
                                               onnx_art.metadata.spec.shapes]
         for got, ref in zip(carried, want, strict=True):
-            np.testing.assert_allclose(got, ref.numpy(), rtol=RTOL_STATE, atol=ATOL)
+            assert_close_f32(got, ref.numpy(), loaded)
 
     # --- inversion ----------------------------------------------------------------------
 
@@ -260,4 +255,4 @@ class ModelConformance:
             art = artifact.load(export_artifact(weights, out, cut=c, model=model_name))
             with torch.no_grad():
                 image = art.generator(*generator.run_from(0, state0, until=c))
-            torch.testing.assert_close(image, expected, rtol=0, atol=ATOL)
+            assert_close_f32(image, expected, generator)

@@ -24,7 +24,7 @@ from gs.train.config import TrainConfig
 from gs.train.module import STREAM_NOISE, derived_seed
 from gs.train.networks import BEGANDiscriminator
 from gs.train.runner import fit
-from helpers import save_lightning_like
+from helpers import assert_close_f32, save_lightning_like
 
 TINY = {"nz": 4, "ngf": 4, "nc": 3, "image_size": 32}  # cuts 0 … 3
 SMOKE_STEPS = 3
@@ -95,7 +95,7 @@ def test_cuts_0_and_1_give_exactly_the_uncut_output(tiny, artifacts):
         assert torch.equal(cut(g, 0)(z), expected)
         assert torch.equal(cut(g, 1)(h1), expected)
         assert torch.equal(artifacts[0].generator(z), artifacts[1].generator(h1))
-    torch.testing.assert_close(artifacts[1].generator(h1), expected, rtol=0, atol=1e-6)
+    assert_close_f32(artifacts[1].generator(h1), expected, g)
 
 
 def test_cut_2_and_deeper_with_the_true_first_tensor_as_z2_reproduce_the_uncut_output(
@@ -110,8 +110,7 @@ def test_cut_2_and_deeper_with_the_true_first_tensor_as_z2_reproduce_the_uncut_o
             h_c, z2 = g.run_from(0, (z,), until=c)
             assert torch.equal(z2, h1)  # the state carries the skip tensor unchanged
             assert torch.equal(cut(g, c)(h_c, h1), expected)
-            torch.testing.assert_close(artifacts[c].generator(h_c, h1), expected,
-                                       rtol=0, atol=1e-6)
+            assert_close_f32(artifacts[c].generator(h_c, h1), expected, g)
             # z2 is a genuine second input: another skip tensor gives another image.
             assert not torch.allclose(cut(g, c)(h_c, h1 + 1), expected)
 

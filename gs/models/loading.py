@@ -103,16 +103,13 @@ def _from_file(path: Path, model: str | None, options: dict[str, Any]) -> Staged
 
 
 def _torch_load(path: Path) -> Any:
+    """Tensors and plain containers only: ``weights_only`` refuses pickled code."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - retried below with the trusted-pickle loader
-        pass
-    try:
-        # Lightning checkpoints pickle hyperparameters that weights_only refuses.
-        return torch.load(path, map_location="cpu", weights_only=False)
     except Exception:  # noqa: BLE001 - any failure means the file is not a checkpoint
-        raise UserInputError("is not a readable PyTorch checkpoint", field="weights",
-                             value=path) from None
+        raise UserInputError(
+            "is not a readable PyTorch checkpoint (tensors and plain containers only; pickled "
+            "objects are refused)", field="weights", value=path) from None
 
 
 def _from_record(record: GeneratorRecord, path: Path, model: str | None,
