@@ -121,30 +121,47 @@ def trace_vjp(module: nn.Module, examples: tuple[Tensor, ...]) -> torch.fx.Graph
                    tracing_mode="symbolic", _allow_non_fake_inputs=True)(*examples, *cotangents)
 
 
-def _batch_dims(module: nn.Module, count: int, batch: Any) -> tuple[Any, ...]:
-    """Dim 0 of every input is the batch (``forward(*inputs)`` takes them as one tuple)."""
-    dims = tuple({0: batch} for _ in range(count))
-    return dims if isinstance(module, torch.fx.GraphModule) else (dims,)
+class _SideBySide(nn.Module):
+    """Every piece in one module, so that one (slow) ``torch.onnx.export`` call covers all.
+
+    ``forward(*inputs of piece 0, *inputs of piece 1, …)`` returns the outputs of
+    each piece in turn; :func:`_split` cuts the ONNX graph back into pieces.
+    """
+
+    def __init__(self, parts: list[nn.Module], counts: list[int]) -> None:
+        super().__init__()
+        self.parts = nn.ModuleList(parts)
+        self.counts = counts
+
+    def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
+        outputs: list[Tensor] = []
+        start = 0
+        for part, count in zip(self.parts, self.counts):
+            outputs.extend(_as_tuple(part(*inputs[start : start + count])))
+            start += count
+        return tuple(outputs)
 
 
-def _export(module: nn.Module, examples: tuple[Tensor, ...], piece: Piece) -> onnx.ModelProto:
-    """One piece as an ONNX model with a dynamic batch."""
-    batch = torch.export.Dim("batch", min=1, max=1 << 16)
-    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad(), warnings.catch_warnings():
-        # The exporter's own chatter: axis renaming and a pytree deprecation inside torch.
-        warnings.filterwarnings("ignore", message=".*axis name.*", category=UserWarning)
-        warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
-        program = torch.onnx.export(
-            module, examples, dynamo=True, input_names=list(piece.inputs),
-            output_names=list(piece.outputs),
-            dynamic_shapes=_batch_dims(module, len(examples), batch), verbose=False,
-        )
-    proto = program.model_proto
-    names = [i.name for i in proto.graph.input], [o.name for o in proto.graph.output]
-    if names != (list(piece.inputs), list(piece.outputs)):
-        raise RuntimeError(f"exported {piece.name} has inputs/outputs {names}, "
-                           f"expected {piece.inputs} → {piece.outputs}")
-    return proto
+def _joint_name(piece: Piece, name: str) -> str:
+    return f"{piece.name}|{name}"
+
+
+def _split(joint: onnx.ModelProto, piece: Piece) -> onnx.ModelProto:
+    """Piece ``piece`` of the side-by-side graph as a model of its own, names restored."""
+    from onnx.utils import Extractor
+
+    model = Extractor(joint).extract_model([_joint_name(piece, n) for n in piece.inputs],
+                                           [_joint_name(piece, n) for n in piece.outputs])
+    rename = {_joint_name(piece, n): n for n in (*piece.inputs, *piece.outputs)}
+    graph = model.graph
+    for value in (*graph.input, *graph.output):
+        value.name = rename[value.name]
+    for node in graph.node:
+        node.input[:] = [rename.get(n, n) for n in node.input]
+        node.output[:] = [rename.get(n, n) for n in node.output]
+    model.graph.name = piece.name
+    del model.metadata_props[:]
+    return model
 
 
 def export_pieces(model: StagedGenerator, cut_index: int,
@@ -152,17 +169,34 @@ def export_pieces(model: StagedGenerator, cut_index: int,
     """Every piece of the artifact (forward and VJP of tail and heads) as ONNX models."""
     modules = [cut(model, cut_index), *head_stages(model, cut_index)]
     states = [cut_index, *range(cut_index)]
-    out = {}
+    parts: list[nn.Module] = []
+    pieces: list[Piece] = []
+    examples: list[Tensor] = []
     for module, state, forward in zip(modules, states, forward_pieces(metadata)):
         module.eval()
-        examples = model.example_state(state, TRACE_BATCH)
-        out[forward.name] = _export(module, examples, forward)
-        vjp = vjp_piece(forward)
-        graph = trace_vjp(module, examples)
+        inputs = model.example_state(state, TRACE_BATCH)
         with torch.no_grad():
-            cotangents = tuple(torch.zeros_like(o) for o in _as_tuple(module(*examples)))
-        out[vjp.name] = _export(graph, (*examples, *cotangents), vjp)
-    return out
+            cotangents = tuple(torch.zeros_like(o) for o in _as_tuple(module(*inputs)))
+        parts += [module, trace_vjp(module, inputs)]
+        pieces += [forward, vjp_piece(forward)]
+        # Distinct tensors: torch.export would merge inputs that are one object.
+        examples += [*inputs, *(x.clone() for x in inputs), *cotangents]
+    # One batch symbol per piece: with a shared one the exporter may read a piece's
+    # batch size off another piece's input, which the split would cut away.
+    dims = [{0: torch.export.Dim(f"batch{i}", min=1, max=1 << 16)}
+            for i, piece in enumerate(pieces) for _ in piece.inputs]
+    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad(), warnings.catch_warnings():
+        # The exporter's own chatter: axis renaming and a pytree deprecation inside torch.
+        warnings.filterwarnings("ignore", message=".*axis name.*", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+        program = torch.onnx.export(
+            _SideBySide(parts, [len(p.inputs) for p in pieces]).eval(), tuple(examples),
+            dynamo=True, verbose=False,
+            input_names=[_joint_name(p, n) for p in pieces for n in p.inputs],
+            output_names=[_joint_name(p, n) for p in pieces for n in p.outputs],
+            dynamic_shapes=(tuple(dims),),
+        )
+    return {piece.name: _split(program.model_proto, piece) for piece in pieces}
 
 
 def pack(pieces: dict[str, onnx.ModelProto], metadata: ArtifactMetadata) -> onnx.ModelProto:
