@@ -28,7 +28,7 @@ from gs.latent import InitSpec, LatentSpec
 from gs.numpy_optim import BatchedAdam, BatchedLBFGS, OptimResult
 from gs.onnx_graphs import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
 from gs.operators import Operator
-from gs.results import InversionResult, StageRecord
+from gs.results import InversionResult, StageRecord, holdout_mask
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 
@@ -232,19 +232,29 @@ def load(path: str | Path, device: str = "auto", providers: Sequence[str] | None
 
 # ------------------------------------------------------------------ inversion
 class _Problem:
-    """The batched objective over rows: latents → image → per-row mean squared residual."""
+    """The batched objective over rows: latents → image → per-row mean squared residual.
+
+    ``held[i]`` (None or a (numel(y_i),) bool mask) marks the measurement entries
+    of image i left out of the fit and used for the score (``settings.holdout``).
+    """
 
     def __init__(self, artifact: OnnxArtifact, cut: int, operators: Sequence[Operator],
-                 ys: Sequence[np.ndarray], rows_per_image: int) -> None:
+                 ys: Sequence[np.ndarray], rows_per_image: int,
+                 held: Sequence[np.ndarray | None]) -> None:
         self.artifact, self.cut = artifact, cut
         self.shapes = artifact.metadata.spec_at(cut).shapes
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.operators, self.ys, self.rows_per_image = operators, ys, rows_per_image
+        self.held = list(held)
 
     def unflatten(self, x: np.ndarray) -> list[np.ndarray]:
         parts = np.split(x, np.cumsum(self.sizes)[:-1], axis=1)
         return [np.ascontiguousarray(p).reshape(x.shape[0], *s)
                 for p, s in zip(parts, self.shapes)]
+
+    def images(self, x: np.ndarray) -> np.ndarray:
+        """The generator's images (n, C, H, W) of rows ``x`` (n, D)."""
+        return self.artifact.generator_at(self.cut)(*self.unflatten(x))
 
     def _groups(self, idx: np.ndarray) -> list[tuple[int, slice]]:
         image_of_row = idx // self.rows_per_image
@@ -253,46 +263,68 @@ class _Problem:
         stops = np.concatenate([bounds, [idx.size]])
         return [(int(image_of_row[a]), slice(int(a), int(b))) for a, b in zip(starts, stops)]
 
-    def losses(self, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-row losses (n,) and images (n, C, H, W) of rows ``idx`` (no gradient)."""
-        images = self.artifact.generator_at(self.cut)(*self.unflatten(x))
-        loss = np.empty(idx.size, dtype=np.float32)
+    def _residuals(self, images: np.ndarray, idx: np.ndarray, fit: np.ndarray,
+                   score: np.ndarray, full: np.ndarray) -> list[tuple[int, slice, np.ndarray]]:
+        """Fill the per-row losses; return each image's rows and weighted fit residual."""
+        out = []
         for image_index, rows in self._groups(idx):
             residual = self.operators[image_index].A(images[rows]) - self.ys[image_index]
-            loss[rows] = (residual.reshape(residual.shape[0], -1) ** 2).mean(axis=1)
-        return loss, images
+            flat = residual.reshape(residual.shape[0], -1)
+            squared = flat**2
+            full[rows] = squared.mean(axis=1)
+            held = self.held[image_index]
+            if held is None:
+                fit[rows] = score[rows] = full[rows]
+                weighted = flat * np.float32(2.0 / flat.shape[1])
+            else:
+                fit[rows] = squared[:, ~held].mean(axis=1)
+                score[rows] = squared[:, held].mean(axis=1)
+                weighted = np.where(held, np.float32(0), flat * np.float32(2.0 / (~held).sum()))
+            out.append((image_index, rows, weighted.reshape(residual.shape)))
+        return out
 
-    def __call__(self, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        loss = np.empty(idx.size, dtype=np.float32)
+    def losses(self, x: np.ndarray, idx: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-row fit loss, held-out score, loss over all entries (each (n,)), images."""
+        images = self.images(x)
+        fit, score, full = (np.empty(idx.size, dtype=np.float32) for _ in range(3))
+        self._residuals(images, idx, fit, score, full)
+        return fit, score, full, images
+
+    def __call__(self, x: np.ndarray, idx: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        fit, score, full = (np.empty(idx.size, dtype=np.float32) for _ in range(3))
 
         def cotangent(images: np.ndarray) -> np.ndarray:
             v = np.empty_like(images)
-            for image_index, rows in self._groups(idx):
-                op = self.operators[image_index]
-                residual = op.A(images[rows]) - self.ys[image_index]
-                flat = residual.reshape(residual.shape[0], -1)
-                loss[rows] = (flat**2).mean(axis=1)
-                v[rows] = op.A_adjoint(residual * np.float32(2.0 / flat.shape[1]))
+            for image_index, rows, weighted in self._residuals(images, idx, fit, score, full):
+                v[rows] = self.operators[image_index].A_adjoint(weighted)
             return v
 
         _, grads = self.artifact.image_and_vjp(self.cut, self.unflatten(x), cotangent)
-        return loss, np.concatenate([g.reshape(g.shape[0], -1) for g in grads], axis=1)
+        return fit, np.concatenate([g.reshape(g.shape[0], -1) for g in grads], axis=1), score
 
 
 def _optimizer(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
     if settings.optimizer == "adam":
         return BatchedAdam(lr=settings.lr, rtol=settings.tolerance, patience=settings.patience,
-                           keep_best=settings.keep_best)
+                           keep_best=settings.keep_best, window=ADAM_WINDOW,
+                           min_steps=settings.min_steps)
     return BatchedLBFGS(lr=settings.lr, max_iter=settings.inner_iterations,
                         history_size=settings.history_size, rtol=settings.tolerance,
-                        patience=settings.patience, keep_best=settings.keep_best)
+                        patience=settings.patience, keep_best=settings.keep_best,
+                        min_steps=settings.min_steps)
+
+
+# Adam iterations per outer step, as in the torch engine.
+ADAM_WINDOW = 20
 
 
 def _restart_pruner(after: int, rows_per_image: int) -> Callable[..., np.ndarray]:
     """After ``after`` outer steps, stop every row but its image's best so far."""
 
-    def hook(step: int, loss: np.ndarray, done: np.ndarray) -> np.ndarray:
-        if step != after or rows_per_image == 1:
+    def hook(step: int, loss: np.ndarray, done: np.ndarray, points: Any) -> np.ndarray:
+        if not after or step != after or rows_per_image == 1:
             return np.zeros_like(done)
         per_image = np.nan_to_num(loss.reshape(-1, rows_per_image), nan=np.inf)
         losing = np.ones_like(per_image, dtype=bool)
@@ -304,9 +336,12 @@ def _restart_pruner(after: int, rows_per_image: int) -> Callable[..., np.ndarray
 
 def check_settings(settings: InversionSettings, cut: int) -> tuple[int, ...]:
     """Refuse what this runtime cannot honour; return the schedule of cuts."""
-    if settings.precision != "fp32":
-        raise ValueError(f"precision {settings.precision} is not available with ONNX "
-                         "artifacts (their graphs are float32); use fp32")
+    if settings.precision == "bf16":
+        raise ValueError("precision bf16 is not available with ONNX artifacts (their graphs "
+                         "are float32); use fp32 or auto")
+    if settings.line_search != "none":
+        raise ValueError(f"line_search {settings.line_search} is not available with ONNX "
+                         "artifacts; use none (a fixed L-BFGS step)")
     schedule = tuple(settings.schedule) or (cut,)
     if schedule[-1] != cut:
         raise ValueError(f"schedule {schedule} must end at the artifact's cut {cut}")
@@ -329,7 +364,9 @@ def invert(
         artifact: from :func:`load`.
         operators: one forward model per image (:mod:`gs.operators`).
         observations: y per image, float arrays of ``operator.measurement_shape``.
-        settings: every field is honoured, except ``precision="bf16"`` (refused).
+        settings: every field is honoured (``precision="auto"`` means fp32 here)
+            except ``precision="bf16"`` and ``line_search="strong_wolfe"``, which
+            raise ``ValueError``.
         seed, image_indices, init: select the initial latents exactly as the torch
             engine does (stream ``Stream.INIT`` of each image index).
 
@@ -343,6 +380,9 @@ def invert(
     schedule = check_settings(settings, meta.cut)
     start = time.perf_counter()
     ys = [np.asarray(y, dtype=np.float32)[None] for y in observations]
+    held = [holdout_mask(int(y.size), settings.holdout, problem_rng(seed, i, Stream.HOLDOUT))
+            if settings.holdout > 0 else None for i, y in zip(indices, ys)]
+    noisy = settings.discrepancy > 0 and any(op.noise_std > 0 for op in operators)
     spec0 = meta.spec_at(schedule[0])
     if init is not None:
         spec0 = spec0.with_init(init)
@@ -359,15 +399,20 @@ def invert(
     restart_choice = np.zeros(len(indices), dtype=np.int64)
     restart_losses: list[list[float]] = []
     for stage_number, c in enumerate(schedule):
-        problem = _Problem(artifact, c, operators, ys, rows_per_image)
+        problem = _Problem(artifact, c, operators, ys, rows_per_image, held)
         rows = np.arange(x.shape[0])
-        first_loss, _ = problem.losses(x, rows)
-        hook = (_restart_pruner(settings.keep_restarts_after, rows_per_image)
-                if settings.keep_restarts_after else None)
-        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps, hook)
-        final_loss, images = problem.losses(result.x, rows)
+        _, _, first_loss, _ = problem.losses(x, rows)
+        hook = _restart_pruner(settings.keep_restarts_after, rows_per_image)
+        # The discrepancy principle: stop a row whose mean squared residual fits noise.
+        floor = (np.repeat(np.array([settings.discrepancy * op.noise_std**2 for op in operators],
+                                    dtype=np.float32), rows_per_image) if noisy else None)
+        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps, hook,
+                                                            floor)
+        _, final_score, final_loss, images = problem.losses(result.x, rows)
+        choice = final_score if settings.holdout > 0 else final_loss
         per_image = final_loss.reshape(len(indices), rows_per_image)
-        best = np.nan_to_num(per_image, nan=np.inf).argmin(axis=1)
+        best = np.nan_to_num(choice.reshape(len(indices), rows_per_image),
+                             nan=np.inf).argmin(axis=1)
         chosen = np.arange(len(indices)) * rows_per_image + best
         if stage_number == 0:
             restart_choice = best

@@ -1,4 +1,4 @@
-"""What an inversion returns, per image (no torch: both runtimes fill these)."""
+"""Per-image inversion results and the held-out mask, shared by both engines (no torch)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,15 @@ class InversionResult:
     total_evaluations: int
     seconds: float
     stages: list[StageRecord] = field(default_factory=list)
+
+
+def holdout_mask(size: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """(size,) bool, True on ``round(fraction·size)`` entries (at least one) drawn by ``rng``.
+
+    The mask covers the flattened measurement residual, whatever the operator;
+    the same draw as the torch engine's (``gs.invert.holdout_mask``).
+    """
+    count = min(size - 1, max(1, round(fraction * size)))
+    mask = np.zeros(size, dtype=bool)
+    mask[rng.choice(size, size=count, replace=False)] = True
+    return mask
