@@ -146,6 +146,15 @@ def _joint_name(piece: Piece, name: str) -> str:
     return f"{piece.name}|{name}"
 
 
+def _extract(model: onnx.ModelProto, piece: Piece) -> onnx.ModelProto:
+    """The part of ``model`` that computes ``piece``'s outputs from its inputs."""
+    from onnx.utils import Extractor
+
+    part = Extractor(model).extract_model(list(piece.inputs), list(piece.outputs))
+    part.graph.name = piece.name
+    return part
+
+
 def _split(joint: onnx.ModelProto, piece: Piece) -> onnx.ModelProto:
     """Piece ``piece`` of the side-by-side graph as a model of its own, names restored."""
     from onnx.utils import Extractor
@@ -166,37 +175,45 @@ def _split(joint: onnx.ModelProto, piece: Piece) -> onnx.ModelProto:
 
 def export_pieces(model: StagedGenerator, cut_index: int,
                   metadata: ArtifactMetadata) -> dict[str, onnx.ModelProto]:
-    """Every piece of the artifact (forward and VJP of tail and heads) as ONNX models."""
+    """Every piece of the artifact (forward and VJP of tail and heads) as ONNX models.
+
+    Only the VJP graphs are traced and exported; each forward piece is the part of
+    its VJP graph that computes the outputs from the inputs (the same operators,
+    extracted), which halves the exporter's work.
+    """
     modules = [cut(model, cut_index), *head_stages(model, cut_index)]
     states = [cut_index, *range(cut_index)]
     parts: list[nn.Module] = []
-    pieces: list[Piece] = []
+    forwards = forward_pieces(metadata)
+    vjps = [vjp_piece(forward) for forward in forwards]
     examples: list[Tensor] = []
-    for module, state, forward in zip(modules, states, forward_pieces(metadata)):
+    for module, state in zip(modules, states):
         module.eval()
         inputs = model.example_state(state, TRACE_BATCH)
         with torch.no_grad():
             cotangents = tuple(torch.zeros_like(o) for o in _as_tuple(module(*inputs)))
-        parts += [module, trace_vjp(module, inputs)]
-        pieces += [forward, vjp_piece(forward)]
-        # Distinct tensors: torch.export would merge inputs that are one object.
-        examples += [*inputs, *(x.clone() for x in inputs), *cotangents]
+        parts.append(trace_vjp(module, inputs))
+        examples += [*inputs, *cotangents]
     # One batch symbol per piece: with a shared one the exporter may read a piece's
     # batch size off another piece's input, which the split would cut away.
     dims = [{0: torch.export.Dim(f"batch{i}", min=1, max=1 << 16)}
-            for i, piece in enumerate(pieces) for _ in piece.inputs]
+            for i, piece in enumerate(vjps) for _ in piece.inputs]
     with contextlib.redirect_stdout(io.StringIO()), torch.no_grad(), warnings.catch_warnings():
         # The exporter's own chatter: axis renaming and a pytree deprecation inside torch.
         warnings.filterwarnings("ignore", message=".*axis name.*", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
         program = torch.onnx.export(
-            _SideBySide(parts, [len(p.inputs) for p in pieces]).eval(), tuple(examples),
+            _SideBySide(parts, [len(p.inputs) for p in vjps]).eval(), tuple(examples),
             dynamo=True, verbose=False,
-            input_names=[_joint_name(p, n) for p in pieces for n in p.inputs],
-            output_names=[_joint_name(p, n) for p in pieces for n in p.outputs],
+            input_names=[_joint_name(p, n) for p in vjps for n in p.inputs],
+            output_names=[_joint_name(p, n) for p in vjps for n in p.outputs],
             dynamic_shapes=(tuple(dims),),
         )
-    return {piece.name: _split(program.model_proto, piece) for piece in pieces}
+    out = {}
+    for forward, vjp in zip(forwards, vjps):
+        out[vjp.name] = _split(program.model_proto, vjp)
+        out[forward.name] = _extract(out[vjp.name], forward)
+    return out
 
 
 def pack(pieces: dict[str, onnx.ModelProto], metadata: ArtifactMetadata) -> onnx.ModelProto:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
 
-from gs.artifact import load
+from gs.artifact import artifact_format, load
 from gs.clitools import user_errors
 from gs.errors import UserInputError
 from gs.invert import resolve_device
@@ -16,6 +17,18 @@ from gs.latent import InitSpec
 from gs.settings import OPTIMIZERS, TASKS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
+
+
+def load_artifact(path: str, device: str, devices: int | None) -> Any:
+    """Load ARTIFACT with the runtime its suffix names: torch (.pt) or onnxruntime (.onnx)."""
+    if artifact_format(path) == "onnx":
+        if devices is not None:
+            raise UserInputError("--devices shards .pt artifacts only; run .onnx artifacts "
+                                 "without it")
+        from gs import onnx_runtime
+
+        return onnx_runtime.load(path, device=device)
+    return load(path, device=resolve_device(device))
 
 
 def parse_schedule(text: str | None) -> tuple[int, ...] | None:
@@ -90,14 +103,18 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          output_dir: str, report: str | None, save_measurements: bool,
          overwrite: bool, devices: int | None, num_nodes: int, accelerator: str,
          strategy: str) -> None:
-    """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export)."""
+    """Recover IMAGES with the cut generator ARTIFACT (.pt or .onnx from gs-export).
+
+    A .pt artifact runs on torch; an .onnx artifact runs on onnxruntime and numpy
+    (--device cuda: onnxruntime's CUDA execution provider).
+    """
     if seed < 0:
         raise UserInputError(f"--seed must be non-negative, got {seed}")
     if devices is not None and (devices < 1 or num_nodes < 1):
         raise UserInputError(f"--devices and --num-nodes must be at least 1, got {devices} "
                              f"and {num_nodes}")
     try:
-        loaded = load(artifact, device=resolve_device(device))
+        loaded = load_artifact(artifact, device, devices)
         settings = loaded.metadata.settings_for(task).override(
             steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
             optimizer=optimizer, tolerance=tolerance, precision=precision,

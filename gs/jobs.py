@@ -209,6 +209,15 @@ def check_outputs(images: Sequence[str | Path], out_dir: str | Path,
     return outputs
 
 
+def engine_for(artifact: Any) -> Callable[..., list[InversionResult]]:
+    """The inversion engine of a loaded artifact: torch for TorchScript, numpy for ONNX."""
+    if artifact.metadata.format == "onnx":
+        from gs.onnx_runtime import invert as invert_onnx
+
+        return invert_onnx
+    return invert
+
+
 def solve_problems(
     artifact: Any,
     problems: Sequence[Problem],
@@ -228,8 +237,9 @@ def solve_problems(
     entries = []
     for start in range(0, len(problems), batch_size):
         batch = problems[start : start + batch_size]
-        results = invert(artifact, [p.operator for p in batch], [p.y for p in batch], settings,
-                         seed=seed, image_indices=[p.index for p in batch], init=init)
+        results = engine_for(artifact)(
+            artifact, [p.operator for p in batch], [p.y for p in batch], settings,
+            seed=seed, image_indices=[p.index for p in batch], init=init)
         for problem, result in zip(batch, results):
             out = outputs[problem.index]
             write_image(out, result.image, overwrite=overwrite)
