@@ -89,7 +89,10 @@ class OnnxArtifact:
     def __init__(self, path: Path, metadata: ArtifactMetadata, main: Any,
                  stored: dict[str, str], device: str, providers: list[str],
                  flag: str) -> None:
-        self.path, self.metadata, self.device, self.providers = path, metadata, device, providers
+        self.path, self.metadata, self.device = path, metadata, device
+        # What the first session really got: a CUDA provider that failed to load is not
+        # tried again for every other piece.
+        self.providers = [p for p in providers if p in main.get_providers()] or [CPU]
         self.pieces = all_pieces(metadata)
         self._stored, self._flag = stored, flag
         self._graphs: dict[str, _Graph] = {}
@@ -171,8 +174,16 @@ def _open(model: bytes | str, providers: list[str], device: str) -> Any:
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # warnings about unused initialisers are not the user's
-    return ort.InferenceSession(model, sess_options=options, providers=providers,
-                                provider_options=_provider_options(device, providers))
+    if CUDA not in providers:
+        return ort.InferenceSession(model, sess_options=options, providers=providers)
+    # A CUDA provider that cannot start logs through the default logger; :func:`load`
+    # reports it in one sentence (or, with ``auto``, quietly runs on the CPU).
+    ort.set_default_logger_severity(4)
+    try:
+        return ort.InferenceSession(model, sess_options=options, providers=providers,
+                                    provider_options=_provider_options(device, providers))
+    finally:
+        ort.set_default_logger_severity(2)
 
 
 def load(path: str | Path, device: str = "auto", providers: Sequence[str] | None = None,
