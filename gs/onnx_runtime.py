@@ -47,7 +47,7 @@ def providers_for(device: str) -> list[str]:
         return [p for p in (CUDA, CPU) if p in ort.get_available_providers()]
     if device == "cuda" or device.startswith("cuda:"):
         return [CUDA, CPU]
-    raise UserInputError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    raise UserInputError(f"must be auto, cpu, cuda or cuda:N, got {device!r}", field="device")
 
 
 def _provider_options(device: str, providers: list[str]) -> list[dict[str, str]]:
@@ -87,29 +87,36 @@ class OnnxArtifact:
     """A loaded ONNX artifact; arrays in and out are numpy float32 with the batch first."""
 
     def __init__(self, path: Path, metadata: ArtifactMetadata, main: Any,
-                 stored: dict[str, str], device: str, providers: list[str],
-                 flag: str) -> None:
-        self.path, self.metadata, self.device = path, metadata, device
+                 stored: dict[str, str], providers: list[str]) -> None:
+        self.path, self.metadata = path, metadata
         # What the first session really got: a CUDA provider that failed to load is not
         # tried again for every other piece.
         self.providers = [p for p in providers if p in main.get_providers()] or [CPU]
         self.pieces = all_pieces(metadata)
-        self._stored, self._flag = stored, flag
+        self._stored = stored
         self._graphs: dict[str, _Graph] = {}
         self._bind = main.get_providers()[0] == CUDA
+        self._device_option = "cuda" if self._bind else "cpu"
         self._graphs["tail"] = self._checked(main, self.pieces["tail"])
 
     @property
     def spec(self) -> LatentSpec:
         return self.metadata.spec
 
+    @property
+    def device(self) -> str:
+        """``cuda`` when the graphs run on onnxruntime's CUDA provider, else ``cpu``."""
+        return "cuda" if self._bind else "cpu"
+
+    def _refuse(self, problem: str) -> UserInputError:
+        return UserInputError(problem, field="artifact", value=self.path)
+
     def _checked(self, session: Any, piece: Piece) -> _Graph:
         names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
         if names != (list(piece.inputs), list(piece.outputs)):
-            raise UserInputError(
-                f"{self._flag} {self.path} has a graph {piece.name!r} with inputs {names[0]} "
-                f"and outputs {names[1]}; its metadata promises {list(piece.inputs)} and "
-                f"{list(piece.outputs)}")
+            raise self._refuse(
+                f"has a graph {piece.name!r} with inputs {names[0]} and outputs {names[1]}; "
+                f"its metadata promises {list(piece.inputs)} and {list(piece.outputs)}")
         return _Graph(session, piece, self._bind)
 
     def graph(self, name: str) -> _Graph:
@@ -118,10 +125,10 @@ class OnnxArtifact:
             piece = self.pieces[name]
             try:
                 model = base64.b64decode(self._stored[piece.key], validate=True)
-                session = _open(model, self.providers, self.device)
+                session = _open(model, self.providers, self._device_option)
             except Exception:  # noqa: BLE001 - any decode/parse failure is the same user error
-                raise UserInputError(f"{self._flag} {self.path} holds an unreadable graph "
-                                     f"{piece.name!r}; re-export it with gs-export") from None
+                raise self._refuse(f"holds an unreadable graph {piece.name!r}; re-export it "
+                                   "with gs-export") from None
             self._graphs[name] = self._checked(session, piece)
         return self._graphs[name]
 
@@ -186,59 +193,69 @@ def _open(model: bytes | str, providers: list[str], device: str) -> Any:
         ort.set_default_logger_severity(2)
 
 
-def load(path: str | Path, device: str = "auto", providers: Sequence[str] | None = None,
-         flag: str = "ARTIFACT") -> OnnxArtifact:
+def load(path: str | Path, device: str = "auto",
+         providers: Sequence[str] | None = None) -> OnnxArtifact:
     """Load and validate an ``.onnx`` artifact written by ``gs-export``.
+
+    Needs onnxruntime only (no torch, no onnx package). The file's own graph and
+    every piece listed in its metadata are checked against the layout of
+    :mod:`gs.onnx_graphs`; the forward pieces are run once on zeros.
 
     Args:
         path: the artifact.
-        device: ``auto`` (CUDA when this onnxruntime offers it, else CPU), ``cpu``,
+        device: ``auto`` (CUDA when this onnxruntime can start it, else CPU), ``cpu``,
             ``cuda`` or ``cuda:N``; ``cuda`` fails unless the CUDA provider loads.
         providers: explicit onnxruntime providers (overrides ``device``).
-        flag: how error messages name the file.
 
     Raises:
-        UserInputError: missing, unreadable, foreign or forward-only file; CUDA asked
-            for but not available.
+        UserInputError: (field ``artifact``) missing, unreadable, foreign or
+            forward-only file; (field ``device``) CUDA asked for but not loaded.
     """
+    from gs.artifact import check_graph
+
     path = Path(path)
-    if artifact_format(path, flag) != "onnx":
-        raise UserInputError(f"{flag} {path} is not an .onnx artifact")
+
+    def refuse(problem: str) -> UserInputError:
+        return UserInputError(problem, field="artifact", value=path)
+
+    if artifact_format(path) != "onnx":
+        raise refuse("is not an .onnx artifact")
     if not path.is_file():
-        raise UserInputError(f"{flag} {path} does not exist or is not a file")
+        raise refuse("does not exist or is not a file")
     chosen = list(providers) if providers is not None else providers_for(device)
     try:
         main = _open(str(path), chosen, device)
     except Exception:  # noqa: BLE001 - any parse failure is the same user error
-        raise UserInputError(f"{flag} {path} is not a readable ONNX model") from None
-    if CUDA in chosen and providers is None and device != "auto" \
+        raise refuse("is not a readable ONNX model") from None
+    if providers is None and device != "auto" and CUDA in chosen \
             and main.get_providers()[0] != CUDA:
         raise UserInputError(
-            f"--device {device} needs onnxruntime's CUDA execution provider, which did not "
-            f"load (this onnxruntime offers {', '.join(main.get_providers())}); use --device "
-            f"cpu or install onnxruntime-gpu with a working CUDA")
+            f"needs onnxruntime's CUDA execution provider, which did not load (this "
+            f"onnxruntime runs on {', '.join(main.get_providers())}); use cpu or install "
+            "onnxruntime-gpu with a working CUDA", field="device", value=device)
     props = dict(main.get_modelmeta().custom_metadata_map)
     if ONNX_METADATA_KEY not in props:
-        raise UserInputError(f"{flag} {path} carries no gs metadata (metadata_props "
-                             f"{ONNX_METADATA_KEY!r}); export it with gs-export")
+        raise refuse(f"carries no gs metadata (metadata_props {ONNX_METADATA_KEY!r}); export "
+                     "it with gs-export")
     try:
         data = json.loads(props[ONNX_METADATA_KEY])
     except json.JSONDecodeError:
-        raise UserInputError(f"{flag} {path} has gs metadata that is not valid JSON") from None
-    metadata = ArtifactMetadata.from_json(data, where=f"{flag} {path}")
+        raise refuse("has gs metadata that is not valid JSON") from None
+    metadata = ArtifactMetadata.from_json(data, path)
     layout = metadata.extra.get("onnx")
-    if not isinstance(layout, dict) or "pieces" not in layout:
-        raise UserInputError(f"{flag} {path} is a forward-only ONNX artifact without the "
-                             f"gradient graphs (tail_vjp and the heads' VJPs) that inversion "
-                             f"needs; re-export it with this gs-export")
-    expected = layout_json(metadata)
-    for name, piece in expected["pieces"].items():
+    if not isinstance(layout, dict) or not isinstance(layout.get("pieces"), dict):
+        raise refuse("is a forward-only ONNX artifact without the gradient graphs (tail_vjp "
+                     "and the heads' VJPs) that inversion needs; re-export it with this "
+                     "gs-export")
+    for name, piece in layout_json(metadata)["pieces"].items():
         if layout["pieces"].get(name) != piece or (piece["key"] and piece["key"] not in props):
-            raise UserInputError(f"{flag} {path} lacks the graph {name!r} (metadata_props "
-                                 f"{piece['key'] or 'main graph'!r}) that inversion needs; "
-                                 f"re-export it with this gs-export")
+            raise refuse(f"lacks the graph {name!r} (metadata_props "
+                         f"{piece['key'] or 'main graph'!r}) that inversion needs; re-export "
+                         "it with this gs-export")
     stored = {k: v for k, v in props.items() if k != ONNX_METADATA_KEY}
-    return OnnxArtifact(path, metadata, main, stored, device, chosen, flag)
+    artifact = OnnxArtifact(path, metadata, main, stored, chosen)
+    check_graph(artifact, refuse)
+    return artifact
 
 
 # ------------------------------------------------------------------ inversion
@@ -348,11 +365,11 @@ def _restart_pruner(after: int, rows_per_image: int) -> Callable[..., np.ndarray
 def check_settings(settings: InversionSettings, cut: int) -> tuple[int, ...]:
     """Refuse what this runtime cannot honour; return the schedule of cuts."""
     if settings.precision == "bf16":
-        raise ValueError("precision bf16 is not available with ONNX artifacts (their graphs "
-                         "are float32); use fp32 or auto")
+        raise UserInputError("is not available with ONNX artifacts (their graphs are "
+                             "float32); use fp32 or auto", field="precision", value="bf16")
     if settings.line_search != "none":
-        raise ValueError(f"line_search {settings.line_search} is not available with ONNX "
-                         "artifacts; use none (a fixed L-BFGS step)")
+        raise UserInputError("is not available with ONNX artifacts; use none (a fixed "
+                             "L-BFGS step)", field="line_search", value=settings.line_search)
     schedule = tuple(settings.schedule) or (cut,)
     if schedule[-1] != cut:
         raise ValueError(f"schedule {schedule} must end at the artifact's cut {cut}")
@@ -377,7 +394,7 @@ def invert(
         observations: y per image, float arrays of ``operator.measurement_shape``.
         settings: every field is honoured (``precision="auto"`` means fp32 here)
             except ``precision="bf16"`` and ``line_search="strong_wolfe"``, which
-            raise ``ValueError``.
+            raise ``UserInputError`` before any work.
         seed, image_indices, init: select the initial latents exactly as the torch
             engine does (stream ``Stream.INIT`` of each image index).
 
