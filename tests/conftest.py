@@ -29,6 +29,15 @@ def tiny_artifacts(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
+def tiny_onnx(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ONNX artifact of the tiny DCGAN at cut 2 (forward and VJP of every piece)."""
+    from gs.export import export_artifact
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny_c2.onnx"
+    return export_artifact(tiny_weights, path, cut=2, model="dcgan")
+
+
+@pytest.fixture(scope="session")
 def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real photo (scikit-image's astronaut, face crop) as a PNG file."""
     from PIL import Image

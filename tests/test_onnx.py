@@ -31,12 +31,17 @@ FAST = ["--steps", "3", "--inner-iterations", "10", "--restarts", "2", "--seed",
 
 
 @pytest.fixture(scope="module")
-def onnx_c2(tmp_path_factory, tiny_weights):
-    path = tmp_path_factory.mktemp("onnx") / "tiny_c2.onnx"
+def onnx_c2(tiny_onnx):
+    return tiny_onnx
+
+
+def test_gs_export_writes_an_onnx_artifact(tiny_weights, tmp_path):
+    path = tmp_path / "c0.onnx"
     result = CliRunner().invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
-                                             "2", "-o", str(path)])
+                                             "0", "-o", str(path)])
     assert result.exit_code == 0, result.output
-    return path
+    art = onnx_runtime.load(path, device="cpu")
+    assert set(art.pieces) == {"tail", "tail_vjp"} and art.metadata.cut == 0
 
 
 @pytest.fixture(scope="module")
