@@ -157,22 +157,22 @@ class OnnxArtifact:
                       ) -> tuple[np.ndarray, list[np.ndarray]]:
         """``G_c(inputs)`` and ``J_cᵀ v`` with ``v = cotangent(image)`` (B, C, H, W).
 
-        The heads in front of the artifact's cut are run forward (keeping their
-        states), the tail's VJP gives the gradient at the cut and the heads' VJPs
-        carry it back to the inputs at ``c``.
+        The heads between ``c`` and the artifact's cut are run forward (keeping
+        their states), the tail's VJP gives the gradient at the cut and the heads'
+        VJPs carry it back to the inputs at ``c``. ``cotangent`` maps the image
+        (B, C, H, W) to ∂L/∂image of the same shape; the gradients have the shapes
+        of ``inputs``. The image is computed twice (forward, then inside the VJP
+        graph): the cotangent depends on it.
         """
-        cut = self.metadata.cut
+        self.metadata.spec_at(c)
         states = [tuple(inputs)]
-        for k in range(c, cut):
+        for k in range(c, self.metadata.cut):
             states.append(tuple(self.graph(f"head_{k}")(*states[-1])))
         image = self.generator(*states[-1])
-        n_in = len(states[-1])
         grads = self.graph("tail_vjp")(*states[-1], cotangent(image))[1:]
-        for k in reversed(range(c, cut)):
+        for k in reversed(range(c, self.metadata.cut)):
             n_out = len(states[k - c + 1])
             grads = self.graph(f"head_{k}_vjp")(*states[k - c], *grads)[n_out:]
-        if len(grads) != len(inputs) or n_in != len(states[-1]):
-            raise RuntimeError("the VJP chain returned the wrong number of gradients")
         return image, list(grads)
 
 
