@@ -31,11 +31,6 @@ TINY_MODEL = tiny_architecture()  # the layers behind tiny_weights, for toleranc
 FAST = ["--steps", "3", "--inner-iterations", "10", "--restarts", "2", "--seed", "0"]
 
 
-@pytest.fixture(scope="module")
-def onnx_c2(tiny_onnx):
-    return tiny_onnx
-
-
 def test_gs_export_writes_an_onnx_artifact(tiny_weights, tmp_path):
     path = tmp_path / "c0.onnx"
     result = CliRunner().invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",

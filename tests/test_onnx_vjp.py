@@ -67,14 +67,14 @@ def _build(name: str) -> torch.nn.Module:
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
-def exported(request, tmp_path_factory, tiny_onnx):
+def exported(request, tmp_path_factory, onnx_c2):
     model = _build(request.param)
     for parameter in model.parameters():
         parameter.requires_grad_(False)
     deepest = max(model.valid_cuts)
     if request.param == "dcgan":  # the suite's shared tiny DCGAN artifact, cut 2 of 0 … 2
         assert deepest == 2
-        return model, onnx_runtime.load(tiny_onnx, device="cpu")
+        return model, onnx_runtime.load(onnx_c2, device="cpu")
     loaded = LoadedWeights(model, "tiny", "0" * 64, getattr(model, "truncation", None))
     path = tmp_path_factory.mktemp("vjp") / f"{request.param}.onnx"
     save_onnx(model, deepest, build_metadata(loaded, deepest, "onnx"), path)
