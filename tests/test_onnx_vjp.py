@@ -15,8 +15,7 @@ import torch
 from gs import onnx_runtime
 from gs.export.api import build_metadata
 from gs.export.onnx import save_onnx
-from gs.export.weights import LoadedWeights
-from gs.models import MODELS
+from gs.models import MODELS, LoadedGenerator
 from gs.models.began import BEGANGenerator
 from gs.models.biggan import BigGANDeep
 from gs.models.vae import VAEDecoder
@@ -75,7 +74,7 @@ def exported(request, tmp_path_factory, onnx_c2):
     if request.param == "dcgan":  # the suite's shared tiny DCGAN artifact, cut 2 of 0 … 2
         assert deepest == 2
         return model, onnx_runtime.load(onnx_c2, device="cpu")
-    loaded = LoadedWeights(model, "tiny", "0" * 64, getattr(model, "truncation", None))
+    loaded = LoadedGenerator(model, "tiny", "0" * 64)
     path = tmp_path_factory.mktemp("vjp") / f"{request.param}.onnx"
     save_onnx(model, deepest, build_metadata(loaded, deepest, "onnx"), path)
     return model, onnx_runtime.load(path, device="cpu")
