@@ -65,7 +65,10 @@ def _build(name: str) -> torch.nn.Module:
     return _biggan()
 
 
-@pytest.fixture(scope="module", params=sorted(MODELS))
+BUILT = ("began", "biggan", "dcgan", "vae")  # every model gs ships; see the test below
+
+
+@pytest.fixture(scope="module", params=BUILT)
 def exported(request, tmp_path_factory, onnx_c2):
     model = _build(request.param)
     for parameter in model.parameters():
@@ -81,7 +84,8 @@ def exported(request, tmp_path_factory, onnx_c2):
 
 
 def test_every_registered_model_is_covered():
-    assert {"dcgan", "began", "vae", "biggan"} == set(MODELS)
+    shipped = {name for name, cls in MODELS.items() if cls.__module__.startswith("gs.")}
+    assert shipped == set(BUILT)  # a test may register its own (toy) models besides
 
 
 def _close_gradients(actual: np.ndarray, expected: np.ndarray) -> None:
