@@ -14,13 +14,12 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from gs.artifact import load
+from gs.artifact import artifact_format
 from gs.clitools import EXIT_SOME_FAILED, interruptible, user_errors
 from gs.compare import column_label, comparison_job, comparison_paths, write_comparisons
 from gs.errors import UserInputError
-from gs.invert import resolve_device
 from gs.io import check_writable
-from gs.jobs import InversionJob, JobReport, OperatorOptions, plan_job, run_job
+from gs.jobs import InversionJob, JobReport, OperatorOptions, load_artifact, plan_job, run_job
 from gs.latent import InitSpec
 from gs.operators import OPTIONS, TASKS, get_task, operator_names
 from gs.settings import LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
@@ -132,7 +131,10 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
          output_dir: str, report: str | None, save_measurements: bool,
          compare: str | None, overwrite: bool, resume: bool, devices: int | None,
          num_nodes: int, accelerator: str, strategy: str, **operator_options: Any) -> None:
-    """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export).
+    """Recover IMAGES with the cut generator ARTIFACT (.pt or .onnx from gs-export).
+
+    A .pt artifact runs on torch; an .onnx artifact on onnxruntime and numpy
+    (--device cuda: onnxruntime's CUDA execution provider).
 
     IMAGES are files or folders (every image below a folder, sorted, its layout
     kept under --output-dir).
@@ -143,7 +145,10 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         raise UserInputError(f"must be at least 1, got {num_nodes}", field="num_nodes")
     if schedule is not None and init != "progressive":
         raise UserInputError("needs {init} progressive", field="schedule", refs=("init",))
-    loaded = load(artifact, device=resolve_device(device))
+    if devices is not None and artifact_format(artifact) == "onnx":
+        raise UserInputError("shards .pt artifacts only; run .onnx artifacts without it",
+                             field="devices")
+    loaded = load_artifact(artifact, device)
     overrides = dict(
         steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
         optimizer=optimizer, tolerance=tolerance, precision=precision,
@@ -213,7 +218,7 @@ def _comparison(job: InversionJob, loaded, path: Path, overrides: dict) -> tuple
     The other artifact starts from its own recommended settings with the same overrides.
     """
     try:
-        other = load(path, device=loaded.device)
+        other = load_artifact(path, loaded.device)
     except UserInputError as exc:
         if exc.field != "artifact":
             raise
