@@ -147,7 +147,8 @@ class ModelConformance:
             assert meta.image_shape == loaded.image_shape
             assert meta.latents == tuple(loaded.cut_spec(k) for k in range(c + 1))
             assert meta.source_name == weights.name and len(meta.source_sha256) == 64
-            assert meta.recommended == {t: loaded.recommended_settings(t) for t in TASKS}
+            assert meta.recommended == {t: loaded.recommended_settings(t, c) for t in TASKS}
+            assert meta.paper == {t: loaded.paper_settings(t) for t in TASKS}
             graph_inputs = list(art.module.tail.graph.inputs())[1:]  # the first is ``self``
             assert len(graph_inputs) == len(meta.spec.inputs)
             for batch in (1, 3):

@@ -116,10 +116,15 @@ def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifa
     running = [e for e in seen if e["status"] == "running" and e["progress"]]
     assert seen[-1]["status"] == "done", seen[-1]["error"]
     assert {e["progress"]["column"] for e in running} == {"no_surgery", "surgery"}
-    # events may coalesce steps; the trace keeps every one (rows may stop before 3 steps)
+    # events may coalesce steps; the trace keeps every one (rows may stop before 3 steps),
+    # counted from 1 in each stage of a progressive schedule
+    trace = seen[-1]["trace"]
     for column in ("no_surgery", "surgery"):
-        steps = [step for key, _, step, _ in seen[-1]["trace"] if key == column]
-        assert steps == list(range(1, len(steps) + 1)) and 1 <= len(steps) <= 3
+        stages = sorted({stage for key, stage, _, _ in trace if key == column})
+        assert stages == list(range(len(stages))) and stages
+        for stage in stages:
+            steps = [step for key, s, step, _ in trace if key == column and s == stage]
+            assert steps == list(range(1, len(steps) + 1)) and 1 <= len(steps) <= 3
     assert all(np.isfinite(t[3]) and t[3] >= 0 for t in seen[-1]["trace"])
     current = client.get(f"/api/jobs/{job_id}/current.png")
     assert current.status_code == 200 and pixels(current.content).shape == (16, 16, 3)
