@@ -235,7 +235,7 @@ def solve_problems(
             write_image(out, result.image, overwrite=overwrite)
             if save_observations and problem.operator.task == "cs" and problem.truth is not None:
                 save_measurements(out.with_suffix(".npz"), problem, seed, overwrite)
-            entries.append(_entry(problem, result, out))
+            entries.append(report_entry(problem, result, out))
         if progress is not None:
             progress(len(batch))
     return entries
@@ -275,7 +275,8 @@ def run_job(
     return report
 
 
-def _entry(problem: Problem, result: InversionResult, out: Path) -> dict[str, Any]:
+def report_entry(problem: Problem, result: InversionResult, out: Path) -> dict[str, Any]:
+    """The report's record of one image (any result with InversionResult's record fields)."""
     truth = problem.truth
     return {
         "index": problem.index,
