@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ from gs.baselines.presets import (
 )
 from gs.baselines.transforms import DCT2, Wavelet2
 from gs.io import write_image
-from gs.jobs import OperatorOptions, load_problems, simulated_problem
+from gs.jobs import InversionJob, OperatorOptions, load_problems, plan_inputs, simulated_problem
 from gs.metrics import psnr
 from helpers import in_range_image, tiny_dcgan
 
@@ -268,7 +269,13 @@ def test_every_method_sees_the_measurements_gs_invert_sees(tmp_path, tiny_artifa
     from gs.settings import InversionSettings
 
     options = OperatorOptions(task="cs", ratio=0.2)
-    reference = load_problems(SHAPE, [photo, photo], options, simulate_mode=True, seed=7)
+
+    def job(name):
+        return InversionJob(artifact=Path(name), images=(photo, photo),
+                            output_dir=tmp_path / name, operator=options, seed=7,
+                            simulate=True, report=tmp_path / f"{name}.json")
+
+    reference = load_problems(job("ref"), SHAPE, plan_inputs(job("ref")))
     seen = {}
     for name in METHODS:
         settings = TINY_SETTINGS[name]
@@ -283,8 +290,7 @@ def test_every_method_sees_the_measurements_gs_invert_sees(tmp_path, tiny_artifa
             return solve(problems, seed=seed)
 
         method.solve = spy
-        report = run_method(method, [photo, photo], options, SHAPE, tmp_path / name,
-                            simulate_mode=True, seed=7, report_path=tmp_path / f"{name}.json")
+        report = run_method(method, job(name), SHAPE)
         assert [e["index"] for e in report.images] == [0, 1]
         data = json.loads((tmp_path / f"{name}.json").read_text())
         assert data["settings"]["method"] == name and data["seed"] == 7

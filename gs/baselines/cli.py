@@ -12,7 +12,7 @@ from gs.baselines import METHODS, get_method
 from gs.baselines.presets import PRESETS, auto_preset, preset
 from gs.clitools import task_options, user_errors
 from gs.errors import UserInputError
-from gs.jobs import OperatorOptions
+from gs.jobs import InversionJob, OperatorOptions
 
 #: CLI flag → settings field it overrides (where the method's settings have it).
 OVERRIDE_FLAGS = {
@@ -31,13 +31,9 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
             continue
         field = OVERRIDE_FLAGS[flag]
         if field not in names:
-            raise UserInputError(f"{flag} does not apply to {method}")
+            raise UserInputError(f"does not apply to {method}", field=field)
         changes[field] = value
-    try:
-        return base.override(**changes)
-    except ValueError as exc:
-        raise UserInputError(f"{', '.join(k for k, v in overrides.items() if v is not None)}: "
-                             f"{exc}") from None
+    return base.override(**changes)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,7 +59,7 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
               help="Folder for the recovered images.")
 @click.option("--report", type=click.Path(), help="Write a JSON report here.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@user_errors
+@user_errors(aliases={"image": "IMAGES", "layer": "cut", "preset": "preset_name"})
 def main(method_name: str, images: tuple[str, ...], artifact: str | None, weights: str | None,
          model: str | None, task: str, simulate: bool, measurements: int | None,
          ratio: float | None, keep: float | None, mask: str | None, scale: int | None,
@@ -80,46 +76,45 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
     from gs.baselines.run import run_method
     from gs.invert import resolve_device
 
-    if seed < 0:
-        raise UserInputError(f"--seed must be non-negative, got {seed}")
     info = METHODS[method_name]
-    try:
-        device = resolve_device(device)
-        loaded, generator, source = None, None, ""
-        if info.prior == "artifact":
-            if artifact is None:
-                raise UserInputError(f"--artifact is required by {method_name}")
-            from gs.artifact import load
+    device = resolve_device(device)
+    loaded, generator, source = None, None, ""
+    if info.prior == "artifact":
+        if artifact is None:
+            raise UserInputError(f"is required by {method_name}", field="artifact")
+        from gs.artifact import load
 
-            loaded = load(artifact, device=device, flag="--artifact")
-            source, shape = str(artifact), tuple(loaded.metadata.image_shape)
-        elif info.prior == "generator":
-            if weights is None or model is None:
-                raise UserInputError(f"--weights and --model are required by {method_name}")
-            from gs.baselines.generators import load_full_generator
+        loaded = load(artifact, device=device)
+        source, shape = str(artifact), tuple(loaded.metadata.image_shape)
+    elif info.prior == "generator":
+        if weights is None or model is None:
+            raise UserInputError(f"and {{model}} are required by {method_name}", field="weights",
+                             refs=("model",))
+        from gs.baselines.generators import load_full_generator
 
-            generator = load_full_generator(weights, model)
-            source, shape = str(weights), tuple(generator.image_shape)
-        else:
-            side = 64 if size is None else size
-            if side < 8:
-                raise UserInputError(f"--size must be at least 8 pixels, got {side}")
-            shape = (3, side, side)
-        settings = _settings(method_name, preset_name, generator, shape, task, {
-            "--steps": steps, "--lr": lr, "--restarts": restarts, "--alpha": alpha,
-            "--solver": solver, "--cut": cut, "--codes": codes,
-            "--back-projection": back_projection})
-        built = get_method(method_name, settings=settings, artifact=loaded, generator=generator,
-                           device=device)
-        options = OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
-                                  scale=scale, method=method, noise_std=noise_std)
-        result = run_method(built, images, options, shape, Path(output_dir),
-                            simulate_mode=simulate, seed=seed, mask=mask, source=source,
-                            report_path=report, overwrite=overwrite)
-    except UserInputError:
-        raise
-    except ValueError as exc:
-        raise UserInputError(str(exc)) from None
+        generator = load_full_generator(weights, model)
+        source, shape = str(weights), tuple(generator.image_shape)
+    else:
+        side = 64 if size is None else size
+        if side < 8:
+            raise UserInputError(f"must be at least 8 pixels, got {side}", field="size")
+        shape = (3, side, side)
+    settings = _settings(method_name, preset_name, generator, shape, task, {
+        "--steps": steps, "--lr": lr, "--restarts": restarts, "--alpha": alpha,
+        "--solver": solver, "--cut": cut, "--codes": codes,
+        "--back-projection": back_projection})
+    built = get_method(method_name, settings=settings, artifact=loaded, generator=generator,
+                       device=device)
+    job = InversionJob(
+        artifact=Path(source or method_name), images=tuple(Path(p) for p in images),
+        output_dir=Path(output_dir),
+        operator=OperatorOptions(task=task, measurements=measurements, ratio=ratio,
+                                 keep=keep, scale=scale, method=method,
+                                 noise_std=noise_std),
+        seed=seed, simulate=simulate, mask=None if mask is None else Path(mask),
+        report=None if report is None else Path(report), overwrite=overwrite,
+        device=device)
+    result = run_method(built, job, shape)
     for entry in result.images:
         score = "" if entry["psnr"] is None else f"  PSNR {entry['psnr']:.2f} dB"
         click.echo(f"{entry['path']} -> {entry['output']}{score}", err=True)
@@ -133,11 +128,7 @@ def _settings(method_name: str, preset_name: str | None, generator: Any,
                                  "to change them")
         return None
     if preset_name is not None:
-        try:
-            base = preset(method_name, preset_name)
-        except ValueError:
-            raise UserInputError(f"--preset {preset_name!r} is not known for {method_name}; "
-                                 f"expected one of {', '.join(PRESETS[method_name])}") from None
+        base = preset(method_name, preset_name)
     else:
         model = None if generator is None else generator.model_name
         base = auto_preset(method_name, model=model, image_side=shape[1], task=task)

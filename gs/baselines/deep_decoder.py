@@ -29,6 +29,7 @@ from gs.baselines.base import (
     torch_generator,
 )
 from gs.baselines.presets import DeepDecoderSettings, auto_preset
+from gs.errors import UserInputError
 
 
 class DeepDecoderNet(nn.Module):
@@ -72,8 +73,9 @@ class DeepDecoder:
         c, h, w = operator.image_shape
         s = self.settings_for(h)
         if (h, w) != (s.output_side, s.output_side):
-            raise ValueError(f"Deep Decoder settings (depth {s.depth}, seed {s.seed_side}) "
-                             f"make {s.output_side} px images; the problem is {w}x{h}")
+            raise UserInputError(f"is {w}x{h} pixels; Deep Decoder settings (depth {s.depth}, "
+                                 f"seed {s.seed_side}) make {s.output_side} px images",
+                                 field="size")
         return fit_untrained(operator, problem.y, problem.index, seed, s.restarts, s.steps, s.lr,
                              lambda: DeepDecoderNet(s.depth, s.channels, c),
                              (s.channels, s.seed_side, s.seed_side), s.input_scale, 0.0,

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from gs.baselines.base import BaselineResult, ProblemLike, check_problems
 from gs.baselines.deep_decoder import fit_untrained
 from gs.baselines.presets import DIPSettings, preset
+from gs.errors import UserInputError
 
 
 def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> list[nn.Module]:
@@ -86,8 +87,8 @@ class DeepImagePrior:
             c, h, w = problem.operator.image_shape
             factor = 2 ** len(s.channels)
             if h % factor or w % factor:
-                raise ValueError(f"DIP with {len(s.channels)} scales needs image sides "
-                                 f"divisible by {factor}; the problem is {w}x{h}")
+                raise UserInputError(f"is {w}x{h} pixels; DIP with {len(s.channels)} scales "
+                                     f"needs sides divisible by {factor}", field="size")
             results.append(fit_untrained(
                 problem.operator, problem.y, problem.index, seed, s.restarts, s.steps, s.lr,
                 lambda c=c: SkipNet(s.input_depth, s.channels, s.skip_channels, c),

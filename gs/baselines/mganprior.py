@@ -42,9 +42,7 @@ class MGANPrior:
         self.generator = generator.to(device).eval()
         self.settings = settings or auto_preset(self.name, model=generator.model_name)
         self.device = device
-        generator.check_cut(self.settings.layer, flag="layer")
-        if self.settings.layer < 1:
-            raise ValueError(f"layer must be at least 1, got {self.settings.layer}")
+        generator.check_cut(self.settings.layer, field="layer")
 
     def compose(self, latents: Sequence[Tensor], weights: Sequence[Tensor]) -> Tensor:
         """Images (R, C, H, W) in [0, 1] from latents (R·N, *shape) and weights (R, N, ch)."""

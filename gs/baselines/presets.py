@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from gs.errors import UserInputError
+
 LASSO_SOLVERS = ("auto", "sklearn", "fista")
 
 
@@ -26,9 +28,10 @@ class _Settings:
 
 
 def _positive(owner: str, **values: float) -> None:
+    """Raise :class:`UserInputError` naming the first field of ``owner`` that is not > 0."""
     for name, value in values.items():
         if not value > 0:
-            raise ValueError(f"{owner}.{name} must be positive, got {value!r}")
+            raise UserInputError(f"must be positive, got {value!r}", field=name)
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,10 @@ class LassoSettings(_Settings):
     def __post_init__(self) -> None:
         _positive("LassoSettings", alpha=self.alpha, tol=self.tol)
         if self.solver not in LASSO_SOLVERS:
-            raise ValueError(f"LassoSettings.solver must be one of {LASSO_SOLVERS}, "
-                             f"got {self.solver!r}")
-        if self.max_iter < 1 or self.max_design_entries < 1:
-            raise ValueError("LassoSettings.max_iter and max_design_entries must be at least 1")
+            raise UserInputError(f"must be one of {LASSO_SOLVERS}, got {self.solver!r}",
+                                 field="solver")
+        _positive("LassoSettings", max_iter=self.max_iter,
+                  max_design_entries=self.max_design_entries)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class CSGMSettings(_Settings):
     def __post_init__(self) -> None:
         _positive("CSGMSettings", lr=self.lr, steps=self.steps, restarts=self.restarts)
         if self.z_weight < 0:
-            raise ValueError(f"CSGMSettings.z_weight must be non-negative, got {self.z_weight}")
+            raise UserInputError(f"must be non-negative, got {self.z_weight}", field="z_weight")
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,12 @@ class DIPSettings(_Settings):
         _positive("DIPSettings", lr=self.lr, steps=self.steps, restarts=self.restarts,
                   input_depth=self.input_depth)
         if not self.channels or min(self.channels) < 1 or self.skip_channels < 0:
-            raise ValueError("DIPSettings.channels must be positive widths and skip_channels "
-                             f"non-negative, got {self.channels} and {self.skip_channels}")
+            raise UserInputError(f"must be positive widths, with skip_channels non-negative; "
+                                 f"got {self.channels} and {self.skip_channels}",
+                                 field="channels")
         if self.input_noise < 0:
-            raise ValueError(f"DIPSettings.input_noise must be non-negative, "
-                             f"got {self.input_noise}")
+            raise UserInputError(f"must be non-negative, got {self.input_noise}",
+                                 field="input_noise")
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,8 @@ class IAGANSettings(_Settings):
                   stage2_z_lr=self.stage2_z_lr, stage2_weights_lr=self.stage2_weights_lr,
                   restarts=self.restarts)
         if self.stage2_steps < 0:
-            raise ValueError(f"IAGANSettings.stage2_steps must be non-negative, "
-                             f"got {self.stage2_steps}")
+            raise UserInputError(f"must be non-negative, got {self.stage2_steps}",
+                                 field="stage2_steps")
 
 
 @dataclass(frozen=True)
@@ -236,14 +240,16 @@ def preset(method: str, name: str = "default") -> Any:
     """The settings dataclass named ``name`` of ``method``.
 
     Raises:
-        ValueError: unknown method or preset; the message lists the known ones.
+        UserInputError: unknown method, or unknown preset (field ``preset``); the
+            message lists the known ones.
     """
     if method not in PRESETS:
-        raise ValueError(f"no presets for method {method!r}; known: {', '.join(PRESETS)}")
+        raise UserInputError(f"method {method!r} has no presets; methods with presets: "
+                             f"{', '.join(PRESETS)}")
     table = PRESETS[method]
     if name not in table:
-        raise ValueError(f"preset {name!r} of {method} is not known; expected one of "
-                         f"{', '.join(table)}")
+        raise UserInputError(f"is not a preset of {method}; expected one of {', '.join(table)}",
+                             field="preset", value=repr(name))
     return table[name]
 
 
