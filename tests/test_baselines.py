@@ -31,6 +31,7 @@ from gs.baselines.transforms import DCT2, Wavelet2
 from gs.io import write_image
 from gs.jobs import InversionJob, OperatorOptions, load_problems, plan_inputs, simulated_problem
 from gs.metrics import psnr
+from gs.operators import make_operator
 from helpers import in_range_image, tiny_dcgan
 
 SHAPE = (3, 16, 16)
@@ -145,6 +146,9 @@ def test_lasso_auto_switches_to_fista_for_large_design_matrices():
     p = problem(smooth_image(), "cs")
     assert method.solver_for(p.operator) == "fista"
     assert get_method("lasso-dct").solver_for(p.operator) == "sklearn"
+    structured = make_operator("cs", SHAPE, np.random.default_rng(0), operator="structured",
+                               ratio=0.3)
+    assert get_method("lasso-dct").solver_for(structured) == "fista"
 
 
 # ------------------------------------------------------------------ generator priors

@@ -30,7 +30,7 @@ from gs.baselines.base import (
 )
 from gs.baselines.presets import LassoSettings, auto_preset
 from gs.baselines.transforms import DCT2, Wavelet2
-from gs.operators import Operator
+from gs.operators import Operator, StructuredCS
 
 _ROW_CHUNK = 256  # adjoint applications per block while the design matrix is built
 
@@ -116,10 +116,13 @@ class _Lasso:
         return DCT2(image_shape) if self.transform_name == "dct" else Wavelet2(image_shape)
 
     def solver_for(self, operator: Operator) -> str:
-        """``sklearn`` or ``fista``: what ``auto`` picks for this operator."""
+        """``sklearn`` or ``fista``: what ``auto`` picks for this operator (FISTA for the
+        structured CS operator and for design matrices over ``max_design_entries``)."""
         settings = self.settings_for(operator.task)
         if settings.solver != "auto":
             return settings.solver
+        if isinstance(operator, StructuredCS):
+            return "fista"  # its fast transform is the point; m adjoint calls would waste it
         m = int(np.prod(operator.measurement_shape))
         n = int(np.prod(operator.image_shape))
         return "sklearn" if m * n <= settings.max_design_entries else "fista"
