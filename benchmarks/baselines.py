@@ -39,6 +39,8 @@ TASKS = {
     "CS 33 %": OperatorOptions(task="cs", ratio=0.33),
     "CS 2 %": OperatorOptions(task="cs", ratio=0.02),
 }
+#: Short names of the tasks for ``--tasks``.
+TASK_IDS = dict(zip(("cs8", "inpaint8", "sr4", "cs33", "cs2"), TASKS))
 METHODS = ("GS (c=1)", "no surgery (c=0)", "lasso-dct", "lasso-wavelet", "csgm",
            "deep-decoder", "dip", "iagan", "mganprior")
 STEP_FIELDS = ("steps", "stage1_steps", "stage2_steps")
@@ -81,7 +83,9 @@ def run(args: argparse.Namespace) -> None:
     methods = build_methods(Path(args.weights), args.budget, args.restarts)
     wanted = args.methods.split(",") if args.methods else list(METHODS)
     out = Path(args.out)
-    for task, options in TASKS.items():
+    tasks = [TASK_IDS[t] for t in args.tasks.split(",")] if args.tasks else list(TASKS)
+    for task in tasks:
+        options = TASKS[task]
         problems = [simulated_problem(Path(name), i, img, options, args.seed)
                     for i, (name, img) in enumerate(photos)]
         for name in wanted:
@@ -105,11 +109,12 @@ def run(args: argparse.Namespace) -> None:
                       f"{result.seconds:7.1f} s", flush=True)
 
 
-def table(path: Path) -> str:
+def table(paths: list[Path]) -> str:
     rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for line in path.read_text().splitlines():
-        record = json.loads(line)
-        rows[(record["task"], record["method"])].append(record)
+    for path in paths:
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            rows[(record["task"], record["method"])].append(record)
     tasks = [t for t in TASKS if any(key[0] == t for key in rows)]
     lines = ["| method | " + " | ".join(tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
     for name in METHODS:
@@ -139,10 +144,11 @@ def main() -> None:
     parser.add_argument("--methods", help="comma-separated subset of " + ", ".join(METHODS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/.baselines.jsonl")
-    parser.add_argument("--table", help="render this results file and exit")
+    parser.add_argument("--tasks", help="comma-separated subset of " + ", ".join(TASK_IDS))
+    parser.add_argument("--table", nargs="+", help="render these results files and exit")
     args = parser.parse_args()
     if args.table:
-        print(table(Path(args.table)))
+        print(table([Path(p) for p in args.table]))
         return
     run(args)
 

@@ -32,6 +32,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=3)
     parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--grid", default=",".join(f"{a:g}" for a in GRID),
+                        help="comma-separated alphas")
     args = parser.parse_args()
     photos = validation_photos(args.images)
     for task in args.tasks.split(","):
@@ -39,7 +41,7 @@ def main() -> None:
                     for i, (name, img) in enumerate(photos)]
         for cls in (LassoDCT, LassoWavelet):
             scores = {}
-            for alpha in GRID:
+            for alpha in [float(a) for a in args.grid.split(",")]:
                 results = cls(LassoSettings(alpha=alpha)).solve(problems)
                 scores[alpha] = float(np.mean([psnr(r.image, img) for r, (_, img)
                                                in zip(results, photos)]))

@@ -199,20 +199,22 @@ class MGANPriorSettings(_Settings):
 #: Named presets: method name → preset name → settings. ``default`` is what the
 #: CLI uses when nothing else is asked for; the model/size-named ones are Table 3.
 PRESETS: dict[str, dict[str, _Settings]] = {
-    # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py).
+    # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py,
+    # BENCHMARKS.md "Baselines"); CS was validated at m/n = 8 %, denoising was not
+    # validated and takes the CS value.
     "lasso-dct": {
-        "default": LassoSettings(alpha=1e-2),
-        "cs": LassoSettings(alpha=1e-2),
-        "inpaint": LassoSettings(alpha=1e-2),
-        "sr": LassoSettings(alpha=1e-2),
-        "denoise": LassoSettings(alpha=1e-2),
+        "default": LassoSettings(alpha=3e-2),
+        "cs": LassoSettings(alpha=3e-2),
+        "inpaint": LassoSettings(alpha=3e-3),
+        "sr": LassoSettings(alpha=3e-4),
+        "denoise": LassoSettings(alpha=3e-2),
     },
     "lasso-wavelet": {
-        "default": LassoSettings(alpha=1e-2),
-        "cs": LassoSettings(alpha=1e-2),
-        "inpaint": LassoSettings(alpha=1e-2),
-        "sr": LassoSettings(alpha=1e-2),
-        "denoise": LassoSettings(alpha=1e-2),
+        "default": LassoSettings(alpha=1e-1),
+        "cs": LassoSettings(alpha=1e-1),
+        "inpaint": LassoSettings(alpha=3e-2),
+        "sr": LassoSettings(alpha=3e-3),
+        "denoise": LassoSettings(alpha=1e-1),
     },
     "csgm": {"default": CSGMSettings()},
     "deep-decoder": {
