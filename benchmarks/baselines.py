@@ -109,12 +109,17 @@ def run(args: argparse.Namespace) -> None:
                       f"{result.seconds:7.1f} s", flush=True)
 
 
-def table(paths: list[Path]) -> str:
+def table(paths: list[Path], args_images: int = 2) -> str:
+    """Markdown: per method and task, PSNR mean ± sd, median s/image (n when short)."""
     rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    seen = set()
     for path in paths:
         for line in path.read_text().splitlines():
             record = json.loads(line)
-            rows[(record["task"], record["method"])].append(record)
+            key = (record["task"], record["method"], record["photo"])
+            if key not in seen:  # a problem solved twice (overlapping runs) counts once
+                seen.add(key)
+                rows[key[:2]].append(record)
     tasks = [t for t in TASKS if any(key[0] == t for key in rows)]
     lines = ["| method | " + " | ".join(tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
     for name in METHODS:
@@ -127,7 +132,9 @@ def table(paths: list[Path]) -> str:
             values = np.array([r["psnr"] for r in records])
             seconds = float(np.median([r["seconds"] for r in records]))
             sd = values.std(ddof=1) if len(values) > 1 else math.nan
-            cells.append(f"{values.mean():.2f} ± {sd:.2f} dB, {seconds:.1f} s (n={len(values)})")
+            spread = f" ± {sd:.2f}" if len(values) > 1 else ""
+            cells.append(f"{values.mean():.2f}{spread} dB, {seconds:.0f} s"
+                         + ("" if len(values) == args_images else f" (n={len(values)})"))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -148,7 +155,7 @@ def main() -> None:
     parser.add_argument("--table", nargs="+", help="render these results files and exit")
     args = parser.parse_args()
     if args.table:
-        print(table([Path(p) for p in args.table]))
+        print(table([Path(p) for p in args.table], args.images))
         return
     run(args)
 
