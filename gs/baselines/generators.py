@@ -16,7 +16,6 @@ def load_full_generator(weights: str | Path, model: str | None = None) -> Staged
     Raises:
         UserInputError: unreadable file, unknown or mismatching model.
     """
-    # Weight loading is moving into gs.models; until then it lives with the exporter.
-    from gs.export.weights import load_generator
+    from gs.models.loading import load_generator
 
     return load_generator(weights, model).model
