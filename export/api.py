@@ -15,8 +15,10 @@ from gs.io import atomic_write, check_writable
 from gs.settings import TASKS
 
 
-def build_metadata(loaded: LoadedWeights, cut_index: int, fmt: str) -> ArtifactMetadata:
-    """The ``gs.json`` record for ``loaded`` cut at ``cut_index``."""
+def build_metadata(loaded: LoadedWeights, cut_index: int, fmt: str,
+                   extra: dict | None = None) -> ArtifactMetadata:
+    """The ``gs.json`` record for ``loaded`` cut at ``cut_index`` (``extra``: free-form
+    records such as the cut sweep of ``--cut auto``)."""
     model = loaded.model
     return ArtifactMetadata(
         model=model.model_name,
@@ -31,6 +33,7 @@ def build_metadata(loaded: LoadedWeights, cut_index: int, fmt: str) -> ArtifactM
         truncation=loaded.truncation,
         valid_cuts=tuple(model.valid_cuts),
         torch_version=torch.__version__,
+        extra=dict(extra or {}),
     )
 
 
@@ -41,6 +44,7 @@ def export_artifact(
     model: str | None = None,
     overwrite: bool = False,
     truncation: float | None = None,
+    extra: dict | None = None,
 ) -> Path:
     """Export the generator at ``weights`` cut at ``cut`` to the artifact ``out``.
 
@@ -54,6 +58,7 @@ def export_artifact(
         overwrite: replace ``out`` if it exists.
         truncation: BigGAN's truncation in (0, 1] (default 0.4), recorded in
             ``gs.json``; an error for other models.
+        extra: JSON-serialisable records kept in ``gs.json`` under ``extra``.
 
     Returns:
         The written path.
@@ -67,6 +72,6 @@ def export_artifact(
         loaded.model.check_cut(cut_index, flag="--cut")
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
-    metadata = build_metadata(loaded, cut_index, fmt)
+    metadata = build_metadata(loaded, cut_index, fmt, extra)
     save = save_onnx if fmt == "onnx" else save_torchscript
     return atomic_write(out, lambda tmp: save(loaded.model, cut_index, metadata, tmp), overwrite)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gs.clitools import user_errors
+from gs.errors import UserInputError
 from gs.export.api import export_artifact
 
 
@@ -12,21 +13,48 @@ from gs.export.api import export_artifact
 @click.argument("model", required=False)
 @click.option("--weights", required=True, type=click.Path(),
               help="Checkpoint, state dict or folder.")
-@click.option("--cut", type=int, default=None,
-              help="Blocks to remove (0 = no surgery); default: the model's recommended cut.")
+@click.option("--cut", default=None,
+              help="Blocks to remove (0 = no surgery), or auto: choose by a sweep on "
+                   "--val-images; default: the model's recommended cut.")
+@click.option("--val-images", type=click.Path(),
+              help="--cut auto: folder of validation images (subfolders are groups).")
+@click.option("--val-ratio", type=float, default=0.1, show_default=True,
+              help="--cut auto: CS measurement ratio m/n of the sweep.")
+@click.option("--val-cuts", help="--cut auto: cuts to try, e.g. 0,1,2 (default: all valid).")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Artifact path: .pt (TorchScript) or .onnx.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--truncation", type=float, default=None,
               help="BigGAN only: truncation in (0, 1], fixed in the artifact (default 0.4).")
 @user_errors
-def main(model: str | None, weights: str, cut: int | None, output: str, overwrite: bool,
+def main(model: str | None, weights: str, cut: str | None, val_images: str | None,
+         val_ratio: float, val_cuts: str | None, output: str, overwrite: bool,
          truncation: float | None) -> None:
     """Export MODEL (dcgan, began, vae, biggan) from --weights, cut at --cut, to --output.
 
     MODEL may be left out for checkpoints written by gs-train, which record it, and
     for a BigGAN folder (config.json + pytorch_model.bin).
     """
-    path = export_artifact(weights, output, cut=cut, model=model, overwrite=overwrite,
-                           truncation=truncation)
+    extra = None
+    if cut == "auto":
+        from gs.export.autocut import auto_cut_from_flags
+
+        cut_index, extra = auto_cut_from_flags(weights, model, val_images, val_ratio, val_cuts,
+                                               output, overwrite, truncation)
+    else:
+        if val_images is not None or val_cuts is not None:
+            raise UserInputError("--val-images and --val-cuts apply only to --cut auto")
+        cut_index = _as_cut(cut)
+    path = export_artifact(weights, output, cut=cut_index, model=model, overwrite=overwrite,
+                           truncation=truncation, extra=extra)
     click.echo(f"wrote {path}", err=True)
+
+
+def _as_cut(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UserInputError(f"--cut must be a block count or auto, got {text!r}") from None
+

@@ -153,6 +153,21 @@ def _schedule(settings: InversionSettings, cut: int) -> tuple[int, ...]:
     return schedule
 
 
+def _warm_starts(spec: LatentSpec, initial: Sequence[Sequence[np.ndarray]], images: int,
+                 restarts: int) -> np.ndarray:
+    """Rows (images · restarts, size) of flattened given latents, each repeated per restart."""
+    if len(initial) != images:
+        raise ValueError(f"initial must hold latents for {images} images, got {len(initial)}")
+    rows = []
+    for latents in initial:
+        if [tuple(np.shape(a)) for a in latents] != [tuple(s) for s in spec.shapes]:
+            raise ValueError(f"initial latents must have shapes {list(spec.shapes)}, got "
+                             f"{[tuple(np.shape(a)) for a in latents]}")
+        flat = np.concatenate([np.asarray(a, dtype=np.float32).reshape(-1) for a in latents])
+        rows.append(np.repeat(flat[None], restarts, axis=0))
+    return np.concatenate(rows)
+
+
 def invert(
     artifact: Any,
     operators: Sequence[Operator],
@@ -162,6 +177,7 @@ def invert(
     seed: int = 0,
     image_indices: Sequence[int] | None = None,
     init: InitSpec | None = None,
+    initial: Sequence[Sequence[np.ndarray]] | None = None,
 ) -> list[InversionResult]:
     """Recover one image per (operator, observation) pair, all in one batch.
 
@@ -174,6 +190,9 @@ def invert(
         image_indices: the index of each image in the job (default 0…B-1), so
             that a batch of a folder draws what a single-image run would.
         init: override of every input's initial distribution.
+        initial: explicit starting latents instead of random ones: per image, one
+            array per input at the first cut of the schedule (shapes without batch);
+            every restart of that image starts there (a warm start, e.g. LassoInv).
 
     Returns:
         One :class:`InversionResult` per image, in order.
@@ -190,11 +209,14 @@ def invert(
     if init is not None:
         spec0 = spec0.with_init(init)
     restarts = settings.restarts
-    x0 = np.concatenate([
-        np.concatenate([a.reshape(restarts, -1) for a in spec0.sample(
-            problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
-        for i in indices
-    ])
+    if initial is not None:
+        x0 = _warm_starts(spec0, initial, len(indices), restarts)
+    else:
+        x0 = np.concatenate([
+            np.concatenate([a.reshape(restarts, -1) for a in spec0.sample(
+                problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
+            for i in indices
+        ])
     x = torch.as_tensor(x0, device=device)
     rows_per_image = restarts
     records: list[list[StageRecord]] = [[] for _ in indices]
