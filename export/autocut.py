@@ -26,10 +26,14 @@ from gs.io import check_writable
 
 def choose_cut(weights: str | Path, val_images: str | Path, *, model: str | None = None,
                cuts: Sequence[int] | None = None, ratio: float = 0.1, seed: int = 0,
-               truncation: float | None = None, progress: bool = True
-               ) -> tuple[int, dict[str, Any]]:
+               truncation: float | None = None, cache_dir: str | Path | None = None,
+               progress: bool = True) -> tuple[int, dict[str, Any]]:
     """Sweep ``cuts`` (default: every valid cut) with CS at m/n = ``ratio`` on the
-    images under ``val_images``; return the best cut and the sweep record."""
+    images under ``val_images``; return the best cut and the sweep record.
+
+    ``cache_dir`` keeps the per-cell results (shared with ``gs-experiment``), so a
+    sweep already run there costs nothing; default: a temporary folder.
+    """
     from gs.export.api import export_artifact
 
     generator = load_generator(weights, model, truncation).model
@@ -49,16 +53,18 @@ def choose_cut(weights: str | Path, val_images: str | Path, *, model: str | None
         images = grid.load_images(val_images, tuple(artifact.metadata.image_shape),
                                   flag="--val-images")
         result = studies.cut_sweep(artifact, images, Path(folder) / "sweep", cuts=candidates,
-                                   ratio=ratio, raw=False, seeds=(seed,), progress=progress)
+                                   ratio=ratio, raw=False, seeds=(seed,), progress=progress,
+                                   cache_dir=cache_dir, overwrite=True)
     sweep = dict(result.sweep or {})
     sweep["images"] = [image.name for image in images]
     sweep["seed"] = seed
     return int(result.best_cut), sweep
 
 
-def auto_cut_from_flags(weights: str, model: str | None, val_images: str | None, val_ratio: float,
-              val_cuts: str | None, output: str, overwrite: bool, truncation: float | None
-              ) -> tuple[int, dict]:
+def auto_cut_from_flags(weights: str, model: str | None, val_images: str | None,
+                        val_ratio: float, val_cuts: str | None, val_cache: str | None,
+                        output: str, overwrite: bool, truncation: float | None
+                        ) -> tuple[int, dict]:
     """``gs-export --cut auto``'s flags → the best cut and ``{"cut_sweep": record}``."""
     if val_images is None:
         raise UserInputError("--cut auto needs --val-images, a folder of validation images")
@@ -71,7 +77,7 @@ def auto_cut_from_flags(weights: str, model: str | None, val_images: str | None,
             raise UserInputError(f"--val-cuts must list cuts like 0,1,2, got {val_cuts!r}"
                                  ) from None
     cut, sweep = choose_cut(weights, val_images, model=model, cuts=cuts, ratio=val_ratio,
-                            truncation=truncation)
+                            truncation=truncation, cache_dir=val_cache)
     scores = ", ".join(f"c={c}: {s['mean']:.2f} dB" for c, s in sweep["psnr"].items())
     click.echo(f"cut sweep ({scores}): chose c={cut}", err=True)
     return cut, {"cut_sweep": sweep}

@@ -21,6 +21,8 @@ from gs.export.api import export_artifact
 @click.option("--val-ratio", type=float, default=0.1, show_default=True,
               help="--cut auto: CS measurement ratio m/n of the sweep.")
 @click.option("--val-cuts", help="--cut auto: cuts to try, e.g. 0,1,2 (default: all valid).")
+@click.option("--val-cache", type=click.Path(),
+              help="--cut auto: keep per-image results here (shared with gs-experiment).")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Artifact path: .pt (TorchScript) or .onnx.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -28,7 +30,8 @@ from gs.export.api import export_artifact
               help="BigGAN only: truncation in (0, 1], fixed in the artifact (default 0.4).")
 @user_errors
 def main(model: str | None, weights: str, cut: str | None, val_images: str | None,
-         val_ratio: float, val_cuts: str | None, output: str, overwrite: bool,
+         val_ratio: float, val_cuts: str | None, val_cache: str | None, output: str,
+         overwrite: bool,
          truncation: float | None) -> None:
     """Export MODEL (dcgan, began, vae, biggan) from --weights, cut at --cut, to --output.
 
@@ -40,10 +43,11 @@ def main(model: str | None, weights: str, cut: str | None, val_images: str | Non
         from gs.export.autocut import auto_cut_from_flags
 
         cut_index, extra = auto_cut_from_flags(weights, model, val_images, val_ratio, val_cuts,
-                                               output, overwrite, truncation)
+                                               val_cache, output, overwrite, truncation)
     else:
-        if val_images is not None or val_cuts is not None:
-            raise UserInputError("--val-images and --val-cuts apply only to --cut auto")
+        if val_images is not None or val_cuts is not None or val_cache is not None:
+            raise UserInputError("--val-images, --val-cuts and --val-cache apply only to "
+                                 "--cut auto")
         cut_index = _as_cut(cut)
     path = export_artifact(weights, output, cut=cut_index, model=model, overwrite=overwrite,
                            truncation=truncation, extra=extra)

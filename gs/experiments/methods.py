@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -86,6 +85,18 @@ def file_digest(path: str) -> str:
     return sha256_file(path)
 
 
+def artifact_identity(artifact: Any) -> dict[str, Any]:
+    """What determines an artifact's generator: source weights, model and versions.
+
+    Not the file's bytes: the same weights cut at c give the same ``G_c`` whether
+    exported at c or viewed at c from a deeper export, so their cells are shared.
+    """
+    meta = artifact.metadata
+    return {"source_sha256": meta.source_sha256, "model": meta.model,
+            "model_config": meta.model_config, "truncation": meta.truncation,
+            "gs_version": meta.gs_version, "torch_version": meta.torch_version}
+
+
 #: ``--inits`` names: the supplement's Fig. 5 strategies.
 INIT_CHOICES = ("zero", "clamped_normal", "normal:5", "normal:10", "lasso")
 INIT_LABELS = {"zero": "Zero", "clamped_normal": "CN(0,1)", "normal:5": "N(0,5)",
@@ -154,7 +165,7 @@ class SurgeryMethod:
             self.init.to_json()
         return {
             **self.columns(),
-            "artifact": file_digest(str(Path(self.artifact.path).resolve())),
+            "artifact": artifact_identity(self.artifact),
             "settings": self.settings.to_json(),
             "init_spec": init,
             "warm_start": None if self.warm_start is None else self.warm_start.config(),

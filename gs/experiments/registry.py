@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from gs.errors import UserInputError
-from gs.experiments.methods import Method, Recovery, file_digest
+from gs.experiments.methods import (
+    ArtifactAtCut,
+    Method,
+    Recovery,
+    artifact_identity,
+    file_digest,
+)
 
 
 class BaselineMethod:
     """A :mod:`gs.baselines` method seen through the runner's interface."""
 
-    def __init__(self, baseline: Any, prior_digest: str | None = None) -> None:
+    def __init__(self, baseline: Any, prior_digest: Any = None) -> None:
         self.baseline = baseline
         self.prior_digest = prior_digest
 
@@ -37,12 +43,13 @@ class BaselineMethod:
 
 
 def baseline_names() -> tuple[str, ...]:
-    """Registered baseline names (empty without :mod:`gs.baselines`)."""
+    """Registered baseline names (empty without :mod:`gs.baselines`); surgery itself is
+    the runner's own ``gs`` / ``no-surgery``."""
     try:
         from gs import baselines
     except ImportError:
         return ()
-    return tuple(baselines.METHODS)
+    return tuple(name for name in baselines.METHODS if name != "surgery")
 
 
 def baseline_factory(artifacts: Sequence[Any], weights: str | Path | None = None,
@@ -50,26 +57,39 @@ def baseline_factory(artifacts: Sequence[Any], weights: str | Path | None = None
                      ) -> Callable[[str], Method] | None:
     """A function name → :class:`BaselineMethod`, or None without :mod:`gs.baselines`.
 
-    Baselines that need the uncut generator get the first artifact seen at c = 0;
-    those that need the whole generator get ``weights`` (and ``model``).
+    Baselines that need the uncut generator (``prior == "artifact"``) get the first
+    artifact seen at c = 0; those that need the whole generator get ``weights``
+    (and ``model``) loaded once.
     """
     try:
         from gs import baselines
     except ImportError:
         return None
+    generator: list[Any] = []
 
     def make(name: str) -> Method:
-        if name not in baselines.METHODS:
+        names = baseline_names()
+        if name not in names:
             raise UserInputError(f"--methods: unknown method {name!r}; available: gs, "
-                                 f"no-surgery, {', '.join(baselines.METHODS)}")
-        method = baselines.build(name, artifacts=artifacts, weights=weights, model=model,
-                                 device=device)
-        prior = getattr(method, "prior", "none")
-        digest = None
-        if prior == "artifact" and artifacts:
-            digest = file_digest(str(Path(artifacts[0].path).resolve()))
-        elif prior == "generator" and weights is not None:
-            digest = file_digest(str(Path(weights).resolve()))
-        return BaselineMethod(method, digest)
+                                 f"no-surgery, {', '.join(names)}")
+        prior = baselines.METHODS[name].prior
+        if prior == "artifact":
+            if not artifacts:
+                raise UserInputError(f"--methods {name} needs an artifact")
+            uncut = artifacts[0] if artifacts[0].metadata.cut == 0 else \
+                ArtifactAtCut(artifacts[0], 0)
+            return BaselineMethod(baselines.get_method(name, artifact=uncut, device=device),
+                                  artifact_identity(artifacts[0]))
+        if prior == "generator":
+            if weights is None:
+                raise UserInputError(f"--methods {name} needs --weights (the whole generator)")
+            if not generator:
+                from gs.baselines.generators import load_full_generator
+
+                generator.append(load_full_generator(weights, model))
+            return BaselineMethod(baselines.get_method(name, generator=generator[0],
+                                                       device=device),
+                                  file_digest(str(Path(weights).resolve())))
+        return BaselineMethod(baselines.get_method(name, device=device))
 
     return make
