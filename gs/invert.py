@@ -14,6 +14,7 @@ from there with that single warm start.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,29 @@ from gs.operators import Operator
 from gs.optim import BatchedAdam, BatchedLBFGS, OptimResult
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """Progress after one outer step of one stage, passed to ``invert(on_step=...)``.
+
+    Attributes:
+        stage: index of the current stage in the schedule (0-based).
+        cut: cut of the current stage.
+        step: outer steps done in this stage (1-based).
+        steps: planned outer steps of this stage (an upper bound: rows may stop early).
+        losses: (B,) float64, each image's lowest measurement loss (of the fitted
+            entries) among its live rows (restarts not pruned away).
+        current: returns (B, C, H, W) float32 in [0, 1], the image of each image's
+            best row now; costs one generator forward, so call it only if needed.
+    """
+
+    stage: int
+    cut: int
+    step: int
+    steps: int
+    losses: np.ndarray
+    current: Callable[[], np.ndarray]
 
 
 @dataclass
@@ -78,17 +102,52 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
+@functools.cache
+def _cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16), from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            flags = next((line for line in info if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"amx_bf16", "avx512_bf16"} & set(flags.split()))
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``auto`` → ``bf16`` on CUDA with bf16 support or a CPU with native bf16, else ``fp32``."""
+    if precision != "auto":
+        return precision
+    if torch.device(device).type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if _cpu_has_native_bf16() else "fp32"
+
+
+def holdout_mask(size: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """(size,) bool, True on ``round(fraction·size)`` entries (at least one) drawn by ``rng``.
+
+    The mask covers the flattened measurement residual, whatever the operator.
+    """
+    count = min(size - 1, max(1, round(fraction * size)))
+    mask = np.zeros(size, dtype=bool)
+    mask[rng.choice(size, size=count, replace=False)] = True
+    return mask
+
+
 def simulate(image: np.ndarray, operator: Operator, rng: np.random.Generator) -> np.ndarray:
     """Measurements y = A x + noise of a ground-truth (C, H, W) image in [0, 1]."""
     return operator.measure(image[None].astype(np.float32), rng)[0]
 
 
 class _Problem:
-    """The batched objective: rows → latents → images → per-row residual loss."""
+    """The batched objective: rows → latents → images → per-row residual loss.
+
+    ``held[i]`` (None, or a (numel(y_i),) bool tensor) marks the measurement
+    entries of image i left out of the fit and used for the score.
+    """
 
     def __init__(self, generator: Callable[..., Tensor], spec: LatentSpec,
                  operators: Sequence[Operator], ys: Sequence[Tensor], rows_per_image: int,
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", held: Sequence[Tensor | None] | None = None) -> None:
         self.generator = generator
         self.bf16 = precision == "bf16"
         self.shapes = spec.shapes
@@ -96,52 +155,118 @@ class _Problem:
         self.operators = operators
         self.ys = ys
         self.rows_per_image = rows_per_image
+        self.held = list(held) if held is not None else [None] * len(ys)
 
     def unflatten(self, x: Tensor) -> list[Tensor]:
         parts = torch.split(x, self.sizes, dim=1)
         return [p.reshape(x.shape[0], *s) for p, s in zip(parts, self.shapes)]
 
-    def losses(self, x: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-row losses (n,) and the images (n, C, H, W) for rows ``idx``."""
+    def images(self, x: Tensor) -> Tensor:
+        """The generator's images (n, C, H, W) float32 of rows ``x`` (n, D)."""
         # bf16 covers the generator only; residuals and the optimiser stay in float32.
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             images = self.generator(*self.unflatten(x))
-        images = images.float()
+        return images.float()
+
+    def losses(self, x: Tensor, idx: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Per-row fit loss, held-out score, loss over all entries (each (n,)), images."""
+        images = self.images(x)
         image_of_row = idx // self.rows_per_image
         groups, counts = torch.unique_consecutive(image_of_row, return_counts=True)
-        parts = []
+        fit, score, full = [], [], []
         for img_index, chunk in zip(groups.tolist(), torch.split(images, counts.tolist())):
-            residual = self.operators[img_index].A(chunk) - self.ys[img_index]
-            parts.append(residual.pow(2).flatten(1).mean(dim=1))
-        return torch.cat(parts), images
+            squared = (self.operators[img_index].A(chunk) - self.ys[img_index]).pow(2).flatten(1)
+            held = self.held[img_index]
+            full.append(squared.mean(dim=1))
+            if held is None:
+                fit.append(full[-1])
+                score.append(full[-1])
+            else:
+                fit.append(squared[:, ~held].mean(dim=1))
+                score.append(squared[:, held].mean(dim=1))
+        return torch.cat(fit), torch.cat(score), torch.cat(full), images
 
-    def __call__(self, x: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
+    def __call__(self, x: Tensor, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         with torch.enable_grad():
             x = x.detach().requires_grad_(True)
-            loss, _ = self.losses(x, idx)
+            loss, score, _, _ = self.losses(x, idx)
             (grad,) = torch.autograd.grad(loss.sum(), x)
-        return loss.detach(), grad
+        return loss.detach(), grad, score.detach()
 
 
 def _optimizer(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
     if settings.optimizer == "adam":
         return BatchedAdam(lr=settings.lr, rtol=settings.tolerance, patience=settings.patience,
-                           keep_best=settings.keep_best)
+                           keep_best=settings.keep_best, window=ADAM_WINDOW,
+                           min_steps=settings.min_steps)
     return BatchedLBFGS(lr=settings.lr, max_iter=settings.inner_iterations,
                         history_size=settings.history_size, rtol=settings.tolerance,
-                        patience=settings.patience, keep_best=settings.keep_best)
+                        patience=settings.patience, keep_best=settings.keep_best,
+                        line_search=None if settings.line_search == "none"
+                        else settings.line_search,
+                        min_steps=settings.min_steps)
+
+
+# Adam iterations per outer step (stop rules, restart pruning and progress reports).
+ADAM_WINDOW = 20
+
+
+def _planned_steps(settings: InversionSettings) -> int:
+    """Outer steps of one stage: L-BFGS steps, or Adam iterations in windows."""
+    if settings.optimizer == "adam":
+        return -(-settings.steps // ADAM_WINDOW)
+    return settings.steps
 
 
 def _restart_pruner(after: int, rows_per_image: int):
     """A step hook that, after ``after`` outer steps, stops every row but its image's best."""
 
     def hook(step: int, loss: Tensor, done: Tensor) -> Tensor:
-        if step != after or rows_per_image == 1:
+        if not after or step != after or rows_per_image == 1:
             return torch.zeros_like(done)
         per_image = loss.reshape(-1, rows_per_image)
         best = per_image.argmin(dim=1, keepdim=True)
         losing = torch.ones_like(per_image, dtype=torch.bool).scatter_(1, best, False)
         return losing.reshape(-1)
+
+    return hook
+
+
+def _noise_floor(operators: Sequence[Operator], discrepancy: float, rows_per_image: int,
+                 device: torch.device) -> Tensor | None:
+    """Per-row loss (N,) at which the discrepancy principle stops a row, or None."""
+    if discrepancy <= 0 or not any(op.noise_std > 0 for op in operators):
+        return None
+    # A noise-free image has floor 0: the rule never fires for it (mean squares > 0).
+    per_image = torch.tensor([discrepancy * op.noise_std**2 for op in operators],
+                             dtype=torch.float32, device=device)
+    return per_image.repeat_interleave(rows_per_image)
+
+
+def _step_hook(problem: _Problem, stage: int, cut: int, steps: int, n_images: int,
+               rows_per_image: int, keep_restarts_after: int,
+               on_step: Callable[[StepEvent], None] | None):
+    """The optimiser's step hook: restart pruning, then the caller's progress report."""
+    prune = _restart_pruner(keep_restarts_after, rows_per_image)
+    pruned = torch.zeros(n_images * rows_per_image, dtype=torch.bool)
+
+    def hook(step: int, loss: Tensor, done: Tensor, points: Callable[[], Tensor]) -> Tensor:
+        stop = prune(step, loss, done)
+        pruned.logical_or_(stop.cpu())
+        if on_step is None:
+            return stop
+        live = ~pruned.to(loss.device)
+        masked = torch.where(live & ~torch.isnan(loss), loss.double(), float("inf"))
+        per_image = masked.reshape(n_images, rows_per_image)
+        lowest, best = per_image.min(dim=1)
+        rows = torch.arange(n_images, device=loss.device) * rows_per_image + best
+
+        def current() -> np.ndarray:
+            with torch.no_grad():
+                return problem.images(points()[rows]).clamp(0, 1).cpu().numpy()
+
+        on_step(StepEvent(stage, cut, step, steps, lowest.cpu().numpy(), current))
+        return stop
 
     return hook
 
@@ -178,6 +303,7 @@ def invert(
     image_indices: Sequence[int] | None = None,
     init: InitSpec | None = None,
     initial: Sequence[Sequence[np.ndarray]] | None = None,
+    on_step: Callable[[StepEvent], None] | None = None,
 ) -> list[InversionResult]:
     """Recover one image per (operator, observation) pair, all in one batch.
 
@@ -193,6 +319,8 @@ def invert(
         initial: explicit starting latents instead of random ones: per image, one
             array per input at the first cut of the schedule (shapes without batch);
             every restart of that image starts there (a warm start, e.g. LassoInv).
+        on_step: called with a :class:`StepEvent` after every outer step of every
+            stage; an exception it raises propagates out of ``invert`` (cancel).
 
     Returns:
         One :class:`InversionResult` per image, in order.
@@ -205,6 +333,13 @@ def invert(
     schedule = _schedule(settings, meta.cut)
     start = time.perf_counter()
     ys = [torch.as_tensor(np.asarray(y, dtype=np.float32), device=device) for y in observations]
+    held = [
+        torch.as_tensor(holdout_mask(int(y.numel()), settings.holdout,
+                                     problem_rng(seed, i, Stream.HOLDOUT)), device=device)
+        if settings.holdout > 0 else None
+        for i, y in zip(indices, ys)
+    ]
+    precision = resolve_precision(settings.precision, device)
     spec0 = meta.spec_at(schedule[0])
     if init is not None:
         spec0 = spec0.with_init(init)
@@ -219,32 +354,37 @@ def invert(
         ])
     x = torch.as_tensor(x0, device=device)
     rows_per_image = restarts
+    n_images = len(indices)
     records: list[list[StageRecord]] = [[] for _ in indices]
-    evaluations = np.zeros(len(indices), dtype=np.int64)
-    total_evaluations = np.zeros(len(indices), dtype=np.int64)
-    restart_choice = np.zeros(len(indices), dtype=np.int64)
+    evaluations = np.zeros(n_images, dtype=np.int64)
+    total_evaluations = np.zeros(n_images, dtype=np.int64)
+    restart_choice = np.zeros(n_images, dtype=np.int64)
     restart_losses: list[list[float]] = []
     for stage_number, c in enumerate(schedule):
         spec = meta.spec_at(c)
         problem = _Problem(artifact.generator_at(c), spec, operators, ys, rows_per_image,
-                           settings.precision)
+                           precision, held)
         rows = torch.arange(x.shape[0], device=device)
         with torch.no_grad():
-            first_loss, _ = problem.losses(x, rows)
-        hook = (_restart_pruner(settings.keep_restarts_after, rows_per_image)
-                if settings.keep_restarts_after else None)
-        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps, hook)
+            _, _, first_loss, _ = problem.losses(x, rows)
+        floor = _noise_floor(operators, settings.discrepancy, rows_per_image, device)
+        hook = _step_hook(problem, stage_number, c, _planned_steps(settings), n_images,
+                          rows_per_image, settings.keep_restarts_after, on_step)
+        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps, hook,
+                                                            floor)
         with torch.no_grad():
-            final_loss, images = problem.losses(result.x, rows)
-        per_image = final_loss.reshape(len(indices), rows_per_image)
+            _, final_score, final_loss, images = problem.losses(result.x, rows)
+        choice = final_score if settings.holdout > 0 else final_loss
+        per_image = final_loss.reshape(n_images, rows_per_image)
         # A restart that overflowed must never win the choice (argmin prefers NaN).
-        best = torch.nan_to_num(per_image, nan=float("inf")).argmin(dim=1)
-        chosen = torch.arange(len(indices), device=device) * rows_per_image + best
+        best = torch.nan_to_num(choice.reshape(n_images, rows_per_image),
+                                nan=float("inf")).argmin(dim=1)
+        chosen = torch.arange(n_images, device=device) * rows_per_image + best
         if stage_number == 0:
             restart_choice = best.cpu().numpy()
             restart_losses = per_image.double().cpu().tolist()
         evaluations += result.evaluations[chosen].cpu().numpy()
-        total_evaluations += result.evaluations.reshape(len(indices), -1).sum(1).cpu().numpy()
+        total_evaluations += result.evaluations.reshape(n_images, -1).sum(1).cpu().numpy()
         for i, row in enumerate(chosen.tolist()):
             records[i].append(StageRecord(c, float(first_loss[row]), float(final_loss[row]),
                                           int(result.evaluations[row])))

@@ -1,41 +1,68 @@
 """Batched optimisers in which every sample's optimisation is independent.
 
 Each row of ``X`` (N, D) is one sample (an image × restart pair). The objective
-returns one loss per row and its gradient, so the rows share compute but no
-state: every row has its own L-BFGS history, step, iteration counter and
-convergence test, and a row that has converged is no longer evaluated.
+returns one loss per row and its gradient (and optionally a *score* per row,
+see below), so the rows share compute but no state: every row has its own
+L-BFGS history, step, line search, iteration counter and stopping rule, and a
+row that has stopped is no longer evaluated.
 
-:class:`BatchedLBFGS` reproduces ``torch.optim.LBFGS`` without line search
-(``lr``, ``max_iter`` inner iterations per outer step, ``history_size``,
-``tolerance_grad``, ``tolerance_change``) row by row; with ``rtol > 0`` a row
-also stops for good once its relative loss change stays below ``rtol`` for
-``patience`` consecutive outer steps. A row whose loss or gradient is not
-finite stops at once. With ``keep_best`` a row returns the
-lowest-loss point it visited rather than its last one: without a line search
-L-BFGS can step uphill and, on a non-convex loss, run away from a good point.
+:class:`BatchedLBFGS` reproduces ``torch.optim.LBFGS`` row by row (``lr``,
+``max_iter`` inner iterations per outer step, ``history_size``, ``max_eval``,
+``tolerance_grad``, ``tolerance_change``), with or without its strong-Wolfe
+line search (``line_search="strong_wolfe"``: every row brackets and zooms on
+its own step length with its own number of trials; the trials of all rows are
+evaluated together). On top of torch's per-step tests a row stops for good:
+
+* once its loss or gradient is not finite;
+* once its loss reaches a per-row ``floor`` (the discrepancy principle: with
+  noise of known variance σ² a residual below σ² fits noise);
+* once its *score* — the loss itself, or a held-out residual the objective
+  returns as a third output — has improved by less than ``rtol`` (relative)
+  over each of ``patience`` consecutive outer steps, judged only after
+  ``min_steps`` outer steps.
+
+With ``keep_best`` a row returns the point of lowest score it visited rather
+than its last one: without a line search L-BFGS can step uphill, and with a
+held-out score the best point is where the fit stopped generalising (early
+stopping by cross-validation, Ward 2009).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
-# f(X_rows (n, D), row_indices (n,)) -> (loss (n,), grad (n, D))
-Objective = Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]
-# after_step(outer steps done, loss (N,), done (N,)) -> rows to stop now (N,) bool
-StepHook = Callable[[int, Tensor, Tensor], Tensor]
+# f(X_rows (n, D), row_indices (n,)) -> (loss (n,), grad (n, D)[, score (n,)])
+Objective = Callable[[Tensor, Tensor], tuple[Tensor, ...]]
+# after_step(outer steps done, loss (N,), done (N,), points) -> rows to stop now (N,) bool;
+# ``points()`` returns every row's current point (N, D) (its best one under keep_best).
+StepHook = Callable[[int, Tensor, Tensor, Callable[[], Tensor]], Tensor]
+LINE_SEARCHES = (None, "strong_wolfe")
 
 
 @dataclass
 class OptimResult:
-    """Final rows, how many objective evaluations each row cost, and why it stopped."""
+    """Final rows, how many objective evaluations each row cost, and why it stopped.
+
+    ``score`` is each row's score at its returned point (the loss when the
+    objective returns no score; +inf for a row never evaluated).
+    """
 
     x: Tensor
     evaluations: Tensor
     converged: Tensor
+    score: Tensor | None = None
+
+
+def _unpack(out: tuple[Tensor, ...]) -> tuple[Tensor, Tensor, Tensor]:
+    """(loss, grad[, score]) → (loss, grad, score), the score defaulting to the loss."""
+    loss, grad = out[0].detach(), out[1].detach()
+    return loss, grad, (out[2].detach() if len(out) > 2 else loss)
 
 
 def _not_finite(loss: Tensor, grad: Tensor) -> Tensor:
@@ -44,23 +71,24 @@ def _not_finite(loss: Tensor, grad: Tensor) -> Tensor:
 
 
 class _BestIterate:
-    """Per-row lowest loss seen so far and the point where it was seen."""
+    """Per-row lowest score seen so far and the point where it was seen."""
 
     def __init__(self, x: Tensor) -> None:
         self.x = x.detach().clone()
         self.loss = torch.full((x.shape[0],), float("inf"), dtype=torch.float64,
                                device=x.device)
 
-    def record(self, idx: Tensor, x_rows: Tensor, loss: Tensor) -> None:
-        """Remember rows ``idx`` at ``x_rows`` (n, D) where ``loss`` (n,) is their best."""
-        better = loss.detach().double() < self.loss[idx]
+    def record(self, idx: Tensor, x_rows: Tensor, score: Tensor) -> None:
+        """Remember rows ``idx`` at ``x_rows`` (n, D) where ``score`` (n,) is their best."""
+        better = score.detach().double() < self.loss[idx]
         rows = idx[better]
-        self.loss[rows] = loss.detach().double()[better]
+        self.loss[rows] = score.detach().double()[better]
         self.x[rows] = x_rows[better]
 
-    def pick(self, x: Tensor, loss: Tensor) -> Tensor:
-        """Each row's better of its best point and ``x`` (whose loss is ``loss``)."""
-        worse = ~(loss.double() <= self.loss)  # NaN counts as worse
+    def pick(self, x: Tensor, score: Tensor) -> Tensor:
+        """Each row's better of its best point and ``x`` (whose score is ``score``)."""
+        worse = ~(score.double() <= self.loss)  # NaN counts as worse
+        self.loss = torch.where(worse, self.loss, score.double())
         return torch.where(worse[:, None], self.x, x)
 
     def keep(self, rows: Tensor) -> None:
@@ -71,27 +99,33 @@ class _BestIterate:
 class _Convergence:
     """Per-row early stop, checked once per outer step (a window of iterations).
 
-    A row stops for good when its loss improved by less than ``rtol`` (relative)
-    over each of ``patience`` consecutive windows. Judging whole windows rather
-    than single iterations matters: L-BFGS's first iterations are scaled by
-    ``1/‖g‖₁`` and a non-convex loss can sit on a plateau for a few iterations
-    before it drops again.
+    A row stops for good when its score improved by less than ``rtol``
+    (relative) over each of ``patience`` consecutive windows. Judging whole
+    windows rather than single iterations matters: L-BFGS's first iterations
+    are scaled by ``1/‖g‖₁`` and a non-convex loss can sit on a plateau for a
+    few iterations before it drops again. Before ``min_steps`` windows the
+    scores are recorded but nobody is judged: a warm-started row whose first
+    iterations barely move gets a fair chance.
     """
 
-    def __init__(self, n: int, rtol: float, patience: int, device: torch.device) -> None:
-        self.rtol, self.patience = rtol, patience
+    def __init__(self, n: int, rtol: float, patience: int, device: torch.device,
+                 min_steps: int = 0) -> None:
+        self.rtol, self.patience, self.min_steps = rtol, patience, min_steps
         self.last = torch.full((n,), float("inf"), dtype=torch.float64, device=device)
         self.calm = torch.zeros(n, dtype=torch.long, device=device)
 
-    def update(self, idx: Tensor, loss: Tensor) -> Tensor:
-        """Record the window-end ``loss`` of rows ``idx``; return which rows converged."""
+    def update(self, idx: Tensor, score: Tensor, windows: int) -> Tensor:
+        """Record the window-end ``score`` of rows ``idx`` after ``windows`` windows;
+        return which rows converged."""
         if self.rtol <= 0:
             return torch.zeros_like(idx, dtype=torch.bool)
-        loss = loss.detach().double()
-        small = (self.last[idx] - loss) <= self.rtol * loss.abs().clamp_min(1e-12)
+        score = score.detach().double()
+        small = (self.last[idx] - score) <= self.rtol * score.abs().clamp_min(1e-12)
         calm = torch.where(small, self.calm[idx] + 1, torch.zeros_like(idx))
+        if windows <= self.min_steps:
+            calm = torch.zeros_like(calm)
         self.calm[idx] = calm
-        self.last[idx] = loss
+        self.last[idx] = score
         return calm >= self.patience
 
     def keep(self, rows: Tensor) -> None:
@@ -99,17 +133,133 @@ class _Convergence:
         self.last, self.calm = self.last[rows], self.calm[rows]
 
 
+def _cubic_minimum(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
+                   bounds: tuple[float, float] | None = None) -> float:
+    """Minimiser of the cubic through (x1, f1, f1') and (x2, f2, f2'), clipped to ``bounds``.
+
+    Nocedal & Wright (2006), eq. 3.59; the midpoint of the bounds when the cubic
+    has no minimum (or the data are not finite).
+    """
+    lo, hi = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
+    with_nan = float("nan")
+    try:
+        d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+        d2_square = d1 * d1 - g1 * g2
+    except (ZeroDivisionError, OverflowError):
+        d2_square = with_nan
+    if not (d2_square >= 0 and math.isfinite(d2_square)):
+        return (lo + hi) / 2.0
+    d2 = math.sqrt(d2_square)
+    if x1 <= x2:
+        denominator = g2 - g1 + 2 * d2
+        ratio = (g2 + d2 - d1) / denominator if denominator else with_nan
+        point = x2 - (x2 - x1) * ratio
+    else:
+        denominator = g1 - g2 + 2 * d2
+        ratio = (g1 + d2 - d1) / denominator if denominator else with_nan
+        point = x1 - (x1 - x2) * ratio
+    if not math.isfinite(point):
+        return (lo + hi) / 2.0
+    return min(max(point, lo), hi)
+
+
+# One row's line search as a coroutine: it yields trial step lengths and is sent
+# (loss, directional derivative, gradient) at each; it returns (t, loss, gradient, trials).
+# The gradient is an opaque handle to the search (the caller's gradient and score).
+LineSearch = Generator[float, tuple[float, float, Any], tuple[float, float, Any, int]]
+
+
+def _strong_wolfe(f0: float, gtd0: float, g0: Any, t: float, d_norm: float, max_ls: int,
+                  c1: float = 1e-4, c2: float = 0.9, tolerance_change: float = 1e-9
+                  ) -> LineSearch:
+    """Strong-Wolfe line search along d from a point with loss ``f0``, slope ``gtd0 < 0``.
+
+    Bracketing then zoom with safeguarded cubic interpolation (Nocedal & Wright
+    2006, algorithms 3.5 and 3.6), with the same trial rules, bounds and budget
+    (``max_ls`` trials in all) as ``torch.optim.LBFGS(line_search_fn="strong_wolfe")``,
+    so that a row follows torch's iterates.
+    """
+    f_new, gtd_new, g_new = yield t
+    trials = 1
+    t_prev, f_prev, g_prev, gtd_prev = 0.0, f0, g0, gtd0
+    found = False
+    bracket: list[float] = []
+    b_f: list[float] = []
+    b_g: list[Any] = []
+    b_gtd: list[float] = []
+    ls_iter = 0
+    while ls_iter < max_ls:
+        if f_new > f0 + c1 * t * gtd0 or (ls_iter > 1 and f_new >= f_prev):
+            bracket, b_f, b_g, b_gtd = [t_prev, t], [f_prev, f_new], [g_prev, g_new], [
+                gtd_prev, gtd_new]
+            break
+        if abs(gtd_new) <= -c2 * gtd0:
+            bracket, b_f, b_g, found = [t], [f_new], [g_new], True
+            break
+        if gtd_new >= 0:
+            bracket, b_f, b_g, b_gtd = [t_prev, t], [f_prev, f_new], [g_prev, g_new], [
+                gtd_prev, gtd_new]
+            break
+        # Extrapolate: at least 1 % beyond t, at most 10 t.
+        t_next = _cubic_minimum(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
+                                bounds=(t + 0.01 * (t - t_prev), t * 10))
+        t_prev, f_prev, g_prev, gtd_prev = t, f_new, g_new, gtd_new
+        t = t_next
+        f_new, gtd_new, g_new = yield t
+        trials += 1
+        ls_iter += 1
+    if ls_iter == max_ls:
+        bracket, b_f, b_g = [0.0, t], [f0, f_new], [g0, g_new]
+    low, high = (0, 1) if b_f[0] <= b_f[-1] else (1, 0)
+    insufficient = False
+    while not found and ls_iter < max_ls:
+        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+            break
+        t = _cubic_minimum(bracket[0], b_f[0], b_gtd[0], bracket[1], b_f[1], b_gtd[1])
+        top, bottom = max(bracket), min(bracket)
+        margin = 0.1 * (top - bottom)
+        if min(top - t, t - bottom) < margin:
+            # Too close to an end: move 10 % of the bracket inside unless the last
+            # trial was fine.
+            if insufficient or t >= top or t <= bottom:
+                t = top - margin if abs(t - top) < abs(t - bottom) else bottom + margin
+                insufficient = False
+            else:
+                insufficient = True
+        else:
+            insufficient = False
+        f_new, gtd_new, g_new = yield t
+        trials += 1
+        ls_iter += 1
+        if f_new > f0 + c1 * t * gtd0 or f_new >= b_f[low]:
+            bracket[high], b_f[high], b_g[high], b_gtd[high] = t, f_new, g_new, gtd_new
+            low, high = (0, 1) if b_f[0] <= b_f[1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd0:
+                found = True
+            elif gtd_new * (bracket[high] - bracket[low]) >= 0:
+                bracket[high], b_f[high] = bracket[low], b_f[low]
+                b_g[high], b_gtd[high] = b_g[low], b_gtd[low]
+            bracket[low], b_f[low], b_g[low], b_gtd[low] = t, f_new, g_new, gtd_new
+    return bracket[low], b_f[low], b_g[low], trials
+
+
 class BatchedLBFGS:
-    """Row-wise L-BFGS with torch semantics (no line search).
+    """Row-wise L-BFGS with torch semantics, with or without strong-Wolfe line search.
 
     Args:
-        lr: step scale ``t`` (the first iteration uses ``min(1, 1/‖g‖₁)·lr``).
+        lr: step scale ``t`` (the first iteration uses ``min(1, 1/‖g‖₁)·lr``); with a
+            line search, the first trial step length.
         max_iter: inner iterations per outer step.
         history_size: curvature pairs kept per row.
         tolerance_grad, tolerance_change: torch's per-step stopping tests.
-        rtol, patience: extra permanent per-row stop, judged once per outer step:
-            relative improvement below ``rtol`` for ``patience`` steps (0 disables).
-        keep_best: return each row's lowest-loss point (costs one last evaluation
+        line_search: None (fixed steps, torch's default) or ``"strong_wolfe"``.
+        max_eval: evaluations per outer step (torch's default ``max_iter·5//4``);
+            bounds the line searches of a step.
+        rtol, patience, min_steps: extra permanent per-row stop, judged once per
+            outer step from step ``min_steps + 1`` on: relative improvement of the
+            score below ``rtol`` for ``patience`` steps (``rtol = 0`` disables).
+        keep_best: return each row's lowest-score point (costs one last evaluation
             of the rows whose final point was never evaluated); off, the rows end
             where ``torch.optim.LBFGS`` would.
     """
@@ -124,17 +274,28 @@ class BatchedLBFGS:
         rtol: float = 0.0,
         patience: int = 1,
         keep_best: bool = False,
+        line_search: str | None = None,
+        max_eval: int | None = None,
+        min_steps: int = 0,
     ) -> None:
+        if line_search not in LINE_SEARCHES:
+            raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
         self.lr, self.max_iter, self.history_size = lr, max_iter, history_size
         self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
         self.rtol, self.patience, self.keep_best = rtol, patience, keep_best
+        self.line_search = line_search
+        self.max_eval = max_iter * 5 // 4 if max_eval is None else max_eval
+        self.min_steps = min_steps
 
     def minimize(self, objective: Objective, x0: Tensor, steps: int,
-                 after_step: StepHook | None = None) -> OptimResult:
+                 after_step: StepHook | None = None, floor: Tensor | None = None
+                 ) -> OptimResult:
         """Run ``steps`` outer steps from ``x0`` (N, D); returns the final rows.
 
         ``after_step`` sees every row's latest loss after each outer step and may
-        stop rows for good (e.g. restarts that are already losing).
+        stop rows for good (e.g. restarts that are already losing); an exception
+        it raises propagates (that is how a caller cancels). ``floor`` (N,) stops
+        a row once its loss is at or below it.
 
         Rows that stop are retired at the next outer step: their result is
         written out and the optimiser state of the others is compacted, so a
@@ -147,7 +308,9 @@ class BatchedLBFGS:
         out_x = x0.detach().clone()
         out_evals = torch.zeros(n, dtype=torch.long, device=dev)
         out_done = torch.zeros(n, dtype=torch.bool, device=dev)
+        out_score = torch.full((n,), float("inf"), dtype=torch.float64, device=dev)
         all_loss = torch.full((n,), float("inf"), dtype=x0.dtype, device=dev)
+        floor_all = None if floor is None else floor.to(device=dev, dtype=x0.dtype)
         # Per stored row; ``ids`` maps a stored row to its index in x0.
         ids = torch.arange(n, device=dev)
         x = out_x.clone()
@@ -156,89 +319,169 @@ class BatchedLBFGS:
         d, g, g_prev = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)
         t = torch.zeros(n, dtype=x.dtype, device=dev)
         loss = torch.zeros(n, dtype=x.dtype, device=dev)
+        score = torch.full((n,), float("inf"), dtype=torch.float64, device=dev)
         n_iter = torch.zeros(n, dtype=torch.long, device=dev)
         evals = torch.zeros(n, dtype=torch.long, device=dev)
         done = torch.zeros(n, dtype=torch.bool, device=dev)
         fresh = torch.zeros(n, dtype=torch.bool, device=dev)  # loss[r] is the loss at x[r]
-        conv = _Convergence(n, self.rtol, self.patience, dev)
+        conv = _Convergence(n, self.rtol, self.patience, dev, self.min_steps)
         best = _BestIterate(x) if self.keep_best else None
 
+        def measure(idx: Tensor, points: Tensor) -> tuple[Tensor, Tensor]:
+            """Evaluate stored rows ``idx`` at ``points``; count it, track the best."""
+            f, grad, s = _unpack(objective(points, ids[idx]))
+            evals[idx] += 1
+            if best is not None:
+                best.record(idx, points, s)
+            return f.to(x.dtype), grad.to(x.dtype), s.double()
+
+        def accept(idx: Tensor, f: Tensor, grad: Tensor, s: Tensor) -> Tensor:
+            """Make (f, grad) the state of rows ``idx``; return who meets the gradient test."""
+            loss[idx], g[idx], score[idx] = f, grad, s
+            fresh[idx] = True
+            # A row whose loss or gradient overflowed cannot take another step.
+            done[idx[_not_finite(f, grad)]] = True
+            if floor_all is not None:
+                done[idx[f <= floor_all[ids[idx]]]] = True
+            return grad.abs().amax(dim=1) <= self.tolerance_grad
+
         def evaluate(idx: Tensor) -> Tensor:
-            """Evaluate stored rows ``idx``; return which meet torch's gradient test."""
             if idx.numel() == 0:
                 return torch.zeros(0, dtype=torch.bool, device=dev)
-            f, grad = objective(x[idx], ids[idx])
-            loss[idx] = f.detach().to(x.dtype)
-            g[idx] = grad.detach().to(x.dtype)
-            evals[idx] += 1
-            fresh[idx] = True
-            if best is not None:
-                best.record(idx, x[idx], f)
-            # A row whose loss or gradient overflowed cannot take another step.
-            done[idx[_not_finite(loss[idx], g[idx])]] = True
-            return g[idx].abs().amax(dim=1) <= self.tolerance_grad
+            return accept(idx, *measure(idx, x[idx]))
 
         def retire(rows: Tensor) -> None:
             """Write out stored rows ``rows`` (bool mask): best or last point, counters."""
             final = best.x[rows] if best is not None else x[rows]
             out_x[ids[rows]] = final
-            all_loss[ids[rows]] = (best.loss[rows].to(x.dtype) if best is not None
-                                   else loss[rows])
+            all_loss[ids[rows]] = loss[rows]
+            out_score[ids[rows]] = best.loss[rows] if best is not None else score[rows]
             out_evals[ids[rows]] = evals[rows]
             out_done[ids[rows]] = done[rows]
 
+        def points() -> Tensor:
+            now = out_x.clone()
+            now[ids] = best.x if best is not None else x
+            return now
+
         for step in range(steps):
-            if step and after_step is not None:
-                all_loss[ids] = loss
-                stopped = out_done.clone()
-                stopped[ids] = done
-                done |= after_step(step, all_loss, stopped)[ids]
             live = torch.nonzero(~done)[:, 0]
             if live.numel() == 0:
                 break
-            optimal = evaluate(live)
+            # With a line search the state is already evaluated at x (but the first step).
+            evaluate(live[~fresh[live]] if self.line_search else live)
+            optimal = g[live].abs().amax(dim=1) <= self.tolerance_grad
             done[live[optimal]] = True  # x will not move again: exact early exit
-            done[live[conv.update(live, loss[live])]] = True
+            judged = best.loss[live] if best is not None else score[live]
+            done[live[conv.update(live, judged, step)]] = True
             if done.any():
                 retire(done)
                 keep = ~done
-                ids, x, d, g, g_prev, t, loss, n_iter, evals, done, fresh = (
-                    v[keep] for v in (ids, x, d, g, g_prev, t, loss, n_iter, evals, done, fresh))
+                ids, x, d, g, g_prev, t, loss, score, n_iter, evals, done, fresh = (
+                    v[keep] for v in (ids, x, d, g, g_prev, t, loss, score, n_iter, evals,
+                                      done, fresh))
                 history.keep(keep)
                 conv.keep(keep)
                 if best is not None:
                     best.keep(keep)
-            inner = torch.arange(x.shape[0], device=dev)
-            for it in range(1, self.max_iter + 1):
-                if inner.numel() == 0:
+            self._inner_loop(measure, accept, x, d, g, g_prev, t, loss, score, n_iter, done, fresh,
+                             history)
+            if after_step is not None:
+                all_loss[ids] = loss
+                stopped = out_done.clone()
+                stopped[ids] = done
+                stop_now = after_step(step + 1, all_loss, stopped, points)
+                done |= stop_now.to(dev)[ids]
+        if best is not None:
+            evaluate(torch.nonzero(~fresh)[:, 0])
+        retire(torch.ones_like(done))
+        return OptimResult(x=out_x, evaluations=out_evals, converged=out_done, score=out_score)
+
+    def _inner_loop(self, measure, accept, x: Tensor, d: Tensor, g: Tensor, g_prev: Tensor,
+                    t: Tensor, loss: Tensor, score: Tensor, n_iter: Tensor, done: Tensor,
+                    fresh: Tensor, history: _History) -> None:
+        """One outer step: up to ``max_iter`` iterations of every live stored row."""
+        inner = torch.nonzero(~done)[:, 0]
+        step_evals = torch.ones(x.shape[0], dtype=torch.long, device=x.device)
+        for it in range(1, self.max_iter + 1):
+            if inner.numel() == 0:
+                break
+            n_iter[inner] += 1
+            first = n_iter[inner] == 1
+            self._direction(inner, first, g, g_prev, d, t, history)
+            g_prev[inner] = g[inner]
+            prev_loss = loss[inner].clone()
+            g1 = g[inner].abs().sum(dim=1)
+            t[inner] = torch.where(first, torch.clamp(1.0 / g1, max=1.0) * self.lr,
+                                   torch.full_like(g1, self.lr))
+            gtd = (g[inner] * d[inner]).sum(dim=1)
+            stuck = gtd > -self.tolerance_change
+            done[inner[stuck]] = True  # the same direction would come back: stop for good
+            inner, prev_loss, gtd = inner[~stuck], prev_loss[~stuck], gtd[~stuck]
+            if inner.numel() == 0:
+                break
+            if self.line_search:
+                step_evals[inner] += self._search(measure, accept, inner, x, d, g, t, loss, score,
+                                                  gtd, self.max_eval - step_evals[inner])
+                optimal = g[inner].abs().amax(dim=1) <= self.tolerance_grad
+                if it == self.max_iter:
                     break
-                n_iter[inner] += 1
-                first = n_iter[inner] == 1
-                self._direction(inner, first, g, g_prev, d, t, history)
-                g_prev[inner] = g[inner]
-                prev_loss = loss[inner].clone()
-                g1 = g[inner].abs().sum(dim=1)
-                t[inner] = torch.where(first, torch.clamp(1.0 / g1, max=1.0) * self.lr,
-                                       torch.full_like(g1, self.lr))
-                gtd = (g[inner] * d[inner]).sum(dim=1)
-                stuck = gtd > -self.tolerance_change
-                done[inner[stuck]] = True  # the same direction would come back: stop for good
-                inner = inner[~stuck]
-                prev_loss = prev_loss[~stuck]
+                stop = optimal | (step_evals[inner] >= self.max_eval)
+            else:
                 x[inner] += t[inner, None] * d[inner]
                 fresh[inner] = False
                 if it == self.max_iter:
                     break
-                optimal = evaluate(inner)
-                small_step = (d[inner] * t[inner, None]).abs().amax(dim=1) <= self.tolerance_change
-                small_change = (loss[inner] - prev_loss).abs() < self.tolerance_change
-                done[inner[optimal]] = True
-                keep = ~(optimal | small_step | small_change) & ~done[inner]
-                inner = inner[keep]
-        if best is not None:
-            evaluate(torch.nonzero(~fresh)[:, 0])
-        retire(torch.ones_like(done))
-        return OptimResult(x=out_x, evaluations=out_evals, converged=out_done)
+                step_evals[inner] += 1
+                optimal = accept(inner, *measure(inner, x[inner]))
+                stop = optimal
+            done[inner[optimal]] = True
+            small_step = (d[inner] * t[inner, None]).abs().amax(dim=1) <= self.tolerance_change
+            small_change = (loss[inner] - prev_loss).abs() < self.tolerance_change
+            inner = inner[~(stop | small_step | small_change) & ~done[inner]]
+
+    def _search(self, measure, accept, inner: Tensor, x: Tensor, d: Tensor, g: Tensor,
+                t: Tensor, loss: Tensor, score: Tensor, gtd: Tensor, max_ls: Tensor) -> Tensor:
+        """Strong-Wolfe line search of rows ``inner``, their trials evaluated together.
+
+        Moves each row to its accepted step, writes its loss, gradient and step
+        length; returns each row's number of trials.
+        """
+        x0, directions = x[inner], d[inner]
+        searches = [
+            _strong_wolfe(f, slope, (g0, s0), t0, d_norm, budget)
+            for f, slope, g0, s0, t0, d_norm, budget in zip(
+                loss[inner].double().tolist(), gtd.double().tolist(), g[inner], score[inner],
+                t[inner].double().tolist(), directions.abs().amax(dim=1).double().tolist(),
+                max_ls.tolist())
+        ]
+        trial = [next(search) for search in searches]
+        outcome: list[tuple[float, float, Tensor, int]] = [None] * len(searches)  # type: ignore[list-item]
+        active = list(range(len(searches)))
+        while active:
+            rows = torch.tensor(active, device=x.device)
+            steps = torch.tensor([trial[k] for k in active], dtype=x.dtype, device=x.device)
+            f, grad, s = measure(inner[rows], x0[rows] + steps[:, None] * directions[rows])
+            slopes = (grad * directions[rows]).sum(dim=1)
+            still = []
+            for j, (k, value, slope) in enumerate(zip(active, f.double().tolist(),
+                                                      slopes.double().tolist())):
+                if not (math.isfinite(value) and math.isfinite(slope)):
+                    value, slope = math.inf, math.inf  # never accepted, bracketed away
+                try:
+                    trial[k] = searches[k].send((value, slope, (grad[j], s[j])))
+                    still.append(k)
+                except StopIteration as stop:
+                    outcome[k] = stop.value
+            active = still
+        steps = torch.tensor([o[0] for o in outcome], dtype=x.dtype, device=x.device)
+        t[inner] = steps
+        x[inner] = x0 + steps[:, None] * directions
+        # The accepted point was evaluated (or is the start point): no new evaluation.
+        f = torch.tensor([o[1] for o in outcome], dtype=x.dtype, device=x.device)
+        grads = torch.stack([o[2][0] for o in outcome])
+        accept(inner, f, grads, torch.stack([o[2][1] for o in outcome]))
+        return torch.tensor([o[3] for o in outcome], dtype=torch.long, device=x.device)
 
     def _direction(self, idx: Tensor, first: Tensor, g: Tensor, g_prev: Tensor, d: Tensor,
                    t: Tensor, history: _History) -> None:
@@ -345,16 +588,18 @@ class BatchedAdam:
 
     def __init__(self, lr: float = 0.1, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, rtol: float = 0.0, patience: int = 1,
-                 window: int = 20, keep_best: bool = False) -> None:
+                 window: int = 20, keep_best: bool = False, min_steps: int = 0) -> None:
         self.lr, self.betas, self.eps = lr, betas, eps
         self.rtol, self.patience, self.window = rtol, patience, window
-        self.keep_best = keep_best
+        self.keep_best, self.min_steps = keep_best, min_steps
 
     def minimize(self, objective: Objective, x0: Tensor, steps: int,
-                 after_step: StepHook | None = None) -> OptimResult:
+                 after_step: StepHook | None = None, floor: Tensor | None = None
+                 ) -> OptimResult:
         """Run ``steps`` Adam iterations from ``x0`` (N, D).
 
-        ``after_step`` is called every ``window`` iterations (an outer step).
+        ``after_step`` is called every ``window`` iterations (an outer step);
+        ``floor`` (N,) stops a row once its loss is at or below it.
         """
         x = x0.detach().clone()
         n = x.shape[0]
@@ -362,9 +607,10 @@ class BatchedAdam:
         v = torch.zeros_like(x)
         step = torch.zeros(n, dtype=x.dtype, device=x.device)
         loss = torch.zeros(n, dtype=x.dtype, device=x.device)
+        score = torch.full((n,), float("inf"), dtype=torch.float64, device=x.device)
         evals = torch.zeros(n, dtype=torch.long, device=x.device)
         done = torch.zeros(n, dtype=torch.bool, device=x.device)
-        conv = _Convergence(n, self.rtol, self.patience, x.device)
+        conv = _Convergence(n, self.rtol, self.patience, x.device, self.min_steps)
         best = _BestIterate(x) if self.keep_best else None
         rows = torch.arange(n, device=x.device)
         b1, b2 = self.betas
@@ -372,12 +618,15 @@ class BatchedAdam:
             idx = rows[~done]
             if idx.numel() == 0:
                 break
-            f, grad = objective(x[idx], idx)
-            loss[idx] = f.detach().to(x.dtype)
+            f, grad, s = _unpack(objective(x[idx], idx))
+            loss[idx] = f.to(x.dtype)
+            score[idx] = s.double()
             evals[idx] += 1
             if best is not None:
-                best.record(idx, x[idx], f)
+                best.record(idx, x[idx], s)
             broken = _not_finite(f, grad)
+            if floor is not None:
+                done[idx[f.to(x.dtype) <= floor.to(x.device, x.dtype)[idx]]] = True
             if broken.any():
                 done[idx[broken]] = True
                 keep = ~broken
@@ -388,13 +637,18 @@ class BatchedAdam:
             k = step[idx, None]
             denom = (v[idx] / (1 - b2**k)).sqrt() + self.eps
             x[idx] -= self.lr / (1 - b1**k) * m[idx] / denom
-            if iteration % self.window == 0:
-                done[idx[conv.update(idx, f)]] = True
+            if iteration % self.window == 0 or iteration == steps:
+                windows = -(-iteration // self.window)
+                judged = best.loss[idx] if best is not None else score[idx]
+                done[idx[conv.update(idx, judged, windows)]] = True
                 if after_step is not None:
-                    done |= after_step(iteration // self.window, loss, done)
+                    done |= after_step(windows, loss, done,
+                                       lambda: best.x.clone() if best is not None else x.clone())
+        final_score = score
         if best is not None:
             # Every row moved after its last evaluation: evaluate the final points once.
-            f, _ = objective(x, rows)
+            f, _, s = _unpack(objective(x, rows))
             evals += 1
-            x = best.pick(x, f.detach())
-        return OptimResult(x=x, evaluations=evals, converged=done)
+            x = best.pick(x, s)
+            final_score = best.loss
+        return OptimResult(x=x, evaluations=evals, converged=done, score=final_score)

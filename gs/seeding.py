@@ -19,6 +19,7 @@ class Stream(enum.IntEnum):
     NOISE = 1
     INIT = 2
     BASELINE = 3
+    HOLDOUT = 4
 
 
 def problem_rng(seed: int, image_index: int, stream: Stream) -> np.random.Generator:

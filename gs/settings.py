@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-TASKS = ("cs", "inpaint", "sr", "denoise")
+from gs.operators.registry import TASKS  # noqa: F401 - re-exported; the registry owns it
+
 OPTIMIZERS = ("lbfgs", "adam")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
+LINE_SEARCHES = ("none", "strong_wolfe")
+PRESETS = ("recommended", "paper")
 
 
 @dataclass(frozen=True)
@@ -15,27 +18,42 @@ class InversionSettings:
     """How to optimise the latent(s) of a cut generator.
 
     Attributes:
-        optimizer: ``lbfgs`` (torch semantics, no line search) or ``adam``.
-        lr: learning rate (L-BFGS step scale or Adam's lr).
+        optimizer: ``lbfgs`` (torch semantics) or ``adam``.
+        lr: learning rate (L-BFGS step scale or first line-search trial, Adam's lr).
         steps: outer steps; each L-BFGS step runs up to ``inner_iterations``.
         inner_iterations: L-BFGS iterations per outer step (torch's ``max_iter``).
         restarts: independent random initialisations; the best is chosen by
             measurement loss.
         history_size: L-BFGS curvature pairs kept per sample.
-        tolerance: relative improvement of a sample's loss over one outer step
+        tolerance: relative improvement of a sample's score over one outer step
             (Adam: 20 iterations) below which it counts as converged and stops
-            costing compute (0 disables: the paper's fixed protocol).
+            costing compute (0 disables: the paper's fixed protocol). The score
+            is the held-out residual when ``holdout > 0``, else the loss.
         patience: consecutive outer steps under ``tolerance`` before stopping.
         schedule: cuts solved in order for progressive surgery, ending at the
             artifact's cut; empty means solve at the artifact's cut only.
-        precision: ``fp32``, or ``bf16`` autocast for the generator's forward and
-            backward (latents, residuals and optimiser state stay float32).
+        precision: ``fp32``, ``bf16`` autocast for the generator's forward and
+            backward (latents, residuals and optimiser state stay float32), or
+            ``auto``: bf16 where the hardware computes it natively (CUDA, or a
+            CPU with AMX/AVX512-BF16), else fp32.
         keep_restarts_after: after this many outer steps only each image's best
             restart so far (by measurement loss) keeps optimising; 0 runs every
             restart to the end (the paper's protocol).
         keep_best: every sample ends at the lowest-loss point it visited rather
             than its last one (L-BFGS without line search can step uphill);
             False reproduces the paper's protocol exactly.
+        line_search: ``none`` (fixed step ``lr``, the paper) or ``strong_wolfe``
+            (L-BFGS only: each sample searches its own step length).
+        holdout: fraction of each image's measurement entries held out of the
+            fit (a seeded random mask, Stream.HOLDOUT); each sample is scored,
+            stopped (``tolerance``/``patience``) and ends at its best point by
+            the held-out residual, and restarts are chosen by it —
+            cross-validated early stopping (Ward 2009). 0 fits every entry.
+        discrepancy: stop a sample once its mean squared residual is at most
+            ``discrepancy × σ²`` (σ the operator's noise std): the discrepancy
+            principle; 0, or noise-free measurements, disables it.
+        min_steps: outer steps of every stage before any stop rule judges a
+            sample, so that a warm-started stage gets a fair chance.
     """
 
     optimizer: str = "lbfgs"
@@ -50,6 +68,10 @@ class InversionSettings:
     precision: str = "fp32"
     keep_restarts_after: int = 0
     keep_best: bool = True
+    line_search: str = "none"
+    holdout: float = 0.0
+    discrepancy: float = 0.0
+    min_steps: int = 0
 
     def __post_init__(self) -> None:
         if self.keep_restarts_after < 0:
@@ -58,6 +80,17 @@ class InversionSettings:
             )
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.line_search not in LINE_SEARCHES:
+            raise ValueError(
+                f"line_search must be one of {LINE_SEARCHES}, got {self.line_search!r}")
+        if not 0 <= self.holdout < 1:
+            raise ValueError(f"holdout must be in [0, 1), got {self.holdout}")
+        if self.holdout > 0 and not self.keep_best:
+            raise ValueError("holdout needs keep_best: a sample ends at its best held-out point")
+        if self.discrepancy < 0:
+            raise ValueError(f"discrepancy must be non-negative, got {self.discrepancy}")
+        if self.min_steps < 0:
+            raise ValueError(f"min_steps must be non-negative, got {self.min_steps}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):
@@ -89,3 +122,17 @@ class InversionSettings:
         if "schedule" in values:
             values["schedule"] = tuple(int(c) for c in values["schedule"])
         return cls(**values)
+
+
+def paper_settings(lr: float, steps: int) -> InversionSettings:
+    """The paper's protocol with a model's Table 1 ``lr`` and ``steps``.
+
+    L-BFGS without line search, 20 iterations per step, 3 restarts all run to
+    the end, no tolerance, each restart's last iterate, chosen by measurement
+    loss, from noise at the artifact's cut, float32.
+    """
+    return InversionSettings(optimizer="lbfgs", lr=lr, steps=steps, inner_iterations=20,
+                             restarts=3, history_size=100, tolerance=0.0, patience=1,
+                             schedule=(), precision="fp32", keep_restarts_after=0,
+                             keep_best=False, line_search="none", holdout=0.0,
+                             discrepancy=0.0, min_steps=0)

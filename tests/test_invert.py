@@ -123,3 +123,48 @@ def test_inversion_on_cuda_matches_cpu(tiny_artifacts, precision):
     assert cuda.restart == cpu.restart
     assert cuda.measurement_loss == pytest.approx(cpu.measurement_loss, rel=0.05)
     assert abs(psnr(cuda.image, truth) - psnr(cpu.image, truth)) < 0.5
+
+
+def test_on_step_reports_every_outer_step_of_every_stage(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    truth = in_range_image(gs_artifact.load(tiny_artifacts[0]), seed=3)
+    ops, ys = zip(*[_cs_problem(truth, 200, i, noise_std=0.01) for i in range(2)])
+    settings = InversionSettings(lr=0.5, steps=3, restarts=2, inner_iterations=4, tolerance=0.0,
+                                 schedule=(0, 1), keep_restarts_after=1)
+    events = []
+    results = invert(art, ops, ys, settings, seed=0, on_step=events.append)
+    assert [(e.stage, e.cut, e.step, e.steps) for e in events] == [
+        (s, c, k, 3) for s, c in enumerate((0, 1)) for k in (1, 2, 3)]
+    for event in events:
+        assert event.losses.shape == (2,) and event.losses.dtype == np.float64
+    # The last report of the last stage shows the rows each image ends with (the
+    # result may still improve on it by the one evaluation of the final iterate).
+    last = events[-1]
+    final = np.array([r.measurement_loss for r in results])
+    assert (last.losses >= final * (1 - 1e-5)).all()
+    np.testing.assert_allclose(last.losses, final, rtol=1e-2)
+    images = last.current()
+    assert images.shape == (2, 3, 16, 16) and images.dtype == np.float32
+    assert np.abs(images - np.stack([r.image for r in results])).max() < 0.02
+    # Losses reported never rise within a stage (best rows, keep_best).
+    first_stage = np.stack([e.losses for e in events[:3]])
+    assert (np.diff(first_stage, axis=0) <= 1e-7).all()
+
+
+def test_an_exception_in_on_step_cancels_the_inversion(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    op, y = _cs_problem(in_range_image(art), 100, 0)
+    seen = []
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(event):
+        seen.append(event.step)
+        if event.step == 2:
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        invert(art, [op], [y], InversionSettings(steps=10, tolerance=0.0), seed=0,
+               on_step=cancel)
+    assert seen == [1, 2]

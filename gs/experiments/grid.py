@@ -43,22 +43,10 @@ class TaskPoint:
             return OperatorOptions(task="inpaint", keep=self.ratio)
         if self.task == "sr":
             return OperatorOptions(task="sr", scale=round(1 / self.ratio) if self.ratio else None)
-        if self.task == "raw":
-            return _raw_options()
-        return OperatorOptions(task=self.task)
+        return OperatorOptions(task=self.task)  # denoise, raw: no ratio
 
     def to_json(self) -> dict[str, Any]:
         return {"task": self.task, "ratio": self.ratio}
-
-
-def _raw_options() -> OperatorOptions:
-    """A = I without noise: the registry's ``raw`` task where it exists, else noiseless
-    denoising, which is the same operator."""
-    from gs import settings
-
-    if "raw" in settings.TASKS:
-        return OperatorOptions(task="raw")
-    return OperatorOptions(task="denoise", noise_std=0.0)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,227 @@
+"""The task registry: the one place that knows which operators solve which task.
+
+The factory (:func:`make_operator`), the spec round trip (:func:`operator_from_spec`),
+the per-task defaults (:func:`task_defaults`) and the command-line choices
+(:data:`TASKS`, :func:`operator_names`, :data:`OPTIONS`) all read it. Adding a task or
+an operator is one :func:`register` call; the contract tests in
+``tests/test_operators.py`` then cover it automatically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gs.errors import UserInputError
+from gs.operators.base import Operator
+from gs.operators.cs import GaussianCS
+from gs.operators.identity import Denoising, Identity
+from gs.operators.inpainting import RandomInpainting
+from gs.operators.structured import StructuredCS
+from gs.operators.superres import SR_METHODS, SR_SCALES, SuperResolution
+from gs.operators.validation import as_image_shape, field_error
+
+#: Compressed sensing uses the structured operator by default from this image side on
+#: (pixels, height or width); below it the dense Gaussian matrix (the paper's operator).
+STRUCTURED_FROM_PIXELS = 128
+
+
+@dataclass(frozen=True)
+class Option:
+    """A factory option: its name (also the spec key and the ``--flag`` stem), type, help."""
+
+    name: str
+    type: type
+    help: str
+    choices: tuple[Any, ...] | None = None
+
+
+#: Every option an operator factory takes, by name; tasks list the ones they read.
+OPTIONS: dict[str, Option] = {
+    option.name: option
+    for option in (
+        Option("measurements", int, "number of measurements m"),
+        Option("ratio", float, "measurement ratio m/n instead of measurements"),
+        Option("rounds", int, "sign-and-transform rounds of the structured operator"),
+        Option("keep", float, "fraction of pixels kept"),
+        Option("scale", int, "downsampling factor", SR_SCALES),
+        Option("method", str, "downsampling kernel", SR_METHODS),
+        Option("noise_std", float, "noise std per measurement"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task: the operators that solve it (the first is the default) and its options.
+
+    Attributes:
+        name: the task's name (``--task``).
+        summary: one line for help texts.
+        operators: operator classes by name, default first.
+        options: names of the factory options it reads (keys of :data:`OPTIONS`).
+        choose: picks the operator name for an image shape when none is given (None:
+            always the first).
+    """
+
+    name: str
+    summary: str
+    operators: Mapping[str, type[Operator]]
+    options: tuple[str, ...]
+    choose: Callable[[tuple[int, int, int]], str] | None = field(default=None, compare=False)
+
+    @property
+    def default_operator(self) -> str:
+        return next(iter(self.operators))
+
+    def operator_class(self, operator: str | None = None,
+                       image_shape: tuple[int, int, int] | None = None) -> type[Operator]:
+        """The class of ``operator``, or of the default for ``image_shape`` when None."""
+        if operator is None:
+            if self.choose is not None and image_shape is not None:
+                operator = self.choose(image_shape)
+            else:
+                operator = self.default_operator
+        if operator not in self.operators:
+            raise field_error(
+                "operator",
+                f"must be one of {', '.join(self.operators)} for task {self.name}, "
+                f"got {operator!r}",
+            )
+        return self.operators[operator]
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Default of each option (None: required or computed by the operator)."""
+        merged: dict[str, Any] = dict.fromkeys(self.options)
+        for cls in reversed(tuple(self.operators.values())):
+            merged.update({k: v for k, v in cls.defaults.items() if k in merged})
+        return merged
+
+
+_REGISTRY: dict[str, Task] = {}
+
+
+def register(task: Task) -> Task:
+    """Add ``task`` (or replace the task of the same name); returns it."""
+    for name, cls in task.operators.items():
+        if cls.task != task.name or cls.name != name:
+            raise ValueError(f"operator {cls.__name__} is {cls.task}/{cls.name}, "
+                             f"registered as {task.name}/{name}")
+    unknown = set(task.options) - set(OPTIONS)
+    if unknown:
+        raise ValueError(f"task {task.name} reads unknown options {sorted(unknown)}")
+    _REGISTRY[task.name] = task
+    return task
+
+
+def _cs_operator(image_shape: tuple[int, int, int]) -> str:
+    return "structured" if max(image_shape[1:]) >= STRUCTURED_FROM_PIXELS else "gaussian"
+
+
+register(Task("cs", "compressed sensing: m random projections of the image",
+              {"gaussian": GaussianCS, "structured": StructuredCS},
+              ("measurements", "ratio", "rounds", "noise_std"), choose=_cs_operator))
+register(Task("inpaint", "inpainting: a random subset of pixels is observed",
+              {"mask": RandomInpainting}, ("keep", "noise_std")))
+register(Task("sr", "super-resolution: the image is downsampled",
+              {"downsample": SuperResolution}, ("scale", "method", "noise_std")))
+register(Task("denoise", "denoising: the whole image plus Gaussian noise",
+              {"identity": Denoising}, ("noise_std",)))
+register(Task("raw", "representation: the clean image itself (A = I, no noise)",
+              {"identity": Identity}, ("noise_std",)))
+
+#: Registered task names, in registration order (the ``--task`` choices).
+TASKS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def tasks() -> tuple[str, ...]:
+    """Names of the tasks registered now (includes any registered after import)."""
+    return tuple(_REGISTRY)
+
+
+def get_task(name: Any) -> Task:
+    """The registered task ``name``; a field-named error listing the tasks otherwise."""
+    if name not in _REGISTRY:
+        raise field_error("task", f"must be one of {', '.join(_REGISTRY)}, got {name!r}")
+    return _REGISTRY[name]
+
+
+def operator_names(task: str | None = None) -> tuple[str, ...]:
+    """Operator names of ``task`` (default first), or of every task (``--operator``)."""
+    chosen = [get_task(task)] if task is not None else list(_REGISTRY.values())
+    return tuple(dict.fromkeys(name for t in chosen for name in t.operators))
+
+
+def operator_classes() -> tuple[type[Operator], ...]:
+    """Every registered operator class, once."""
+    return tuple(dict.fromkeys(c for t in _REGISTRY.values() for c in t.operators.values()))
+
+
+def task_defaults(task: str) -> dict[str, Any]:
+    """Default of each option ``task`` reads (None: required, or computed per operator)."""
+    return get_task(task).defaults
+
+
+def make_operator(
+    task: str,
+    image_shape: tuple[int, int, int],
+    rng: np.random.Generator,
+    *,
+    operator: str | None = None,
+    **options: Any,
+) -> Operator:
+    """Build the operator for ``task`` from factory options (see :data:`OPTIONS`).
+
+    ``cs`` needs exactly one of ``measurements`` and ``ratio`` (``m = round(ratio * n)``,
+    at least 1, ``ratio`` in (0, 1]); ``operator`` None picks ``gaussian`` for images
+    smaller than :data:`STRUCTURED_FROM_PIXELS` on both sides and ``structured`` from
+    there on. ``inpaint`` uses ``keep``, ``sr`` ``scale`` and ``method``; every task
+    takes ``noise_std``. An option that is None or absent takes :func:`task_defaults`;
+    options other tasks read are ignored. ``rng`` draws the random parts (CS matrix or
+    signs and rows, inpainting mask).
+    """
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise TypeError(f"make_operator got unknown options {sorted(unknown)}; "
+                        f"allowed: {', '.join(OPTIONS)}")
+    entry = get_task(task)
+    shape = as_image_shape(image_shape)
+    values = entry.defaults
+    values.update({k: v for k, v in options.items() if k in values and v is not None})
+    return entry.operator_class(operator, shape).from_options(shape, rng, values)
+
+
+def operator_from_spec(spec: Mapping[str, Any], rng: np.random.Generator) -> Operator:
+    """Rebuild an operator from :meth:`Operator.spec` output.
+
+    ``rng`` must be seeded like the generator the original operator was built with (it
+    redraws the CS matrix, structured signs and rows, or the inpainting mask; an
+    explicit inpainting mask is stored in the spec instead). A spec without
+    ``operator`` (written before operators had names) means the task's first operator.
+    """
+    if not isinstance(spec, Mapping):
+        raise UserInputError(f"operator spec must be a mapping, got {type(spec).__name__}")
+    task = spec.get("task")
+    if task not in _REGISTRY:
+        raise UserInputError(
+            f"operator spec task must be one of {', '.join(_REGISTRY)}, got {task!r}"
+        )
+    entry = _REGISTRY[task]
+    name = spec.get("operator", entry.default_operator)
+    if name not in entry.operators:
+        raise UserInputError(f"operator spec operator must be one of "
+                             f"{', '.join(entry.operators)} for task {task}, got {name!r}")
+    cls = entry.operators[name]
+    required = set(cls.parameters) | {"image_shape", "noise_std"}
+    optional = set(cls.optional_parameters) | {"task", "operator"}
+    missing = sorted(required - set(spec))
+    unknown = sorted(set(spec) - required - optional)
+    if missing or unknown:
+        raise UserInputError(
+            f"operator spec for task {task!r} has missing keys {missing} and unknown keys {unknown}"
+        )
+    return cls.from_spec(spec, rng)
