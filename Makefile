@@ -36,7 +36,8 @@ demo: venv $(WEIGHTS)
 
 EXP := experiments_out
 RESULTS := docs/results
-RUN_EXP := nice -n 19 $(BIN)/gs-experiment
+EXP_THREADS ?= 2
+RUN_EXP := OMP_NUM_THREADS=$(EXP_THREADS) nice -n 19 $(BIN)/gs-experiment
 EXP_COMMON := --cache-dir $(EXP)/cache --overwrite
 
 # Cut sweep on validation photos (cuts 0-3, CS m/n = 0.1 and raw A = I); gs-export
@@ -44,10 +45,10 @@ EXP_COMMON := --cache-dir $(EXP)/cache --overwrite
 experiments: venv $(WEIGHTS)
 	$(BIN)/gs-experiment evalset -o $(EXP)/eval --faces 3 --others 3 --split test --overwrite
 	$(BIN)/gs-experiment evalset -o $(EXP)/eval --faces 2 --others 2 --split val --overwrite
-	test -f $(EXP)/dcgan_c3.pt || $(BIN)/gs-export dcgan --weights $(WEIGHTS) --cut 3 -o $(EXP)/dcgan_c3.pt
+	$(BIN)/gs-export dcgan --weights $(WEIGHTS) --cut 3 -o $(EXP)/dcgan_c3.pt --overwrite
 	$(RUN_EXP) cut-sweep --artifact $(EXP)/dcgan_c3.pt --images $(EXP)/eval/val --ratio 0.1 \
 		-o $(RESULTS)/cut_sweep $(EXP_COMMON)
-	nice -n 19 $(BIN)/gs-export dcgan --weights $(WEIGHTS) --cut auto --val-images $(EXP)/eval/val \
+	OMP_NUM_THREADS=$(EXP_THREADS) nice -n 19 $(BIN)/gs-export dcgan --weights $(WEIGHTS) --cut auto --val-images $(EXP)/eval/val \
 		--val-cuts 0,1,2,3 --val-ratio 0.1 --val-cache $(EXP)/cache -o $(EXP)/dcgan_auto.pt --overwrite
 	$(RUN_EXP) cs-curve $(EXP)/dcgan_auto.pt --images $(EXP)/eval/test \
 		--methods $(CURVE_METHODS) --ratios 0.02,0.05,0.1,0.2,0.33 -o $(RESULTS)/cs_curve $(EXP_COMMON)

@@ -161,10 +161,16 @@ class SurgeryMethod:
                 "init": self.init_name}
 
     def config(self) -> dict[str, Any]:
-        init = self.init if isinstance(self.init, str) or self.init is None else \
-            self.init.to_json()
+        """Labels are left out and an init equal to the artifact's own is recorded as
+        the default, so studies share cells (the sweep's c = 1 cells are the init
+        study's CN(0,1) cells)."""
+        init: Any = self.init
+        if isinstance(init, InitSpec):
+            own = {spec.init for spec in self.artifact.metadata.spec.inputs}
+            init = None if own == {init} else init.to_json()
         return {
-            **self.columns(),
+            "method": "surgery",
+            "cut": self.cut,
             "artifact": artifact_identity(self.artifact),
             "settings": self.settings.to_json(),
             "init_spec": init,
