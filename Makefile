@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 WEIGHTS := weights/dcgan_faces.tar
 CURVE_METHODS ?= gs,no-surgery,lasso-dct
+RATIOS ?= 0.02,0.1,0.33
+SWEEP_CUTS ?= 0,1,2
 INITS ?= zero,clamped_normal,normal:5,normal:10,lasso
 
 .PHONY: demo test venv weights lint clean experiments
@@ -40,18 +42,18 @@ EXP_THREADS ?= 2
 RUN_EXP := OMP_NUM_THREADS=$(EXP_THREADS) nice -n 19 $(BIN)/gs-experiment
 EXP_COMMON := --cache-dir $(EXP)/cache --overwrite
 
-# Cut sweep on validation photos (cuts 0-3, CS m/n = 0.1 and raw A = I); gs-export
+# Cut sweep on validation photos (cuts 0-2, CS m/n = 0.1 and raw A = I); gs-export
 # --cut auto reads the same cached cells to choose the cut of the curve's artifact.
 experiments: venv $(WEIGHTS)
-	$(BIN)/gs-experiment evalset -o $(EXP)/eval --faces 3 --others 3 --split test --overwrite
+	$(BIN)/gs-experiment evalset -o $(EXP)/eval --faces 2 --others 2 --split test --overwrite
 	$(BIN)/gs-experiment evalset -o $(EXP)/eval --faces 2 --others 2 --split val --overwrite
 	$(BIN)/gs-export dcgan --weights $(WEIGHTS) --cut 3 -o $(EXP)/dcgan_c3.pt --overwrite
-	$(RUN_EXP) cut-sweep --artifact $(EXP)/dcgan_c3.pt --images $(EXP)/eval/val --ratio 0.1 \
+	$(RUN_EXP) cut-sweep --artifact $(EXP)/dcgan_c3.pt --cuts $(SWEEP_CUTS) --images $(EXP)/eval/val --ratio 0.1 \
 		-o $(RESULTS)/cut_sweep $(EXP_COMMON)
 	OMP_NUM_THREADS=$(EXP_THREADS) nice -n 19 $(BIN)/gs-export dcgan --weights $(WEIGHTS) --cut auto --val-images $(EXP)/eval/val \
-		--val-cuts 0,1,2,3 --val-ratio 0.1 --val-cache $(EXP)/cache -o $(EXP)/dcgan_auto.pt --overwrite
+		--val-cuts $(SWEEP_CUTS) --val-ratio 0.1 --val-cache $(EXP)/cache -o $(EXP)/dcgan_auto.pt --overwrite
 	$(RUN_EXP) cs-curve $(EXP)/dcgan_auto.pt --images $(EXP)/eval/test \
-		--methods $(CURVE_METHODS) --ratios 0.02,0.05,0.1,0.2,0.33 -o $(RESULTS)/cs_curve $(EXP_COMMON)
+		--methods $(CURVE_METHODS) --ratios $(RATIOS) -o $(RESULTS)/cs_curve $(EXP_COMMON)
 	$(RUN_EXP) init --artifact $(EXP)/dcgan_auto.pt --images $(EXP)/eval/val --ratio 0.1 \
 		--inits $(INITS) -o $(RESULTS)/init $(EXP_COMMON)
 

@@ -102,12 +102,14 @@ def load_images(root: str | Path, image_shape: tuple[int, int, int], limit: int 
     per group, in sorted order."""
     taken: dict[str, int] = {}
     images = []
-    for path, group in list_images(root, flag):
+    # The index (which keys the image's operator and noise) is its place in the whole
+    # folder, so a --limit subset keeps the problems and cached cells of the full set.
+    for index, (path, group) in enumerate(list_images(root, flag)):
         if limit is not None and taken.get(group, 0) >= limit:
             continue
         taken[group] = taken.get(group, 0) + 1
         pixels = resize_image(read_image(path, flag, channels=image_shape[0]), image_shape[1:])
-        images.append(EvalImage(len(images), path.stem, group, path, pixels))
+        images.append(EvalImage(index, path.stem, group, path, pixels))
     return images
 
 
