@@ -7,7 +7,6 @@ from pathlib import Path
 import torch
 
 from gs.artifact import ArtifactMetadata, artifact_format
-from gs.errors import UserInputError
 from gs.export.onnx import save_onnx
 from gs.export.torchscript import save_torchscript
 from gs.export.weights import LoadedWeights, load_generator
@@ -64,14 +63,11 @@ def export_artifact(
         The written path.
     """
     out = Path(out)
-    fmt = artifact_format(out, "--output")
+    fmt = artifact_format(out, field="output")
     check_writable(out, overwrite)
     loaded = load_generator(weights, model, truncation)
     cut_index = loaded.model.recommended_cut if cut is None else int(cut)
-    try:
-        loaded.model.check_cut(cut_index, flag="--cut")
-    except ValueError as exc:
-        raise UserInputError(str(exc)) from None
+    loaded.model.check_cut(cut_index)
     metadata = build_metadata(loaded, cut_index, fmt, extra)
     save = save_onnx if fmt == "onnx" else save_torchscript
     return atomic_write(out, lambda tmp: save(loaded.model, cut_index, metadata, tmp), overwrite)

@@ -39,19 +39,16 @@ def choose_cut(weights: str | Path, val_images: str | Path, *, model: str | None
     generator = load_generator(weights, model, truncation).model
     candidates = list(generator.valid_cuts) if cuts is None else sorted(set(cuts))
     for cut in candidates:
-        try:
-            generator.check_cut(cut, flag="--val-cuts")
-        except ValueError as exc:
-            raise UserInputError(str(exc)) from None
+        generator.check_cut(cut, field="val_cuts")
     if not 0 < ratio <= 1:
-        raise UserInputError(f"--val-ratio must be in (0, 1], got {ratio}")
+        raise UserInputError(f"must be in (0, 1], got {ratio}", field="val_ratio")
     with tempfile.TemporaryDirectory(prefix="gs-autocut-") as folder:
         deepest = Path(folder) / "deepest.pt"
         export_artifact(weights, deepest, cut=max(candidates), model=model,
                         truncation=truncation)
         artifact = load(deepest)
         images = grid.load_images(val_images, tuple(artifact.metadata.image_shape),
-                                  flag="--val-images")
+                                  field="val_images")
         result = studies.cut_sweep(artifact, images, Path(folder) / "sweep", cuts=candidates,
                                    ratio=ratio, raw=False, seeds=(seed,), progress=progress,
                                    cache_dir=cache_dir, overwrite=True)
@@ -67,15 +64,16 @@ def auto_cut_from_flags(weights: str, model: str | None, val_images: str | None,
                         ) -> tuple[int, dict]:
     """``gs-export --cut auto``'s flags → the best cut and ``{"cut_sweep": record}``."""
     if val_images is None:
-        raise UserInputError("--cut auto needs --val-images, a folder of validation images")
+        raise UserInputError("auto needs {val_images}, a folder of validation images",
+                             field="cut", refs=("val_images",))
     check_writable(output, overwrite)
     cuts = None
     if val_cuts is not None:
         try:
             cuts = [int(c) for c in val_cuts.split(",")]
         except ValueError:
-            raise UserInputError(f"--val-cuts must list cuts like 0,1,2, got {val_cuts!r}"
-                                 ) from None
+            raise UserInputError(f"must list cuts like 0,1,2, got {val_cuts!r}",
+                                 field="val_cuts") from None
     cut, sweep = choose_cut(weights, val_images, model=model, cuts=cuts, ratio=val_ratio,
                             truncation=truncation, cache_dir=val_cache)
     scores = ", ".join(f"c={c}: {s['mean']:.2f} dB" for c, s in sweep["psnr"].items())

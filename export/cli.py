@@ -46,8 +46,9 @@ def main(model: str | None, weights: str, cut: str | None, val_images: str | Non
                                                val_cache, output, overwrite, truncation)
     else:
         if val_images is not None or val_cuts is not None or val_cache is not None:
-            raise UserInputError("--val-images, --val-cuts and --val-cache apply only to "
-                                 "--cut auto")
+            raise UserInputError("{val_images}, {val_cuts} and {val_cache} apply only to "
+                                 "{cut} auto", refs=("val_images", "val_cuts", "val_cache",
+                                                     "cut"))
         cut_index = _as_cut(cut)
     path = export_artifact(weights, output, cut=cut_index, model=model, overwrite=overwrite,
                            truncation=truncation, extra=extra)
@@ -60,5 +61,6 @@ def _as_cut(text: str | None) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise UserInputError(f"--cut must be a block count or auto, got {text!r}") from None
+        raise UserInputError(f"must be a block count or auto, got {text!r}",
+                             field="cut") from None
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from gs import ARTIFACT_FORMAT_VERSION, __version__
 from gs.errors import UserInputError
@@ -88,8 +88,11 @@ class ArtifactMetadata:
         }
 
     @classmethod
-    def from_json(cls, data: Any, where: str = "artifact") -> ArtifactMetadata:
-        """Parse and validate ``gs.json``; raise ``UserInputError`` naming ``where``."""
+    def from_json(cls, data: Any, path: str | Path | None = None) -> ArtifactMetadata:
+        """Parse and validate ``gs.json``; raise ``UserInputError`` (field ``artifact``).
+
+        ``path`` is the artifact file, named in the error.
+        """
         try:
             if not isinstance(data, dict):
                 raise ValueError("gs.json is not a JSON object")
@@ -130,17 +133,55 @@ class ArtifactMetadata:
                 torch_version=str(data.get("torch_version", "")),
                 extra=dict(data.get("extra", {})),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise UserInputError(f"{where} has invalid gs.json metadata: {detail}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # a field of the wrong JSON type surfaces as TypeError/AttributeError
+            detail = (f"missing field {exc}" if isinstance(exc, KeyError) else
+                      str(exc) if isinstance(exc, ValueError) else "a field has the wrong type")
+            raise UserInputError(f"has invalid gs.json metadata: {detail}", field="artifact",
+                                 value=path) from None
 
 
-def artifact_format(path: str | Path, flag: str = "ARTIFACT") -> str:
+def artifact_format(path: str | Path, field: str = "artifact") -> str:
     """The format implied by the file suffix (``.pt`` or ``.onnx``)."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise UserInputError(f"{flag} {path} must end in .pt (TorchScript) or .onnx")
+        raise UserInputError("must end in .pt (TorchScript) or .onnx", field=field, value=path)
     return FORMATS[suffix]
+
+
+@runtime_checkable
+class Artifact(Protocol):
+    """What every loaded artifact offers, whatever its format.
+
+    :class:`TorchScriptArtifact` works on torch tensors, ``gs.onnx_runtime.OnnxArtifact``
+    on numpy float32 arrays; both map inputs (B, *shape) at a cut to images
+    (B, C, H, W) in [0, 1].
+    """
+
+    metadata: ArtifactMetadata
+    path: Path
+
+    @property
+    def device(self) -> str:
+        """Where the graph runs: ``cpu``, ``cuda`` or ``cuda:N``."""
+        ...
+
+    @property
+    def spec(self) -> LatentSpec:
+        """The inputs at the artifact's own cut."""
+        ...
+
+    def generator(self, *inputs: Any) -> Any:
+        """Inputs at the artifact's cut → images (B, C, H, W) in [0, 1]."""
+        ...
+
+    def carry(self, c_from: int, c_to: int, state: Sequence[Any]) -> tuple[Any, ...]:
+        """Map a state at cut ``c_from`` through the head blocks to cut ``c_to``."""
+        ...
+
+    def generator_at(self, c: int) -> Callable[..., Any]:
+        """The generator cut at ``c`` ≤ cut: inputs at ``c`` → images in [0, 1]."""
+        ...
 
 
 class TorchScriptArtifact:
@@ -183,42 +224,85 @@ class TorchScriptArtifact:
         return lambda *inputs: self.generator(*self.carry(c, self.metadata.cut, inputs))
 
 
-def load(path: str | Path, device: str = "cpu", flag: str = "ARTIFACT") -> TorchScriptArtifact:
-    """Load and validate an artifact file.
+def load(path: str | Path, device: str = "cpu") -> TorchScriptArtifact:
+    """Load and validate a TorchScript artifact file.
 
     Args:
         path: a ``.pt`` TorchScript artifact written by ``gs-export``.
         device: ``cpu``, ``cuda`` or ``cuda:N``.
-        flag: how error messages name the file (a CLI argument or flag).
 
     Raises:
-        UserInputError: missing file, wrong suffix, unreadable or invalid artifact.
+        UserInputError: (field ``artifact``) missing file, wrong suffix, unreadable
+            or invalid artifact, metadata the graph contradicts.
     """
     path = Path(path)
-    fmt = artifact_format(path, flag)
+    fmt = artifact_format(path)
     if not path.is_file():
-        raise UserInputError(f"{flag} {path} does not exist or is not a file")
+        raise UserInputError("does not exist or is not a file", field="artifact", value=path)
     if fmt == "onnx":
-        raise UserInputError(
-            f"{flag} {path} is an ONNX artifact; load it with gs.onnx_runtime instead"
-        )
+        raise UserInputError("is an ONNX artifact; load it with gs.onnx_runtime instead",
+                             field="artifact", value=path)
     import torch
+
+    def refuse(problem: str) -> UserInputError:
+        return UserInputError(problem, field="artifact", value=path)
 
     extra = {METADATA_NAME: ""}
     try:
         module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
-    except (RuntimeError, ValueError, OSError):
-        raise UserInputError(f"{flag} {path} is not a readable TorchScript artifact") from None
+    except Exception:  # noqa: BLE001 - any failure to parse the file's bytes is the same
+        raise refuse("is not a readable TorchScript artifact") from None
     try:
         data = json.loads(extra[METADATA_NAME] or "null")
-    except json.JSONDecodeError:
-        raise UserInputError(f"{flag} {path} has gs.json metadata that is not valid JSON") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise refuse("has gs.json metadata that is not valid JSON") from None
     if data is None:
-        raise UserInputError(f"{flag} {path} carries no gs.json metadata; export it with gs-export")
-    metadata = ArtifactMetadata.from_json(data, where=f"{flag} {path}")
+        raise refuse("carries no gs.json metadata; export it with gs-export")
+    metadata = ArtifactMetadata.from_json(data, path)
     missing = [name for name in ["tail"] + [f"head_{k}" for k in range(metadata.cut)]
                if not hasattr(module, name)]
     if missing:
-        raise UserInputError(f"{flag} {path} lacks the graph {missing[0]!r} its metadata promises")
+        raise refuse(f"lacks the graph {missing[0]!r} its metadata promises")
     module.eval()
-    return TorchScriptArtifact(module, metadata, path, device)
+    artifact = TorchScriptArtifact(module, metadata, path, device)
+    with torch.no_grad():
+        check_graph(artifact, refuse)
+    return artifact
+
+
+def check_graph(artifact: Artifact, refuse: Callable[[str], Exception]) -> None:
+    """Run every piece once on zeros (batch 1) and compare with what the metadata says.
+
+    Raises ``refuse(problem)`` when a piece fails to run or when its outputs do not
+    have the shapes that ``gs.json`` records (image shape, latents at each cut).
+    """
+    meta = artifact.metadata
+    zeros = _zeros_like_spec(artifact, meta.spec)
+    try:
+        image = artifact.generator(*zeros)
+    except Exception:  # noqa: BLE001 - a graph that cannot run its own inputs
+        raise refuse("fails to run on inputs of the shapes its gs.json records") from None
+    if tuple(image.shape) != (1, *meta.image_shape):
+        raise refuse(f"makes images of shape {tuple(image.shape)[1:]}, its gs.json says "
+                     f"{tuple(meta.image_shape)}")
+    for c in range(meta.cut):
+        state = _zeros_like_spec(artifact, meta.spec_at(c))
+        try:
+            carried = artifact.carry(c, c + 1, state)
+        except Exception:  # noqa: BLE001 - as above, for a head block
+            raise refuse(f"has a head block {c} that fails on the shapes its gs.json "
+                         "records") from None
+        expected = [(1, *shape) for shape in meta.spec_at(c + 1).shapes]
+        if [tuple(t.shape) for t in carried] != expected:
+            raise refuse(f"has a head block {c} whose outputs contradict its gs.json latents")
+
+
+def _zeros_like_spec(artifact: Artifact, spec: LatentSpec) -> list[Any]:
+    if isinstance(artifact, TorchScriptArtifact):
+        import torch
+
+        return [torch.zeros((1, *s), device=artifact.device) for s in spec.shapes]
+    import numpy as np
+
+    return [np.zeros((1, *s), dtype=np.float32) for s in spec.shapes]
+

@@ -1,4 +1,9 @@
-"""``gs-invert``: recover images with a cut-generator artifact (thin layer over gs.jobs)."""
+"""``gs-invert``: recover images with a cut-generator artifact (thin layer over gs.jobs).
+
+Flags are parsed into a :class:`gs.jobs.InversionJob`; library errors name the
+job's fields and :func:`gs.clitools.user_errors` names them as these flags.
+Exit codes: see :mod:`gs.clitools` (3 = some images failed).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,17 @@ import click
 from tqdm import tqdm
 
 from gs.artifact import load
-from gs.clitools import user_errors
+from gs.clitools import EXIT_SOME_FAILED, interruptible, user_errors
 from gs.errors import UserInputError
 from gs.invert import resolve_device
-from gs.jobs import OperatorOptions, run_job
+from gs.jobs import InversionJob, JobReport, OperatorOptions, run_job
 from gs.latent import InitSpec
 from gs.settings import OPTIMIZERS, TASKS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
+
+#: Library fields that no parameter of gs-invert has the name of.
+FIELD_FLAGS = {"image": "IMAGE", "keep_best": "--last-iterate"}
 
 
 def parse_schedule(text: str | None) -> tuple[int, ...] | None:
@@ -25,7 +33,8 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise UserInputError(f"--schedule must list cuts like 0,1,2, got {text!r}") from None
+        raise UserInputError(f"must list cuts like 0,1,2, got {text!r}",
+                             field="schedule") from None
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,7 +64,7 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="End each restart at its last point, not its best (the paper's protocol).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]),
               help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16).")
-@click.option("--init", "init_mode", type=click.Choice(INIT_CHOICES),
+@click.option("--init", type=click.Choice(INIT_CHOICES),
               help="Initial latents; progressive solves shallower cuts first.")
 @click.option("--init-std", type=float, default=1.0, show_default=True,
               help="Std of normal/clamped_normal init (limit of clamped/uniform stays 1).")
@@ -70,6 +79,9 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--save-measurements", is_flag=True,
               help="With --simulate --task cs: also write <stem>.npz observations.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--resume", is_flag=True,
+              help="Continue the job whose --report exists: skip the images it records as "
+                   "done, redo the rest.")
 @click.option("--devices", type=int,
               help="Shard the images over N devices with Lightning (one process each).")
 @click.option("--num-nodes", type=int, default=1, show_default=True,
@@ -78,68 +90,85 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="Lightning accelerator for --devices: auto, cpu, gpu.")
 @click.option("--strategy", default="auto", show_default=True,
               help="Lightning strategy for --devices (auto = ddp_spawn).")
-@user_errors
+@user_errors(aliases=FIELD_FLAGS)
 def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
          measurements: int | None, ratio: float | None, keep: float | None, mask: str | None,
          scale: int | None, method: str, noise_std: float | None, steps: int | None,
          inner_iterations: int | None, lr: float | None, restarts: int | None,
          optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
-         last_iterate: bool, precision: str | None,
-         init_mode: str | None,
+         last_iterate: bool, precision: str | None, init: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
-         overwrite: bool, devices: int | None, num_nodes: int, accelerator: str,
+         overwrite: bool, resume: bool, devices: int | None, num_nodes: int, accelerator: str,
          strategy: str) -> None:
-    """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export)."""
-    if seed < 0:
-        raise UserInputError(f"--seed must be non-negative, got {seed}")
-    if devices is not None and (devices < 1 or num_nodes < 1):
-        raise UserInputError(f"--devices and --num-nodes must be at least 1, got {devices} "
-                             f"and {num_nodes}")
-    try:
-        loaded = load(artifact, device=resolve_device(device))
-        settings = loaded.metadata.settings_for(task).override(
-            steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
-            optimizer=optimizer, tolerance=tolerance, precision=precision,
-            keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
-        )
-        init = None
-        if schedule is not None and init_mode != "progressive":
-            raise UserInputError("--schedule needs --init progressive")
-        if init_mode == "progressive":
-            cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)
-            settings = settings.override(schedule=tuple(sorted(set(cuts))))
-        elif init_mode is not None:
-            init = InitSpec(init_mode, std=init_std)
-        options = OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
-                                  scale=scale, method=method, noise_std=noise_std)
-        if devices is not None:
-            from gs.distributed import ShardedJob, run_sharded
+    """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export).
 
-            job = ShardedJob(str(artifact), tuple(images), options, settings, output_dir,
-                             simulate, seed, init, mask, batch_size, overwrite,
-                             save_measurements, tuple(loaded.metadata.image_shape))
-            result = run_sharded(job, devices=devices, num_nodes=num_nodes,
-                                 accelerator=accelerator, strategy=strategy, report_path=report)
-            if result is None:
-                return
-            _print_summary(result.images)
-            return
-        with tqdm(total=len(images), unit="image", desc="gs-invert", leave=False,
-                  disable=None) as bar:
-            result = run_job(
-                loaded, images, options, settings, Path(output_dir), simulate_mode=simulate,
-                seed=seed, init=init, mask=mask, batch_size=batch_size, report_path=report,
-                overwrite=overwrite, save_observations=save_measurements, progress=bar.update,
-            )
-    except UserInputError:
-        raise
-    except ValueError as exc:
-        raise UserInputError(str(exc)) from None
-    _print_summary(result.images)
+    IMAGES are files or folders (every image below a folder, sorted, its layout
+    kept under --output-dir).
+    """
+    if devices is not None and devices < 1:
+        raise UserInputError(f"must be at least 1, got {devices}", field="devices")
+    if num_nodes < 1:
+        raise UserInputError(f"must be at least 1, got {num_nodes}", field="num_nodes")
+    if schedule is not None and init != "progressive":
+        raise UserInputError("needs {init} progressive", field="schedule", refs=("init",))
+    loaded = load(artifact, device=resolve_device(device))
+    settings = loaded.metadata.settings_for(task).override(
+        steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
+        optimizer=optimizer, tolerance=tolerance, precision=precision,
+        keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
+    )
+    init_spec = None
+    if init == "progressive":
+        cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)
+        settings = settings.override(schedule=tuple(sorted(set(cuts))))
+    elif init is not None:
+        init_spec = InitSpec(init, std=init_std)
+    job = InversionJob(
+        artifact=Path(artifact), images=tuple(Path(p) for p in images),
+        output_dir=Path(output_dir),
+        operator=OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
+                                 scale=scale, method=method, noise_std=noise_std),
+        settings=settings, init=init_spec, seed=seed, simulate=simulate,
+        mask=None if mask is None else Path(mask), batch_size=batch_size,
+        report=None if report is None else Path(report), overwrite=overwrite,
+        save_measurements=save_measurements, resume=resume, device=device,
+    )
+    if devices is not None:
+        from gs.distributed import run_sharded
+
+        result = run_sharded(job, devices=devices, num_nodes=num_nodes, accelerator=accelerator,
+                             strategy=strategy)
+        if result is not None:
+            _finish(result)
+        return
+    done = 0
+
+    def where() -> str:
+        kept = f"recorded in {report}" if report else "written"
+        return f"{done} images done are {kept}; rerun with --resume to finish"
+
+    with interruptible(where), tqdm(unit="image", desc="gs-invert", leave=False,
+                                    disable=None) as bar:
+        def progress(entry: dict) -> None:
+            nonlocal done
+            done += 1
+            bar.update(1)
+
+        result = run_job(job, loaded, progress=progress)
+    _finish(result)
 
 
-def _print_summary(entries: list[dict]) -> None:
-    for entry in entries:
+def _finish(report: JobReport) -> None:
+    """Print one line per image; exit with code 3 when some images failed."""
+    for entry in report.images:
+        if entry.get("failure"):
+            click.echo(f"{entry['path']} FAILED: {entry['failure']}", err=True)
+            continue
         score = "" if entry["psnr"] is None else f"  PSNR {entry['psnr']:.2f} dB"
         click.echo(f"{entry['path']} -> {entry['output']}{score}", err=True)
+    failed = report.failed
+    if failed:
+        click.echo(f"gs-invert: {len(failed)} of {len(report.images)} images failed "
+                   "(see the report's failure entries)", err=True)
+        raise SystemExit(EXIT_SOME_FAILED)

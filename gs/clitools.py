@@ -1,9 +1,27 @@
-"""Shared pieces of the command-line tools: user errors become exit code 2."""
+"""What every gs command-line tool shares: field → flag names and exit codes.
+
+Library code raises :class:`gs.errors.UserInputError` naming its own fields.
+A command decorated with :func:`user_errors` turns exactly those errors into
+one ``Error: …`` line and exit code 2, naming each field as the command's own
+parameter of that name (``measurements`` → ``--measurements``, ``images`` →
+``IMAGES``) or as its ``aliases`` table says. Any other exception is a bug and
+keeps its traceback (exit code 1).
+
+Exit codes of every gs command:
+    0  success.
+    1  a bug (an unexpected exception, with its traceback).
+    2  user input refused (one sentence naming the file or flag); nothing written.
+    3  the run finished but some images failed (see the report's ``failure``).
+    130 / 143  interrupted by SIGINT / SIGTERM; finished work is kept.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -12,21 +30,96 @@ from gs.errors import UserInputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+EXIT_USER_ERROR = 2
+EXIT_SOME_FAILED = 3
+
 
 class CliError(click.ClickException):
     """A user-caused error: printed as one ``Error: …`` line, exit code 2."""
 
-    exit_code = 2
+    exit_code = EXIT_USER_ERROR
 
 
-def user_errors(func: F) -> F:
-    """Turn :class:`UserInputError` raised inside a command into :class:`CliError`."""
+def flag_names(command: click.Command, aliases: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Field → how ``command`` names it: ``--long-flag`` or ``ARGUMENT``.
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UserInputError as exc:
-            raise CliError(str(exc)) from None
+    Every parameter of the command names the field of its Python name; ``aliases``
+    maps further library fields to a parameter name (``{"out_dir": "output_dir"}``)
+    or, when no parameter has that name, to the text itself (``"--last-iterate"``).
+    """
+    names: dict[str, str] = {}
+    for param in command.params:
+        if param.name is None:
+            continue
+        if isinstance(param, click.Argument):
+            names[param.name] = param.human_readable_name
+        else:
+            longest = max(param.opts, key=len)
+            names[param.name] = longest
+    for field, target in (aliases or {}).items():
+        names[field] = names.get(target, target)
+    return names
 
-    return wrapper  # type: ignore[return-value]
+
+def user_errors(func: F | None = None, *, aliases: Mapping[str, str] | None = None) -> Any:
+    """Decorate a click command body: :class:`UserInputError` → exit 2, one sentence.
+
+    Use bare (``@user_errors``) or with ``aliases`` for library fields that
+    differ from the command's parameter names; place it below the click
+    decorators.
+    """
+
+    def decorate(body: F) -> F:
+        @functools.wraps(body)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return body(*args, **kwargs)
+            except UserInputError as exc:
+                context = click.get_current_context(silent=True)
+                names = flag_names(context.command, aliases) if context else dict(aliases or {})
+                raise CliError(exc.describe(names)) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(func) if func is not None else decorate
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) arrived; raised where the program was, like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interruptible(on_interrupt: Callable[[], str] | None = None) -> Iterator[None]:
+    """Run the body so that SIGINT and SIGTERM end it promptly and cleanly.
+
+    The signal is raised as :class:`Interrupted` where the program is, so
+    ``finally`` blocks run (temporary files are removed) and what was finished
+    stays. The command then exits with 128 + the signal number (130, 143) after
+    printing ``on_interrupt()``.
+    """
+    installed = threading.current_thread() is threading.main_thread()
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    previous = {}
+    if installed:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        for other, old in previous.items():  # a second signal now kills at once
+            signal.signal(other, old)
+        previous.clear()
+        click.echo(f"Interrupted by {signal.Signals(signum).name}"
+                   + (f"; {on_interrupt()}" if on_interrupt else ""), err=True)
+        raise SystemExit(128 + int(signum)) from None
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)

@@ -23,36 +23,28 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
 from gs.artifact import load
+from gs.invert import resolve_device
 from gs.io import write_json
 from gs.jobs import (
+    InversionJob,
     JobReport,
-    OperatorOptions,
-    check_outputs,
     load_problems,
-    output_paths,
+    new_report,
+    plan_inputs,
+    plan_job,
     solve_problems,
 )
-from gs.latent import InitSpec
 from gs.settings import InversionSettings
 
 
 @dataclass(frozen=True)
-class ShardedJob:
-    """Everything a worker process needs to rebuild its part of the job."""
+class _Shard:
+    """What every worker process needs: the job, its resolved settings, the images to do."""
 
-    artifact_path: str
-    images: tuple[str, ...]
-    options: OperatorOptions
+    job: InversionJob
     settings: InversionSettings
-    out_dir: str
-    simulate_mode: bool
-    seed: int
-    init: InitSpec | None
-    mask: str | None
-    batch_size: int
-    overwrite: bool
-    save_observations: bool
     image_shape: tuple[int, int, int]
+    todo: tuple[int, ...]
 
 
 def cpu_threads_per_process(processes: int) -> int:
@@ -66,38 +58,37 @@ def cpu_threads_per_process(processes: int) -> int:
 
 
 class _Indices(Dataset):
-    def __init__(self, count: int) -> None:
-        self.count = count
+    def __init__(self, indices: tuple[int, ...]) -> None:
+        self.indices = indices
 
     def __len__(self) -> int:
-        return self.count
+        return len(self.indices)
 
-    def __getitem__(self, index: int) -> int:
-        return index
+    def __getitem__(self, position: int) -> int:
+        return self.indices[position]
 
 
 class _InversionModule(L.LightningModule):
     """Each predict batch is a list of image indices; the result, their report entries."""
 
-    def __init__(self, job: ShardedJob) -> None:
+    def __init__(self, shard: _Shard) -> None:
         super().__init__()
-        self.job = job
+        self.shard = shard
         self.artifact: Any = None
 
     def on_predict_start(self) -> None:
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads_per_process(self.trainer.num_devices))
-        self.artifact = load(self.job.artifact_path, device=str(self.device))
+        self.artifact = load(self.shard.job.artifact, device=str(self.device))
 
     def predict_step(self, batch: torch.Tensor, batch_idx: int) -> list[dict[str, Any]]:
-        job = self.job
-        problems = load_problems(job.image_shape, job.images, job.options,
-                                 simulate_mode=job.simulate_mode, seed=job.seed, mask=job.mask,
-                                 indices=[int(i) for i in batch])
-        outputs = output_paths([Path(p) for p in job.images], Path(job.out_dir))
-        return solve_problems(self.artifact, problems, outputs, job.settings, seed=job.seed,
-                              init=job.init, batch_size=job.batch_size, overwrite=job.overwrite,
-                              save_observations=job.save_observations)
+        shard, job = self.shard, self.shard.job
+        inputs = plan_inputs(job)  # checked by run_sharded; outputs may exist by now
+        wanted = {int(i) for i in batch}
+        chosen = [item for item in inputs if item.index in wanted]
+        problems = load_problems(job, shard.image_shape, chosen)
+        outputs = {item.index: item.output for item in inputs}
+        return solve_problems(self.artifact, job, problems, outputs, shard.settings)
 
 
 class _RankWriter(BasePredictionWriter):
@@ -116,41 +107,48 @@ class _RankWriter(BasePredictionWriter):
 
 
 def run_sharded(
-    job: ShardedJob,
+    job: InversionJob,
     *,
     devices: int,
     num_nodes: int = 1,
     accelerator: str = "auto",
     strategy: str = "auto",
-    report_path: str | Path | None = None,
 ) -> JobReport | None:
     """Run ``job`` over ``devices`` × ``num_nodes`` processes; rank 0 returns the report.
 
     Inputs and outputs are checked in the calling process before any worker
-    starts. Other ranks (under an external launcher) return ``None``.
+    starts (``job.resume`` skips the images its report records as done). Other
+    ranks (under an external launcher) return ``None``.
     """
-    check_outputs(job.images, job.out_dir, report_path, job.overwrite)
-    load_problems(job.image_shape, job.images, job.options, simulate_mode=job.simulate_mode,
-                  seed=job.seed, mask=job.mask)
+    artifact = load(job.artifact, device="cpu" if job.device == "auto" else
+                    resolve_device(job.device))
+    settings = job.settings_for(artifact)
+    image_shape = tuple(artifact.metadata.image_shape)
+    plan = plan_job(job, settings)
+    load_problems(job, image_shape, plan.todo)  # refuse bad inputs before any worker starts
+    shard = _Shard(job, settings, image_shape, tuple(item.index for item in plan.todo))
+    report = new_report(job, settings)
+    if job.report is not None:  # before any output, as run_job does (see plan_job)
+        report.images = [plan.done[i] for i in sorted(plan.done)]
+        write_json(job.report, report.to_json(), overwrite=True)
     if strategy == "auto" and devices * num_nodes > 1:
         strategy = "ddp_spawn"  # works from any entry point, tests and notebooks included
+    merged: dict[int, dict[str, Any]] = dict(plan.done)
     with tempfile.TemporaryDirectory(prefix="gs-shards-") as tmp:
         folder = Path(tmp)
         trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes,
                             strategy=strategy, inference_mode=False, logger=False,
                             enable_progress_bar=False, enable_model_summary=False,
                             callbacks=[_RankWriter(folder)])
-        loader = DataLoader(_Indices(len(job.images)), batch_size=job.batch_size,
-                            shuffle=False, collate_fn=torch.tensor)
-        trainer.predict(_InversionModule(job), dataloaders=loader, return_predictions=False)
+        loader = DataLoader(_Indices(shard.todo), batch_size=job.batch_size, shuffle=False,
+                            collate_fn=torch.tensor)
+        trainer.predict(_InversionModule(shard), dataloaders=loader, return_predictions=False)
         if not trainer.is_global_zero:
             return None
-        merged: dict[int, dict[str, Any]] = {}
         for part in sorted(folder.glob("rank*.json")):
             for entry in json.loads(part.read_text()):
                 merged[entry["index"]] = entry  # a padded sampler may repeat an image
-    report = JobReport(job.artifact_path, job.options.task, job.seed, job.settings.to_json(),
-                       images=[merged[i] for i in sorted(merged)])
-    if report_path is not None:
-        write_json(report_path, report.to_json(), overwrite=job.overwrite)
+    report.images = [merged[i] for i in sorted(merged)]
+    if job.report is not None:
+        write_json(job.report, report.to_json(), overwrite=True)
     return report

@@ -15,6 +15,7 @@ from there with that single warm start.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gs.errors import UserInputError
 from gs.latent import InitSpec, LatentSpec
 from gs.operators import Operator
 from gs.optim import BatchedAdam, BatchedLBFGS, OptimResult
@@ -78,6 +80,8 @@ class InversionResult:
         total_evaluations: evaluations spent on this image, all restarts and stages.
         seconds: wall time of the batch divided by its number of images.
         stages: per-cut record, one entry per stage of the schedule.
+        failure: why no restart of this image could be used (every one ended with a
+            NaN or infinite loss), else ``None``; ``image`` must then not be used.
     """
 
     image: np.ndarray
@@ -89,16 +93,17 @@ class InversionResult:
     total_evaluations: int
     seconds: float
     stages: list[StageRecord] = field(default_factory=list)
+    failure: str | None = None
 
 
 def resolve_device(device: str | None) -> str:
     """``auto``/None → ``cuda`` when available else ``cpu``; other values are checked."""
     if device in (None, "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if not (device == "cpu" or re.fullmatch(r"cuda(:\d+)?", device)):
+        raise UserInputError(f"must be auto, cpu, cuda or cuda:N, got {device!r}", field="device")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device} was asked for but CUDA is not available")
-    if not (device == "cpu" or device.startswith("cuda")):
-        raise ValueError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")
+        raise UserInputError(f"{device} was asked for but CUDA is not available", field="device")
     return device
 
 
@@ -274,7 +279,7 @@ def _step_hook(problem: _Problem, stage: int, cut: int, steps: int, n_images: in
 def _schedule(settings: InversionSettings, cut: int) -> tuple[int, ...]:
     schedule = tuple(settings.schedule) or (cut,)
     if schedule[-1] != cut:
-        raise ValueError(f"schedule {schedule} must end at the artifact's cut {cut}")
+        raise UserInputError(f"{schedule} must end at the artifact's cut {cut}", field="schedule")
     return schedule
 
 
@@ -291,6 +296,13 @@ def _warm_starts(spec: LatentSpec, initial: Sequence[Sequence[np.ndarray]], imag
         flat = np.concatenate([np.asarray(a, dtype=np.float32).reshape(-1) for a in latents])
         rows.append(np.repeat(flat[None], restarts, axis=0))
     return np.concatenate(rows)
+
+
+def _failure(loss: float, image: np.ndarray) -> str | None:
+    """Why a chosen row cannot be returned (NaN/Inf in its loss or image), or None."""
+    if np.isfinite(loss) and np.isfinite(image).all():
+        return None
+    return "every restart's measurement loss became NaN or infinite"
 
 
 def invert(
@@ -408,6 +420,7 @@ def invert(
             total_evaluations=int(total_evaluations[i]),
             seconds=seconds,
             stages=records[i],
+            failure=_failure(records[i][-1].final_loss, final_images[i]),
         )
         for i in range(len(indices))
     ]

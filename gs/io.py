@@ -9,35 +9,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from gs.errors import UserInputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
-def check_writable(path: str | Path, overwrite: bool, flag: str = "--output") -> Path:
-    """Raise ``UserInputError`` if ``path`` exists and ``overwrite`` is false."""
+def check_writable(path: str | Path, overwrite: bool, field: str = "output") -> Path:
+    """Raise ``UserInputError`` (naming ``field``) if ``path`` exists and ``overwrite`` is false."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise UserInputError(f"{flag} {path} already exists; pass --overwrite to replace it")
     if path.exists() and path.is_dir():
-        raise UserInputError(f"{flag} {path} is a folder, expected a file path")
+        raise UserInputError("is a folder, expected a file path", field=field, value=path)
+    if path.exists() and not overwrite:
+        raise UserInputError("already exists; pass {overwrite} to replace it", field=field,
+                             value=path, refs=("overwrite",))
     return path
 
 
 def atomic_write(
-    path: str | Path, write: Callable[[Path], None], overwrite: bool = False, flag: str = "--output"
+    path: str | Path, write: Callable[[Path], None], overwrite: bool = False, field: str = "output"
 ) -> Path:
-    """Call ``write(tmp_path)`` then move the result to ``path`` in one rename."""
-    path = check_writable(path, overwrite, flag)
+    """Call ``write(tmp_path)`` then move the result to ``path`` in one rename.
+
+    Readers never see a partial file: the temporary file lives in the same folder
+    (same file system) and is removed if ``write`` fails or is interrupted.
+    """
+    path = check_writable(path, overwrite, field)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -50,28 +57,124 @@ def atomic_write(
     return path
 
 
-def read_image(path: str | Path, flag: str = "IMAGE", channels: int = 3) -> np.ndarray:
-    """Read an image file as float32 (C, H, W) in [0, 1] with ``channels`` channels."""
+def read_image(path: str | Path, field: str = "image", channels: int = 3) -> np.ndarray:
+    """Read an image file as float32 (C, H, W) in [0, 1] with ``channels`` (1 or 3) channels.
+
+    The rules (each conversion logs a notice on the ``gs`` logger, stderr by default):
+      * refused (``UserInputError`` naming ``field``): a missing, empty, truncated or
+        undecodable file, and one whose header declares more than
+        :data:`MAX_IMAGE_PIXELS` pixels (checked before anything is decoded);
+      * EXIF orientation is applied, as a photo viewer shows the picture;
+      * 16-bit and 32-bit grey images keep their precision (scaled by their full range);
+      * palette, grey, CMYK... become RGB (or grey when ``channels`` is 1);
+      * an alpha channel is composited over white.
+    """
     path = Path(path)
     if not path.is_file():
-        raise UserInputError(f"{flag} {path} does not exist or is not a file")
+        raise UserInputError("does not exist or is not a file", field=field, value=path)
+    if path.stat().st_size == 0:
+        raise UserInputError("is an empty file (0 bytes), expected an image", field=field,
+                             value=path)
     try:
-        with Image.open(path) as img:
-            img = img.convert("RGB" if channels == 3 else "L")
-            array = np.asarray(img, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise UserInputError(f"{flag} {path} is not a readable image (png, jpg, webp...)") from None
+        with warnings.catch_warnings():
+            # the declared size is checked below, against our own (lower) limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise _TooLarge(width, height)
+                img.load()
+                turned = _orientation(img)
+                oriented = ImageOps.exif_transpose(img) if turned else img
+                array = _pixels(oriented, channels, path, field)
+    except _TooLarge as big:
+        raise UserInputError(
+            f"declares {big.width}x{big.height} pixels, over the {MAX_IMAGE_PIXELS:,} pixels "
+            "gs accepts (see README: input images)", field=field, value=path) from None
+    except Image.DecompressionBombError:
+        raise UserInputError(
+            f"declares more than PIL's limit of pixels, over the {MAX_IMAGE_PIXELS:,} pixels gs "
+            "accepts (see README: input images)", field=field, value=path) from None
+    except UserInputError:
+        raise
+    except Exception:  # noqa: BLE001 - any failure of PIL's decoders on this file's bytes
+        raise UserInputError("is not a readable image (png, jpg, webp...)", field=field,
+                             value=path) from None
+    if turned:
+        notice(f"{path}: EXIF orientation applied")
+    return array
+
+
+MAX_IMAGE_PIXELS = 40_000_000
+"""Largest image (width × height, from its header) ``read_image`` accepts: 40 megapixels."""
+
+
+class _TooLarge(Exception):
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(f"{width}x{height}")
+        self.width, self.height = width, height
+
+
+def _orientation(img: Image.Image) -> bool:
+    """True when the EXIF orientation asks for a flip or rotation."""
+    try:
+        return img.getexif().get(0x0112, 1) not in (0, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block means no orientation
+        return False
+
+
+def notice(message: str) -> None:
+    """Tell the user about a conversion the library made on their input (stderr by default)."""
+    logging.getLogger("gs").warning(message)
+
+
+def _pixels(img: Image.Image, channels: int, path: Path, field: str) -> np.ndarray:
+    """Decoded PIL image → float32 (channels, H, W) in [0, 1], per the rules of read_image."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        raw = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or raw.max(initial=0) > 255 else 255.0
+        grey = np.clip(raw / top, 0.0, 1.0).astype(np.float32)[None]
+        if channels == 3:
+            notice(f"{path}: {mode} grey image repeated to RGB")
+            grey = np.repeat(grey, 3, axis=0)
+        return np.ascontiguousarray(grey)
+    if mode == "P":
+        img = img.convert("RGBA")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        if rgba.getextrema()[3][0] < 255:
+            notice(f"{path}: transparent pixels composited over white")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba).convert("RGB")
+        mode = "RGB"
+    target = "RGB" if channels == 3 else "L"
+    if mode != target:
+        if channels == 3 and mode in ("L", "1"):
+            notice(f"{path}: grey image repeated to RGB")
+        elif channels == 1 and mode not in ("L", "1"):
+            notice(f"{path}: {mode} image converted to grey")
+        img = img.convert(target)
+    array = np.asarray(img, dtype=np.float32) / 255.0
     if array.ndim == 2:
         array = array[:, :, None]
     return np.ascontiguousarray(array.transpose(2, 0, 1))
 
 
-def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Center-crop to a square then resize (C, H, W) in [0, 1] to ``size`` = (H, W)."""
+def resize_image(image: np.ndarray, size: tuple[int, int], path: str | Path | None = None
+                 ) -> np.ndarray:
+    """Center-crop (C, H, W) in [0, 1] to a square, then resize it to ``size`` = (H, W).
+
+    With ``path`` given, the crop and the resize are logged as notices.
+    """
     c, h, w = image.shape
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     square = image[:, top : top + side, left : left + side]
+    if path is not None and (h, w) != tuple(size):
+        crop = f"center-cropped to {side}x{side} and " if h != w else ""
+        notice(f"{path}: {w}x{h} pixels {crop}resized to {size[1]}x{size[0]}")
     if (side, side) == tuple(size):
         return square.astype(np.float32)
     pil = Image.fromarray(to_uint8(square).transpose(1, 2, 0).squeeze())
@@ -99,11 +202,17 @@ def _pil_format(path: str | Path) -> str:
     return {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP"}.get(suffix, "PNG")
 
 
-def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
-    """Tile equally sized (C, H, W) images into one (C, H', W') grid with white padding."""
+def image_grid(rows: Sequence[Sequence[np.ndarray]], pad: int = 2, fill: float = 1.0
+               ) -> np.ndarray:
+    """Tile equally sized (C, H, W) images into one (C, H', W') grid.
+
+    ``rows[i][j]`` lands in row i, column j; ``pad`` pixels of value ``fill``
+    (1.0 = white) lie between and around the images; short rows leave blanks.
+    """
     c, h, w = rows[0][0].shape
     ncols = max(len(r) for r in rows)
-    grid = np.ones((c, len(rows) * (h + pad) + pad, ncols * (w + pad) + pad), dtype=np.float32)
+    grid = np.full((c, len(rows) * (h + pad) + pad, ncols * (w + pad) + pad), fill,
+                   dtype=np.float32)
     for i, row in enumerate(rows):
         for j, img in enumerate(row):
             y, x = pad + i * (h + pad), pad + j * (w + pad)
@@ -112,11 +221,11 @@ def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
 
 
 def write_json(
-    path: str | Path, data: Any, overwrite: bool = False, flag: str = "--report"
+    path: str | Path, data: Any, overwrite: bool = False, field: str = "report"
 ) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
-    text = json.dumps(data, indent=2)
-    return atomic_write(path, lambda tmp: tmp.write_text(text + "\n"), overwrite, flag)
+    """Write ``data`` as indented JSON, atomically (NaN/Infinity are refused: not JSON)."""
+    text = json.dumps(data, indent=2, allow_nan=False)
+    return atomic_write(path, lambda tmp: tmp.write_text(text + "\n"), overwrite, field)
 
 
 def sha256_file(path: str | Path) -> str:

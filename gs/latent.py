@@ -8,10 +8,13 @@ read from the artifact's ``gs.json``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
+from gs.errors import UserInputError
 
 INIT_KINDS = ("zero", "normal", "clamped_normal", "uniform")
 
@@ -32,11 +35,14 @@ class InitSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in INIT_KINDS:
-            raise ValueError(f"init kind must be one of {', '.join(INIT_KINDS)}, got {self.kind!r}")
-        if not self.std > 0:
-            raise ValueError(f"init std must be positive, got {self.std}")
-        if not self.limit > 0:
-            raise ValueError(f"init limit must be positive, got {self.limit}")
+            raise UserInputError(f"must be one of {', '.join(INIT_KINDS)}, got {self.kind!r}",
+                                 field="init")
+        if not 0 < self.std < math.inf:
+            raise UserInputError(f"must be a positive finite number, got {self.std}",
+                                 field="init_std")
+        if not 0 < self.limit < math.inf:
+            raise UserInputError(f"must be a positive finite number, got {self.limit}",
+                                 field="init_limit")
 
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         """Draw a float32 array of ``shape`` from this distribution using ``rng``."""

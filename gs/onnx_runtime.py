@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gs.artifact import ArtifactMetadata, artifact_format
+from gs.artifact import ArtifactMetadata, artifact_format, check_graph
 from gs.errors import UserInputError
 from gs.latent import LatentSpec
 from gs.onnx_graphs import ONNX_METADATA_KEY, piece_names
@@ -56,6 +56,12 @@ class OnnxArtifact:
     def spec(self) -> LatentSpec:
         return self.metadata.spec
 
+    @property
+    def device(self) -> str:
+        """``cuda`` when the tail runs on onnxruntime's CUDA provider, else ``cpu``."""
+        providers = self.sessions["tail"].get_providers()
+        return "cuda" if providers and providers[0] == "CUDAExecutionProvider" else "cpu"
+
     def _run(self, piece: str, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         names = self._inputs[piece]
         if len(arrays) != len(names):
@@ -83,45 +89,54 @@ class OnnxArtifact:
         return lambda *inputs: self.generator(*self.carry(c, self.metadata.cut, inputs))
 
 
-def load(path: str | Path, providers: Sequence[str] | None = None,
-         flag: str = "ARTIFACT") -> OnnxArtifact:
+def load(path: str | Path, providers: Sequence[str] | None = None) -> OnnxArtifact:
     """Load and validate an ``.onnx`` artifact written by ``gs-export``.
 
     Raises:
-        UserInputError: missing or unreadable file, missing or invalid metadata.
+        UserInputError: (field ``artifact``) missing or unreadable file, missing or
+            invalid metadata, metadata the graph contradicts.
     """
     import onnx
     from onnx.utils import Extractor
 
     path = Path(path)
-    if artifact_format(path, flag) != "onnx":
-        raise UserInputError(f"{flag} {path} is not an .onnx artifact")
+
+    def refuse(problem: str) -> UserInputError:
+        return UserInputError(problem, field="artifact", value=path)
+
+    if artifact_format(path) != "onnx":
+        raise refuse("is not an .onnx artifact")
     if not path.is_file():
-        raise UserInputError(f"{flag} {path} does not exist or is not a file")
+        raise refuse("does not exist or is not a file")
     try:
         proto = onnx.load(str(path))
     except Exception:  # noqa: BLE001 - any parse failure is the same user error
-        raise UserInputError(f"{flag} {path} is not a readable ONNX model") from None
+        raise refuse("is not a readable ONNX model") from None
     props = {p.key: p.value for p in proto.metadata_props}
     if ONNX_METADATA_KEY not in props:
-        raise UserInputError(f"{flag} {path} carries no gs metadata; export it with gs-export")
+        raise refuse("carries no gs metadata; export it with gs-export")
     try:
         data = json.loads(props[ONNX_METADATA_KEY])
     except json.JSONDecodeError:
-        raise UserInputError(f"{flag} {path} has gs metadata that is not valid JSON") from None
-    metadata = ArtifactMetadata.from_json(data, where=f"{flag} {path}")
+        raise refuse("has gs metadata that is not valid JSON") from None
+    metadata = ArtifactMetadata.from_json(data, path)
     inputs, outputs = piece_names(metadata)
     graph_inputs = {i.name for i in proto.graph.input}
     graph_outputs = {o.name for o in proto.graph.output}
     for piece in inputs:
         if not set(inputs[piece]) <= graph_inputs or not set(outputs[piece]) <= graph_outputs:
-            raise UserInputError(f"{flag} {path} lacks the graph {piece!r} its metadata promises")
-    extractor = Extractor(proto)
+            raise refuse(f"lacks the graph {piece!r} its metadata promises")
     chosen = list(providers) if providers is not None else default_providers()
-    sessions = {
-        piece: _session(
-            extractor.extract_model(inputs[piece], outputs[piece]).SerializeToString(), chosen
-        )
-        for piece in inputs
-    }
-    return OnnxArtifact(sessions, metadata, path)
+    try:
+        extractor = Extractor(proto)
+        sessions = {
+            piece: _session(
+                extractor.extract_model(inputs[piece], outputs[piece]).SerializeToString(), chosen
+            )
+            for piece in inputs
+        }
+    except Exception:  # noqa: BLE001 - onnx/onnxruntime reject a malformed graph
+        raise refuse("holds a graph onnxruntime cannot run") from None
+    artifact = OnnxArtifact(sessions, metadata, path)
+    check_graph(artifact, refuse)
+    return artifact

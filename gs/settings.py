@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from gs.errors import UserInputError
 from gs.operators.registry import TASKS  # noqa: F401 - re-exported; the registry owns it
 
 OPTIMIZERS = ("lbfgs", "adam")
@@ -74,34 +76,35 @@ class InversionSettings:
     min_steps: int = 0
 
     def __post_init__(self) -> None:
+        def refuse(field: str, problem: str) -> UserInputError:
+            return UserInputError(f"{problem}, got {getattr(self, field)!r}", field=field)
+
         if self.keep_restarts_after < 0:
-            raise ValueError(
-                f"keep_restarts_after must be non-negative, got {self.keep_restarts_after}"
-            )
+            raise refuse("keep_restarts_after", "must be non-negative")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+            raise refuse("precision", f"must be one of {', '.join(PRECISIONS)}")
         if self.line_search not in LINE_SEARCHES:
-            raise ValueError(
-                f"line_search must be one of {LINE_SEARCHES}, got {self.line_search!r}")
+            raise refuse("line_search", f"must be one of {', '.join(LINE_SEARCHES)}")
         if not 0 <= self.holdout < 1:
-            raise ValueError(f"holdout must be in [0, 1), got {self.holdout}")
+            raise refuse("holdout", "must be in [0, 1)")
         if self.holdout > 0 and not self.keep_best:
-            raise ValueError("holdout needs keep_best: a sample ends at its best held-out point")
+            raise UserInputError("needs keep_best: a sample ends at its best held-out "
+                                 "point", field="holdout")
         if self.discrepancy < 0:
-            raise ValueError(f"discrepancy must be non-negative, got {self.discrepancy}")
+            raise refuse("discrepancy", "must be non-negative")
         if self.min_steps < 0:
-            raise ValueError(f"min_steps must be non-negative, got {self.min_steps}")
+            raise refuse("min_steps", "must be non-negative")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+            raise refuse("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
         for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.tolerance < 0:
-            raise ValueError(f"tolerance must be non-negative, got {self.tolerance}")
-        if list(self.schedule) != sorted(set(self.schedule)):
-            raise ValueError(f"schedule must list increasing cuts, got {self.schedule}")
+                raise refuse(name, "must be at least 1")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise refuse("lr", "must be a positive finite number")
+        if not 0 <= self.tolerance <= 1:
+            raise refuse("tolerance", "must be in [0, 1]")
+        if list(self.schedule) != sorted(set(self.schedule)) or min(self.schedule, default=0) < 0:
+            raise refuse("schedule", "must list increasing non-negative cuts")
 
     def override(self, **changes: Any) -> InversionSettings:
         """A copy with every non-None value of ``changes`` applied."""

@@ -84,7 +84,7 @@ def test_export_refuses_to_overwrite_and_checks_the_cut(tmp_path, tiny_weights):
     out = export_artifact(tiny_weights, tmp_path / "a.pt", cut=1, model="dcgan")
     with pytest.raises(UserInputError, match="already exists"):
         export_artifact(tiny_weights, out, cut=1, model="dcgan")
-    with pytest.raises(UserInputError, match="--cut 4 is not allowed.*from 0 to 2"):
+    with pytest.raises(UserInputError, match="cut 4 is not allowed.*from 0 to 2"):
         export_artifact(tiny_weights, tmp_path / "b.pt", cut=4, model="dcgan")
     assert not (tmp_path / "b.pt").exists()
     assert export_artifact(tiny_weights, out, cut=0, model="dcgan", overwrite=True) == out

@@ -184,7 +184,7 @@ def test_a_cut_the_model_does_not_allow_names_the_allowed_range(tiny, tmp_path):
         cut(g, 4)
     with pytest.raises(ValueError, match="expected an integer from 0 to 3"):
         g.cut_spec(-1)
-    with pytest.raises(UserInputError, match="--cut 7 is not allowed for began; expected an "
+    with pytest.raises(UserInputError, match="cut 7 is not allowed for began; expected an "
                                              "integer from 0 to 3"):
         export_artifact(ckpt, tmp_path / "bad.pt", cut=7)
     assert not (tmp_path / "bad.pt").exists()

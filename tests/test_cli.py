@@ -94,7 +94,7 @@ def test_speed_flags_reach_the_engine(tmp_path, tiny_artifacts, photo):
     assert entry["total_evaluations"] < 2 * entry["evaluations"]  # the loser stopped early
     one_sentence_error(run(invert_cli, [tiny_artifacts[1], photo, "--ratio", 0.3, "--simulate",
                                         "--keep-restarts-after", -1, "-o", tmp_path / "x"]),
-                       "keep_restarts_after")
+                       "--keep-restarts-after")
 
 
 def test_progressive_init_through_the_cli(tmp_path, tiny_artifacts, photo):

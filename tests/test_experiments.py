@@ -222,7 +222,7 @@ def test_a_view_at_a_shallower_cut_is_that_cut_s_generator(tiny_artifacts):
 def test_init_names_follow_the_supplement():
     assert parse_init("normal:5").std == pytest.approx(math.sqrt(5))
     assert parse_init("zero").kind == "zero" and parse_init("lasso") == "lasso"
-    with pytest.raises(ValueError, match="--inits"):
+    with pytest.raises(ValueError, match="inits"):
         parse_init("normal:-1")
 
 

@@ -145,7 +145,7 @@ def test_a_cut_the_model_does_not_allow_names_the_allowed_range(tiny, tmp_path):
     g, ckpt = tiny
     with pytest.raises(ValueError, match="expected an integer from 0 to 3"):
         cut(g, 4)
-    with pytest.raises(UserInputError, match="--cut 6 is not allowed for vae; expected an "
+    with pytest.raises(UserInputError, match="cut 6 is not allowed for vae; expected an "
                                              "integer from 0 to 3"):
         export_artifact(ckpt, tmp_path / "bad.pt", cut=6)
     assert not (tmp_path / "bad.pt").exists()

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 import gs
-from gs.errors import UserInputError
+from gs.clitools import user_errors
 
 F = Callable[..., Any]
 
@@ -136,10 +136,7 @@ def train_config(kwargs: dict[str, Any]) -> Any:
 
 def run_and_report(train: Callable[[], Any]) -> None:
     """Run ``train``; turn a user error into exit code 2, report the outputs."""
-    try:
-        result = train()
-    except UserInputError as exc:
-        raise click.UsageError(str(exc)) from None
+    result = user_errors(train)()
     if not result.is_global_zero:
         return
     click.echo(

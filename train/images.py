@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from torch import Tensor
+
+from gs.io import atomic_write, image_grid, to_uint8
 
 
 def make_grid(images: Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
@@ -20,27 +20,15 @@ def make_grid(images: Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
     """
     if images.dim() != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"images must have shape (B, 1|3, H, W), got {tuple(images.shape)}")
-    array = (images.detach().float().clamp(0, 1) * 255).round().to("cpu").numpy().astype(np.uint8)
+    array = images.detach().float().clamp(0, 1).to("cpu").numpy()
     if array.shape[1] == 1:
         array = np.repeat(array, 3, axis=1)
-    count, _, height, width = array.shape
-    cols = min(nrow, count)
-    rows = math.ceil(count / cols)
-    grid = np.zeros(
-        (rows * (height + padding) + padding, cols * (width + padding) + padding, 3), np.uint8
-    )
-    for i in range(count):
-        top = (i // cols) * (height + padding) + padding
-        left = (i % cols) * (width + padding) + padding
-        grid[top : top + height, left : left + width] = array[i].transpose(1, 2, 0)
-    return grid
+    cols = min(nrow, len(array))
+    rows = [list(array[i : i + cols]) for i in range(0, len(array), cols)]
+    return to_uint8(image_grid(rows, pad=padding, fill=0.0)).transpose(1, 2, 0)
 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
     """Write a uint8 (H, W, 3) array to ``path`` atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(array).save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"),
+                        overwrite=True)

@@ -35,6 +35,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 
 from gs.errors import UserInputError
+from gs.io import atomic_write
 from gs.train.config import (
     DEFAULT_CHANNELS,
     DEFAULT_IMAGE_SIZE,
@@ -314,16 +315,12 @@ def save_generator_state(module: GeneratorModule, path: Path) -> Path:
     whose configuration cannot be read off the weights: ``{"model_name",
     "model_config", "state_dict"}``.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     generator = module.generator
     state: dict = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
     if generator.model_name != "dcgan":
         state = {"model_name": generator.model_name, "model_config": generator.config(),
                  "state_dict": state}
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(state, tmp), overwrite=True)
 
 
 def fit(config: TrainConfig, model_name: str, build: Builder) -> TrainResult:

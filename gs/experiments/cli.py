@@ -17,55 +17,50 @@ from gs.experiments.summary import ALL_GROUPS
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def parse_list(text: str, flag: str, kind: type = str) -> list[Any]:
-    """``"a,b"`` → ``[kind("a"), kind("b")]``; one sentence naming ``flag`` otherwise."""
+def parse_list(text: str, field: str, kind: type = str) -> list[Any]:
+    """``"a,b"`` → ``[kind("a"), kind("b")]``; an error naming ``field`` otherwise."""
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
     try:
         values = [kind(p) for p in parts]
     except ValueError:
         values = []
     if not values:
-        raise UserInputError(f"{flag} must be a comma-separated list of {kind.__name__} "
-                             f"values, got {text!r}")
+        raise UserInputError(f"must be a comma-separated list of {kind.__name__} values, "
+                             f"got {text!r}", field=field)
     return values
 
 
-def parse_ratios(text: str, flag: str = "--ratios") -> list[float]:
-    ratios = parse_list(text, flag, float)
+def parse_ratios(text: str, field: str = "ratios") -> list[float]:
+    ratios = parse_list(text, field, float)
     if any(not 0 < r <= 1 for r in ratios):
-        raise UserInputError(f"{flag} values must be in (0, 1], got {text!r}")
+        raise UserInputError(f"values must be in (0, 1], got {text!r}", field=field)
     return ratios
 
 
 def parse_seeds(text: str) -> list[int]:
-    seeds = parse_list(text, "--seeds", int)
+    seeds = parse_list(text, "seeds", int)
     if any(s < 0 for s in seeds):
-        raise UserInputError(f"--seeds must be non-negative integers, got {text!r}")
+        raise UserInputError(f"must be non-negative integers, got {text!r}", field="seeds")
     return seeds
 
 
-def _load(path: str, flag: str, device: str) -> Any:
+def _load(path: str, device: str) -> Any:
     from gs.artifact import load
     from gs.invert import resolve_device
 
-    try:
-        return load(path, device=resolve_device(device), flag=flag)
-    except UserInputError:
-        raise
-    except ValueError as exc:
-        raise UserInputError(str(exc)) from None
+    return load(path, device=resolve_device(device))
 
 
 def _images(folder: str, artifact: Any, limit: int | None) -> list[grid.EvalImage]:
     if limit is not None and limit < 1:
-        raise UserInputError(f"--limit must be at least 1, got {limit}")
+        raise UserInputError(f"must be at least 1, got {limit}", field="limit")
     return grid.load_images(folder, tuple(artifact.metadata.image_shape), limit)
 
 
 def _overrides(steps: int | None, restarts: int | None) -> dict[str, Any]:
-    for flag, value in (("--steps", steps), ("--restarts", restarts)):
+    for field, value in (("steps", steps), ("restarts", restarts)):
         if value is not None and value < 1:
-            raise UserInputError(f"{flag} must be at least 1, got {value}")
+            raise UserInputError(f"must be at least 1, got {value}", field=field)
     return {"steps": steps, "restarts": restarts}
 
 
@@ -103,7 +98,8 @@ def run_options(f: Any) -> Any:
 
 def _common(options: dict[str, Any]) -> dict[str, Any]:
     if options["batch_size"] < 1:
-        raise UserInputError(f"--batch-size must be at least 1, got {options['batch_size']}")
+        raise UserInputError(f"must be at least 1, got {options['batch_size']}",
+                             field="batch_size")
     return {"seeds": parse_seeds(options["seeds"]), "out_dir": Path(options["output_dir"]),
             "cache_dir": options["cache_dir"], "overwrite": options["overwrite"],
             "batch_size": options["batch_size"],
@@ -128,8 +124,8 @@ def evalset_command(output_dir: str, split: str, n_faces: int, n_other: int, siz
                     overwrite: bool) -> None:
     """Write the bundled face / non-face photos as OUTPUT_DIR/<split>/<group>/*.png."""
     if n_faces < 0 or n_other < 0 or n_faces + n_other == 0 or size < 8:
-        raise UserInputError("--faces and --others must be non-negative with at least one "
-                             "photo, and --size at least 8")
+        raise UserInputError("{n_faces} and {n_other} must be non-negative with at least one "
+                             "photo, and {size} at least 8", refs=("n_faces", "n_other", "size"))
     splits = evalset.SPLITS if split == "both" else (split,)
     for name in splits:
         paths = evalset.write_evalset(output_dir, name, n_faces, n_other, size, overwrite)
@@ -146,19 +142,20 @@ def evalset_command(output_dir: str, split: str, n_faces: int, n_other: int, siz
 @click.option("--weights", type=click.Path(), help="Whole generator, for iagan / mganprior.")
 @click.option("--model", help="Model of --weights.")
 @run_options
-@user_errors
+@user_errors(aliases={"artifact": "artifacts"})
 def cs_curve_command(more_artifacts: tuple[str, ...], artifacts: tuple[str, ...], ratios: str,
                      methods: str, weights: str | None, model: str | None,
                      **options: Any) -> None:
     """PSNR against m/n for each method on Gaussian CS (curve.png, grids, tables)."""
-    paths = [p for text in artifacts for p in parse_list(text, "--artifacts")]
+    paths = [p for text in artifacts for p in parse_list(text, "artifacts")]
     paths += list(more_artifacts)
     if not paths:
-        raise UserInputError("--artifacts: give at least one artifact (.pt from gs-export)")
+        raise UserInputError("needs at least one artifact (.pt from gs-export)",
+                             field="artifacts")
     common = _common(options)
-    names = parse_list(methods, "--methods")
+    names = parse_list(methods, "methods")
     ratio_values = parse_ratios(ratios)
-    loaded = [_load(p, "--artifacts", options["device"]) for p in paths]
+    loaded = [_load(p, options["device"]) for p in paths]
     images = _images(options["images"], loaded[0], options["limit"])
     from gs.experiments.registry import baseline_factory
 
@@ -186,14 +183,14 @@ def cut_sweep_command(artifact: str | None, weights: str | None, model: str | No
                       **options: Any) -> None:
     """Recover validation images at each cut; print and record the best cut."""
     common = _common(options)
-    cut_list = None if cuts is None else parse_list(cuts, "--cuts", int)
-    parse_ratios(str(ratio), "--ratio")
+    cut_list = None if cuts is None else parse_list(cuts, "cuts", int)
+    parse_ratios(str(ratio), "ratio")
     if (artifact is None) == (weights is None):
-        raise UserInputError("--artifact/--weights: give exactly one of an artifact and "
-                             "generator weights")
+        raise UserInputError("give exactly one of {artifact} and {weights}",
+                             refs=("artifact", "weights"))
     if weights is not None:
         artifact = str(export_deepest(weights, model, cut_list, common["out_dir"]))
-    loaded = _load(str(artifact), "--artifact", options["device"])
+    loaded = _load(str(artifact), options["device"])
     images = _images(options["images"], loaded, options["limit"])
     result = studies.cut_sweep(loaded, images, cuts=cut_list, ratio=ratio, raw=raw,
                                point_task=task, **common)
@@ -210,10 +207,7 @@ def export_deepest(weights: str, model: str | None, cuts: list[int] | None, out_
 
     generator = load_generator(weights, model).model
     deepest = max(cuts) if cuts else max(generator.valid_cuts)
-    try:
-        generator.check_cut(deepest, flag="--cuts")
-    except ValueError as exc:
-        raise UserInputError(str(exc)) from None
+    generator.check_cut(deepest, field="cuts")
     path = out_dir / "artifacts" / f"{generator.model_name}_c{deepest}.pt"
     if not path.exists():
         export_artifact(weights, path, cut=deepest, model=model)
@@ -230,13 +224,13 @@ def export_deepest(weights: str, model: str | None, cuts: list[int] | None, out_
 def init_command(artifact: str, inits: str, ratio: float, **options: Any) -> None:
     """Surgery from each initialisation strategy (box plot inits.png, tables)."""
     common = _common(options)
-    names = parse_list(inits, "--inits")
+    names = parse_list(inits, "inits")
     from gs.experiments.methods import parse_init
 
     for name in names:
         parse_init(name)
-    parse_ratios(str(ratio), "--ratio")
-    loaded = _load(artifact, "--artifact", options["device"])
+    parse_ratios(str(ratio), "ratio")
+    loaded = _load(artifact, options["device"])
     images = _images(options["images"], loaded, options["limit"])
     from gs.experiments.registry import baseline_factory
 

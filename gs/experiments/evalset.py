@@ -83,7 +83,8 @@ def faces(count: int, size: int = 64, split: str = "test") -> list[tuple[str, np
         positions = [p for p in range(1, _LFW_FACES) if p % 7][:count]
         return _lfw_faces(positions, size)
     if count > 15:
-        raise UserInputError(f"--faces: the test split has 15 face photos, asked for {count}")
+        raise UserInputError(f"must be at most 15 (the test split's face photos), got {count}",
+                             field="n_faces")
     # Test: the astronaut, then LFW faces 0, 7, 14, … (the order earlier tables used).
     return ([_crop(_ASTRONAUT_FACE, size)] + _lfw_faces([7 * i for i in range(count - 1)], size)
             )[:count]
@@ -94,8 +95,8 @@ def non_faces(count: int, size: int = 64, split: str = "test") -> list[tuple[str
     _check_split(split)
     entries = _TEST_OTHER if split == "test" else _VAL_OTHER
     if count > len(entries):
-        raise UserInputError(f"--others: the {split} split has {len(entries)} non-face photos, "
-                             f"asked for {count}")
+        raise UserInputError(f"must be at most {len(entries)} (the {split} split's non-face "
+                             f"photos), got {count}", field="n_other")
     return [_crop(entry, size) for entry in entries[:count]]
 
 
@@ -114,4 +115,4 @@ def write_evalset(root: str | Path, split: str, n_faces: int, n_other: int, size
 
 def _check_split(split: str) -> None:
     if split not in SPLITS:
-        raise UserInputError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+        raise UserInputError(f"must be one of {', '.join(SPLITS)}, got {split!r}", field="split")

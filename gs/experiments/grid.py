@@ -81,34 +81,35 @@ class Cell:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def list_images(root: str | Path, flag: str = "--images") -> list[tuple[Path, str]]:
+def list_images(root: str | Path, field: str = "images") -> list[tuple[Path, str]]:
     """Image files under ``root`` (sorted) with their group: the first subfolder, or
     :data:`DEFAULT_GROUP` for files directly in ``root``."""
     root = Path(root)
     if not root.is_dir():
-        raise UserInputError(f"{flag} {root} is not a folder of images")
+        raise UserInputError("is not a folder of images", field=field, value=root)
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
                    and p.is_file() and not any(part.startswith(".") for part in
                                                p.relative_to(root).parts))
     if not files:
-        raise UserInputError(f"{flag} {root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise UserInputError(f"holds no images ({', '.join(IMAGE_SUFFIXES)})", field=field,
+                             value=root)
     return [(p, p.relative_to(root).parts[0] if len(p.relative_to(root).parts) > 1
              else DEFAULT_GROUP) for p in files]
 
 
 def load_images(root: str | Path, image_shape: tuple[int, int, int], limit: int | None = None,
-                flag: str = "--images") -> list[EvalImage]:
+                field: str = "images") -> list[EvalImage]:
     """Read (and resize to ``image_shape``) the images under ``root``; at most ``limit``
     per group, in sorted order."""
     taken: dict[str, int] = {}
     images = []
     # The index (which keys the image's operator and noise) is its place in the whole
     # folder, so a --limit subset keeps the problems and cached cells of the full set.
-    for index, (path, group) in enumerate(list_images(root, flag)):
+    for index, (path, group) in enumerate(list_images(root, field)):
         if limit is not None and taken.get(group, 0) >= limit:
             continue
         taken[group] = taken.get(group, 0) + 1
-        pixels = resize_image(read_image(path, flag, channels=image_shape[0]), image_shape[1:])
+        pixels = resize_image(read_image(path, field, channels=image_shape[0]), image_shape[1:])
         images.append(EvalImage(index, path.stem, group, path, pixels))
     return images
 

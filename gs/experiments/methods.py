@@ -103,7 +103,7 @@ INIT_LABELS = {"zero": "Zero", "clamped_normal": "CN(0,1)", "normal:5": "N(0,5)"
                "normal:10": "N(0,10)", "lasso": "LassoInv"}
 
 
-def parse_init(text: str, flag: str = "--inits") -> InitSpec | str:
+def parse_init(text: str, field: str = "inits") -> InitSpec | str:
     """An init name → its :class:`InitSpec`, or ``"lasso"`` for LassoInv.
 
     ``normal:V`` is N(0, V) with V the *variance*, as the supplement writes it.
@@ -119,8 +119,8 @@ def parse_init(text: str, flag: str = "--inits") -> InitSpec | str:
             variance = float("nan")
         if math.isfinite(variance) and variance > 0:
             return InitSpec("normal", std=math.sqrt(variance))
-    raise UserInputError(f"{flag} entries must be zero, clamped_normal, normal:VARIANCE or "
-                         f"lasso, got {text!r}")
+    raise UserInputError(f"entries must be zero, clamped_normal, normal:VARIANCE or lasso, "
+                         f"got {text!r}", field=field)
 
 
 class SurgeryMethod:

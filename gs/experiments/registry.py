@@ -70,19 +70,20 @@ def baseline_factory(artifacts: Sequence[Any], weights: str | Path | None = None
     def make(name: str) -> Method:
         names = baseline_names()
         if name not in names:
-            raise UserInputError(f"--methods: unknown method {name!r}; available: gs, "
-                                 f"no-surgery, {', '.join(names)}")
+            raise UserInputError(f"holds an unknown method {name!r}; available: gs, "
+                                 f"no-surgery, {', '.join(names)}", field="methods")
         prior = baselines.METHODS[name].prior
         if prior == "artifact":
             if not artifacts:
-                raise UserInputError(f"--methods {name} needs an artifact")
+                raise UserInputError(f"{name} needs an artifact", field="methods")
             uncut = artifacts[0] if artifacts[0].metadata.cut == 0 else \
                 ArtifactAtCut(artifacts[0], 0)
             return BaselineMethod(baselines.get_method(name, artifact=uncut, device=device),
                                   artifact_identity(artifacts[0]))
         if prior == "generator":
             if weights is None:
-                raise UserInputError(f"--methods {name} needs --weights (the whole generator)")
+                raise UserInputError(f"{name} needs {{weights}} (the whole generator)",
+                                     field="methods", refs=("weights",))
             if not generator:
                 from gs.baselines.generators import load_full_generator
 

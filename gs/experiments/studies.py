@@ -66,12 +66,12 @@ def _start(out_dir: Path, study: str, methods: Mapping[str, Method],
         except (OSError, json.JSONDecodeError):
             same = False
         if not same:
-            raise UserInputError(f"-o/--output-dir {out_dir} holds results of a different "
-                                 f"experiment; pass --overwrite to replace them (cached cells "
-                                 f"are kept)")
+            raise UserInputError("holds results of a different experiment; pass {overwrite} "
+                                 "to replace them (cached cells are kept)", field="output_dir",
+                                 value=out_dir, refs=("overwrite",))
     elif not path.exists():
         for name in ("results.csv", "summary.csv", "results.json"):
-            check_writable(out_dir / name, overwrite, "-o/--output-dir")
+            check_writable(out_dir / name, overwrite, "output_dir")
     write_json(path, manifest, overwrite=True)
 
 
@@ -154,8 +154,8 @@ def _method_table(artifacts: Sequence[Any], names: Sequence[str],
         elif name == "no-surgery":
             table.setdefault("no surgery", SurgeryMethod(artifacts[0], 0, overrides=surgery))
         elif make_baseline is None:
-            raise UserInputError(f"--methods: unknown method {name!r}; available: "
-                                 f"{', '.join(SURGERY_METHODS)}")
+            raise UserInputError(f"holds an unknown method {name!r}; available: "
+                                 f"{', '.join(SURGERY_METHODS)}", field="methods")
         else:
             table[name] = make_baseline(name)
     return table
@@ -197,8 +197,9 @@ def cut_sweep(artifact: Any, images: Sequence[grid.EvalImage], out_dir: str | Pa
     available = list(range(artifact.metadata.cut + 1))
     cuts = available if cuts is None else sorted(set(int(c) for c in cuts))
     if not cuts or any(c not in available for c in cuts):
-        raise UserInputError(f"--cuts must be among {available} (the artifact's cut "
-                             f"{artifact.metadata.cut} and those in front), got {list(cuts)}")
+        raise UserInputError(f"must be among {available} (the artifact's cut "
+                             f"{artifact.metadata.cut} and those in front), got {list(cuts)}",
+                             field="cuts")
     table: dict[str, Method] = {f"c={c}": SurgeryMethod(artifact, c, task=point_task,
                                                         overrides=surgery) for c in cuts}
     cs = grid.TaskPoint(point_task, float(ratio))
@@ -253,7 +254,8 @@ def init_comparison(artifact: Any, images: Sequence[grid.EvalImage], out_dir: st
         warm = None
         if init == "lasso":
             if make_baseline is None:
-                raise UserInputError("--inits lasso needs the lasso-dct baseline (gs.baselines)")
+                raise UserInputError("lasso needs the lasso-dct baseline (gs.baselines)",
+                                     field="inits")
             warm = make_baseline("lasso-dct")
         label = INIT_LABELS.get(name, name)
         table[label] = SurgeryMethod(artifact, artifact.metadata.cut, init=init, init_name=label,

@@ -72,6 +72,15 @@ def _csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return buffer.getvalue()
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity: a non-finite score is written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return f"{value:.4f}"
@@ -90,6 +99,7 @@ def write_tables(out_dir: str | Path, records: Sequence[dict[str, Any]],
                        ("summary.csv", _csv_text(summary, summary_columns))):
         written.append(atomic_write(out / name, lambda tmp, t=text: tmp.write_text(t),
                                     overwrite=True))
-    data = {**(extra or {}), "summary": list(summary), "results": list(records)}
+    data = {**(extra or {}), "summary": [_finite(r) for r in summary],
+            "results": [_finite(r) for r in records]}
     written.append(write_json(out / "results.json", data, overwrite=True))
     return written

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from gs.errors import UserInputError
 from gs.latent import LatentSpec
 from gs.settings import InversionSettings
 
@@ -89,13 +90,13 @@ class StagedGenerator(nn.Module):
         weights without changing the output; nothing to do for most models.
         """
 
-    def check_cut(self, cut: int, flag: str = "cut") -> None:
-        """Raise ``ValueError`` naming the allowed range if ``cut`` is not valid."""
+    def check_cut(self, cut: int, field: str = "cut") -> None:
+        """Raise ``UserInputError`` naming ``field`` and the allowed cuts if ``cut`` is invalid."""
         cuts = self.valid_cuts
         if cut not in cuts:
-            raise ValueError(
-                f"{flag} {cut} is not allowed for {self.model_name}; expected an integer "
-                f"from {cuts.start} to {cuts.stop - 1}"
+            raise UserInputError(
+                f"is not allowed for {self.model_name}; expected an integer "
+                f"from {cuts.start} to {cuts.stop - 1}", field=field, value=cut
             )
 
     def run_from(self, cut: int, state: State, until: int | None = None) -> State:
