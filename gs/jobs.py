@@ -471,7 +471,8 @@ def solve_problems(
                 if _saves_measurements(job) and problem.truth is not None:
                     measurements = save_measurements(measurement_path(out), problem, job.seed,
                                                      replace)
-            entry = _entry(problem, result, None if failure else out, failure, measurements)
+            entry = report_entry(problem, result, None if failure else out, failure,
+                                 measurements)
             entries.append(entry)
             if on_entry is not None:
                 on_entry(entry)
@@ -551,8 +552,10 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _entry(problem: Problem, result: InversionResult, out: Path | None, failure: str | None,
-           measurements: Path | None) -> dict[str, Any]:
+def report_entry(problem: Problem, result: InversionResult, out: Path | None,
+                 failure: str | None, measurements: Path | None) -> dict[str, Any]:
+    """The report's record of one image; ``result`` may be any object with
+    InversionResult's record fields (the baselines' results are)."""
     truth = problem.truth
     scored = truth is not None and failure is None
     return {

@@ -1,0 +1,151 @@
+"""Generator Surgery against every baseline on the same measurements (DCGAN faces, 64 px).
+
+    nice -n 19 .venv/bin/python -m benchmarks.baselines --images 4 --budget 0.1 \\
+        --out benchmarks/.baselines.jsonl
+    .venv/bin/python -m benchmarks.baselines --table benchmarks/.baselines.jsonl
+
+Per task, every method solves the very same problem objects (operator, mask, noise
+drawn from (seed, image index) by gs.jobs), so only the method differs. Each result
+is appended to a JSON-lines file as soon as it exists (a long run keeps what it has
+done); ``--table`` renders PSNR mean ± sd and seconds per image as Markdown.
+``--budget f`` scales every iterative baseline's step count by f (1 = the papers'
+budgets, Table 3); the table header states the steps actually used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.cache import cached_artifact
+from benchmarks.photos import faces, non_faces
+from gs.artifact import load
+from gs.baselines import get_method
+from gs.baselines.generators import load_full_generator
+from gs.baselines.presets import auto_preset
+from gs.jobs import OperatorOptions, simulated_problem
+from gs.metrics import psnr
+
+TASKS = {
+    "CS 8 %": OperatorOptions(task="cs", ratio=0.08),
+    "inpaint 8 %": OperatorOptions(task="inpaint", keep=0.08),
+    "SR 4×": OperatorOptions(task="sr", scale=4),
+    "CS 33 %": OperatorOptions(task="cs", ratio=0.33),
+    "CS 2 %": OperatorOptions(task="cs", ratio=0.02),
+}
+METHODS = ("GS (c=1)", "no surgery (c=0)", "lasso-dct", "lasso-wavelet", "csgm",
+           "deep-decoder", "dip", "iagan", "mganprior")
+STEP_FIELDS = ("steps", "stage1_steps", "stage2_steps")
+
+
+def scaled(settings: Any, budget: float, restarts: int | None = None) -> Any:
+    """``settings`` with every step count multiplied by ``budget`` (at least 1 step) and,
+    where given and the method has restarts, ``restarts`` restarts."""
+    changes = {name: max(1, int(round(getattr(settings, name) * budget)))
+               for name in STEP_FIELDS if hasattr(settings, name)}
+    if restarts is not None and hasattr(settings, "restarts"):
+        changes["restarts"] = restarts
+    return settings.override(**changes)
+
+
+def build_methods(weights: Path, budget: float, restarts: int | None) -> dict[str, Any]:
+    gs_artifact = load(cached_artifact(weights, 1))
+    uncut = load(cached_artifact(weights, 0))
+    generator = load_full_generator(weights, "dcgan")
+    return {
+        "GS (c=1)": get_method("surgery", artifact=gs_artifact),
+        "no surgery (c=0)": get_method("surgery", artifact=uncut),
+        "lasso-dct": get_method("lasso-dct"),
+        "lasso-wavelet": get_method("lasso-wavelet"),
+        "csgm": get_method("csgm", artifact=uncut,
+                           settings=scaled(auto_preset("csgm"), budget, restarts)),
+        "deep-decoder": get_method("deep-decoder", settings=scaled(
+            auto_preset("deep-decoder", image_side=64), budget, restarts)),
+        "dip": get_method("dip", settings=scaled(auto_preset("dip"), budget, restarts)),
+        "iagan": get_method("iagan", generator=generator,
+                            settings=scaled(auto_preset("iagan", model="dcgan"), budget, restarts)),
+        "mganprior": get_method("mganprior", generator=generator,
+                                settings=scaled(auto_preset("mganprior", model="dcgan"), budget,
+                                                restarts)),
+    }
+
+
+def run(args: argparse.Namespace) -> None:
+    photos = faces(args.images - args.images // 2) + non_faces(args.images // 2)
+    methods = build_methods(Path(args.weights), args.budget, args.restarts)
+    wanted = args.methods.split(",") if args.methods else list(METHODS)
+    out = Path(args.out)
+    for task, options in TASKS.items():
+        problems = [simulated_problem(Path(name), i, img, options, args.seed)
+                    for i, (name, img) in enumerate(photos)]
+        for name in wanted:
+            method = methods[name]
+            for problem, (photo, truth) in zip(problems, photos):
+                try:
+                    (result,) = method.solve([problem], seed=args.seed)
+                except Exception as exc:  # noqa: BLE001 - one failure must not end a long run
+                    print(f"{task} {name} {photo}: FAILED {exc!r}", flush=True)
+                    continue
+                settings = getattr(method, "settings", None)
+                record = {"task": task, "method": name, "photo": photo,
+                          "psnr": psnr(result.image, truth), "seconds": result.seconds,
+                          "measurement_loss": result.measurement_loss,
+                          "y_sum": float(np.sum(problem.y)),
+                          "settings": None if settings is None else settings.to_json(),
+                          "details": result.details}
+                with open(out, "a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+                print(f"{task:12s} {name:18s} {photo:16s} {record['psnr']:6.2f} dB "
+                      f"{result.seconds:7.1f} s", flush=True)
+
+
+def table(path: Path) -> str:
+    rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        rows[(record["task"], record["method"])].append(record)
+    tasks = [t for t in TASKS if any(key[0] == t for key in rows)]
+    lines = ["| method | " + " | ".join(tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
+    for name in METHODS:
+        cells = []
+        for task in tasks:
+            records = rows.get((task, name), [])
+            if not records:
+                cells.append("–")
+                continue
+            values = np.array([r["psnr"] for r in records])
+            seconds = float(np.median([r["seconds"] for r in records]))
+            sd = values.std(ddof=1) if len(values) > 1 else math.nan
+            cells.append(f"{values.mean():.2f} ± {sd:.2f} dB, {seconds:.1f} s (n={len(values)})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", default="weights/dcgan_faces.tar")
+    parser.add_argument("--images", type=int, default=4, help="half faces, half non-faces")
+    parser.add_argument("--budget", type=float, default=1.0,
+                        help="fraction of the papers' step budgets for iterative baselines")
+    parser.add_argument("--restarts", type=int,
+                        help="restarts of every iterative baseline (default: its preset's)")
+    parser.add_argument("--methods", help="comma-separated subset of " + ", ".join(METHODS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/.baselines.jsonl")
+    parser.add_argument("--table", help="render this results file and exit")
+    args = parser.parse_args()
+    if args.table:
+        print(table(Path(args.table)))
+        return
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

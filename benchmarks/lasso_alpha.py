@@ -1,0 +1,53 @@
+"""Choose the Lasso weight alpha per transform and task on validation photos.
+
+    nice -n 19 .venv/bin/python -m benchmarks.lasso_alpha [--images 3]
+
+Prints mean PSNR per alpha of the grid and the best one per (transform, task);
+the chosen values are written into gs/baselines/presets.py by hand (BENCHMARKS.md,
+"Baselines"). Test photos (benchmarks/photos.py) are never used here.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from benchmarks.validation import validation_photos
+from gs.baselines.lasso import LassoDCT, LassoWavelet
+from gs.baselines.presets import LassoSettings
+from gs.jobs import OperatorOptions, simulated_problem
+from gs.metrics import psnr
+
+TASKS = {
+    "cs": OperatorOptions(task="cs", ratio=0.08),
+    "inpaint": OperatorOptions(task="inpaint", keep=0.08),
+    "sr": OperatorOptions(task="sr", scale=4),
+    "denoise": OperatorOptions(task="denoise"),
+}
+GRID = (3e-3, 1e-2, 3e-2, 1e-1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=int, default=3)
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    args = parser.parse_args()
+    photos = validation_photos(args.images)
+    for task in args.tasks.split(","):
+        problems = [simulated_problem(name, i, img, TASKS[task], 0)
+                    for i, (name, img) in enumerate(photos)]
+        for cls in (LassoDCT, LassoWavelet):
+            scores = {}
+            for alpha in GRID:
+                results = cls(LassoSettings(alpha=alpha)).solve(problems)
+                scores[alpha] = float(np.mean([psnr(r.image, img) for r, (_, img)
+                                               in zip(results, photos)]))
+                print(f"{cls.name:14s} {task:8s} alpha={alpha:<6g} {scores[alpha]:.2f} dB",
+                      flush=True)
+            best = max(scores, key=scores.get)
+            print(f"BEST {cls.name} {task} alpha={best:g} ({scores[best]:.2f} dB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

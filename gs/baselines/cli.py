@@ -1,0 +1,141 @@
+"""``gs-baseline``: recover images with a baseline method (thin layer over gs.baselines)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gs.baselines import METHODS, get_method
+from gs.baselines.presets import PRESETS, auto_preset, preset
+from gs.clitools import task_options, user_errors
+from gs.errors import UserInputError
+from gs.jobs import InversionJob, OperatorOptions
+
+#: CLI flag → settings field it overrides (where the method's settings have it).
+OVERRIDE_FLAGS = {
+    "--steps": "steps", "--lr": "lr", "--restarts": "restarts", "--alpha": "alpha",
+    "--solver": "solver", "--cut": "layer", "--codes": "codes",
+    "--back-projection": "back_projection",
+}
+
+
+def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
+    """``base`` with the non-None flag values applied; a flag the method lacks is an error."""
+    names = {f.name for f in fields(base)}
+    changes = {}
+    for flag, value in overrides.items():
+        if value is None:
+            continue
+        field = OVERRIDE_FLAGS[flag]
+        if field not in names:
+            raise UserInputError(f"does not apply to {method}", field=field)
+        changes[field] = value
+    return base.override(**changes)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("method_name", metavar="METHOD", type=click.Choice(list(METHODS)))
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--artifact", type=click.Path(), help="gs artifact (.pt): csgm, surgery.")
+@click.option("--weights", type=click.Path(), help="Whole generator: iagan, mganprior.")
+@click.option("--model", help="Model of --weights (dcgan, began, vae, biggan).")
+@task_options
+@click.option("--preset", "preset_name", help="Named settings of the method (see --help).")
+@click.option("--steps", type=int, help="Optimisation steps (single-stage methods).")
+@click.option("--lr", type=float, help="Adam learning rate.")
+@click.option("--restarts", type=int, help="Random restarts; the best by measurement loss wins.")
+@click.option("--alpha", type=float, help="lasso: l1 weight.")
+@click.option("--solver", type=click.Choice(["auto", "sklearn", "fista"]), help="lasso solver.")
+@click.option("--cut", type=int, help="mganprior: composing layer l.")
+@click.option("--codes", type=int, help="mganprior: number of latent codes N.")
+@click.option("--back-projection", is_flag=True, default=None, help="iagan: back-project.")
+@click.option("--size", type=int, help="Image side for methods without a generator (64).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("-o", "--output-dir", required=True, type=click.Path(),
+              help="Folder for the recovered images.")
+@click.option("--report", type=click.Path(), help="Write a JSON report here.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@user_errors(aliases={"image": "IMAGES", "layer": "cut", "preset": "preset_name"})
+def main(method_name: str, images: tuple[str, ...], artifact: str | None, weights: str | None,
+         model: str | None, task: str, simulate: bool, measurements: int | None,
+         ratio: float | None, keep: float | None, mask: str | None, scale: int | None,
+         method: str, noise_std: float | None, preset_name: str | None, steps: int | None,
+         lr: float | None, restarts: int | None, alpha: float | None, solver: str | None,
+         cut: int | None, codes: int | None, back_projection: bool | None, size: int | None,
+         seed: int, device: str, output_dir: str, report: str | None,
+         overwrite: bool) -> None:
+    """Recover IMAGES with baseline METHOD on gs-invert's measurements and report format.
+
+    \b
+    Methods and presets (Table 3 of the paper's supplement):
+    """
+    from gs.baselines.run import run_method
+    from gs.invert import resolve_device
+
+    info = METHODS[method_name]
+    device = resolve_device(device)
+    loaded, generator, source = None, None, ""
+    if info.prior == "artifact":
+        if artifact is None:
+            raise UserInputError(f"is required by {method_name}", field="artifact")
+        from gs.artifact import load
+
+        loaded = load(artifact, device=device)
+        source, shape = str(artifact), tuple(loaded.metadata.image_shape)
+    elif info.prior == "generator":
+        if weights is None or model is None:
+            raise UserInputError(f"and {{model}} are required by {method_name}", field="weights",
+                             refs=("model",))
+        from gs.baselines.generators import load_full_generator
+
+        generator = load_full_generator(weights, model)
+        source, shape = str(weights), tuple(generator.image_shape)
+    else:
+        side = 64 if size is None else size
+        if side < 8:
+            raise UserInputError(f"must be at least 8 pixels, got {side}", field="size")
+        shape = (3, side, side)
+    settings = _settings(method_name, preset_name, generator, shape, task, {
+        "--steps": steps, "--lr": lr, "--restarts": restarts, "--alpha": alpha,
+        "--solver": solver, "--cut": cut, "--codes": codes,
+        "--back-projection": back_projection})
+    built = get_method(method_name, settings=settings, artifact=loaded, generator=generator,
+                       device=device)
+    job = InversionJob(
+        artifact=Path(source or method_name), images=tuple(Path(p) for p in images),
+        output_dir=Path(output_dir),
+        operator=OperatorOptions(task=task, measurements=measurements, ratio=ratio,
+                                 keep=keep, scale=scale, method=method,
+                                 noise_std=noise_std),
+        seed=seed, simulate=simulate, mask=None if mask is None else Path(mask),
+        report=None if report is None else Path(report), overwrite=overwrite,
+        device=device)
+    result = run_method(built, job, shape)
+    for entry in result.images:
+        score = "" if entry["psnr"] is None else f"  PSNR {entry['psnr']:.2f} dB"
+        click.echo(f"{entry['path']} -> {entry['output']}{score}", err=True)
+
+
+def _settings(method_name: str, preset_name: str | None, generator: Any,
+              shape: tuple[int, int, int], task: str, overrides: dict[str, Any]) -> Any:
+    if method_name == "surgery":
+        if any(v is not None for v in overrides.values()) or preset_name is not None:
+            raise UserInputError("surgery takes its settings from the artifact; use gs-invert "
+                                 "to change them")
+        return None
+    if preset_name is not None:
+        base = preset(method_name, preset_name)
+    else:
+        model = None if generator is None else generator.model_name
+        base = auto_preset(method_name, model=model, image_side=shape[1], task=task)
+    return settings_with(method_name, base, overrides)
+
+
+main.help = (main.help or "") + "".join(
+    f"\n    {name:14s} {info.summary}"
+    + (f" [presets: {', '.join(PRESETS[name])}]" if name in PRESETS else "")
+    for name, info in METHODS.items())

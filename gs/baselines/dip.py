@@ -1,0 +1,96 @@
+"""Deep Image Prior (Ulyanov et al. 2018) with its encoder–decoder "skip" network.
+
+Per scale i (``channels[i]`` wide): down = conv3×3 stride 2, BN, LeakyReLU, conv3×3,
+BN, LeakyReLU; skip = conv1×1 to ``skip_channels``, BN, LeakyReLU; up = BN of
+[skip, bilinear ×2 of the deeper output], conv3×3, BN, LeakyReLU, conv1×1, BN,
+LeakyReLU. A final conv1×1 and a sigmoid give the image. The network is fitted to
+y from a fixed noise input for a fixed number of Adam steps (no early stopping,
+which would need the ground truth); see :class:`gs.baselines.presets.DIPSettings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from gs.baselines.base import BaselineResult, ProblemLike, check_problems
+from gs.baselines.deep_decoder import fit_untrained
+from gs.baselines.presets import DIPSettings, preset
+from gs.errors import UserInputError
+
+
+def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, padding_mode="reflect"),
+            nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
+
+
+class _Level(nn.Module):
+    """One scale of the skip network wrapped around the deeper ones (``inner``)."""
+
+    def __init__(self, cin: int, width: int, skip: int, inner: nn.Module | None,
+                 inner_out: int) -> None:
+        super().__init__()
+        self.down = nn.Sequential(*_conv(cin, width, 3, 2), *_conv(width, width, 3))
+        self.inner = inner
+        self.skip = nn.Sequential(*_conv(cin, skip, 1)) if skip else None
+        deeper = inner_out if inner is not None else width
+        self.up = nn.Sequential(nn.BatchNorm2d(skip + deeper), *_conv(skip + deeper, width, 3),
+                                *_conv(width, width, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        deep = self.down(x)
+        if self.inner is not None:
+            deep = self.inner(deep)
+        deep = nn.functional.interpolate(deep, size=x.shape[-2:], mode="bilinear",
+                                         align_corners=False)
+        parts = [deep] if self.skip is None else [self.skip(x), deep]
+        return self.up(torch.cat(parts, dim=1))
+
+
+class SkipNet(nn.Module):
+    """(1, input_depth, H, W) → (1, C, H, W) in [0, 1]; H, W divisible by 2**len(channels)."""
+
+    def __init__(self, input_depth: int, channels: Sequence[int], skip: int,
+                 out_channels: int) -> None:
+        super().__init__()
+        inner: nn.Module | None = None
+        inner_out = 0
+        for i in reversed(range(len(channels))):
+            cin = input_depth if i == 0 else channels[i - 1]
+            inner = _Level(cin, channels[i], skip, inner, inner_out)
+            inner_out = channels[i]
+        self.body = inner
+        self.head = nn.Sequential(nn.Conv2d(channels[0], out_channels, 1), nn.Sigmoid())
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x))
+
+
+class DeepImagePrior:
+    """Deep Image Prior with a fixed step budget (see the module docstring)."""
+
+    name: ClassVar[str] = "dip"
+    prior: ClassVar[str] = "none"
+
+    def __init__(self, settings: DIPSettings | None = None, device: str = "cpu") -> None:
+        self.settings = settings or preset(self.name)
+        self.device = device
+
+    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
+        check_problems(problems)
+        s = self.settings
+        results = []
+        for problem in problems:
+            c, h, w = problem.operator.image_shape
+            factor = 2 ** len(s.channels)
+            if h % factor or w % factor:
+                raise UserInputError(f"is {w}x{h} pixels; DIP with {len(s.channels)} scales "
+                                     f"needs sides divisible by {factor}", field="size")
+            results.append(fit_untrained(
+                problem.operator, problem.y, problem.index, seed, s.restarts, s.steps, s.lr,
+                lambda c=c: SkipNet(s.input_depth, s.channels, s.skip_channels, c),
+                (s.input_depth, h, w), 0.1, s.input_noise, self.device))
+        return results

@@ -1,0 +1,270 @@
+"""Every hyperparameter of every baseline, as typed presets in one place.
+
+The generator-prior rows follow the supplement's Table 3 (Adam everywhere, three
+random restarts chosen by measurement loss); the others cite their papers. A
+method's constructor takes one of these dataclasses; :func:`preset` looks a named
+one up, and ``settings.override(steps=...)`` changes single fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from gs.errors import UserInputError
+
+LASSO_SOLVERS = ("auto", "sklearn", "fista")
+
+
+class _Settings:
+    """Shared helpers of the frozen settings dataclasses below."""
+
+    def override(self, **changes: Any):  # noqa: ANN201 - returns the subclass
+        """A copy with every non-None value of ``changes`` applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[type-var]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+def _positive(owner: str, **values: float) -> None:
+    """Raise :class:`UserInputError` naming the first field of ``owner`` that is not > 0."""
+    for name, value in values.items():
+        if not value > 0:
+            raise UserInputError(f"must be positive, got {value!r}", field=name)
+
+
+@dataclass(frozen=True)
+class LassoSettings(_Settings):
+    """Lasso in an orthonormal transform basis: min_w ½‖y − AΨᵀw‖² + alpha·‖w‖₁.
+
+    Both solvers minimise this same objective, so ``alpha`` means the same for
+    either. ``alpha`` was chosen on validation images that
+    are not among the benchmark's test images (``benchmarks/lasso_alpha.py``;
+    BENCHMARKS.md, "Baselines").
+
+    Attributes:
+        alpha: ℓ1 weight (> 0).
+        solver: ``sklearn`` (coordinate descent on the m×n design matrix AΨᵀ, built
+            row by row without any n×n basis matrix), ``fista`` (matrix-free, only
+            applies A, Aᵀ, Ψ and Ψᵀ), or ``auto``: sklearn while the design matrix has
+            at most ``max_design_entries`` entries, FISTA beyond.
+        max_iter: solver iterations (coordinate-descent epochs or FISTA steps).
+        tol: sklearn's duality-gap tolerance; FISTA stops when the relative change
+            of w over one step falls below it.
+        max_design_entries: see ``solver``; 2**24 float64 entries = 128 MiB.
+    """
+
+    alpha: float = 1e-4
+    solver: str = "auto"
+    max_iter: int = 1000
+    tol: float = 1e-4
+    max_design_entries: int = 2**24
+
+    def __post_init__(self) -> None:
+        _positive("LassoSettings", alpha=self.alpha, tol=self.tol)
+        if self.solver not in LASSO_SOLVERS:
+            raise UserInputError(f"must be one of {LASSO_SOLVERS}, got {self.solver!r}",
+                                 field="solver")
+        _positive("LassoSettings", max_iter=self.max_iter,
+                  max_design_entries=self.max_design_entries)
+
+
+@dataclass(frozen=True)
+class CSGMSettings(_Settings):
+    """CSGM (Bora et al. 2017): min_z ‖A G(z) − y‖² + z_weight·‖z‖², Adam, restarts.
+
+    Defaults are the CSGM code's CelebA setting (Adam 0.1, ℓ2 weight 1e-3) with 1000
+    steps and the three restarts of Table 3.
+    """
+
+    lr: float = 0.1
+    steps: int = 1000
+    restarts: int = 3
+    z_weight: float = 1e-3
+
+    def __post_init__(self) -> None:
+        _positive("CSGMSettings", lr=self.lr, steps=self.steps, restarts=self.restarts)
+        if self.z_weight < 0:
+            raise UserInputError(f"must be non-negative, got {self.z_weight}", field="z_weight")
+
+
+@dataclass(frozen=True)
+class DeepDecoderSettings(_Settings):
+    """Deep Decoder (Heckel & Hand 2019), Table 3: Adam on the weights, fixed input.
+
+    ``depth`` 1×1-conv layers of ``channels`` channels, each followed by bilinear ×2
+    upsampling (all but the last), ReLU and channel normalisation; the seed tensor is
+    ``channels × seed_side × seed_side``, so the output side is
+    ``seed_side · 2**(depth-1)`` (64 px: depth 5; 128 px: depth 6).
+    """
+
+    depth: int = 5
+    channels: int = 44
+    lr: float = 1e-2
+    steps: int = 5000
+    restarts: int = 1
+    seed_side: int = 4
+    input_scale: float = 0.1
+
+    def __post_init__(self) -> None:
+        _positive("DeepDecoderSettings", depth=self.depth, channels=self.channels, lr=self.lr,
+                  steps=self.steps, restarts=self.restarts, seed_side=self.seed_side,
+                  input_scale=self.input_scale)
+
+    @property
+    def output_side(self) -> int:
+        return self.seed_side * 2 ** (self.depth - 1)
+
+
+@dataclass(frozen=True)
+class DIPSettings(_Settings):
+    """Deep Image Prior (Ulyanov et al. 2018): its encoder–decoder "skip" network.
+
+    Fixed budget, no early stopping: ``steps`` Adam steps at ``lr`` (2000, the
+    DIP paper's super-resolution budget), input noise of ``input_depth`` channels
+    (uniform × 0.1) perturbed by N(0, ``input_noise``²) at every step (1/30, as in
+    DIP). ``channels`` lists the width of each of the ``len(channels)`` scales; the
+    image side must be divisible by ``2**len(channels)``.
+    """
+
+    channels: tuple[int, ...] = (128, 128, 128, 128, 128)
+    skip_channels: int = 4
+    input_depth: int = 32
+    lr: float = 1e-2
+    steps: int = 2000
+    input_noise: float = 1 / 30
+    restarts: int = 1
+
+    def __post_init__(self) -> None:
+        _positive("DIPSettings", lr=self.lr, steps=self.steps, restarts=self.restarts,
+                  input_depth=self.input_depth)
+        if not self.channels or min(self.channels) < 1 or self.skip_channels < 0:
+            raise UserInputError(f"must be positive widths, with skip_channels non-negative; "
+                                 f"got {self.channels} and {self.skip_channels}",
+                                 field="channels")
+        if self.input_noise < 0:
+            raise UserInputError(f"must be non-negative, got {self.input_noise}",
+                                 field="input_noise")
+
+
+@dataclass(frozen=True)
+class IAGANSettings(_Settings):
+    """IAGAN (Hussein et al. 2020), Table 3.
+
+    Stage 1 optimises z alone (Adam ``stage1_lr``, ``stage1_steps``); stage 2 jointly
+    fine-tunes z (``stage2_z_lr``) and the generator's weights (``stage2_weights_lr``)
+    for ``stage2_steps``. Every restart starts from the pretrained weights.
+    ``back_projection`` adds IAGAN's final step x ← x + Aᵀ(AAᵀ)⁻¹(y − Ax) (for
+    noiseless measurements).
+    """
+
+    stage1_lr: float = 0.1
+    stage1_steps: int = 1600
+    stage2_z_lr: float = 1e-4
+    stage2_weights_lr: float = 1e-4
+    stage2_steps: int = 600
+    restarts: int = 3
+    back_projection: bool = False
+
+    def __post_init__(self) -> None:
+        _positive("IAGANSettings", stage1_lr=self.stage1_lr, stage1_steps=self.stage1_steps,
+                  stage2_z_lr=self.stage2_z_lr, stage2_weights_lr=self.stage2_weights_lr,
+                  restarts=self.restarts)
+        if self.stage2_steps < 0:
+            raise UserInputError(f"must be non-negative, got {self.stage2_steps}",
+                                 field="stage2_steps")
+
+
+@dataclass(frozen=True)
+class MGANPriorSettings(_Settings):
+    """mGANprior (Gu et al. 2020), Table 3: N codes composed at layer ``layer``.
+
+    The features of the ``codes`` latents after block ``layer`` are summed with
+    per-channel importance weights (initialised 1/N) and passed through the rest of
+    the generator; Adam at ``lr`` for ``steps`` on codes and weights.
+    """
+
+    codes: int = 10
+    layer: int = 1
+    lr: float = 3e-2
+    steps: int = 5000
+    restarts: int = 3
+
+    def __post_init__(self) -> None:
+        _positive("MGANPriorSettings", codes=self.codes, layer=self.layer, lr=self.lr,
+                  steps=self.steps, restarts=self.restarts)
+
+
+#: Named presets: method name → preset name → settings. ``default`` is what the
+#: CLI uses when nothing else is asked for; the model/size-named ones are Table 3.
+PRESETS: dict[str, dict[str, _Settings]] = {
+    # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py).
+    "lasso-dct": {
+        "default": LassoSettings(alpha=1e-2),
+        "cs": LassoSettings(alpha=1e-2),
+        "inpaint": LassoSettings(alpha=1e-2),
+        "sr": LassoSettings(alpha=1e-2),
+        "denoise": LassoSettings(alpha=1e-2),
+    },
+    "lasso-wavelet": {
+        "default": LassoSettings(alpha=1e-2),
+        "cs": LassoSettings(alpha=1e-2),
+        "inpaint": LassoSettings(alpha=1e-2),
+        "sr": LassoSettings(alpha=1e-2),
+        "denoise": LassoSettings(alpha=1e-2),
+    },
+    "csgm": {"default": CSGMSettings()},
+    "deep-decoder": {
+        "default": DeepDecoderSettings(),
+        "64px": DeepDecoderSettings(depth=5, channels=44),
+        "128px": DeepDecoderSettings(depth=6, channels=89),
+    },
+    "dip": {"default": DIPSettings()},
+    "iagan": {
+        "default": IAGANSettings(),
+        "dcgan": IAGANSettings(stage1_steps=1600),
+        "began": IAGANSettings(stage1_steps=1600),
+        "vae": IAGANSettings(stage1_steps=1000),
+    },
+    "mganprior": {
+        "default": MGANPriorSettings(),
+        "dcgan": MGANPriorSettings(codes=10, layer=1, lr=3e-2, steps=5000),
+        "began": MGANPriorSettings(codes=20, layer=2, lr=1e-3, steps=3000),
+        "vae": MGANPriorSettings(codes=20, layer=1, lr=5e-3, steps=3000),
+    },
+}
+
+
+def preset(method: str, name: str = "default") -> Any:
+    """The settings dataclass named ``name`` of ``method``.
+
+    Raises:
+        UserInputError: unknown method, or unknown preset (field ``preset``); the
+            message lists the known ones.
+    """
+    if method not in PRESETS:
+        raise UserInputError(f"method {method!r} has no presets; methods with presets: "
+                             f"{', '.join(PRESETS)}")
+    table = PRESETS[method]
+    if name not in table:
+        raise UserInputError(f"is not a preset of {method}; expected one of {', '.join(table)}",
+                             field="preset", value=repr(name))
+    return table[name]
+
+
+def auto_preset(method: str, *, model: str | None = None, image_side: int | None = None,
+                task: str | None = None) -> Any:
+    """The preset for a model (``iagan``, ``mganprior``: Table 3), an image size
+    (``deep-decoder``: 128 px and larger take the 128 px row) or a task (``lasso-*``),
+    else ``default``."""
+    table = PRESETS[method]
+    if task is not None and task in table:
+        return table[task]
+    if model is not None and model in table:
+        return table[model]
+    if image_side is not None and f"{image_side}px" in table:
+        return table[f"{image_side}px"]
+    if method == "deep-decoder" and image_side is not None and image_side >= 128:
+        return table["128px"]
+    return table["default"]

@@ -1,0 +1,410 @@
+"""gs.baselines: every method on tiny problems, shared measurements, presets, gs-baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from gs.artifact import load
+from gs.baselines import METHODS, get_method
+from gs.baselines.base import measurement_loss
+from gs.baselines.cli import main as baseline_cli
+from gs.baselines.iagan import back_project
+from gs.baselines.lasso import design_matrix, lasso_fista, lasso_sklearn
+from gs.baselines.presets import (
+    PRESETS,
+    CSGMSettings,
+    DeepDecoderSettings,
+    DIPSettings,
+    IAGANSettings,
+    LassoSettings,
+    MGANPriorSettings,
+    auto_preset,
+    preset,
+)
+from gs.baselines.transforms import DCT2, Wavelet2
+from gs.io import write_image
+from gs.jobs import InversionJob, OperatorOptions, load_problems, plan_inputs, simulated_problem
+from gs.metrics import psnr
+from gs.operators import make_operator
+from helpers import in_range_image, tiny_dcgan
+
+SHAPE = (3, 16, 16)
+EPS = np.finfo(np.float32).eps
+
+
+def smooth_image(seed: int = 0, shape=SHAPE) -> np.ndarray:
+    """A smooth colour image in [0.1, 0.9] (a few low DCT frequencies): easy for every prior."""
+    rng = np.random.default_rng(seed)
+    c, h, w = shape
+    yy, xx = np.meshgrid(np.linspace(0, np.pi, h), np.linspace(0, np.pi, w), indexing="ij")
+    image = np.stack([0.5 + 0.2 * np.cos(rng.integers(1, 3) * yy) * np.cos(rng.integers(0, 2) * xx)
+                      + 0.15 * np.sin(xx + k) for k in range(c)])
+    return np.clip(image, 0.1, 0.9).astype(np.float32)
+
+
+def problem(image, task="cs", seed=0, index=0, **options):
+    defaults = {"cs": {"ratio": 0.3}, "inpaint": {"keep": 0.4}, "sr": {"scale": 2}}
+    opts = OperatorOptions(task=task, **{**defaults.get(task, {}), **options})
+    return simulated_problem("img.png", index, image, opts, seed)
+
+
+def trivial(p) -> np.ndarray:
+    """Aᵀy clipped to [0, 1]: the masked image for inpainting, the trivial CS estimate."""
+    return np.clip(np.asarray(p.operator.A_adjoint(p.y[None].astype(np.float64))[0]), 0, 1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread(one_thread):
+    """Tiny networks run faster on one thread and do not fight other processes."""
+
+
+@pytest.fixture(scope="module")
+def generator():
+    model = tiny_dcgan()
+    for weight in model.parameters():
+        weight.requires_grad_(False)
+    return model
+
+
+@pytest.fixture(scope="module")
+def uncut(tiny_artifacts):
+    return load(tiny_artifacts[0])
+
+
+# ------------------------------------------------------------------ transforms and Lasso
+@pytest.mark.parametrize("transform", [DCT2(SHAPE), Wavelet2(SHAPE), Wavelet2((3, 64, 64))])
+def test_transforms_are_orthonormal(transform):
+    rng = np.random.default_rng(0)
+    x = rng.random((2, *transform.image_shape))
+    v = rng.standard_normal((2, x[0].size))
+    n = x[0].size
+    tol = 1e3 * np.finfo(np.float64).eps * np.sqrt(n)  # float64 transforms, n terms
+    assert np.abs(transform.synthesis(transform.analysis(x)) - x).max() < tol
+    assert abs(np.vdot(transform.analysis(x), v) - np.vdot(x, transform.synthesis(v))) < tol * n
+    assert np.linalg.norm(transform.analysis(x)) == pytest.approx(np.linalg.norm(x), rel=tol)
+
+
+@pytest.mark.parametrize("task", ["cs", "inpaint", "sr"])
+def test_design_matrix_is_the_operator_in_the_basis(task):
+    p = problem(smooth_image(), task)
+    transform = Wavelet2(SHAPE)
+    matrix, rows = design_matrix(p.operator, transform, chunk=100)
+    w = np.random.default_rng(1).standard_normal((1, matrix.shape[1]))
+    direct = np.asarray(p.operator.A(transform.synthesis(w))).reshape(-1)
+    assert matrix.shape[1] == np.prod(SHAPE)  # m' × n, never n × n for cs/sr
+    assert np.allclose(matrix @ w[0], direct[rows], atol=1e-9 * np.sqrt(matrix.shape[1]))
+    assert not np.any(np.delete(direct, rows))  # only all-zero rows were dropped
+
+
+def test_sklearn_and_fista_reach_the_same_objective():
+    p = problem(smooth_image(), "cs", ratio=0.4)
+    transform = DCT2(SHAPE)
+    matrix, rows = design_matrix(p.operator, transform)
+    y = p.y.astype(np.float64)
+    alpha = 1e-2
+
+    def objective(w):
+        return 0.5 * np.sum((matrix @ w - y[rows]) ** 2) + alpha * np.abs(w).sum()
+
+    w_sk, _ = lasso_sklearn(matrix, y[rows], alpha / len(rows), 5000, 1e-10)
+    w_fista, _ = lasso_fista(p.operator, transform, y, alpha, 5000, 1e-10)
+    assert objective(w_fista) == pytest.approx(objective(w_sk), rel=1e-4)
+
+
+def sparse_image(transform, k: int = 12, seed: int = 0) -> np.ndarray:
+    """An image with ``k`` positive coefficients among the coarsest 16 of each channel."""
+    rng = np.random.default_rng(seed)
+    w = np.zeros((1, int(np.prod(SHAPE))))
+    coarse = [c * SHAPE[1] * SHAPE[2] + r * SHAPE[2] + q for c in range(3) for r in range(4)
+              for q in range(4)]
+    w[0, rng.choice(coarse, k, replace=False)] = rng.uniform(0.5, 2.0, k)
+    image = transform.synthesis(w)[0]
+    return (0.9 * image / np.abs(image).max()).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["lasso-dct", "lasso-wavelet"])
+@pytest.mark.parametrize("solver", ["sklearn", "fista"])
+def test_lasso_beats_the_adjoint_estimate(name, solver):
+    image = sparse_image(DCT2(SHAPE) if name == "lasso-dct" else Wavelet2(SHAPE))
+    p = problem(image, "cs")
+    (result,) = get_method(name, settings=LassoSettings(alpha=1e-2, solver=solver)).solve([p])
+    assert result.details["solver"] == solver
+    assert result.image.shape == SHAPE and result.image.dtype == np.float32
+    assert psnr(result.image, image) > psnr(trivial(p), image) + 3
+    assert result.measurement_loss == pytest.approx(measurement_loss(p.operator, result.image,
+                                                                     p.y))
+
+
+def test_lasso_auto_switches_to_fista_for_large_design_matrices():
+    method = get_method("lasso-dct", settings=LassoSettings(max_design_entries=10))
+    p = problem(smooth_image(), "cs")
+    assert method.solver_for(p.operator) == "fista"
+    assert get_method("lasso-dct").solver_for(p.operator) == "sklearn"
+    structured = make_operator("cs", SHAPE, np.random.default_rng(0), operator="structured",
+                               ratio=0.3)
+    assert get_method("lasso-dct").solver_for(structured) == "fista"
+
+
+# ------------------------------------------------------------------ generator priors
+def test_csgm_beats_the_adjoint_on_an_image_in_range(uncut):
+    image = in_range_image(uncut, seed=3)
+    p = problem(image, "cs", ratio=0.2, noise_std=0.0)
+    method = get_method("csgm", artifact=uncut, settings=CSGMSettings(steps=60, restarts=2))
+    (result,) = method.solve([p], seed=0)
+    assert len(result.restart_losses) == 2
+    assert result.restart == int(np.argmin(result.restart_losses))
+    assert psnr(result.image, image) > psnr(trivial(p), image) + 5
+
+
+def test_iagan_beats_the_adjoint_and_leaves_the_pretrained_weights_alone(generator):
+    before = {k: v.clone() for k, v in generator.state_dict().items()}
+    image = in_range_image(load_tiny_uncut(generator), seed=4)
+    p = problem(image, "inpaint", keep=0.5)
+    settings = IAGANSettings(stage1_steps=60, stage2_steps=30, restarts=2)
+    (result,) = get_method("iagan", generator=generator, settings=settings).solve([p])
+    assert psnr(result.image, image) > psnr(trivial(p), image) + 3
+    for key, value in generator.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert not any(w.requires_grad for w in generator.parameters())
+
+
+def test_iagan_restarts_start_from_the_pretrained_weights(generator):
+    """A restart's result does not depend on the restarts run before it."""
+    image = in_range_image(load_tiny_uncut(generator), seed=5)
+    p = problem(image, "cs")
+    settings = IAGANSettings(stage1_steps=10, stage2_steps=10, restarts=1)
+    (alone,) = get_method("iagan", generator=generator, settings=settings).solve([p])
+    (first,) = get_method("iagan", generator=generator,
+                          settings=settings.override(restarts=2)).solve([p])
+    assert first.restart_losses[0] == pytest.approx(alone.restart_losses[0], rel=1e-5)
+
+
+def test_back_projection_makes_the_measurements_hold():
+    image = smooth_image()
+    for task in ("inpaint", "sr", "cs"):
+        p = problem(image, task, noise_std=0.0)
+        guess = np.full(SHAPE, 0.5)
+        projected = back_project(p.operator, guess, p.y)
+        scale = np.abs(p.y).max()
+        assert np.abs(p.operator.A(projected[None])[0] - p.y).max() < 1e-5 * scale, task
+
+
+def test_mganprior_composition_of_equal_codes_is_the_generator(generator):
+    method = get_method("mganprior", generator=generator,
+                        settings=MGANPriorSettings(codes=4, layer=1))
+    z = torch.randn(1, 8, 1, 1).clamp(-1, 1)
+    channels = generator.cut_spec(1).shapes[0][0]
+    weights = [torch.full((1, 4, channels), 0.25)]
+    with torch.no_grad():
+        composed = method.compose([z.repeat(4, 1, 1, 1)], weights)
+        plain = generator.to_image(generator(z))
+    assert torch.allclose(composed, plain, atol=1e2 * EPS)
+
+
+def test_mganprior_beats_the_adjoint(generator):
+    image = in_range_image(load_tiny_uncut(generator), seed=6)
+    p = problem(image, "cs", ratio=0.2, noise_std=0.0)
+    settings = MGANPriorSettings(codes=3, layer=1, lr=3e-2, steps=150, restarts=2)
+    (result,) = get_method("mganprior", generator=generator, settings=settings).solve([p])
+    assert result.details == {"codes": 3, "layer": 1}
+    assert psnr(result.image, image) > psnr(trivial(p), image) + 5
+
+
+# ------------------------------------------------------------------ untrained networks
+def test_deep_decoder_beats_the_masked_image():
+    image = smooth_image(1)
+    p = problem(image, "inpaint", keep=0.3)
+    settings = DeepDecoderSettings(depth=3, channels=16, steps=300)
+    (result,) = get_method("deep-decoder", settings=settings).solve([p], seed=0)
+    assert psnr(result.image, image) > psnr(trivial(p), image) + 5
+
+
+def test_deep_decoder_rejects_a_size_its_depth_cannot_make():
+    with pytest.raises(ValueError, match="make 64 px"):
+        get_method("deep-decoder", settings=DeepDecoderSettings()).solve(
+            [problem(smooth_image(), "cs")])
+
+
+def test_dip_beats_the_masked_image_and_is_seeded():
+    image = smooth_image(2)
+    p = problem(image, "inpaint", keep=0.3)
+    settings = DIPSettings(channels=(8, 8), skip_channels=2, input_depth=4, steps=150)
+    method = get_method("dip", settings=settings)
+    (first,) = method.solve([p], seed=0)
+    (again,) = method.solve([p], seed=0)
+    assert psnr(first.image, image) > psnr(trivial(p), image) + 5
+    assert np.array_equal(first.image, again.image)
+
+
+# ------------------------------------------------------------------ shared interface
+TINY_SETTINGS = {
+    "lasso-dct": LassoSettings(max_iter=20), "lasso-wavelet": LassoSettings(max_iter=20),
+    "csgm": CSGMSettings(steps=2, restarts=1),
+    "deep-decoder": DeepDecoderSettings(depth=3, channels=4, steps=2),
+    "dip": DIPSettings(channels=(4,), skip_channels=1, input_depth=2, steps=2),
+    "iagan": IAGANSettings(stage1_steps=2, stage2_steps=1, restarts=1),
+    "mganprior": MGANPriorSettings(codes=2, steps=2, restarts=1),
+    "surgery": None,
+}
+
+
+def load_tiny_uncut(model):
+    """An artifact-like object serving in_range_image: the generator at cut 0."""
+
+    class Uncut:
+        spec = model.cut_spec(0)
+
+        @staticmethod
+        def generator(*inputs):
+            return model.to_image(model(*inputs))
+
+    return Uncut
+
+
+def test_every_method_sees_the_measurements_gs_invert_sees(tmp_path, tiny_artifacts, photo,
+                                                           generator):
+    from gs.baselines.run import run_method
+    from gs.settings import InversionSettings
+
+    options = OperatorOptions(task="cs", ratio=0.2)
+
+    def job(name):
+        return InversionJob(artifact=Path(name), images=(photo, photo),
+                            output_dir=tmp_path / name, operator=options, seed=7,
+                            simulate=True, report=tmp_path / f"{name}.json")
+
+    reference = load_problems(job("ref"), SHAPE, plan_inputs(job("ref")))
+    seen = {}
+    for name in METHODS:
+        settings = TINY_SETTINGS[name]
+        if name == "surgery":
+            settings = InversionSettings(steps=1, inner_iterations=2, restarts=1)
+        method = get_method(name, settings=settings, artifact=load(tiny_artifacts[1]),
+                            generator=generator)
+        solve = method.solve
+
+        def spy(problems, seed=0, name=name, solve=solve):
+            seen[name] = [p.y.copy() for p in problems]
+            return solve(problems, seed=seed)
+
+        method.solve = spy
+        report = run_method(method, job(name), SHAPE)
+        assert [e["index"] for e in report.images] == [0, 1]
+        data = json.loads((tmp_path / f"{name}.json").read_text())
+        assert data["settings"]["method"] == name and data["seed"] == 7
+    assert set(seen) == set(METHODS)
+    for name, ys in seen.items():
+        for y, ref in zip(ys, reference):
+            assert np.array_equal(y, ref.y), name
+    assert not np.array_equal(reference[0].y, reference[1].y)  # per-image streams differ
+
+
+def test_registry_and_presets():
+    assert set(METHODS) == {"lasso-dct", "lasso-wavelet", "csgm", "deep-decoder", "dip", "iagan",
+                            "mganprior", "surgery"}
+    dd64, dd128 = preset("deep-decoder", "64px"), preset("deep-decoder", "128px")
+    assert (dd64.depth, dd64.channels, dd128.depth, dd128.channels) == (5, 44, 6, 89)
+    assert dd64.lr == 1e-2 and dd64.steps == 5000 and dd64.seed_side == 4
+    assert auto_preset("deep-decoder", image_side=64).output_side == 64
+    assert auto_preset("deep-decoder", image_side=128).output_side == 128
+    assert (preset("mganprior", "dcgan").codes, preset("mganprior", "dcgan").lr,
+            preset("mganprior", "dcgan").steps) == (10, 3e-2, 5000)
+    assert {preset("mganprior", m).codes for m in ("began", "vae")} == {20}
+    assert preset("mganprior", "began").layer == 2
+    iagan = auto_preset("iagan", model="dcgan")
+    assert (iagan.stage1_lr, iagan.stage1_steps, iagan.stage2_z_lr, iagan.stage2_weights_lr,
+            iagan.stage2_steps) == (0.1, 1600, 1e-4, 1e-4, 600)
+    assert preset("iagan", "vae").stage1_steps == 1000
+    assert set(PRESETS) == set(METHODS) - {"surgery"}
+    with pytest.raises(ValueError, match="expected one of"):
+        preset("iagan", "stylegan")
+    with pytest.raises(ValueError, match="unknown method"):
+        get_method("lasso")
+    with pytest.raises(ValueError, match="needs generator"):
+        get_method("iagan")
+    with pytest.raises(ValueError, match="alpha must be positive"):
+        LassoSettings(alpha=0)
+
+
+def test_importing_the_package_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, gs.baselines; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------ gs-baseline
+def invoke(*args):
+    return CliRunner().invoke(baseline_cli, [str(a) for a in args])
+
+
+def one_sentence_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_cli_writes_gs_invert_report_format(tmp_path, photo, tiny_artifacts):
+    from gs.cli import main as invert_cli
+
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    result = invoke("lasso-dct", photo, "--task", "cs", "--measurements", 200, "--simulate",
+                    "--size", 16, "--seed", 3, "-o", out, "--report", report)
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    reference = tmp_path / "ref.json"
+    ran = CliRunner().invoke(invert_cli, [str(a) for a in (
+        tiny_artifacts[1], photo, "--task", "cs", "--measurements", 200, "--simulate",
+        "--steps", 1, "--inner-iterations", 2, "--restarts", 1, "-o", tmp_path / "ref",
+        "--report", reference)])
+    assert ran.exit_code == 0, ran.output
+    expected = json.loads(reference.read_text())
+    assert set(data) == set(expected)
+    assert set(data["images"][0]) == set(expected["images"][0]) | {"details"}
+    assert data["settings"]["method"] == "lasso-dct" and data["task"] == "cs"
+    assert data["settings"]["alpha"] == auto_preset("lasso-dct", task="cs").alpha
+    assert 5 < data["images"][0]["psnr"] < 60
+    assert (out / "astronaut.png").exists()
+
+
+def test_cli_generator_methods_and_overrides(tmp_path, photo, tiny_weights, tiny_artifacts):
+    result = invoke("mganprior", photo, "--weights", tiny_weights, "--model", "dcgan", "--cut", 2,
+                    "--codes", 2, "--steps", 3, "--restarts", 1, "--task", "sr", "--scale", 2,
+                    "--simulate", "-o", tmp_path / "m", "--report", tmp_path / "m.json")
+    assert result.exit_code == 0, result.output
+    settings = json.loads((tmp_path / "m.json").read_text())["settings"]
+    assert (settings["layer"], settings["codes"], settings["steps"]) == (2, 2, 3)
+    result = invoke("csgm", photo, "--artifact", tiny_artifacts[0], "--steps", 2, "--task",
+                    "inpaint", "--keep", 0.3, "--simulate", "-o", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "c" / "astronaut.png").exists()
+
+
+def test_cli_bad_input_exits_2_with_one_sentence(tmp_path, photo, tiny_artifacts):
+    base = [photo, "--simulate", "--ratio", 0.2, "--size", 16]
+    one_sentence_error(invoke("csgm", *base, "-o", tmp_path / "o"), "--artifact")
+    one_sentence_error(invoke("iagan", *base, "-o", tmp_path / "o"), "--weights")
+    one_sentence_error(invoke("csgm", *base, "--artifact", tiny_artifacts[0], "--alpha", 0.1,
+                              "-o", tmp_path / "o"), "--alpha", "csgm")
+    one_sentence_error(invoke("lasso-dct", *base, "--preset", "huge", "-o", tmp_path / "o"),
+                       "--preset", "lasso-dct")
+    one_sentence_error(invoke("lasso-dct", *base, "--alpha", -1, "-o", tmp_path / "o"),
+                       "--alpha")
+    one_sentence_error(invoke("lasso-dct", photo, "--simulate", "-o", tmp_path / "o"),
+                       "--measurements/--ratio")
+    one_sentence_error(invoke("deep-decoder", *base, "-o", tmp_path / "o"), "64 px")
+    assert not (tmp_path / "o").exists()
+    out = tmp_path / "taken"
+    write_image(out / "astronaut.png", np.zeros(SHAPE, dtype=np.float32))
+    one_sentence_error(invoke("lasso-dct", *base, "-o", out), "already exists", "--overwrite")
