@@ -331,3 +331,23 @@ def test_evalset_splits_are_disjoint_and_written(tmp_path):
     assert written == ["val/faces/lfw_001.png", "val/other/immunohistochemistry.png"]
     with Image.open(tmp_path / written[0]) as img:
         assert img.size == (64, 64)
+
+
+def test_baselines_plug_into_the_runner_on_the_same_measurements(tiny_artifacts, folder,
+                                                                 tmp_path):
+    from gs.experiments.registry import baseline_factory, baseline_names
+
+    assert "lasso-dct" in baseline_names() and "surgery" not in baseline_names()
+    art = gs_artifact.load(tiny_artifacts[1])
+    make = baseline_factory([art])
+    result = studies.cs_curve([art], _images(folder), [0.3], tmp_path / "c",
+                              methods=("gs", "lasso-dct"), make_baseline=make, surgery=FAST,
+                              progress=False)
+    lasso = [r for r in result.records if r["label"] == "lasso-dct"]
+    assert len(lasso) == 4 and all(r["method"] == "lasso-dct" and r["cut"] is None
+                                   for r in lasso)
+    adjoint = studies.observed_image(runner.build_problem(grid.Cell(
+        "", grid.TaskPoint("cs", 0.3), _images(folder)[0], 0)))
+    assert lasso[0]["psnr"] > psnr(adjoint, _images(folder)[0].pixels)  # beats Aᵀy
+    with pytest.raises(ValueError, match="unknown method"):
+        make("magic")
