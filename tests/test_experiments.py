@@ -118,9 +118,16 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path,
                               progress=False)
     assert second.records == first.records
 
-    # An interrupted run: one cell missing → exactly that cell is recomputed.
+    # An interrupted run: one cell missing → a look computes nothing and counts it,
     monkeypatch.undo()
     cached[0].unlink()
+    monkeypatch.setattr(SurgeryMethod, "recover", no_work)
+    peek = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
+                            progress=False, compute=False)
+    assert len(peek.records) == 15
+    assert json.loads((out / "results.json").read_text())["missing"] == 1
+    # and a run recomputes exactly that cell.
+    monkeypatch.undo()
     calls = []
     original = SurgeryMethod.recover
 

@@ -91,6 +91,8 @@ def run_options(f: Any) -> Any:
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda."),
         click.option("--overwrite", is_flag=True,
                      help="Replace results of a different experiment in OUTPUT_DIR."),
+        click.option("--cached-only", is_flag=True,
+                     help="Compute nothing: tables and plots of the finished cells only."),
     ]):
         f = decorator(f)
     return f
@@ -102,7 +104,7 @@ def _common(options: dict[str, Any]) -> dict[str, Any]:
                              field="batch_size")
     return {"seeds": parse_seeds(options["seeds"]), "out_dir": Path(options["output_dir"]),
             "cache_dir": options["cache_dir"], "overwrite": options["overwrite"],
-            "batch_size": options["batch_size"],
+            "batch_size": options["batch_size"], "compute": not options["cached_only"],
             "surgery": _overrides(options["steps"], options["restarts"])}
 
 

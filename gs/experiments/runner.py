@@ -82,8 +82,12 @@ def _record(cell: Cell, method: Method, scores: dict[str, Any]) -> dict[str, Any
 
 
 def run(cells: Sequence[Cell], methods: Mapping[str, Method], cache_dir: str | Path,
-        batch_size: int = 4, progress: bool = True) -> list[CellResult]:
+        batch_size: int = 4, progress: bool = True, compute: bool = True
+        ) -> list[CellResult]:
     """Compute (or read from the cache) every cell; results in the order of ``cells``.
+
+    Several runs may share one cache (e.g. two studies with common cells, running at
+    once): a batch's cells are looked up again just before it is computed.
 
     Args:
         cells: the planned grid (:func:`gs.experiments.grid.plan`).
@@ -91,9 +95,11 @@ def run(cells: Sequence[Cell], methods: Mapping[str, Method], cache_dir: str | P
         cache_dir: folder of per-cell results (created).
         batch_size: images a method recovers at once (same method, task point, seed).
         progress: show a tqdm bar on stderr (hidden when not a terminal).
+        compute: False reads finished cells only (a look at a study still running).
 
     Returns:
-        One :class:`CellResult` per cell.
+        One :class:`CellResult` per finished cell (every cell unless ``compute`` is
+        False), in the order of ``cells``.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -105,12 +111,20 @@ def run(cells: Sequence[Cell], methods: Mapping[str, Method], cache_dir: str | P
         if result is None:
             pending.setdefault((cell.method, cell.point, cell.seed), []).append(i)
     done = sum(r is not None for r in results)
+    if not compute:
+        pending = {}
     with tqdm(total=len(cells), initial=done, unit="cell", desc="experiment",
               disable=not progress or None, leave=False) as bar:
         for (label, _, seed), positions in pending.items():
             method = methods[label]
             for start in range(0, len(positions), batch_size):
                 batch = positions[start : start + batch_size]
+                for i in batch:
+                    results[i] = _read_cached(_cache_path(cache_dir, keys[i]))
+                bar.update(sum(results[i] is not None for i in batch))
+                batch = [i for i in batch if results[i] is None]
+                if not batch:
+                    continue
                 problems = [build_problem(cells[i]) for i in batch]
                 for i, recovery in zip(batch, method.recover(problems, seed)):
                     result = CellResult(_scores(cells[i], recovery),

@@ -78,17 +78,25 @@ def _start(out_dir: Path, study: str, methods: Mapping[str, Method],
 def execute(study: str, methods: Mapping[str, Method], points: Sequence[grid.TaskPoint],
             images: Sequence[grid.EvalImage], seeds: Sequence[int], out_dir: str | Path,
             cache_dir: str | Path | None = None, *, overwrite: bool = False,
-            batch_size: int = 4, progress: bool = True,
+            batch_size: int = 4, progress: bool = True, compute: bool = True,
             extra: dict[str, Any] | None = None) -> tuple[StudyResult, list[runner.CellResult]]:
-    """Plan, run (resuming from the cache) and tabulate one study."""
+    """Plan, run (resuming from the cache) and tabulate one study.
+
+    ``compute=False`` tabulates and plots the finished cells only; ``extra["missing"]``
+    (also in results.json) then counts the cells still to do.
+    """
     out = Path(out_dir)
     _start(out, study, methods, points, images, seeds, overwrite)
     cells = grid.plan(list(methods), list(points), list(images), list(seeds))
     results = runner.run(cells, methods, out / "cache" if cache_dir is None else cache_dir,
-                         batch_size=batch_size, progress=progress)
+                         batch_size=batch_size, progress=progress, compute=compute)
+    if not results:
+        raise UserInputError("holds no finished cells of this study yet", field="cache_dir",
+                             value=cache_dir or out / "cache")
     records = [r.record for r in results]
     table = summary.summarise(records)
-    files = summary.write_tables(out, records, table, {"study": study, **(extra or {})})
+    extra = {"study": study, **(extra or {}), "missing": len(cells) - len(results)}
+    files = summary.write_tables(out, records, table, extra)
     return StudyResult(records, table, files), results
 
 
@@ -207,9 +215,14 @@ def cut_sweep(artifact: Any, images: Sequence[grid.EvalImage], out_dir: str | Pa
     result, cells = execute("cut-sweep", table, points, images, seeds, out_dir, **run_options)
     sweep = sweep_record(result.records, cs)
     result.best_cut, result.sweep = sweep["best_cut"], sweep
+    if result.best_cut is None:
+        raise UserInputError(f"holds no finished {cs.task} cells of this sweep yet",
+                             field="cache_dir", value=run_options.get("cache_dir"))
     out = Path(out_dir)
     summary.write_tables(out, result.records, result.summary,
-                         {"study": "cut-sweep", "sweep": sweep})
+                         {"study": "cut-sweep", "sweep": sweep,
+                          "missing": len(table) * len(points) * len(images) * len(seeds)
+                          - len(result.records)})
     result.files.append(plots.cut_plot(result.summary, out / "cuts.png", best=result.best_cut))
     result.files += write_grids(out, cells, images, points, seeds[0])
     return result
@@ -228,7 +241,7 @@ def sweep_record(records: Sequence[dict[str, Any]], point: grid.TaskPoint) -> di
         return {c: (*summary.mean_sd(v), len(v)) for c, v in sorted(scores.items())}
 
     chosen = by_cut(point.task, point.ratio)
-    best = max(chosen, key=lambda c: (chosen[c][0], -c))
+    best = max(chosen, key=lambda c: (chosen[c][0], -c)) if chosen else None
     return {
         "task": point.task, "ratio": point.ratio, "criterion": "mean PSNR over all images",
         "best_cut": best,
