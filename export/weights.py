@@ -92,15 +92,14 @@ def _truncation_of(generator: StagedGenerator) -> float | None:
 
 
 def _torch_load(path: Path) -> Any:
+    """Tensors and plain containers only: ``weights_only`` refuses pickled code."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - retried below with the trusted-pickle loader
-        pass
-    try:
-        # Lightning checkpoints pickle hyperparameters that weights_only refuses.
-        return torch.load(path, map_location="cpu", weights_only=False)
     except Exception:  # noqa: BLE001 - any failure means the file is not a checkpoint
-        raise UserInputError(f"--weights {path} is not a readable PyTorch checkpoint") from None
+        raise UserInputError(
+            f"--weights {path} is not a readable PyTorch checkpoint (tensors and plain "
+            "containers only; pickled objects are refused)"
+        ) from None
 
 
 def _from_lightning(checkpoint: dict, path: Path, model: str | None) -> StagedGenerator:

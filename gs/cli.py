@@ -7,7 +7,9 @@ Exit codes: see :mod:`gs.clitools` (3 = some images failed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
@@ -18,12 +20,26 @@ from gs.errors import UserInputError
 from gs.invert import resolve_device
 from gs.jobs import InversionJob, JobReport, OperatorOptions, run_job
 from gs.latent import InitSpec
-from gs.settings import OPTIMIZERS, TASKS
+from gs.operators import OPTIONS, TASKS, get_task, operator_names
+from gs.settings import OPTIMIZERS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
 
 #: Library fields that no parameter of gs-invert has the name of.
 FIELD_FLAGS = {"image": "IMAGE", "keep_best": "--last-iterate"}
+
+
+def operator_flags(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One flag per factory option of the task registry (``noise_std`` → ``--noise-std``)."""
+    for option in reversed(OPTIONS.values()):
+        readers = ", ".join(name for name in TASKS if option.name in get_task(name).options)
+        kind: Any = option.type
+        if option.choices and option.type is str:
+            kind = click.Choice(option.choices)
+        command = click.option(f"--{option.name.replace('_', '-')}", type=kind, default=None,
+                               help=f"{option.help[0].upper()}{option.help[1:]} ({readers}).",
+                               )(command)
+    return command
 
 
 def parse_schedule(text: str | None) -> tuple[int, ...] | None:
@@ -40,17 +56,14 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("artifact", type=click.Path())
 @click.argument("images", nargs=-1, required=True, type=click.Path())
-@click.option("--task", type=click.Choice(TASKS), default="cs", show_default=True)
+@click.option("--task", type=click.Choice(TASKS), default="cs", show_default=True,
+              help="; ".join(get_task(name).summary for name in TASKS) + ".")
+@click.option("--operator", type=click.Choice(operator_names()),
+              help="Operator of the task (default: the task's choice for the image size).")
 @click.option("--simulate", is_flag=True,
               help="IMAGES are ground truth: degrade them, recover, report PSNR/SSIM.")
-@click.option("--measurements", type=int, help="CS: number of measurements m.")
-@click.option("--ratio", type=float, help="CS: measurement ratio m/n instead of --measurements.")
-@click.option("--keep", type=float, help="inpaint: fraction of pixels kept (default 0.1).")
 @click.option("--mask", type=click.Path(), help="inpaint observation: mask image, white = kept.")
-@click.option("--scale", type=int, help="sr: downsampling factor 2, 4 or 8 (default 4).")
-@click.option("--method", type=click.Choice(["bilinear", "area"]), default="bilinear",
-              show_default=True, help="sr: downsampling kernel.")
-@click.option("--noise-std", type=float, help="Noise std per measurement (task default).")
+@operator_flags
 @click.option("--steps", type=int, help="Outer optimisation steps.")
 @click.option("--inner-iterations", type=int, help="L-BFGS iterations per step.")
 @click.option("--lr", type=float, help="Learning rate / L-BFGS step scale.")
@@ -91,16 +104,15 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--strategy", default="auto", show_default=True,
               help="Lightning strategy for --devices (auto = ddp_spawn).")
 @user_errors(aliases=FIELD_FLAGS)
-def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
-         measurements: int | None, ratio: float | None, keep: float | None, mask: str | None,
-         scale: int | None, method: str, noise_std: float | None, steps: int | None,
+def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None, simulate: bool,
+         mask: str | None, steps: int | None,
          inner_iterations: int | None, lr: float | None, restarts: int | None,
          optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
          last_iterate: bool, precision: str | None, init: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
          overwrite: bool, resume: bool, devices: int | None, num_nodes: int, accelerator: str,
-         strategy: str) -> None:
+         strategy: str, **operator_options: Any) -> None:
     """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export).
 
     IMAGES are files or folders (every image below a folder, sorted, its layout
@@ -127,8 +139,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
     job = InversionJob(
         artifact=Path(artifact), images=tuple(Path(p) for p in images),
         output_dir=Path(output_dir),
-        operator=OperatorOptions(task=task, measurements=measurements, ratio=ratio, keep=keep,
-                                 scale=scale, method=method, noise_std=noise_std),
+        operator=OperatorOptions(task, operator, **operator_options),
         settings=settings, init=init_spec, seed=seed, simulate=simulate,
         mask=None if mask is None else Path(mask), batch_size=batch_size,
         report=None if report is None else Path(report), overwrite=overwrite,
@@ -145,8 +156,9 @@ def main(artifact: str, images: tuple[str, ...], task: str, simulate: bool,
     done = 0
 
     def where() -> str:
-        kept = f"recorded in {report}" if report else "written"
-        return f"{done} images done are {kept}; rerun with --resume to finish"
+        if report is None:
+            return f"{done} images done are written (pass --report to be able to resume)"
+        return f"{done} images done are recorded in {report}; rerun with --resume to finish"
 
     with interruptible(where), tqdm(unit="image", desc="gs-invert", leave=False,
                                     disable=None) as bar:

@@ -51,10 +51,20 @@ def atomic_write(
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes it private; a plain file is not
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _file_mode(path: Path) -> int:
+    """The mode ``path`` keeps if it exists, else what ``open()`` would give (0o666 - umask)."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def read_image(path: str | Path, field: str = "image", channels: int = 3) -> np.ndarray:
@@ -86,7 +96,7 @@ def read_image(path: str | Path, field: str = "image", channels: int = 3) -> np.
                 img.load()
                 turned = _orientation(img)
                 oriented = ImageOps.exif_transpose(img) if turned else img
-                array = _pixels(oriented, channels, path, field)
+                array = _pixels(oriented, channels, path, img.format)
     except _TooLarge as big:
         raise UserInputError(
             f"declares {big.width}x{big.height} pixels, over the {MAX_IMAGE_PIXELS:,} pixels "
@@ -128,12 +138,19 @@ def notice(message: str) -> None:
     logging.getLogger("gs").warning(message)
 
 
-def _pixels(img: Image.Image, channels: int, path: Path, field: str) -> np.ndarray:
+def _pixels(img: Image.Image, channels: int, path: Path, source_format: str | None
+            ) -> np.ndarray:
     """Decoded PIL image → float32 (channels, H, W) in [0, 1], per the rules of read_image."""
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         raw = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if mode.startswith("I;16") or raw.max(initial=0) > 255 else 255.0
+        peak = raw.max(initial=0)
+        if mode == "F":  # float images: [0, 1] or the range of an integer type
+            top = 1.0 if peak <= 1 else 255.0 if peak <= 255 else 65535.0
+        elif mode.startswith("I;16") or source_format == "PNG":  # 16-bit samples
+            top = 65535.0
+        else:
+            top = 65535.0 if peak > 255 else 255.0
         grey = np.clip(raw / top, 0.0, 1.0).astype(np.float32)[None]
         if channels == 3:
             notice(f"{path}: {mode} grey image repeated to RGB")

@@ -29,8 +29,9 @@ import inspect
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,14 @@ from gs.io import (
 )
 from gs.latent import InitSpec
 from gs.metrics import psnr, ssim
-from gs.operators import Operator, RandomInpainting, make_operator, operator_from_spec
+from gs.operators import (
+    OPTIONS,
+    Operator,
+    RandomInpainting,
+    get_task,
+    make_operator,
+    operator_from_spec,
+)
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 
@@ -59,17 +67,57 @@ MIN_TRUTH_SIDE = 8
 MEASUREMENT_SUFFIX = ".npz"
 
 
-@dataclass(frozen=True)
 class OperatorOptions:
-    """Options that define the forward model (``make_operator``'s keywords)."""
+    """The forward model of a job: a registered task, its operator and factory options.
 
-    task: str = "cs"
-    measurements: int | None = None
-    ratio: float | None = None
-    keep: float | None = None
-    scale: int | None = None
-    method: str = "bilinear"
-    noise_std: float | None = None
+    ``OperatorOptions(task="cs", ratio=0.1)``: ``task`` and ``operator`` name an entry
+    of the task registry (:mod:`gs.operators.registry`; ``operator=None`` lets the task
+    choose), the keywords are its factory options (:data:`gs.operators.OPTIONS`:
+    ``measurements``, ``ratio``, ``rounds``, ``keep``, ``scale``, ``method``,
+    ``noise_std``). An option left out or ``None`` takes the task's default. Reading an
+    option as an attribute gives its value or ``None``. Immutable and picklable.
+    """
+
+    __slots__ = ("task", "operator", "values")
+
+    def __init__(self, task: str = "cs", operator: str | None = None, **values: Any) -> None:
+        get_task(task)  # refuses an unknown task, naming the field
+        unknown = sorted(set(values) - set(OPTIONS))
+        if unknown:
+            raise UserInputError(f"is not an operator option; expected one of "
+                                 f"{', '.join(OPTIONS)}", field=unknown[0])
+        object.__setattr__(self, "task", task)
+        object.__setattr__(self, "operator", operator)
+        object.__setattr__(self, "values",
+                           MappingProxyType({k: v for k, v in values.items() if v is not None}))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in OPTIONS:
+            return self.values.get(name)
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("OperatorOptions is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OperatorOptions) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_json(), sort_keys=True))
+
+    def __repr__(self) -> str:
+        values = "".join(f", {k}={v!r}" for k, v in self.values.items())
+        return f"OperatorOptions(task={self.task!r}, operator={self.operator!r}{values})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_operator_options, (self.task, self.operator, dict(self.values)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"task": self.task, "operator": self.operator, **self.values}
+
+
+def _operator_options(task: str, operator: str | None, values: dict[str, Any]) -> OperatorOptions:
+    return OperatorOptions(task, operator, **values)
 
 
 @dataclass(frozen=True)
@@ -146,7 +194,7 @@ class InversionJob:
     def describe(self) -> dict[str, Any]:
         """What identifies the problems of this job (a resumed report must agree)."""
         return {"task": self.operator.task, "seed": self.seed, "simulate": self.simulate,
-                "operator": asdict(self.operator),
+                "operator": self.operator.to_json(),
                 "init": None if self.init is None else self.init.to_json(),
                 "mask": None if self.mask is None else str(self.mask)}
 
@@ -208,13 +256,16 @@ def expand_images(images: Sequence[str | Path], suffixes: Sequence[str] = IMAGE_
 
     A file stands for itself (output ``<stem>``); a folder for every file below it
     with one of ``suffixes`` (case-insensitive), sorted by relative path, its
-    layout kept (``sub/<stem>``). A missing path or an empty folder is refused.
+    layout kept (``sub/<stem>``). Hidden files and folders (``.name``: editor and
+    macOS ``._`` files, temporary files) are skipped. A missing path or an empty folder
+    is refused.
     """
     found: list[tuple[Path, Path]] = []
     for item in map(Path, images):
         if item.is_dir():
             files = sorted((p for p in item.rglob("*")
-                            if p.is_file() and p.suffix.lower() in suffixes),
+                            if p.is_file() and p.suffix.lower() in suffixes
+                            and not _hidden(p.relative_to(item))),
                            key=lambda p: p.relative_to(item).as_posix())
             if not files:
                 raise UserInputError(f"is a folder with no {'/'.join(suffixes)} files",
@@ -225,6 +276,10 @@ def expand_images(images: Sequence[str | Path], suffixes: Sequence[str] = IMAGE_
         else:
             raise UserInputError("does not exist", field="images", value=item)
     return found
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def plan_inputs(job: InversionJob) -> list[JobInput]:
@@ -250,11 +305,8 @@ def measurement_path(output: Path) -> Path:
 def build_operator(options: OperatorOptions, image_shape: tuple[int, int, int], seed: int,
                    index: int) -> Operator:
     """The operator of image ``index``: random parts drawn from (seed, index, OPERATOR)."""
-    return make_operator(
-        options.task, image_shape, problem_rng(seed, index, Stream.OPERATOR),
-        measurements=options.measurements, ratio=options.ratio, keep=options.keep,
-        scale=options.scale, method=options.method, noise_std=options.noise_std,
-    )
+    return make_operator(options.task, image_shape, problem_rng(seed, index, Stream.OPERATOR),
+                         operator=options.operator, **options.values)
 
 
 def simulated_problem(path: Path, index: int, image: np.ndarray, options: OperatorOptions,
@@ -289,7 +341,7 @@ def observed_problem(path: Path, index: int, job: InversionJob,
         if observed.shape != tuple(expected):
             raise UserInputError(
                 f"is {observed.shape[2]}x{observed.shape[1]} pixels; a {{scale}} "
-                f"{options.scale or 4} observation for this artifact must be "
+                f"{operator.spec()['scale']} observation for this artifact must be "
                 f"{expected[2]}x{expected[1]}", field="image", value=path, refs=("scale",))
         return Problem(path, index, operator, observed)
     if observed.shape != tuple(image_shape):
@@ -505,7 +557,9 @@ def run_job(
     Args:
         job: the request.
         artifact: the loaded artifact; ``None`` loads ``job.artifact`` on ``job.device``.
-        progress: called with each image's report entry once its files are written.
+        progress: called with each image's report entry once its files are written;
+            an exception raised there stops the job (an app's cancel button), with
+            every finished image written and recorded.
         on_step: passed to :func:`gs.invert.invert` where it takes one.
 
     Returns:

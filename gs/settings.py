@@ -88,10 +88,10 @@ class InversionSettings:
         if not 0 <= self.holdout < 1:
             raise refuse("holdout", "must be in [0, 1)")
         if self.holdout > 0 and not self.keep_best:
-            raise UserInputError("needs keep_best: a sample ends at its best held-out "
-                                 "point", field="holdout")
-        if self.discrepancy < 0:
-            raise refuse("discrepancy", "must be non-negative")
+            raise UserInputError("needs {keep_best}: a sample ends at its best held-out point",
+                                 field="holdout", refs=("keep_best",))
+        if not 0 <= self.discrepancy < math.inf:
+            raise refuse("discrepancy", "must be a non-negative finite number")
         if self.min_steps < 0:
             raise refuse("min_steps", "must be non-negative")
         if self.optimizer not in OPTIMIZERS:

@@ -63,3 +63,58 @@ def save_lightning_like(module: torch.nn.Module, path: Path) -> Path:
     """What ``trainer.save_checkpoint`` writes, as far as gs-export reads it."""
     torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, path)
     return path
+
+
+# --- tolerances that follow from float32 arithmetic -----------------------------------------
+
+F32_EPS = float(np.finfo(np.float32).eps)  # 1.19e-7: relative rounding of one float32 op
+
+
+def f32_atol(reduction: int, magnitude: float = 1.0, depth: int = 1) -> float:
+    """Absolute tolerance between two float32 computations of the same quantity.
+
+    A sum of ``reduction`` products whose terms are of size ``magnitude`` carries a
+    rounding error that grows like a random walk, ``eps · √reduction · magnitude``;
+    another summation order (another BLAS, thread count or fused kernel) gives
+    another such error, and ``depth`` stacked layers add theirs. The factor 4
+    covers both sides with room (each side's error stays within 2σ).
+    """
+    return 4.0 * depth * F32_EPS * float(np.sqrt(reduction)) * magnitude
+
+
+def network_atol(module: torch.nn.Module, magnitude: float = 1.0) -> float:
+    """:func:`f32_atol` for a network's output: its widest reduction, once per layer.
+
+    The reduction of a convolution, transposed convolution or linear layer is its
+    fan-in (input channels × kernel size); ``depth`` is the number of such layers.
+    """
+    layers = [m for m in module.modules()
+              if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d | torch.nn.Linear)]
+    return f32_atol(max(map(_fan_in, layers)), magnitude, depth=len(layers))
+
+
+def _fan_in(layer: torch.nn.Module) -> int:
+    """Products summed into one output: weight (in, out, kh, kw) for transposed convolutions."""
+    weight = layer.weight
+    if isinstance(layer, torch.nn.ConvTranspose2d):
+        return weight[:, 0].numel()
+    return weight[0].numel()
+
+
+def tiny_architecture() -> DCGANGenerator:
+    """The tiny DCGAN's layers without weights (meta device: no memory, no random draws)."""
+    with torch.device("meta"):
+        return DCGANGenerator(**TINY)
+
+
+def assert_close_f32(actual: object, expected: object, module: torch.nn.Module) -> None:
+    """``actual`` equals ``expected`` (outputs of ``module``) within float32 rounding.
+
+    The tolerance is :func:`network_atol` at the magnitude of ``expected`` (at least 1).
+    """
+    expected = torch.as_tensor(np.asarray(expected) if isinstance(expected, np.ndarray)
+                               else expected)
+    actual = torch.as_tensor(np.asarray(actual) if isinstance(actual, np.ndarray) else actual)
+    expected, actual = expected.detach(), actual.detach()
+    magnitude = max(1.0, float(expected.abs().max()))
+    torch.testing.assert_close(actual, expected, rtol=0, atol=network_atol(module, magnitude))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import zipfile
 
 import pytest
 import torch
@@ -14,7 +13,9 @@ from gs import artifact as gs_artifact
 from gs.errors import UserInputError
 from gs.export import export_artifact, load_generator
 from gs.surgery import cut
-from helpers import TINY
+from helpers import TINY, assert_close_f32, tiny_architecture
+
+TINY_MODEL = tiny_architecture()  # the layers behind tiny_weights, for tolerances
 
 
 @pytest.mark.parametrize("c", [0, 1, 2])
@@ -24,7 +25,7 @@ def test_artifact_matches_eager_cut_module(tiny_artifacts, tiny_weights, c, batc
     eager = cut(load_generator(tiny_weights, "dcgan").model, c)
     inputs = eager.model.example_state(c, batch)
     with torch.no_grad():
-        torch.testing.assert_close(art.generator(*inputs), eager(*inputs), atol=1e-5, rtol=1e-5)
+        assert_close_f32(art.generator(*inputs), eager(*inputs), eager.model)
 
 
 def test_metadata_is_complete(tiny_artifacts, tiny_weights):
@@ -45,39 +46,16 @@ def test_head_carries_a_shallow_state_to_the_cut(tiny_artifacts):
     deep, shallow = gs_artifact.load(tiny_artifacts[2]), gs_artifact.load(tiny_artifacts[0])
     z = torch.randn(4, 8, 1, 1)
     with torch.no_grad():
-        torch.testing.assert_close(deep.generator_at(0)(z), shallow.generator(z), atol=1e-5,
-                                   rtol=1e-5)
+        assert_close_f32(deep.generator_at(0)(z), shallow.generator(z), TINY_MODEL)
         (h2,) = deep.carry(0, 2, (z,))
         assert h2.shape == (4, 8, 8, 8)
-        torch.testing.assert_close(deep.generator(h2), shallow.generator(z), atol=1e-5, rtol=1e-5)
+        assert_close_f32(deep.generator(h2), shallow.generator(z), TINY_MODEL)
 
 
 def test_weights_are_frozen_and_eval(tiny_artifacts):
     art = gs_artifact.load(tiny_artifacts[1])
     assert not any(p.requires_grad for p in art.module.parameters())
     assert not art.module.training
-
-
-def test_unreadable_and_invalid_artifacts_fail_with_one_sentence(tmp_path, tiny_artifacts):
-    bad = tmp_path / "bad.pt"
-    bad.write_bytes(b"not a model")
-    with pytest.raises(UserInputError, match="not a readable TorchScript artifact"):
-        gs_artifact.load(bad)
-    with pytest.raises(UserInputError, match="must end in .pt"):
-        gs_artifact.load(tmp_path / "model.bin")
-    with pytest.raises(UserInputError, match="does not exist"):
-        gs_artifact.load(tmp_path / "missing.pt")
-    tampered = tmp_path / "tampered.pt"
-    with zipfile.ZipFile(tiny_artifacts[1]) as src, zipfile.ZipFile(tampered, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename.endswith("extra/gs.json"):
-                meta = json.loads(data)
-                meta["latents"] = meta["latents"][:1]
-                data = json.dumps(meta).encode()
-            dst.writestr(item, data)
-    with pytest.raises(UserInputError, match="invalid gs.json metadata: latents must describe"):
-        gs_artifact.load(tampered)
 
 
 def test_export_refuses_to_overwrite_and_checks_the_cut(tmp_path, tiny_weights):
@@ -109,7 +87,6 @@ def test_self_describing_generator_files_export_without_a_model_name(tmp_path):
     assert art.metadata.model == "began" and art.spec.names[1] == "z2"
     inputs = began.example_state(2, 3)
     with torch.no_grad():
-        torch.testing.assert_close(art.generator(*inputs), cut(began, 2)(*inputs), atol=1e-5,
-                                   rtol=1e-5)
+        assert_close_f32(art.generator(*inputs), cut(began, 2)(*inputs), began)
     with pytest.raises(UserInputError, match="holds a began model, not dcgan"):
         export_artifact(weights, tmp_path / "c.pt", cut=1, model="dcgan")

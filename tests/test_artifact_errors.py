@@ -105,11 +105,16 @@ def test_both_formats_satisfy_the_protocol(artifacts, fmt):
     assert isinstance(art, Artifact) and art.device == "cpu"
 
 
+UNREADABLE = {"pt": "is not a readable TorchScript artifact",
+              "onnx": "is not a readable ONNX model"}
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_not_an_artifact_or_truncated(artifacts, tmp_path, fmt):
     junk = tmp_path / f"junk.{fmt}"
     junk.write_bytes(b"GIF89a not a model at all")
-    refused(junk, "not a readable")
+    refused(junk, UNREADABLE[fmt])
+    refused(tmp_path / f"missing.{fmt}", "does not exist")
     data = artifacts[fmt].read_bytes()
     truncated = tmp_path / f"truncated.{fmt}"
     truncated.write_bytes(data[: len(data) // 2])
@@ -130,6 +135,25 @@ def test_not_an_artifact_or_truncated(artifacts, tmp_path, fmt):
 def test_metadata_that_the_file_contradicts(artifacts, tmp_path, fmt, change, fragments):
     bad = rewrite_metadata(artifacts[fmt], tmp_path / f"bad.{fmt}", change)
     refused(bad, *fragments)
+
+
+def latents_of_one_cut_only(meta: dict) -> dict:
+    return {**meta, "latents": meta["latents"][:1]}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_invalid_metadata_is_named(artifacts, tmp_path, fmt):
+    bad = rewrite_metadata(artifacts[fmt], tmp_path / f"tampered.{fmt}", latents_of_one_cut_only)
+    refused(bad, "invalid gs.json metadata: latents must describe")
+
+
+def test_each_loader_refuses_the_other_format(artifacts, tmp_path):
+    with pytest.raises(UserInputError, match="must end in .pt"):
+        gs_artifact.load(tmp_path / "model.bin")
+    with pytest.raises(UserInputError, match="load it with gs.onnx_runtime"):
+        gs_artifact.load(artifacts["onnx"])
+    with pytest.raises(UserInputError, match="not an .onnx artifact"):
+        onnx_runtime.load(tmp_path / "a.pt")
 
 
 def test_onnx_input_names_are_checked(artifacts, tmp_path):
@@ -177,3 +201,33 @@ def test_mutated_metadata_never_raises_anything_else(artifacts, tmp_path, fmt, k
     path = rewrite_metadata(artifacts[fmt], tmp_path / f"meta.{fmt}",
                             lambda meta: {**meta, key: value})
     check_outcome(path)
+
+
+class _Payload:
+    """Unpickling this would run code: it must never be unpickled by gs."""
+
+    def __reduce__(self):
+        return (Path.touch, (Path(__file__).with_name(".pickle-ran"),))
+
+
+def test_checkpoints_with_pickled_objects_are_refused_without_running_them(tmp_path):
+    import torch
+
+    marker = Path(__file__).with_name(".pickle-ran")
+    marker.unlink(missing_ok=True)
+    evil = tmp_path / "evil.pth"
+    torch.save({"netG_state_dict": {"main.0.weight": torch.zeros(1)}, "x": _Payload()}, evil)
+    with pytest.raises(UserInputError, match="not a readable PyTorch checkpoint"):
+        export_artifact(evil, tmp_path / "a.pt", model="dcgan")
+    assert not marker.exists() and not (tmp_path / "a.pt").exists()
+
+
+def test_lightning_checkpoints_are_written_atomically(tmp_path):
+    import torch
+
+    from gs.train.runner import AtomicCheckpointIO
+
+    path = tmp_path / "run" / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)
+    assert torch.load(path, weights_only=True)["state_dict"]["w"].tolist() == [1.0, 1.0]
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]

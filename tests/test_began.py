@@ -27,7 +27,7 @@ from gs.train.began import (
 )
 from gs.train.config import TrainConfig
 from gs.train.module import STREAM_NOISE, derived_seed
-from helpers import invoke_train, save_lightning_like, smoke_train, write_images
+from helpers import assert_close_f32, invoke_train, save_lightning_like, smoke_train, write_images
 
 TINY = {"nz": 4, "ngf": 4, "nc": 3, "image_size": 32}  # cuts 0 … 3
 TRAIN = ["--image-size", "16", "--nz", "4", "--ngf", "4", "--ndf", "4", "--batch-size", "4",
@@ -114,7 +114,7 @@ def test_cuts_0_and_1_give_exactly_the_uncut_output(tiny, artifacts):
         assert torch.equal(cut(g, 0)(z), expected)
         assert torch.equal(cut(g, 1)(h1), expected)
         assert torch.equal(artifacts[0].generator(z), artifacts[1].generator(h1))
-    torch.testing.assert_close(artifacts[1].generator(h1), expected, rtol=0, atol=1e-6)
+    assert_close_f32(artifacts[1].generator(h1), expected, g)
 
 
 def test_cut_2_and_deeper_with_the_true_first_tensor_as_z2_reproduce_the_uncut_output(
@@ -129,8 +129,7 @@ def test_cut_2_and_deeper_with_the_true_first_tensor_as_z2_reproduce_the_uncut_o
             h_c, z2 = g.run_from(0, (z,), until=c)
             assert torch.equal(z2, h1)  # the state carries the skip tensor unchanged
             assert torch.equal(cut(g, c)(h_c, h1), expected)
-            torch.testing.assert_close(artifacts[c].generator(h_c, h1), expected,
-                                       rtol=0, atol=1e-6)
+            assert_close_f32(artifacts[c].generator(h_c, h1), expected, g)
             # z2 is a genuine second input: another skip tensor gives another image.
             assert not torch.allclose(cut(g, c)(h_c, h1 + 1), expected)
 
@@ -160,8 +159,7 @@ def test_every_valid_cut_runs_with_the_shapes_listed_in_gs_json(tiny, artifacts,
     z = latent()
     with torch.no_grad():
         state = art.carry(0, c, (z,))
-        torch.testing.assert_close(art.generator(*state), art.generator_at(0)(z),
-                                   rtol=0, atol=1e-6)
+        assert_close_f32(art.generator(*state), art.generator_at(0)(z), tiny[0])
 
 
 def test_gs_json_carries_the_paper_settings(artifacts):
@@ -282,7 +280,7 @@ def test_trained_checkpoint_exports_at_every_cut(smoke_run, tmp_path):
         with torch.no_grad():
             state = g.run_from(0, (z,), until=c)
             expected = g.to_image(g(z))
-        torch.testing.assert_close(art.generator(*state), expected, rtol=0, atol=1e-6)
+        assert_close_f32(art.generator(*state), expected, g)
 
 
 def test_generator_step_uses_the_discriminator_after_its_update(images, tmp_path):

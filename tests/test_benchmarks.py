@@ -56,3 +56,11 @@ def test_speed_benchmark_counts_the_flops_of_one_evaluation(tiny_artifacts):
     flops = speed.flops_per_evaluation(art, op, y)
     n = int(np.prod(shape))
     assert flops > 4 * 50 * n  # at least A and its adjoint, 2 flops per multiply-add
+
+
+def test_soak_runs_whole_jobs_back_to_back(tiny_artifacts):
+    import soak
+
+    result = soak.soak(tiny_artifacts[1], runs=3, warmup=1, steps=1, threads=1, ratio=0.1)
+    assert result["runs"] == 3 and result["median_seconds_per_job"] > 0
+    assert result["peak_rss_end_mib"] >= result["peak_rss_after_warmup_mib"] > 0

@@ -28,6 +28,7 @@ from gs.operators import RandomInpainting, SuperResolution
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 from gs.surgery import cut
+from helpers import assert_close_f32
 
 # 16 px; stages: gen_z, 5 GenBlocks with self-attention before the third, output block.
 TINY = {
@@ -184,7 +185,7 @@ def test_staged_forward_equals_upstream(upstream, truncation):
     z, one_hot = inputs()
     with torch.no_grad():
         expected = upstream(z, one_hot, truncation)
-        torch.testing.assert_close(g(z, g.embed(one_hot)), expected, rtol=0, atol=1e-6)
+        assert_close_f32(g(z, g.embed(one_hot)), expected, upstream)
     assert expected.std() > 0.1  # visible images, not a flat grey
 
 
@@ -196,7 +197,7 @@ def test_every_cut_reproduces_the_uncut_output_from_the_true_state(model):
         for c in CUTS:
             state = model.run_from(0, state0, until=c)
             assert [tuple(s.shape[1:]) for s in state] == list(model.cut_spec(c).shapes)
-            torch.testing.assert_close(cut(model, c)(*state), expected, rtol=0, atol=1e-6)
+            assert_close_f32(cut(model, c)(*state), expected, model)
             if 1 <= c < 7:  # cond is a genuine second input of the cut generator
                 assert torch.equal(state[1], torch.cat(state0, dim=1))
                 assert not torch.allclose(cut(model, c)(state[0], state[1] + 0.5), expected)
@@ -211,7 +212,7 @@ def test_baking_spectral_norm_keeps_the_output(upstream):
         assert g.spectral_norm_active
         g.bake_spectral_norm()
         g.bake_spectral_norm()  # idempotent
-        torch.testing.assert_close(g(z, g.embed(one_hot)), before, rtol=0, atol=1e-6)
+        assert_close_f32(g(z, g.embed(one_hot)), before, upstream)
     keys = g.state_dict()
     assert not g.spectral_norm_active and not any(k.endswith("_orig") for k in keys)
     assert "biggan.generator.gen_z.weight" in keys
@@ -219,7 +220,7 @@ def test_baking_spectral_norm_keeps_the_output(upstream):
     fresh = BigGANDeep(TINY).eval()
     fresh.load_state_dict(keys, strict=True)
     with torch.no_grad():
-        torch.testing.assert_close(fresh(z, fresh.embed(one_hot)), before, rtol=0, atol=1e-6)
+        assert_close_f32(fresh(z, fresh.embed(one_hot)), before, upstream)
 
 
 # --- loading from a folder ----------------------------------------------------------------
@@ -235,8 +236,7 @@ def test_folder_loads_baked_frozen_and_equal_to_upstream(folder, upstream):
     assert not any(p.requires_grad for p in g.parameters())
     z, one_hot = inputs()
     with torch.no_grad():
-        torch.testing.assert_close(g(z, g.embed(one_hot)), upstream(z, one_hot, 0.4),
-                                   rtol=0, atol=1e-6)
+        assert_close_f32(g(z, g.embed(one_hot)), upstream(z, one_hot, 0.4), upstream)
     other = load_generator(folder, model="biggan", truncation=0.7)
     assert other.truncation == 0.7 and other.model.config()["truncation"] == 0.7
 
@@ -254,8 +254,8 @@ def test_gs_export_cli_reads_the_folder_and_records_the_truncation(folder, upstr
     z, one_hot = inputs()
     with torch.no_grad():
         embedding = upstream.embeddings(one_hot)
-        torch.testing.assert_close(art.generator_at(0)(z, embedding),
-                                   (upstream(z, one_hot, 0.5) + 1) / 2, rtol=0, atol=1e-5)
+        assert_close_f32(art.generator_at(0)(z, embedding), (upstream(z, one_hot, 0.5) + 1) / 2,
+                         upstream)
 
 
 def test_a_generator_file_of_the_baked_model_loads_with_another_truncation(model, tmp_path):
@@ -350,10 +350,10 @@ def test_torchscript_artifact_at_every_cut_matches_the_eager_model(model, artifa
             expected = model.to_image(model(*state0))
             image = art.generator(*state)
             assert image.shape == (batch, 3, 16, 16)
-            torch.testing.assert_close(image, expected, rtol=1e-5, atol=1e-5)
+            assert_close_f32(image, expected, model)
             carried = art.carry(0, c, state0)
             for got, want in zip(carried, state, strict=True):
-                torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+                assert_close_f32(got, want, model)
 
 
 def test_an_unbaked_model_exports_too(upstream):
@@ -365,14 +365,13 @@ def test_an_unbaked_model_exports_too(upstream):
     state0 = (z, g.embed(one_hot))
     with torch.no_grad():
         expected = g.to_image(g(*state0))
-        torch.testing.assert_close(module.tail(*g.run_from(0, state0, until=3)), expected,
-                                   rtol=1e-5, atol=1e-5)
+        assert_close_f32(module.tail(*g.run_from(0, state0, until=3)), expected, upstream)
         head = module.head_0(*state0)
-        torch.testing.assert_close(head[0], g.stage(0, state0)[0], rtol=1e-5, atol=1e-5)
+        assert_close_f32(head[0], g.stage(0, state0)[0], upstream)
 
 
 def test_onnx_artifact_matches_torchscript_at_every_cut_and_carries_both_inputs(
-    onnx_artifact, artifacts
+    onnx_artifact, artifacts, model
 ):
     ts = artifacts[ONNX_CUT]
     assert onnx_artifact.metadata.latents == ts.metadata.latents
@@ -384,8 +383,7 @@ def test_onnx_artifact_matches_torchscript_at_every_cut_and_carries_both_inputs(
                       for s in onnx_artifact.metadata.spec_at(c).shapes]
             with torch.no_grad():
                 expected = ts.generator_at(c)(*map(torch.as_tensor, arrays)).numpy()
-            np.testing.assert_allclose(onnx_artifact.generator_at(c)(*arrays), expected,
-                                       atol=1e-5)
+            assert_close_f32(onnx_artifact.generator_at(c)(*arrays), expected, model)
     state0 = [a.astype(np.float32) for a in (rng.standard_normal((2, 8)) * 0.4,
                                              rng.standard_normal((2, 8)) * 0.2)]
     carried = onnx_artifact.carry(0, ONNX_CUT, state0)
@@ -393,7 +391,7 @@ def test_onnx_artifact_matches_torchscript_at_every_cut_and_carries_both_inputs(
         expected = ts.carry(0, ONNX_CUT, [torch.as_tensor(a) for a in state0])
     assert [a.shape for a in carried] == [(2, *SHAPES[ONNX_CUT]), (2, 16)]
     for got, want in zip(carried, expected, strict=True):
-        np.testing.assert_allclose(got, want.numpy(), atol=1e-5)
+        assert_close_f32(got, want.numpy(), model)
     np.testing.assert_array_equal(carried[1], np.concatenate(state0, axis=1))
 
 

@@ -526,30 +526,30 @@ def test_module_does_not_import_torch():
 RNG = np.random.default_rng(0)
 
 INVALID = [
-    (lambda: GaussianCS(0, SHAPE, RNG), "--measurements"),
-    (lambda: GaussianCS(-3, SHAPE, RNG), "--measurements"),
-    (lambda: GaussianCS(N + 1, SHAPE, RNG), "--measurements"),
-    (lambda: GaussianCS(2.5, SHAPE, RNG), "--measurements"),
-    (lambda: GaussianCS(10, SHAPE, RNG, noise_std=-0.1), "--noise-std"),
-    (lambda: RandomInpainting(0, SHAPE, RNG), "--keep"),
-    (lambda: RandomInpainting(1.5, SHAPE, RNG), "--keep"),
-    (lambda: RandomInpainting(float("nan"), SHAPE, RNG), "--keep"),
-    (lambda: SuperResolution(3, SHAPE), "--scale"),
-    (lambda: SuperResolution(8, (3, 16, 12)), "--scale"),
-    (lambda: SuperResolution(4, (3, 18, 16)), "--scale"),
-    (lambda: SuperResolution(4, SHAPE, "bicubic"), "--method"),
-    (lambda: Denoising(SHAPE, noise_std=-1.0), "--noise-std"),
-    (lambda: Denoising((3, 16)), "image shape"),
-    (lambda: Denoising((3, 0, 16)), "image shape"),
-    (lambda: make_operator("deblur", SHAPE, RNG), "--task"),
-    (lambda: make_operator("cs", SHAPE, RNG), "--measurements/--ratio"),
-    (lambda: make_operator("cs", SHAPE, RNG, measurements=10, ratio=0.1), "--measurements/--ratio"),
-    (lambda: make_operator("cs", SHAPE, RNG, ratio=0.0), "--ratio"),
-    (lambda: make_operator("cs", SHAPE, RNG, ratio=1.5), "--ratio"),
-    (lambda: make_operator("cs", SHAPE, RNG, measurements=0), "--measurements"),
-    (lambda: make_operator("inpaint", SHAPE, RNG, keep=0.0), "--keep"),
-    (lambda: make_operator("sr", SHAPE, RNG, scale=3), "--scale"),
-    (lambda: make_operator("sr", (3, 20, 20), RNG, scale=8), "--scale"),
+    (lambda: GaussianCS(0, SHAPE, RNG), "measurements"),
+    (lambda: GaussianCS(-3, SHAPE, RNG), "measurements"),
+    (lambda: GaussianCS(N + 1, SHAPE, RNG), "measurements"),
+    (lambda: GaussianCS(2.5, SHAPE, RNG), "measurements"),
+    (lambda: GaussianCS(10, SHAPE, RNG, noise_std=-0.1), "noise_std"),
+    (lambda: RandomInpainting(0, SHAPE, RNG), "keep"),
+    (lambda: RandomInpainting(1.5, SHAPE, RNG), "keep"),
+    (lambda: RandomInpainting(float("nan"), SHAPE, RNG), "keep"),
+    (lambda: SuperResolution(3, SHAPE), "scale"),
+    (lambda: SuperResolution(8, (3, 16, 12)), "scale"),
+    (lambda: SuperResolution(4, (3, 18, 16)), "scale"),
+    (lambda: SuperResolution(4, SHAPE, "bicubic"), "method"),
+    (lambda: Denoising(SHAPE, noise_std=-1.0), "noise_std"),
+    (lambda: Denoising((3, 16)), "image_shape"),
+    (lambda: Denoising((3, 0, 16)), "image_shape"),
+    (lambda: make_operator("deblur", SHAPE, RNG), "task"),
+    (lambda: make_operator("cs", SHAPE, RNG), "measurements/ratio"),
+    (lambda: make_operator("cs", SHAPE, RNG, measurements=10, ratio=0.1), "measurements/ratio"),
+    (lambda: make_operator("cs", SHAPE, RNG, ratio=0.0), "ratio"),
+    (lambda: make_operator("cs", SHAPE, RNG, ratio=1.5), "ratio"),
+    (lambda: make_operator("cs", SHAPE, RNG, measurements=0), "measurements"),
+    (lambda: make_operator("inpaint", SHAPE, RNG, keep=0.0), "keep"),
+    (lambda: make_operator("sr", SHAPE, RNG, scale=3), "scale"),
+    (lambda: make_operator("sr", (3, 20, 20), RNG, scale=8), "scale"),
     (lambda: RandomInpainting.from_mask(np.zeros((16, 16)), SHAPE), "mask"),
     (lambda: RandomInpainting.from_mask(np.ones((8, 8)), SHAPE), "mask"),
     (lambda: RandomInpainting.from_mask(np.full((16, 16), 0.5), SHAPE), "mask"),
@@ -558,6 +558,7 @@ INVALID = [
 
 @pytest.mark.parametrize("factory, flag", INVALID, ids=[flag for _, flag in INVALID])
 def test_invalid_arguments(factory, flag):
+    # The library names its own fields; gs-invert shows them as its flags.
     with pytest.raises(UserInputError, match=re.escape(flag)) as info:
         factory()
     assert isinstance(info.value, ValueError)
@@ -571,7 +572,7 @@ def test_unknown_task_lists_tasks():
 
 
 def test_measurement_range_in_message():
-    with pytest.raises(ValueError, match=r"--measurements must be between 1 and 768, got 0"):
+    with pytest.raises(ValueError, match=r"^measurements must be between 1 and 768, got 0$"):
         GaussianCS(0, SHAPE, RNG)
 
 
@@ -615,12 +616,13 @@ def test_cs_operator_follows_image_size(side, expected):
 def test_dense_matrix_that_does_not_fit_is_refused():
     shape = (3, 512, 512)
     n = math.prod(shape)
-    with pytest.raises(UserInputError, match=r"--operator gaussian needs a dense 786432 x "
+    with pytest.raises(UserInputError, match=r"^operator gaussian needs a dense 786432 x "
                                              r"786432 float32 matrix of 2\.47 TB") as info:
         GaussianCS(n, shape, RNG)
     message = str(info.value)
     assert "structured" in message and message.count(". ") == 0
-    with pytest.raises(UserInputError, match="--operator"):
+    assert info.value.field == "operator"
+    with pytest.raises(UserInputError, match="operator gaussian"):
         make_operator("cs", shape, RNG, ratio=1.0, operator="gaussian")
 
 
@@ -632,7 +634,7 @@ def test_spec_without_operator_name_means_the_first_operator():
 
 
 def test_unknown_operator_and_option():
-    with pytest.raises(UserInputError, match="--operator must be one of gaussian, structured"):
+    with pytest.raises(UserInputError, match="^operator must be one of gaussian, structured"):
         make_operator("cs", SHAPE, RNG, measurements=4, operator="fourier")
     with pytest.raises(UserInputError, match="operator spec operator"):
         operator_from_spec({**build("cs").spec(), "operator": "fourier"}, RNG)
@@ -708,6 +710,10 @@ def test_structured_any_image_size(shape):
     y = np.random.default_rng(3).standard_normal((2, op.measurements))
     lhs, rhs = np.sum(op.A(x) * y), np.sum(x * op.A_adjoint(y))
     assert lhs == pytest.approx(rhs, rel=1e-10, abs=1e-12)
+    explicit = explicit_matrix(op)
+    exact = math.sqrt(np.linalg.eigvalsh(explicit @ explicit.T)[-1])
+    assert op.norm() == math.sqrt(op.padded_size / op.measurements)
+    assert 0.9 * op.norm() <= exact <= op.norm() * (1 + 1e-12)  # an upper bound, and tight
 
 
 def test_structured_draws_from_the_generator_only():
@@ -731,3 +737,72 @@ def test_structured_at_512px_is_small_and_its_spec_holds_no_matrix():
     assert len(spec) < 200
     y = op.A(np.ones((1, *shape), dtype=np.float32))
     assert y.shape == (1, op.measurements) and np.isfinite(y).all()
+
+
+# ------------------------------------------------------- (11) through gs-invert
+def _invert(*args):
+    from click.testing import CliRunner
+
+    from gs.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+FAST = ["--steps", "1", "--inner-iterations", "3", "--restarts", "1", "--seed", "0"]
+
+
+def test_cli_structured_measurements_hold_only_the_spec(tmp_path, tiny_artifacts, photo):
+    sim = tmp_path / "sim"
+    result = _invert(tiny_artifacts[1], photo, "--task", "cs", "--operator", "structured",
+                     "--ratio", 0.2, "--simulate", "--save-measurements", "-o", sim,
+                     "--report", tmp_path / "a.json", *FAST)
+    assert result.exit_code == 0, result.output
+    with np.load(sim / "astronaut.npz", allow_pickle=False) as data:
+        assert set(data.files) == {"y", "spec", "seed", "index"}
+        spec = json.loads(str(data["spec"]))
+        m = spec["measurements"]
+        assert data["y"].shape == (m,) and all(data[k].size == 1 for k in ("spec", "seed"))
+    assert spec["operator"] == "structured" and set(spec) == {
+        "task", "operator", "measurements", "rounds", "image_shape", "noise_std"}
+    result = _invert(tiny_artifacts[1], sim / "astronaut.npz", "--task", "cs", "-o",
+                     tmp_path / "obs", "--report", tmp_path / "b.json", *FAST)
+    assert result.exit_code == 0, result.output
+    simulated = json.loads((tmp_path / "a.json").read_text())["images"][0]
+    observed = json.loads((tmp_path / "b.json").read_text())["images"][0]
+    assert observed["measurement_loss"] == pytest.approx(simulated["measurement_loss"], rel=1e-4)
+
+
+def test_cli_refuses_a_dense_matrix_that_does_not_fit(tmp_path, tiny_artifacts, photo,
+                                                      monkeypatch):
+    from gs.operators import cs
+
+    monkeypatch.setattr(cs, "available_bytes", lambda: 1000)
+    result = _invert(tiny_artifacts[1], photo, "--task", "cs", "--operator", "gaussian",
+                     "--ratio", 0.2, "--simulate", "-o", tmp_path / "out", *FAST)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(lines) == 1 and "--operator gaussian needs a dense" in lines[0]
+    assert "473 kB but only 1 kB of memory" in lines[0] and not (tmp_path / "out").exists()
+
+
+def test_cli_raw_task_scores_the_representation(tmp_path, tiny_artifacts, photo):
+    report = tmp_path / "raw.json"
+    result = _invert(tiny_artifacts[1], photo, "--task", "raw", "--simulate", "-o",
+                     tmp_path / "out", "--report", report, *FAST)
+    assert result.exit_code == 0, result.output
+    entry = json.loads(report.read_text())["images"][0]
+    assert json.loads(report.read_text())["task"] == "raw" and 5 < entry["psnr"] < 60
+
+
+def test_structured_speed_benchmark_runs(tmp_path, monkeypatch):
+    import argparse
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import structured
+
+    out = tmp_path / "speed.json"
+    structured.speed(argparse.Namespace(sides=[16], batch=2, repeats=1, json=out))
+    rows = json.loads(out.read_text())
+    assert [r["backend"] for r in rows] == ["numpy", "torch"]
+    assert all(r["m"] == 76 and r["gaussian_s"] > 0 and r["structured_s"] > 0 for r in rows)

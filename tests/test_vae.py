@@ -19,7 +19,7 @@ from gs.models.vae import VAEDecoder, VAEEncoder
 from gs.operators import GaussianCS
 from gs.surgery import cut
 from gs.train.vae import VAEModule, kl_divergence
-from helpers import invoke_train, save_lightning_like, smoke_train, write_images
+from helpers import assert_close_f32, invoke_train, save_lightning_like, smoke_train, write_images
 
 TINY = {"nz": 8, "ngf": 2, "nc": 3, "image_size": 32}  # cuts 0 … 3
 TRAIN = ["--image-size", "16", "--nz", "8", "--ngf", "4", "--nef", "4", "--batch-size", "4",
@@ -105,8 +105,7 @@ def test_every_cut_with_the_true_intermediate_tensor_gives_the_uncut_output(tiny
         for c in g.valid_cuts:
             state = g.run_from(0, (z,), until=c)
             assert torch.equal(cut(g, c)(*state), expected)
-            torch.testing.assert_close(artifacts[c].generator(*state), expected,
-                                       rtol=0, atol=1e-6)
+            assert_close_f32(artifacts[c].generator(*state), expected, g)
 
 
 @pytest.mark.parametrize("c", [0, 1, 2, 3])
@@ -128,8 +127,7 @@ def test_every_valid_cut_runs_with_the_shapes_listed_in_gs_json(tiny, artifacts,
         art.generator(torch.randn(1, shape[0] + 1, *shape[1:]))
     z = latent()
     with torch.no_grad():
-        torch.testing.assert_close(art.generator(*art.carry(0, c, (z,))),
-                                   art.generator_at(0)(z), rtol=0, atol=1e-6)
+        assert_close_f32(art.generator(*art.carry(0, c, (z,))), art.generator_at(0)(z), g)
 
 
 def test_gs_json_carries_the_paper_settings_and_default_cut(tiny, tmp_path):
@@ -221,7 +219,7 @@ def test_trained_decoder_exports_at_every_cut(smoke_run, tmp_path):
         with torch.no_grad():
             expected = g.to_image(g(z))
             state = g.run_from(0, (z,), until=c)
-        torch.testing.assert_close(art.generator(*state), expected, rtol=0, atol=1e-6)
+        assert_close_f32(art.generator(*state), expected, g)
 
 
 def test_user_errors_exit_2_with_one_sentence(images, tmp_path):

@@ -29,6 +29,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
@@ -129,7 +130,7 @@ def is_global_zero_process() -> bool:
 def read_resume_checkpoint(path: Path, model_name: str) -> dict[str, Any]:
     """The ``hyper_parameters`` of a gs-train checkpoint of ``model_name``, validated."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # any unpickling failure means "not a checkpoint"
         raise UserInputError(f"--resume {path} is not a readable Lightning checkpoint") from None
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
@@ -249,6 +250,15 @@ def make_loggers(out: Path) -> list[Logger]:
     return loggers
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, through gs.io.atomic_write: never half a checkpoint."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any,
+                        storage_options: Any | None = None) -> None:
+        atomic_write(Path(path), lambda tmp: super(AtomicCheckpointIO, self).save_checkpoint(
+            checkpoint, tmp, storage_options), overwrite=True)
+
+
 def build_trainer(
     config: TrainConfig, module: GeneratorModule, has_validation: bool
 ) -> tuple[L.Trainer, ModelCheckpoint, SampleGrid]:
@@ -286,6 +296,7 @@ def build_trainer(
             limit_val_batches=(limit_train if has_validation else 0),
             logger=make_loggers(config.out),
             callbacks=[checkpoints, samples],
+            plugins=[AtomicCheckpointIO()],
             log_every_n_steps=config.log_every,
             enable_progress_bar=config.progress_bar,
         )
@@ -362,7 +373,7 @@ def fit(config: TrainConfig, model_name: str, build: Builder) -> TrainResult:
         # run folder has been checked above.
         warnings.filterwarnings("ignore", message=".*manual optimization and every_n_train_steps.*")
         warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
-        trainer.fit(module, datamodule=data, ckpt_path=config.resume, weights_only=False)
+        trainer.fit(module, datamodule=data, ckpt_path=config.resume, weights_only=True)
     seconds = time.perf_counter() - start
 
     last = config.out / LAST_CHECKPOINT

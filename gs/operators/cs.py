@@ -50,9 +50,8 @@ def measurements_from_options(options: Mapping[str, Any], size: int) -> int:
     measurements, ratio = options.get("measurements"), options.get("ratio")
     if (measurements is None) == (ratio is None):
         raise UserInputError(
-            "--measurements/--ratio: give exactly one of the number of measurements "
-            "and the measurement ratio for compressed sensing"
-        )
+            "{measurements}/{ratio}: give exactly one of the number of measurements "
+            "and the measurement ratio for compressed sensing", refs=("measurements", "ratio"))
     if ratio is not None:
         ratio_value = as_float(ratio)
         if not 0 < ratio_value <= 1:

@@ -62,15 +62,13 @@ class RandomInpainting(Operator):
         shape = as_image_shape(image_shape)
         array = np.asarray(mask)
         if array.shape != shape[1:]:
-            raise UserInputError(
-                f"the inpainting mask must have shape {shape[1:]}, got {array.shape}"
-            )
+            raise field_error("mask", f"must have shape {shape[1:]}, got {array.shape}")
         if array.dtype != bool:
             if not np.all((array == 0) | (array == 1)):
-                raise UserInputError("the inpainting mask must contain only 0 and 1 values")
+                raise field_error("mask", "must contain only 0 and 1 values")
             array = array == 1
         if not array.any():
-            raise UserInputError("the inpainting mask must keep at least one pixel")
+            raise field_error("mask", "must keep at least one pixel")
         self = cls.__new__(cls)
         Operator.__init__(self, shape, noise_std)
         self._set_mask(array.copy())

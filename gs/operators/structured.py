@@ -166,5 +166,11 @@ class StructuredCS(CompressedSensing):
             z = self._sign(self._hadamard(z, xp), r)
         return xp.reshape(z[:, : self._n], (batch, *self._image_shape))
 
+    def norm(self, iterations: int = 100, rng: np.random.Generator | None = None) -> float:
+        """``sqrt(N/m)``: exactly ``||A||_2`` when ``n`` is a power of two (``A Aᵀ = (N/m) I``),
+        else an upper bound (the padding only removes columns), which is what step sizes
+        of matrix-free solvers need; power iteration would approach it from below."""
+        return self._scale
+
     def _params(self) -> dict[str, Any]:
         return {"measurements": self._m, "rounds": self._rounds}

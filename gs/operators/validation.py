@@ -6,18 +6,14 @@ from typing import Any
 
 from gs.errors import UserInputError
 
-#: How an operator field is called in messages until the CLI maps fields to flags.
-_SHOWN_AS = {"image_shape": "image shape"}
-
 
 def field_error(field: str, problem: str) -> UserInputError:
-    """A :class:`UserInputError` whose message is ``"<field> <problem>"``, one sentence.
+    """A :class:`UserInputError` about ``field``: ``"<field> <problem>"``, one sentence.
 
     Fields are the constructor/factory argument names (``measurements``, ``keep``,
-    ``noise_std``...); they are shown as the command-line flags of the same name.
+    ``noise_std``, ``operator``...); a command-line tool shows its flag of that name.
     """
-    shown = _SHOWN_AS.get(field, "--" + field.replace("_", "-"))
-    return UserInputError(f"{shown} {problem}")
+    return UserInputError(problem, field=field)
 
 
 def as_image_shape(image_shape: Any) -> tuple[int, int, int]:
