@@ -71,13 +71,14 @@ def cut_plot(summary: Sequence[dict[str, Any]], path: str | Path, best: int | No
     fig, ax = plt.subplots(figsize=(5, 3.6))
     keys = sorted({(r["task"], r["ratio"], r["group"]) for r in summary},
                   key=lambda k: (k[0], k[1] or 0, k[2]))
-    for task, ratio, group in keys:
+    for number, (task, ratio, group) in enumerate(keys):
         rows = sorted((r for r in summary if (r["task"], r["ratio"], r["group"]) ==
                        (task, ratio, group)), key=lambda r: r["cut"])
         name = task if ratio is None else f"{task} m/n={ratio:g}"
-        ax.errorbar([r["cut"] for r in rows], [r["psnr_mean"] for r in rows],
+        shift = 0.04 * (number - (len(keys) - 1) / 2)  # keep error bars apart
+        ax.errorbar([r["cut"] + shift for r in rows], [r["psnr_mean"] for r in rows],
                     yerr=[r["psnr_sd"] for r in rows], marker="o", capsize=3,
-                    label=f"{name}, {group}")
+                    linestyle="--" if task == "raw" else "-", label=f"{name}, {group}")
     if best is not None:
         ax.axvline(best, color="k", linestyle=":", label=f"chosen c = {best}")
     ax.set_xlabel("cut index c (blocks removed)")
