@@ -1,5 +1,5 @@
 # make demo  : set up .venv, fetch the public DCGAN face weights, run the surgery demo
-# make test  : set up .venv and run the test suite
+# make test  : set up .venv and run the test suite (the browser test is make test-ui)
 # make experiments : the paper's figures on the DCGAN face weights and the bundled photos
 #                    (docs/results/, summarised in BENCHMARKS.md; cells cached in experiments_out/)
 PYTHON ?= python3
@@ -12,7 +12,8 @@ RATIOS ?= 0.02,0.1,0.33
 SWEEP_CUTS ?= 0,1,2
 INITS ?= zero,clamped_normal,normal:5,normal:10,lasso
 
-.PHONY: demo test venv weights lint clean experiments
+.PHONY: demo test test-ui serve serve-screenshot venv weights lint clean experiments
+comma := ,
 
 $(BIN)/gs-invert: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,10 +59,27 @@ experiments: venv $(WEIGHTS)
 		--inits $(INITS) -o $(RESULTS)/init $(EXP_COMMON)
 
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not ui"
 
 lint: venv
 	$(BIN)/ruff check gs export train tests benchmarks
 
 clean:
 	rm -rf $(VENV) demo_out
+
+# make test-ui : the gs-serve page in headless Chromium (Debian's /usr/bin/chromium)
+test-ui: venv
+	$(BIN)/python -m pytest -q -m ui tests/test_serve_ui.py
+
+# make serve-screenshot : docs/serve.png from the face weights, recommended settings
+SERVE_ARTIFACTS := demo_out/dcgan_c1.pt demo_out/dcgan_c0.pt
+demo_out/dcgan_c%.pt: $(WEIGHTS)
+	$(BIN)/gs-export dcgan --weights $(WEIGHTS) --cut $* -o $@
+
+serve-screenshot: venv $(SERVE_ARTIFACTS)
+	GS_UI_ARTIFACTS=$(subst $(eval) ,$(comma),$(SERVE_ARTIFACTS)) GS_UI_STEPS= \
+	GS_UI_SCREENSHOT=docs/serve.png $(BIN)/python -m pytest -q -m ui tests/test_serve_ui.py
+
+# make serve : the page on http://127.0.0.1:8000 with the face weights (surgery and no surgery)
+serve: venv $(SERVE_ARTIFACTS)
+	$(BIN)/gs-serve $(SERVE_ARTIFACTS) --port 8000

@@ -39,6 +39,7 @@ def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int,
     n = truths[0].size
     table: dict[float, dict[int, list[float]]] = {}
     rows = [list(truths)]
+    captions = [list(names)]
     print(f"{'m/n':>5} {'m':>5} | {'no surgery (c=0)':>17} | {'surgery (c=1)':>14} | seconds/image")
     for ratio in (0.08, 0.33):
         m = round(ratio * n)
@@ -54,6 +55,8 @@ def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int,
             secs[c] = (time.perf_counter() - start) / len(truths)
             scores[c] = [psnr(r.image, t) for r, t in zip(results, truths)]
             rows.append([r.image for r in results])
+            label = "no surgery" if c == 0 else f"surgery c={c}"
+            captions.append([f"{label}, {ratio:.0%}\n{value:.2f} dB" for value in scores[c]])
             for name, value in zip(names, scores[c]):
                 print(f"      {name:>16} c={c} m={m}: {value:.2f} dB")
         table[ratio] = scores
@@ -61,7 +64,7 @@ def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int,
               f"{np.mean(scores[1]):>7.2f} ± {np.std(scores[1]):.2f} | "
               f"{secs[0]:.1f} / {secs[1]:.1f}")
     grid = out / "demo_grid.png"
-    write_image(grid, image_grid(rows), overwrite=True)
+    write_image(grid, image_grid(rows, captions=captions, scale=2), overwrite=True)
     print(f"grid (rows: truth, then c=0 and c=1 at 8%, then at 33%): {grid}")
     return table
 

@@ -19,7 +19,7 @@ import torch
 from cache import cached_artifact
 
 from gs.artifact import load
-from gs.export import load_generator
+from gs.models import load_generator
 from gs.surgery import cut
 
 

@@ -1,9 +1,9 @@
 """Export a trained generator, cut at ``c``, as a self-describing artifact.
 
-Installed as ``gs.export``. The library (``gs``) never imports this package.
+Installed as ``gs.export``. The library (``gs``) never imports this package;
+loading weights is the library's (:func:`gs.models.load_generator`).
 """
 
 from gs.export.api import export_artifact
-from gs.export.weights import LoadedWeights, load_generator
 
-__all__ = ["LoadedWeights", "export_artifact", "load_generator"]
+__all__ = ["export_artifact"]

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from gs.artifact import ArtifactMetadata, artifact_format
 from gs.export.onnx import save_onnx
 from gs.export.torchscript import save_torchscript
-from gs.export.weights import LoadedWeights, load_generator
 from gs.io import atomic_write, check_writable
+from gs.models import LoadedGenerator, load_generator
 from gs.settings import TASKS
 
 
-def build_metadata(loaded: LoadedWeights, cut_index: int, fmt: str,
+def build_metadata(loaded: LoadedGenerator, cut_index: int, fmt: str,
                    extra: dict | None = None) -> ArtifactMetadata:
     """The ``gs.json`` record for ``loaded`` cut at ``cut_index`` (``extra``: free-form
     records such as the cut sweep of ``--cut auto``)."""
@@ -29,7 +30,6 @@ def build_metadata(loaded: LoadedWeights, cut_index: int, fmt: str,
         source_name=loaded.source_name,
         source_sha256=loaded.source_sha256,
         format=fmt,
-        truncation=loaded.truncation,
         valid_cuts=tuple(model.valid_cuts),
         torch_version=torch.__version__,
         extra=dict(extra or {}),
@@ -42,21 +42,22 @@ def export_artifact(
     cut: int | None = None,
     model: str | None = None,
     overwrite: bool = False,
-    truncation: float | None = None,
     extra: dict | None = None,
+    **options: Any,
 ) -> Path:
     """Export the generator at ``weights`` cut at ``cut`` to the artifact ``out``.
 
     Args:
-        weights: see :func:`gs.export.weights.load_generator`.
+        weights: see :func:`gs.models.load_generator`.
         out: ``.pt`` (TorchScript) or ``.onnx`` path; written atomically. Both
             formats hold the cut generator and the blocks in front of the cut.
         cut: blocks to remove (0 = no surgery); ``None`` takes the model's
             recommended cut.
         model: model name, needed only for plain state dicts.
         overwrite: replace ``out`` if it exists.
-        truncation: BigGAN's truncation in (0, 1] (default 0.4), recorded in
-            ``gs.json``; an error for other models.
+        options: export options the model declares (BigGAN: ``truncation``), fixed
+            in the graph and recorded in ``gs.json``'s ``model_config``; an error
+            for a model that does not declare them.
         extra: JSON-serialisable records kept in ``gs.json`` under ``extra``.
 
     Returns:
@@ -65,7 +66,7 @@ def export_artifact(
     out = Path(out)
     fmt = artifact_format(out, field="output")
     check_writable(out, overwrite)
-    loaded = load_generator(weights, model, truncation)
+    loaded = load_generator(weights, model, **options)
     cut_index = loaded.model.recommended_cut if cut is None else int(cut)
     loaded.model.check_cut(cut_index)
     metadata = build_metadata(loaded, cut_index, fmt, extra)

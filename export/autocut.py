@@ -20,14 +20,14 @@ import click
 from gs.artifact import load
 from gs.errors import UserInputError
 from gs.experiments import grid, studies
-from gs.export.weights import load_generator
 from gs.io import check_writable
+from gs.models import load_generator
 
 
 def choose_cut(weights: str | Path, val_images: str | Path, *, model: str | None = None,
                cuts: Sequence[int] | None = None, ratio: float = 0.1, seed: int = 0,
-               truncation: float | None = None, cache_dir: str | Path | None = None,
-               progress: bool = True) -> tuple[int, dict[str, Any]]:
+               cache_dir: str | Path | None = None, progress: bool = True,
+               **options: Any) -> tuple[int, dict[str, Any]]:
     """Sweep ``cuts`` (default: every valid cut) with CS at m/n = ``ratio`` on the
     images under ``val_images``; return the best cut and the sweep record.
 
@@ -36,7 +36,7 @@ def choose_cut(weights: str | Path, val_images: str | Path, *, model: str | None
     """
     from gs.export.api import export_artifact
 
-    generator = load_generator(weights, model, truncation).model
+    generator = load_generator(weights, model, **options).model
     candidates = list(generator.valid_cuts) if cuts is None else sorted(set(cuts))
     for cut in candidates:
         generator.check_cut(cut, field="val_cuts")
@@ -45,7 +45,7 @@ def choose_cut(weights: str | Path, val_images: str | Path, *, model: str | None
     with tempfile.TemporaryDirectory(prefix="gs-autocut-") as folder:
         deepest = Path(folder) / "deepest.pt"
         export_artifact(weights, deepest, cut=max(candidates), model=model,
-                        truncation=truncation)
+                        **options)
         artifact = load(deepest)
         images = grid.load_images(val_images, tuple(artifact.metadata.image_shape),
                                   field="val_images")
@@ -60,7 +60,7 @@ def choose_cut(weights: str | Path, val_images: str | Path, *, model: str | None
 
 def auto_cut_from_flags(weights: str, model: str | None, val_images: str | None,
                         val_ratio: float, val_cuts: str | None, val_cache: str | None,
-                        output: str, overwrite: bool, truncation: float | None
+                        output: str, overwrite: bool, options: dict[str, Any]
                         ) -> tuple[int, dict]:
     """``gs-export --cut auto``'s flags → the best cut and ``{"cut_sweep": record}``."""
     if val_images is None:
@@ -75,7 +75,7 @@ def auto_cut_from_flags(weights: str, model: str | None, val_images: str | None,
             raise UserInputError(f"must list cuts like 0,1,2, got {val_cuts!r}",
                                  field="val_cuts") from None
     cut, sweep = choose_cut(weights, val_images, model=model, cuts=cuts, ratio=val_ratio,
-                            truncation=truncation, cache_dir=val_cache)
+                            cache_dir=val_cache, **options)
     scores = ", ".join(f"c={c}: {s['mean']:.2f} dB" for c, s in sweep["psnr"].items())
     click.echo(f"cut sweep ({scores}): chose c={cut}", err=True)
     return cut, {"cut_sweep": sweep}

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gs.clitools import user_errors
 from gs.errors import UserInputError
 from gs.export.api import export_artifact
+from gs.models import MODELS, model_class, models_with_option
+from gs.params import declared_params
+
+
+def export_option_flags(command: Any) -> Any:
+    """One flag per export option that a registered model declares (BigGAN: --truncation)."""
+    names = sorted({option for cls in MODELS.values() for option in cls.export_options})
+    for name in reversed(names):
+        takers = models_with_option(name)
+        declared = declared_params(model_class(takers[0]))[name]
+        command = click.option(
+            f"--{name.replace('_', '-')}", name, type=declared.type, default=None,
+            help=f"{', '.join(takers)} only: {declared.param.help} "
+                 f"(default {declared.default}).")(command)
+    return command
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,24 +43,24 @@ from gs.export.api import export_artifact
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Artifact path: .pt (TorchScript) or .onnx.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--truncation", type=float, default=None,
-              help="BigGAN only: truncation in (0, 1], fixed in the artifact (default 0.4).")
+@export_option_flags
 @user_errors
 def main(model: str | None, weights: str, cut: str | None, val_images: str | None,
          val_ratio: float, val_cuts: str | None, val_cache: str | None, output: str,
-         overwrite: bool,
-         truncation: float | None) -> None:
-    """Export MODEL (dcgan, began, vae, biggan) from --weights, cut at --cut, to --output.
+         overwrite: bool, **options: Any) -> None:
+    """Export MODEL from --weights, cut at --cut, to --output.
 
     MODEL may be left out for checkpoints written by gs-train, which record it, and
-    for a BigGAN folder (config.json + pytorch_model.bin).
+    for the layouts only one model reads (a pytorch-examples state dict: dcgan; a
+    folder with config.json + pytorch_model.bin: biggan).
     """
+    given = {name: value for name, value in options.items() if value is not None}
     extra = None
     if cut == "auto":
         from gs.export.autocut import auto_cut_from_flags
 
         cut_index, extra = auto_cut_from_flags(weights, model, val_images, val_ratio, val_cuts,
-                                               val_cache, output, overwrite, truncation)
+                                               val_cache, output, overwrite, given)
     else:
         if val_images is not None or val_cuts is not None or val_cache is not None:
             raise UserInputError("{val_images}, {val_cuts} and {val_cache} apply only to "
@@ -51,7 +68,7 @@ def main(model: str | None, weights: str, cut: str | None, val_images: str | Non
                                                      "cut"))
         cut_index = _as_cut(cut)
     path = export_artifact(weights, output, cut=cut_index, model=model, overwrite=overwrite,
-                           truncation=truncation, extra=extra)
+                           extra=extra, **given)
     click.echo(f"wrote {path}", err=True)
 
 

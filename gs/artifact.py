@@ -44,7 +44,6 @@ class ArtifactMetadata:
     source_name: str
     source_sha256: str
     format: str = "torchscript"
-    truncation: float | None = None
     valid_cuts: tuple[int, ...] = ()
     format_version: int = ARTIFACT_FORMAT_VERSION
     gs_version: str = __version__
@@ -81,7 +80,6 @@ class ArtifactMetadata:
             "inputs": self.spec.to_json()["inputs"],
             "latents": [spec.to_json() for spec in self.latents],
             "image_shape": list(self.image_shape),
-            "truncation": self.truncation,
             "recommended": {task: s.to_json() for task, s in self.recommended.items()},
             "source": {"name": self.source_name, "sha256": self.source_sha256},
             "extra": self.extra,
@@ -115,7 +113,6 @@ class ArtifactMetadata:
             }
             if "cs" not in recommended or set(recommended) - set(TASKS):
                 raise ValueError(f"recommended settings must cover cs and only {TASKS}")
-            truncation = data.get("truncation")
             return cls(
                 model=str(data["model"]),
                 model_config=dict(data["model_config"]),
@@ -126,7 +123,6 @@ class ArtifactMetadata:
                 source_name=str(data["source"]["name"]),
                 source_sha256=str(data["source"]["sha256"]),
                 format=str(data["format"]),
-                truncation=None if truncation is None else float(truncation),
                 valid_cuts=tuple(int(c) for c in data.get("valid_cuts", ())),
                 format_version=version,
                 gs_version=str(data["gs_version"]),

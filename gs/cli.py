@@ -16,9 +16,11 @@ from tqdm import tqdm
 
 from gs.artifact import load
 from gs.clitools import EXIT_SOME_FAILED, interruptible, user_errors
+from gs.compare import column_label, comparison_job, comparison_paths, write_comparisons
 from gs.errors import UserInputError
 from gs.invert import resolve_device
-from gs.jobs import InversionJob, JobReport, OperatorOptions, run_job
+from gs.io import check_writable
+from gs.jobs import InversionJob, JobReport, OperatorOptions, plan_job, run_job
 from gs.latent import InitSpec
 from gs.operators import OPTIONS, TASKS, get_task, operator_names
 from gs.settings import OPTIMIZERS
@@ -91,6 +93,10 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--report", type=click.Path(), help="Write a JSON report here.")
 @click.option("--save-measurements", is_flag=True,
               help="With --simulate --task cs: also write <stem>.npz observations.")
+@click.option("--compare", type=click.Path(),
+              help="Also recover with this artifact (e.g. the c=0 one: no surgery) into "
+                   "OUTPUT_DIR/compare/ and write <stem>_compare.png: truth, observation, "
+                   "it, this run, labelled with PSNR/SSIM.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--resume", is_flag=True,
               help="Continue the job whose --report exists: skip the images it records as "
@@ -111,8 +117,8 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
          last_iterate: bool, precision: str | None, init: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
-         overwrite: bool, resume: bool, devices: int | None, num_nodes: int, accelerator: str,
-         strategy: str, **operator_options: Any) -> None:
+         compare: str | None, overwrite: bool, resume: bool, devices: int | None,
+         num_nodes: int, accelerator: str, strategy: str, **operator_options: Any) -> None:
     """Recover IMAGES with the cut generator ARTIFACT (.pt from gs-export).
 
     IMAGES are files or folders (every image below a folder, sorted, its layout
@@ -125,11 +131,12 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
     if schedule is not None and init != "progressive":
         raise UserInputError("needs {init} progressive", field="schedule", refs=("init",))
     loaded = load(artifact, device=resolve_device(device))
-    settings = loaded.metadata.settings_for(task).override(
+    overrides = dict(
         steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
         optimizer=optimizer, tolerance=tolerance, precision=precision,
         keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
     )
+    settings = loaded.metadata.settings_for(task).override(**overrides)
     init_spec = None
     if init == "progressive":
         cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)
@@ -145,6 +152,12 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         report=None if report is None else Path(report), overwrite=overwrite,
         save_measurements=save_measurements, resume=resume, device=device,
     )
+    compared = None
+    if compare is not None:
+        if devices is not None:
+            raise UserInputError("runs on one device; leave out {devices}", field="compare",
+                                 refs=("devices",))
+        compared = _comparison(job, loaded, Path(compare), overrides)
     if devices is not None:
         from gs.distributed import run_sharded
 
@@ -168,7 +181,37 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
             bar.update(1)
 
         result = run_job(job, loaded, progress=progress)
+        if compared is not None:
+            other_job, other = compared
+            columns = [(column_label(other.metadata.cut), run_job(other_job, other)),
+                       (column_label(loaded.metadata.cut), result)]
+            for picture in write_comparisons(job, tuple(loaded.metadata.image_shape), columns):
+                click.echo(f"comparison -> {picture}", err=True)
     _finish(result)
+
+
+def _comparison(job: InversionJob, loaded, path: Path, overrides: dict) -> tuple:
+    """The ``--compare`` job and artifact, every output checked before any work.
+
+    The other artifact starts from its own recommended settings with the same overrides.
+    """
+    try:
+        other = load(path, device=loaded.device)
+    except UserInputError as exc:
+        if exc.field != "artifact":
+            raise
+        raise UserInputError(exc.problem, field="compare", value=exc.value,
+                             refs=exc.refs) from None
+    if tuple(other.metadata.image_shape) != tuple(loaded.metadata.image_shape):
+        raise UserInputError(
+            f"makes images of shape {tuple(other.metadata.image_shape)}, ARTIFACT "
+            f"{tuple(loaded.metadata.image_shape)}", field="compare", value=path)
+    settings = other.metadata.settings_for(job.operator.task).override(**overrides)
+    other_job = comparison_job(job, path, settings)
+    plan_job(other_job, settings)
+    for picture in comparison_paths(job):
+        check_writable(picture, job.overwrite, "compare")
+    return other_job, other
 
 
 def _finish(report: JobReport) -> None:

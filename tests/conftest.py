@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny seeded DCGAN's state dict, its artifacts, a real photo."""
+"""Shared fixtures: a tiny seeded DCGAN's state dict, its artifacts in both formats, a real
+photo."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import tiny_dcgan
+from helpers import FAST_TRAINER, smoke_train, tiny_dcgan, write_images
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +30,20 @@ def tiny_artifacts(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="session")
+def onnx_c2(tiny_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny DCGAN's ONNX artifact at cut 2 (heads included), written by gs-export."""
+    from click.testing import CliRunner
+
+    from gs.export.cli import main as export_cli
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny_c2.onnx"
+    result = CliRunner().invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
+                                             "2", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture(scope="session")
 def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real photo (scikit-image's astronaut, face crop) as a PNG file."""
     from PIL import Image
@@ -46,3 +61,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of 16 small RGB images of varied sizes and formats (training data)."""
+    return write_images(tmp_path_factory.mktemp("data") / "images")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(request: pytest.FixtureRequest, images: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``gs-train`` run from the command line as the test module's ``SMOKE_RUN`` says:
+    ``(model, iterations, model flags)``, quick trainer flags added; the run folder."""
+    model, steps, flags = request.module.SMOKE_RUN
+    return smoke_train(model, images, tmp_path_factory.mktemp("runs") / model, steps, *flags,
+                       *FAST_TRAINER)

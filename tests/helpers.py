@@ -12,7 +12,10 @@ from PIL import Image
 from gs.models.dcgan import DCGANGenerator
 from gs.train.cli import main as train_cli
 
-TINY = {"nz": 8, "ngf": 8, "nc": 3, "image_size": 16}
+TINY = DCGANGenerator.smoke_config
+FAST_TRAINER = ["--batch-size", "4", "--num-workers", "0", "--accelerator", "cpu", "--devices",
+                "1", "--no-progress-bar", "--log-every", "1", "--num-samples", "4"]
+"""gs-train flags of a quick single-process CPU run (four images per batch and grid)."""
 
 
 def tiny_dcgan(seed: int = 0) -> DCGANGenerator:

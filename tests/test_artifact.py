@@ -11,7 +11,8 @@ import torch
 
 from gs import artifact as gs_artifact
 from gs.errors import UserInputError
-from gs.export import export_artifact, load_generator
+from gs.export import export_artifact
+from gs.models import load_generator
 from gs.surgery import cut
 from helpers import TINY, assert_close_f32, tiny_architecture
 

@@ -203,6 +203,43 @@ def test_mutated_metadata_never_raises_anything_else(artifacts, tmp_path, fmt, k
     check_outcome(path)
 
 
+# --- the ladder every loader climbs: wrong name, missing, unreadable, invalid ------------
+
+LADDER = {  # format: (readable kind, another suffix and what its loader says of it)
+    "pt": ("TorchScript artifact", "model.bin", "must end in .pt"),
+    "onnx": ("ONNX model", "a.pt", "not an .onnx artifact"),
+}
+
+
+def shorter_latents(meta: dict) -> dict:
+    return {**meta, "latents": meta["latents"][:1]}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_rung_of_the_ladder_names_the_file_and_what_was_expected(artifacts, tmp_path, fmt):
+    kind, other, other_error = LADDER[fmt]
+    junk = tmp_path / f"junk.{fmt}"
+    junk.write_bytes(b"\x01\x02garbage")
+    with pytest.raises(UserInputError, match=f"junk.{fmt} is not a readable {kind}"):
+        load_any(junk)
+    with pytest.raises(UserInputError, match=other_error):
+        (onnx_runtime.load if fmt == "onnx" else gs_artifact.load)(tmp_path / other)
+    with pytest.raises(UserInputError, match="does not exist"):
+        load_any(tmp_path / f"missing.{fmt}")
+    tampered = rewrite_metadata(artifacts[fmt], tmp_path / f"tampered.{fmt}", shorter_latents)
+    with pytest.raises(UserInputError, match="invalid gs.json metadata: latents must describe"):
+        load_any(tampered)
+    old = rewrite_metadata(artifacts[fmt], tmp_path / f"old.{fmt}",
+                           lambda meta: {"format_version": 1})
+    with pytest.raises(UserInputError, match="invalid gs.json metadata"):
+        load_any(old)
+
+
+def test_an_onnx_artifact_is_refused_by_the_torch_loader(artifacts):
+    with pytest.raises(UserInputError, match="load it with gs.onnx_runtime"):
+        gs_artifact.load(artifacts["onnx"])
+
+
 class _Payload:
     """Unpickling this would run code: it must never be unpickled by gs."""
 

@@ -16,25 +16,20 @@ from gs.latent import InitSpec, InputSpec
 from gs.models.dcgan import DCGANGenerator
 from gs.train.config import TrainConfig
 from gs.train.data import ImageFolderDataModule, is_validation, split_files
-from gs.train.dcgan import DCGANModule, DCGANOptions, fit_dcgan
-from gs.train.discriminators import DCGANDiscriminator
+from gs.train.dcgan import DCGANModule
 from gs.train.images import make_grid
 from gs.train.module import sample_init
-from helpers import assert_close_f32, invoke_train, write_images
+from gs.train.networks import DCGANDiscriminator
+from gs.train.runner import fit
+from helpers import FAST_TRAINER, assert_close_f32, invoke_train, write_images
 
 MODEL = ["--image-size", "16", "--nz", "8", "--ngf", "8", "--ndf", "8"]
-TRAINER = ["--batch-size", "4", "--num-workers", "0", "--accelerator", "cpu", "--devices", "1",
-           "--no-progress-bar", "--log-every", "1", "--num-samples", "4"]
+TRAINER = FAST_TRAINER
 TINY = MODEL + TRAINER
 SMOKE_STEPS = 3
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory) -> Path:
-    return write_images(tmp_path_factory.mktemp("data") / "images")
 
 
 def first_losses(log_dir: Path) -> tuple[float, float]:
@@ -210,7 +205,7 @@ def test_fixed_seeds_give_identical_first_losses(smoke_run, images, tmp_path):
             num_workers=0, seed=seed, accelerator="cpu", devices=1, log_every=1,
             num_samples=4, progress_bar=False,
         )
-        result = fit_dcgan(config, DCGANOptions(nz=8, ngf=8, ndf=8))
+        result = fit("dcgan", config, nz=8, ngf=8, ndf=8)
         return first_losses(result.log_dir)
 
     reference = first_losses(smoke_run / "logs" / "version_0")  # seed 0, through the CLI
@@ -293,3 +288,34 @@ def test_validation_scores_without_touching_running_statistics():
     for key, value in module.discriminator.state_dict().items():
         assert torch.equal(value, before[key]), key
     assert not module.discriminator.training
+
+
+@pytest.mark.parametrize("model, args, message", [
+    ("began", ["--image-size", "24"], "--image-size 24 is not allowed for began"),
+    ("began", ["--image-size", "16", "--cut-before-training", "3"],
+     "--cut-before-training 3 is not allowed for a 16 px began with 3 blocks; expected an "
+     "integer from 0 to 2"),
+    ("began", ["--cut-before-training", "9"], "for a 128 px began"),  # the paper's size
+    ("began", ["--gamma", "0"], "--gamma"),
+    ("vae", ["--image-size", "12"], "--image-size 12 is not allowed for vae"),
+    ("vae", ["--image-size", "16", "--cut-before-training", "1"],
+     "--cut-before-training 1 is not available for vae"),
+    ("vae", ["--lr-gamma", "0"], "--lr-gamma"),
+])
+def test_model_options_are_checked_before_anything_is_written(images, tmp_path, model, args,
+                                                              message):
+    out = tmp_path / "out"
+    result = invoke_train(model, "--data", images, "--out", out, "--max-steps", 1, *args)
+    assert result.exit_code == 2, (args, result.output)
+    assert message in result.output, (args, result.output)
+    assert "Traceback" not in result.output
+    assert not out.exists(), args
+
+
+def test_the_python_api_checks_declared_ranges_and_names_the_field(images, tmp_path):
+    config = TrainConfig(data=images, out=tmp_path / "out", image_size=16, max_steps=1)
+    with pytest.raises(UserInputError, match=r"lambda_k must be a number ≥ 0, got -1"):
+        fit("began", config, lambda_k=-1)
+    with pytest.raises(UserInputError, match="nef is not an option of dcgan"):
+        fit("dcgan", config, nef=4)
+    assert not (tmp_path / "out").exists()

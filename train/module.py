@@ -1,14 +1,14 @@
-"""What every gs-train LightningModule shares: the checkpoint contract and sampling.
+"""What every gs-train LightningModule shares: the checkpoint contract, hyperparameters,
+sampling, and for GANs the optimisers and the manual-optimisation step.
 
-The checkpoint contract (read by ``gs-export --weights X.ckpt``):
+The checkpoint contract is defined in :mod:`gs.models.checkpoint` (gs-export reads
+it there); :class:`GeneratorModule` writes it: ``model_name``, ``model_config`` and
+``cut_before_training`` are its constructor arguments, saved by
+``save_hyperparameters()``, and the generator is the attribute ``generator``.
 
-* ``checkpoint["hyper_parameters"]`` (written by ``save_hyperparameters()``) holds
-  ``model_name`` (a key of :data:`gs.models.MODELS`), ``model_config`` (exactly
-  ``generator.config()``) and ``cut_before_training`` (0 for a normal run), next
-  to the optimiser settings and the seed;
-* the generator is the attribute ``generator``, so its weights are the entries of
-  ``checkpoint["state_dict"]`` whose keys start with ``generator.``;
-* ``checkpoint["gs"]`` adds the gs version and the number of training iterations.
+A module's own hyperparameters are the arguments of its ``__init__`` annotated
+``Annotated[type, Param(help, range)]``: ``gs-train`` derives its flags, defaults,
+validation and resume checks from them (see :mod:`gs.train.hparams`).
 
 One *iteration* is one batch. Lightning's ``trainer.global_step`` counts
 optimizer steps instead, so a GAN that steps a discriminator and a generator per
@@ -18,7 +18,8 @@ batch advances it by :attr:`GeneratorModule.optimizer_steps_per_iteration` = 2.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import lightning as L
 import numpy as np
@@ -27,9 +28,26 @@ from torch import Tensor, nn
 
 import gs
 from gs.latent import InputSpec
+from gs.models import checkpoint as contract
 from gs.models.base import StagedGenerator
+from gs.params import Param, declared_params
 
 STREAM_WEIGHTS, STREAM_NOISE, STREAM_SAMPLES = 0, 1, 2
+
+ADAM_LR = Param("Adam learning rate of both networks.", min=0, min_open=True)
+ADAM_BETA1 = Param("Adam beta1.", min=0, max=1, max_open=True)
+ADAM_BETA2 = Param("Adam beta2.", min=0, max=1, max_open=True)
+
+M = TypeVar("M", bound="type[GeneratorModule]")
+
+TRAINERS: dict[str, type[GeneratorModule]] = {}
+"""Training modules by model name; ``gs-train`` has one sub-command per entry."""
+
+
+def register_trainer(cls: M) -> M:
+    """Class decorator: ``gs-train <model_name>`` trains ``cls``."""
+    TRAINERS[cls.generator_class.model_name] = cls
+    return cls
 
 
 def reset_parameters_seeded(module: nn.Module, generator: torch.Generator) -> None:
@@ -72,13 +90,23 @@ def sample_init(
 
 
 class GeneratorModule(L.LightningModule):
-    """Base of the gs-train LightningModules; subclasses build ``self.generator``.
+    """Base of the gs-train LightningModules; it builds ``self.generator`` from the config.
 
-    Subclasses must call ``save_hyperparameters()`` with ``model_name``,
-    ``model_config``, ``cut_before_training`` and ``seed`` among their arguments.
+    Subclasses set :attr:`generator_class`, declare their hyperparameters in their
+    ``__init__`` and pass ``model_config``, ``cut_before_training``, ``seed`` and
+    ``model_name`` on to this constructor, which saves all of them as hyperparameters
+    and validates the declared ones.
+
+    Args:
+        model_config: the generator's constructor arguments (``generator.config()``).
+        cut_before_training: blocks removed before training (0: a normal run).
+        seed: seeds initial weights, training noise and the sample-grid latents.
+        model_name: ``generator_class.model_name`` (the default; recorded for gs-export).
     """
 
-    model_name: ClassVar[str] = ""
+    generator_class: ClassVar[type[StagedGenerator]]
+    cut_before_training_refused: ClassVar[str] = ""
+    """Why this model cannot be cut before training (empty: it can)."""
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
     """Range of the training images this model expects (and its raw output range)."""
     optimizer_steps_per_iteration: ClassVar[int] = 1
@@ -88,11 +116,37 @@ class GeneratorModule(L.LightningModule):
 
     generator: StagedGenerator
 
-    def __init__(self) -> None:
+    def __init__(self, model_config: dict[str, Any] | None = None, cut_before_training: int = 0,
+                 seed: int = 0, model_name: str | None = None) -> None:
         super().__init__()
+        expected = self.generator_class.model_name
+        if model_name not in (None, expected):
+            raise ValueError(f"model_name must be {expected!r}, got {model_name!r}")
+        self.save_hyperparameters()
+        self.hparams[contract.MODEL_NAME] = expected
+        for name, declared in declared_params(type(self)).items():
+            declared.check(self.hparams[name])
+        if cut_before_training and self.cut_before_training_refused:
+            raise ValueError(f"{expected} cannot be cut before training: "
+                             f"{self.cut_before_training_refused}")
+        generator = self.generator_class.from_config(model_config or {})
+        generator.check_cut(cut_before_training, contract.CUT_BEFORE_TRAINING)
+        setattr(self, contract.GENERATOR, generator)
         self._noise: torch.Generator | None = None
         self._noise_state: Tensor | None = None
         self._resumed_at: int | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.generator_class.model_name
+
+    def init_weights(self, *networks: nn.Module,
+                     init: Callable[[nn.Module, torch.Generator], None] | None = None) -> None:
+        """Initialise ``networks`` in order from this run's seeded weight stream
+        (``init`` default: :func:`reset_parameters_seeded`)."""
+        weights = torch.Generator().manual_seed(derived_seed(self.hparams.seed, STREAM_WEIGHTS))
+        for network in networks:
+            (init or reset_parameters_seeded)(network, weights)
 
     @property
     def cut(self) -> int:
@@ -162,7 +216,7 @@ class GeneratorModule(L.LightningModule):
         return self._noise
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["gs"] = {
+        checkpoint[contract.GS_RECORD] = {
             "gs_version": gs.__version__,
             "model_name": self.model_name,
             "iterations": self.iteration,
@@ -170,7 +224,47 @@ class GeneratorModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        saved = checkpoint.get("gs", {})
+        saved = checkpoint.get(contract.GS_RECORD, {})
         self._noise = None
         self._noise_state = saved.get("noise_state")
         self._resumed_at = int(saved.get("iterations", 0))
+
+
+class GANModule(GeneratorModule):
+    """A generator trained against ``self.discriminator`` with manual optimisation.
+
+    Holds what every GAN here shares: one Adam per network (``lr``, ``beta1``,
+    ``beta2`` among the subclass's hyperparameters) and :meth:`step`, the
+    toggle → zero_grad → backward → step → untoggle sequence of one update.
+    """
+
+    optimizer_steps_per_iteration = 2
+    ddp_find_unused_parameters = True
+    discriminator: nn.Module
+
+    def __init__(self, lr: Annotated[float, ADAM_LR] = 2e-4,
+                 beta1: Annotated[float, ADAM_BETA1] = 0.5,
+                 beta2: Annotated[float, ADAM_BETA2] = 0.999, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.automatic_optimization = False
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        betas = (self.hparams.beta1, self.hparams.beta2)
+        # A generator cut before training never uses its first blocks: they get no
+        # gradient, and Adam leaves parameters without gradients untouched.
+        return [torch.optim.Adam(net.parameters(), lr=self.hparams.lr, betas=betas)
+                for net in (self.discriminator, self.generator)]
+
+    def step(self, optimizer: Any, losses: Callable[[], dict[str, Tensor]]) -> dict[str, Tensor]:
+        """Update ``optimizer``'s network on ``losses()["loss"]``, computed with the other
+        network's parameters switched off; returns every tensor ``losses`` gave, detached."""
+        self.toggle_optimizer(optimizer)
+        try:
+            values = losses()
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(values["loss"])
+            optimizer.step()
+        finally:
+            self.untoggle_optimizer(optimizer)
+        return {name: value.detach() for name, value in values.items()}
+

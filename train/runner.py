@@ -1,12 +1,11 @@
 """The machinery every ``gs-train`` model shares: run folder, Trainer, callbacks, fit.
 
-A model plugs in with a *builder*: a function ``(config, resumed_hparams) ->
-GeneratorModule`` that validates its options (``resumed_hparams`` is the
-``hyper_parameters`` of the ``--resume`` checkpoint, or ``None``) and returns the
-LightningModule. :func:`fit` does the rest, in an order that writes nothing until
-every input has been checked:
+A model plugs in by registering its LightningModule (:func:`gs.train.module.register_trainer`);
+:func:`fit` resolves its declared hyperparameters (:mod:`gs.train.hparams`) and does
+the rest, in an order that writes nothing until every input has been checked:
 
-1. read the ``--resume`` checkpoint, build the module, scan the data folder;
+1. read the ``--resume`` checkpoint, check the options, build the module, scan the
+   data folder;
 2. check the run folder (non-empty needs ``--overwrite`` or ``--resume``) and the
    ``--export-generator`` path;
 3. build the Trainer from the shared options, then ``trainer.fit``;
@@ -23,7 +22,6 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +35,13 @@ from lightning.pytorch.strategies import DDPStrategy
 
 from gs.errors import UserInputError
 from gs.io import atomic_write
-from gs.train.config import (
-    DEFAULT_CHANNELS,
-    DEFAULT_IMAGE_SIZE,
-    DEFAULT_MAX_EPOCHS,
-    TrainConfig,
-    TrainResult,
-)
+from gs.models import checkpoint as contract
+from gs.train.config import DEFAULT_MAX_EPOCHS, TrainConfig, TrainResult
 from gs.train.data import ImageFolderDataModule
+from gs.train.hparams import generator_default, resolve, resolve_hyperparameters
 from gs.train.images import make_grid, save_png
+from gs.train.models import TRAINERS
 from gs.train.module import GeneratorModule
-
-Builder = Callable[[TrainConfig, "dict[str, Any] | None"], GeneratorModule]
 
 LAST_CHECKPOINT = "last.ckpt"
 SAMPLES_DIR = "samples"
@@ -133,51 +126,64 @@ def read_resume_checkpoint(path: Path, model_name: str) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # any unpickling failure means "not a checkpoint"
         raise UserInputError(f"--resume {path} is not a readable Lightning checkpoint") from None
-    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
-    if not isinstance(hparams, dict) or "model_name" not in hparams or "state_dict" not in (
-        checkpoint
-    ):
+    hparams = checkpoint.get(contract.HYPER_PARAMETERS) if isinstance(checkpoint, dict) else None
+    if (not isinstance(hparams, dict) or contract.MODEL_NAME not in hparams
+            or contract.STATE_DICT not in checkpoint):
         raise UserInputError(f"--resume {path} is not a checkpoint written by gs-train")
-    if hparams["model_name"] != model_name:
-        raise UserInputError(
-            f"--resume {path} was trained by gs-train {hparams['model_name']}, not {model_name}"
-        )
+    if hparams[contract.MODEL_NAME] != model_name:
+        raise UserInputError(f"--resume {path} was trained by gs-train "
+                             f"{hparams[contract.MODEL_NAME]}, not {model_name}")
     return hparams
 
 
-def resolve(flag: str, given: Any, recorded: Any, default: Any) -> Any:
-    """A setting that a resumed checkpoint fixes: ``given`` must agree with ``recorded``."""
-    if recorded is None:
-        return default if given is None else given
-    if given is not None and given != recorded:
-        raise UserInputError(
-            f"{flag} {given} differs from the resumed checkpoint's {recorded}; "
-            f"leave {flag} out when resuming"
-        )
-    return recorded
-
-
-def resolve_shared(config: TrainConfig, resumed: dict[str, Any] | None) -> TrainConfig:
+def resolve_shared(config: TrainConfig, module_class: type[GeneratorModule],
+                   resumed: dict[str, Any] | None) -> TrainConfig:
     """Fill ``image_size``, ``channels``, ``cut_before_training`` and ``seed``.
 
-    Each is the given value, else the resumed checkpoint's, else the default; a given
-    value that contradicts the checkpoint is an error.
+    Each is the given value, else the resumed checkpoint's, else the default (the
+    generator's own for the image size and channels); a given value that
+    contradicts the checkpoint is an error.
     """
-    recorded = (resumed or {}).get("model_config", {})
-    config.image_size = int(resolve(
-        "--image-size", config.image_size, recorded.get("image_size"), DEFAULT_IMAGE_SIZE
-    ))
-    config.channels = int(
-        resolve("--channels", config.channels, recorded.get("nc"), DEFAULT_CHANNELS)
-    )
+    recorded = (resumed or {}).get(contract.MODEL_CONFIG, {})
+    config.image_size = int(resolve("image_size", config.image_size,
+                                    recorded.get("image_size"),
+                                    generator_default(module_class, "image_size")))
+    config.channels = int(resolve("channels", config.channels, recorded.get("nc"),
+                                  generator_default(module_class, "nc")))
     config.cut_before_training = int(resolve(
-        "--cut-before-training",
+        contract.CUT_BEFORE_TRAINING,
         config.cut_before_training,
-        None if resumed is None else resumed.get("cut_before_training", 0),
+        None if resumed is None else resumed.get(contract.CUT_BEFORE_TRAINING, 0),
         0,
     ))
-    config.seed = int(resolve("--seed", config.seed, (resumed or {}).get("seed"), 0))
+    config.seed = int(resolve("seed", config.seed, (resumed or {}).get("seed"), 0))
     return config
+
+
+def build_module(module_class: type[GeneratorModule], config: TrainConfig,
+                 given: dict[str, Any], resumed: dict[str, Any] | None) -> GeneratorModule:
+    """The LightningModule for a run: declared hyperparameters resolved and checked."""
+    name = module_class.generator_class.model_name
+    generator_args, module_args = resolve_hyperparameters(module_class, given, resumed)
+    model_config = {**generator_args, "nc": config.channels, "image_size": config.image_size}
+    cut = config.cut_before_training
+    if cut and module_class.cut_before_training_refused:
+        raise UserInputError(f"is not available for {name}: "
+                             f"{module_class.cut_before_training_refused}",
+                             field=contract.CUT_BEFORE_TRAINING, value=cut)
+    try:
+        with torch.device("meta"):  # shapes only: no memory, no initialisation
+            blocks = module_class.generator_class.from_config(model_config).num_blocks
+    except ValueError as exc:
+        raise UserInputError(f"is not allowed for {name}: {exc}", field="image_size",
+                             value=config.image_size) from None
+    if not 0 <= cut < blocks:
+        raise UserInputError(
+            f"is not allowed for a {config.image_size} px {name} with {blocks} blocks; "
+            f"expected an integer from 0 to {blocks - 1}",
+            field=contract.CUT_BEFORE_TRAINING, value=cut)
+    return module_class(model_config=model_config, cut_before_training=cut, seed=config.seed,
+                        **module_args)
 
 
 def check_run_folder(config: TrainConfig) -> None:
@@ -320,34 +326,35 @@ def build_trainer(
 
 
 def save_generator_state(module: GeneratorModule, path: Path) -> Path:
-    """Write the generator's weights atomically, in a form ``gs-export`` reads.
-
-    DCGAN: the bare state dict (pytorch-examples keys ``main.N.*``). Other models,
-    whose configuration cannot be read off the weights: ``{"model_name",
-    "model_config", "state_dict"}``.
-    """
-    generator = module.generator
-    state: dict = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
-    if generator.model_name != "dcgan":
-        state = {"model_name": generator.model_name, "model_config": generator.config(),
-                 "state_dict": state}
+    """Write the generator atomically as a generator file (:mod:`gs.models.checkpoint`)."""
+    state = contract.generator_file(module.generator)
     return atomic_write(path, lambda tmp: torch.save(state, tmp), overwrite=True)
 
 
-def fit(config: TrainConfig, model_name: str, build: Builder) -> TrainResult:
-    """Train ``model_name`` as ``config`` says; see the module docstring for the order.
+def fit(model_name: str, config: TrainConfig, **hyperparameters: Any) -> TrainResult:
+    """Train ``model_name`` as ``config`` says; the Python entry point behind ``gs-train``.
+
+    Args:
+        model_name: a registered trainer (``dcgan``, ``began``, ``vae``).
+        config: the shared settings of the run.
+        hyperparameters: the model's declared hyperparameters (``nz=8, lr=1e-3``);
+            left out: the declared default, or the resumed checkpoint's value.
 
     Raises:
         UserInputError: any input (folder, flag, checkpoint) is not usable; raised
             before anything is written.
     """
+    if model_name not in TRAINERS:
+        raise UserInputError(f"is not one of the trained models {', '.join(sorted(TRAINERS))}",
+                             field="model_name", value=repr(model_name))
+    module_class = TRAINERS[model_name]
     config.out = Path(config.out).expanduser()
     resumed = None
     if config.resume is not None:
         config.resume = Path(config.resume).expanduser()
         resumed = read_resume_checkpoint(config.resume, model_name)
-    resolve_shared(config, resumed)
-    module = build(config, resumed)
+    resolve_shared(config, module_class, resumed)
+    module = build_module(module_class, config, hyperparameters, resumed)
     data = ImageFolderDataModule(
         config.data,
         image_size=int(config.image_size),

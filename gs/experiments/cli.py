@@ -205,7 +205,7 @@ def export_deepest(weights: str, model: str | None, cuts: list[int] | None, out_
     """Export ``weights`` once at the deepest cut to try (shallower cuts are views of it)."""
     # The command line composes export and experiments; the library never imports gs.export.
     from gs.export import export_artifact
-    from gs.export.weights import load_generator
+    from gs.models import load_generator
 
     generator = load_generator(weights, model).model
     deepest = max(cuts) if cuts else max(generator.valid_cuts)

@@ -93,8 +93,8 @@ def artifact_identity(artifact: Any) -> dict[str, Any]:
     """
     meta = artifact.metadata
     return {"source_sha256": meta.source_sha256, "model": meta.model,
-            "model_config": meta.model_config, "truncation": meta.truncation,
-            "gs_version": meta.gs_version, "torch_version": meta.torch_version}
+            "model_config": meta.model_config, "gs_version": meta.gs_version,
+            "torch_version": meta.torch_version}
 
 
 #: ``--inits`` names: the supplement's Fig. 5 strategies.

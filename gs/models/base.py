@@ -9,19 +9,28 @@ cut K is the raw network output, which ``to_image`` maps into [0, 1].
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from gs.errors import UserInputError
 from gs.latent import LatentSpec
+from gs.params import Param, declared_params
 from gs.settings import InversionSettings
 
 State = tuple[Tensor, ...]
+
+# Constructor arguments several architectures share, declared once with their range.
+LatentSize = Annotated[int, Param("Latent size.", min=1)]
+Width = Annotated[int, Param("Generator width.", min=1)]
+Channels = Annotated[int, Param("Image channels.", min=1)]
 
 
 @dataclass(frozen=True)
@@ -40,10 +49,31 @@ class PaperPreset:
 
 
 class StagedGenerator(nn.Module):
-    """Base class of all generators; subclasses set ``model_name`` and the hooks below."""
+    """Base class of all generators; subclasses set ``model_name`` and the hooks below.
+
+    A model declares, in one place each:
+
+    * its configuration: the constructor arguments (``Annotated`` with a
+      :class:`gs.params.Param` where they have a range), recorded by ``config()``;
+    * its cuts: ``num_blocks``, ``cut_spec``, ``stage`` and ``to_image``;
+    * its loaders: ``from_config`` + ``load_state_dict`` for gs checkpoints (always),
+      ``from_state_dict`` for a plain third-party state dict and ``from_folder`` for
+      a released folder, where the model reads those (see :mod:`gs.models.loading`);
+    * its export options: the constructor arguments ``gs-export`` may set
+      (``export_options``, e.g. BigGAN's truncation), recorded in ``model_config``;
+    * its paper preset (``paper``) for the recommended inversion settings;
+    * a tiny ``smoke_config`` that the conformance tests run every model with.
+    """
 
     model_name: ClassVar[str] = ""
     paper: ClassVar[PaperPreset]
+    export_options: ClassVar[tuple[str, ...]] = ()
+    """Constructor arguments that ``gs-export`` may choose (fixed in the artifact)."""
+    folder_layout: ClassVar[str] = ""
+    """What ``from_folder`` reads, in words (for error messages)."""
+    smoke_config: ClassVar[dict[str, Any]] = {}
+    """A tiny configuration (a few thousand weights, 16 px) for smoke runs, examples and
+    the conformance tests; empty: the defaults are already small."""
 
     @property
     def num_blocks(self) -> int:
@@ -117,8 +147,12 @@ class StagedGenerator(nn.Module):
         return {name: getattr(self, name) for name in params if name != "self"}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> StagedGenerator:
-        """Build from recorded constructor arguments; unknown keys are warned about."""
+    def from_config(cls, config: Mapping[str, Any]) -> StagedGenerator:
+        """Build from recorded constructor arguments; unknown keys are warned about.
+
+        Raises:
+            ValueError: a declared argument is out of its range; the message names it.
+        """
         params = set(inspect.signature(cls.__init__).parameters) - {"self"}
         unknown = sorted(set(config) - params)
         if unknown:
@@ -127,6 +161,44 @@ class StagedGenerator(nn.Module):
                 stacklevel=2,
             )
         return cls(**{k: v for k, v in config.items() if k in params})
+
+    # Loaders of weights in other layouts; a model that reads one overrides its hook.
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, Any], source: str) -> StagedGenerator:
+        """Build and load a model from a plain third-party state dict (config read off it)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_folder(cls, folder: Path, **options: Any) -> tuple[StagedGenerator, Path]:
+        """Build and load a model from a released folder; also return the weights file."""
+        raise NotImplementedError
+
+    @classmethod
+    def reads(cls, hook: str) -> bool:
+        """Whether this model overrides loader ``hook`` (``from_state_dict``/``from_folder``)."""
+        return getattr(cls, hook).__func__ is not getattr(StagedGenerator, hook).__func__
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Validate the declared constructor arguments of every subclass on construction."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        signature, declared = inspect.signature(init), declared_params(init)
+
+        @functools.wraps(init)
+        def checked_init(self: StagedGenerator, *args: Any, **kw: Any) -> None:
+            for name, value in signature.bind(self, *args, **kw).arguments.items():
+                if name in declared:
+                    declared[name].check(value)
+            init(self, *args, **kw)
+
+        cls.__init__ = checked_init  # type: ignore[method-assign]
+
+    def options(self) -> dict[str, Any]:
+        """The export options as this model was built with them (a subset of ``config()``)."""
+        config = self.config()
+        return {name: config[name] for name in self.export_options}
 
     def example_state(self, cut: int, batch: int = 1) -> State:
         """Random inputs at ``cut`` with the right shapes, for tracing and tests."""

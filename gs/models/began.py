@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
+from gs.models.registry import register_model
 
 BASE_SIDE = 8
 
@@ -50,29 +51,27 @@ def conv_block(in_ch: int, out_ch: int) -> nn.Sequential:
     )
 
 
+@register_model
 class BEGANGenerator(StagedGenerator):
     """BEGAN decoder with skip connections; output in [-1, 1], ``to_image`` maps to [0, 1].
 
     Also used, with its own weights, as the decoder of the BEGAN auto-encoder
-    discriminator (see :mod:`gs.train.began`).
+    discriminator (``gs.train.networks``).
 
-    Args:
-        nz: size of z (the paper's BEGAN uses 64).
-        ngf: channels of every hidden block (the BEGAN paper's n, 128).
-        nc: image channels.
-        image_size: output height and width, a power of two of at least 16.
+    ``ngf`` is the channel count of every hidden block (the BEGAN paper's n = 128),
+    ``nz`` the size of z (64 in the paper); ``image_size``, the output side, is a
+    power of two of at least 16.
     """
 
     model_name = "began"
+    smoke_config = {"nz": 4, "ngf": 4, "nc": 3, "image_size": 16}
     paper = PaperPreset(cut=2, lr=1.0, steps=25, raw_lr=1.0, raw_steps=100)
 
-    def __init__(self, nz: int = 64, ngf: int = 128, nc: int = 3, image_size: int = 128) -> None:
+    def __init__(self, nz: LatentSize = 64, ngf: Width = 128, nc: Channels = 3,
+                 image_size: int = 128) -> None:
         super().__init__()
+        self.upsamplings = began_upsamplings(int(image_size))
         self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
-        for name in ("nz", "ngf", "nc"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        self.upsamplings = began_upsamplings(self.image_size)
         self.fc = nn.Linear(self.nz, self.ngf * BASE_SIDE * BASE_SIDE)
         # blocks[0] at 8×8 sees h1 only; blocks[i ≥ 1] see h ‖ upsampled skip.
         self.blocks = nn.ModuleList(
@@ -113,6 +112,3 @@ class BEGANGenerator(StagedGenerator):
 
     def to_image(self, raw: Tensor) -> Tensor:
         return (raw + 1) / 2
-
-
-

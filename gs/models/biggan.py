@@ -38,22 +38,30 @@ their pre-computed statistics for it in Python, so it is a constant of the graph
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import torch
 from torch import Tensor, nn
 
+from gs.errors import UserInputError
 from gs.latent import InitSpec, InputSpec, LatentSpec
 from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.registry import register_model
+from gs.params import Param
 
 BASE_SIDE = 4
 FIRST_WIDTH = 16  # gen_z outputs 16·ch channels; upstream hard-codes it
 REDUCTION = 4  # GenBlock's bottleneck: in_channels // 4
 ATTENTION_REDUCTION = 8  # SelfAttn's query/key width: channels // 8
 DEFAULT_TRUNCATION = 0.4
+TRUNCATION = Param("truncation in (0, 1], fixed in the artifact", min=0, max=1, min_open=True)
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "pytorch_model.bin"
 INT_FIELDS = ("output_dim", "z_dim", "class_embed_dim", "channel_width", "num_classes",
               "n_stats")
 BIGGAN_FIELDS = (*INT_FIELDS, "layers", "attention_layer_position", "eps")
@@ -65,6 +73,14 @@ BIGGAN_DEEP_512: dict[str, Any] = {
                [False, 8, 8], [True, 8, 8], [False, 8, 8], [True, 8, 4], [False, 4, 4],
                [True, 4, 2], [False, 2, 2], [True, 2, 1], [False, 1, 1], [True, 1, 1]],
     "attention_layer_position": 8, "eps": 1e-4, "n_stats": 51,
+}
+
+
+# 16 px: gen_z, 5 GenBlocks with self-attention before the third, the output block.
+BIGGAN_SMOKE: dict[str, Any] = {
+    "output_dim": 16, "z_dim": 8, "class_embed_dim": 8, "channel_width": 4, "num_classes": 10,
+    "layers": [[False, 16, 16], [True, 16, 8], [False, 8, 4], [True, 4, 2], [False, 2, 1]],
+    "attention_layer_position": 2, "eps": 1e-4, "n_stats": 51,
 }
 
 
@@ -140,11 +156,8 @@ def check_biggan_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return {name: out[name] for name in BIGGAN_FIELDS}
 
 
-def check_truncation(truncation: Any, n_stats: int = 51) -> float:
-    """``truncation`` as a float in (0, 1] whose batch-norm statistics exist."""
-    if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not (
-            0 < truncation <= 1):
-        raise ValueError(f"truncation must be a number in (0, 1], got {truncation!r}")
+def check_truncation(truncation: float, n_stats: int = 51) -> float:
+    """``truncation`` (already in (0, 1], see :data:`TRUNCATION`) whose statistics exist."""
     # Upstream's own arithmetic: statistics at floor(t/step) and, unless t/step is whole,
     # the next index too.
     fraction, index = math.modf(truncation / (1.0 / (n_stats - 1)))
@@ -167,6 +180,7 @@ def _drop_spectral_norm_load_hook(module: nn.Module) -> None:
             del hooks[key]
 
 
+@register_model
 class BigGANDeep(StagedGenerator):
     """BigGAN-deep generator (upstream module under ``biggan``); output in [-1, 1].
 
@@ -198,9 +212,12 @@ class BigGANDeep(StagedGenerator):
     # The supplement's Table 1 lists BigGAN for inpainting and super-resolution only;
     # its settings stand in for compressed sensing and denoising as well.
     paper = PaperPreset(cut=7, lr=1.5, steps=25, raw_lr=1.5, raw_steps=25)
+    export_options = ("truncation",)
+    smoke_config = {"biggan_config": BIGGAN_SMOKE}
+    folder_layout = f"a folder holding {CONFIG_FILE} and {WEIGHTS_FILE}"
 
     def __init__(self, biggan_config: dict[str, Any] | None = None,
-                 truncation: float = DEFAULT_TRUNCATION) -> None:
+                 truncation: Annotated[float, TRUNCATION] = DEFAULT_TRUNCATION) -> None:
         super().__init__()
         # Imported here: the package pulls in scipy.stats and boto3 (about a second),
         # which every other model and ``import gs.models`` can do without.
@@ -209,7 +226,7 @@ class BigGANDeep(StagedGenerator):
 
         self.biggan_config = check_biggan_config(
             BIGGAN_DEEP_512 if biggan_config is None else biggan_config)
-        self.truncation = check_truncation(truncation, self.biggan_config["n_stats"])
+        self.truncation = check_truncation(float(truncation), self.biggan_config["n_stats"])
         self.biggan = BigGAN(BigGANConfig.from_dict(self.biggan_config))
         with torch.no_grad():  # upstream leaves the last batch norm's affine uninitialised
             self.biggan.generator.bn.weight.fill_(1.0)
@@ -343,3 +360,45 @@ class BigGANDeep(StagedGenerator):
                 f"{source} does not match the BigGAN config: missing keys "
                 f"{result.missing_keys[:3]}, unexpected keys {result.unexpected_keys[:3]}"
             )
+
+    @classmethod
+    def from_folder(cls, folder: Path, **options: Any) -> tuple[BigGANDeep, Path]:
+        """What pytorch-pretrained-BigGAN ships: ``config.json`` + ``pytorch_model.bin``.
+
+        ``options`` are constructor arguments (``truncation``). Returns the loaded
+        model and the weights file.
+
+        Raises:
+            UserInputError: a file is missing, unreadable or does not match; the
+                message names it.
+        """
+        config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+        for needed in (config_path, weights_path):
+            if not needed.is_file():
+                raise UserInputError(f"lacks {needed.name}; expected {cls.folder_layout}",
+                                     field="weights", value=folder)
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            raise UserInputError(
+                "is not readable JSON; expected the BigGAN configuration that "
+                "pytorch-pretrained-BigGAN ships", field="weights", value=config_path) from None
+        try:
+            generator = cls(biggan_config=config, **options)
+        except (TypeError, ValueError) as exc:
+            raise UserInputError(f"is not a valid BigGAN configuration: {exc}",
+                                 field="weights", value=config_path) from None
+        try:
+            state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001 - any failure means the file is not a state dict
+            raise UserInputError(
+                "is not a readable PyTorch state dict; expected the BigGAN weights that "
+                "pytorch-pretrained-BigGAN ships", field="weights", value=weights_path) from None
+        if not isinstance(state, Mapping):
+            raise UserInputError(f"holds a {type(state).__name__}, expected a state dict",
+                                 field="weights", value=weights_path)
+        try:
+            generator.load_upstream(state, source=str(weights_path))
+        except (RuntimeError, ValueError) as exc:
+            raise UserInputError(str(exc).strip().splitlines()[0]) from None
+        return generator, weights_path

@@ -23,7 +23,8 @@ import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
+from gs.models.registry import register_model
 
 WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
 
@@ -35,20 +36,20 @@ def dcgan_num_blocks(image_size: int) -> int:
     return image_size.bit_length() - 2
 
 
+@register_model
 class DCGANGenerator(StagedGenerator):
     """The pytorch-examples DCGAN generator; output in [-1, 1], ``to_image`` maps to [0, 1].
 
-    Args:
-        nz: latent size.
-        ngf: width of the last hidden block (the first has ``ngf·2^(K-2)`` channels).
-        nc: image channels.
-        image_size: output height and width, a power of two (64 in pytorch-examples).
+    ``ngf`` is the width of the last hidden block (the first has ``ngf·2^(K-2)``
+    channels); ``image_size`` is a power of two (64 in pytorch-examples).
     """
 
     model_name = "dcgan"
     paper = PaperPreset(cut=1, lr=0.1, steps=25, raw_lr=1.0, raw_steps=100)
+    smoke_config = {"nz": 8, "ngf": 8, "nc": 3, "image_size": 16}
 
-    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3, image_size: int = 64) -> None:
+    def __init__(self, nz: LatentSize = 100, ngf: Width = 64, nc: Channels = 3,
+                 image_size: int = 64) -> None:
         super().__init__()
         self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
         blocks = dcgan_num_blocks(self.image_size)
@@ -93,7 +94,12 @@ class DCGANGenerator(StagedGenerator):
     def to_image(self, raw: Tensor) -> Tensor:
         return (raw + 1) / 2
 
-
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, Any], source: str) -> DCGANGenerator:
+        """A pytorch-examples state dict, its configuration read off the weight shapes."""
+        generator = cls(**cls.infer_config(state))
+        generator.load_pytorch_examples(state, source=source)
+        return generator
 
     def load_pytorch_examples(self, checkpoint: Mapping[str, Any], source: str = "weights") -> None:
         """Load a pytorch-examples state dict (``main.N.*``), possibly wrapped.

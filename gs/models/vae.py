@@ -12,10 +12,8 @@ nc=3) its blocks and the state after each are::
     ConvT(128→64, 3,2,1,op1) BN LeakyReLU, Conv3(64→3) Sigmoid   # (3, 128, 128) in [0, 1]
 
 The last block carries the output convolution and the sigmoid (AntixK's
-``final_layer``), so the raw output is already an image in [0, 1]. The encoder
-(training only) mirrors it: ``Conv(3,2,1) BN LeakyReLU`` blocks of widths
-``nef·2^i`` from 128 px down to 4×4, then two linear heads for the mean and the
-log-variance of q(z|x).
+``final_layer``), so the raw output is already an image in [0, 1]. The encoder is
+needed for training only and lives in ``gs.train.networks``.
 
 Other image sizes (a power of two, at least 8) add or remove blocks:
 ``K = log2(image_size / 4) + 1`` decoder blocks, valid cuts ``0 … K-1``.
@@ -23,11 +21,11 @@ Other image sizes (a power of two, at least 8) add or remove blocks:
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
+from gs.models.registry import register_model
 
 BASE_SIDE = 4
 
@@ -39,28 +37,26 @@ def vae_upsamplings(image_size: int) -> int:
     return image_size.bit_length() - BASE_SIDE.bit_length()
 
 
+@register_model
 class VAEDecoder(StagedGenerator):
     """The VAE decoder p(x|z) as a cuttable generator; raw output in [0, 1].
 
-    Args:
-        nz: size of z (512 in the paper's VAE).
-        ngf: channels of the last hidden block; block i has ``ngf·2^(D-i)`` with
-            ``D = log2(image_size / 4)`` (2048 at 4×4 for 128 px and ngf=64).
-        nc: image channels.
-        image_size: output height and width, a power of two of at least 8.
+    Block i has ``ngf·2^(D-i)`` channels, ``D = log2(image_size / 4)`` (2048 at 4×4
+    for 128 px and ngf=64), so ``ngf`` is the width of the last hidden block;
+    ``image_size`` is a power of two of at least 8 and z has ``nz`` entries (512 in
+    the paper's VAE).
     """
 
-    model_name = "vae"
     paper = PaperPreset(cut=1, lr=1.0, steps=25, raw_lr=1.0, raw_steps=40)
+    model_name = "vae"
+    smoke_config = {"nz": 8, "ngf": 2, "nc": 3, "image_size": 16}
 
-    def __init__(self, nz: int = 512, ngf: int = 64, nc: int = 3, image_size: int = 128) -> None:
+    def __init__(
+        self, nz: LatentSize = 512, ngf: Width = 64, nc: Channels = 3, image_size: int = 128
+    ) -> None:
         super().__init__()
-        self.nz, self.ngf, self.nc = int(nz), int(ngf), int(nc)
-        self.image_size = int(image_size)
-        for name in ("nz", "ngf", "nc"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        depth = vae_upsamplings(self.image_size)
+        depth = vae_upsamplings(int(image_size))
+        self.nz, self.ngf, self.nc, self.image_size = int(nz), int(ngf), int(nc), int(image_size)
         self.widths = [self.ngf * 2 ** (depth - i) for i in range(depth + 1)]
         self.fc = nn.Linear(self.nz, self.widths[0] * BASE_SIDE * BASE_SIDE)
         self.blocks = nn.ModuleList(
@@ -98,36 +94,3 @@ class VAEDecoder(StagedGenerator):
 
     def to_image(self, raw: Tensor) -> Tensor:
         return raw
-
-
-
-
-class VAEEncoder(nn.Module):
-    """q(z|x): images (B, nc, S, S) in [0, 1] → (mu, logvar), each (B, nz).
-
-    Args:
-        nz: size of z.
-        nef: width of the first block; block i has ``nef·2^i`` channels.
-        nc: image channels.
-        image_size: input height and width, a power of two of at least 8.
-    """
-
-    def __init__(self, nz: int = 512, nef: int = 32, nc: int = 3, image_size: int = 128) -> None:
-        super().__init__()
-        self.nz, self.nef, self.nc = int(nz), int(nef), int(nc)
-        self.image_size = int(image_size)
-        depth = vae_upsamplings(self.image_size)
-        layers: list[nn.Module] = []
-        in_ch = self.nc
-        for i in range(depth):
-            width = self.nef * 2**i
-            layers += [nn.Conv2d(in_ch, width, 3, 2, 1), nn.BatchNorm2d(width), nn.LeakyReLU(0.01)]
-            in_ch = width
-        self.main = nn.Sequential(*layers)  # (nef·2^(D-1), 4, 4)
-        flat = in_ch * BASE_SIDE * BASE_SIDE
-        self.fc_mu = nn.Linear(flat, self.nz)
-        self.fc_logvar = nn.Linear(flat, self.nz)
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        h = torch.flatten(self.main(x), 1)
-        return self.fc_mu(h), self.fc_logvar(h)

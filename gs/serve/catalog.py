@@ -1,0 +1,117 @@
+"""The artifacts a server offers, and the example photos of its page."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gs.artifact import load
+from gs.errors import UserInputError
+from gs.io import resize_image, to_uint8
+
+
+@dataclass
+class ServedArtifact:
+    """One loaded artifact and the id the API names it by (its file stem)."""
+
+    id: str
+    artifact: Any
+
+    @property
+    def metadata(self) -> Any:
+        return self.artifact.metadata
+
+    def describe(self, partner: ServedArtifact | None) -> dict[str, Any]:
+        meta = self.metadata
+        return {
+            "id": self.id,
+            "file": self.artifact.path.name,
+            "model": meta.model,
+            "cut": meta.cut,
+            "image_shape": list(meta.image_shape),
+            "no_surgery": None if partner is None else partner.id,
+        }
+
+
+class Catalog:
+    """Artifacts by id; finds each one's no-surgery (c = 0) sibling.
+
+    Two artifacts are siblings when they come from the same source weights
+    (model and checkpoint sha256): the c = 0 one is plain CSGM, "no surgery".
+    """
+
+    def __init__(self, served: list[ServedArtifact]) -> None:
+        if not served:
+            raise UserInputError("ARTIFACT: give at least one artifact to serve")
+        self.by_id = {item.id: item for item in served}
+
+    @classmethod
+    def load(cls, paths: list[str | Path], device: str = "cpu") -> Catalog:
+        served, seen = [], set()
+        for path in paths:
+            artifact = load(path, device=device)
+            stem, k = Path(path).stem, 1
+            name = stem
+            while name in seen:
+                k += 1
+                name = f"{stem}_{k}"
+            seen.add(name)
+            served.append(ServedArtifact(name, artifact))
+        return cls(served)
+
+    def get(self, artifact_id: str) -> ServedArtifact:
+        if artifact_id not in self.by_id:
+            raise UserInputError(
+                f"artifact {artifact_id!r} is not served here; choose one of "
+                f"{', '.join(sorted(self.by_id))}"
+            )
+        return self.by_id[artifact_id]
+
+    def no_surgery_partner(self, item: ServedArtifact) -> ServedArtifact | None:
+        """The c = 0 artifact of the same weights, unless ``item`` is c = 0 itself."""
+        meta = item.metadata
+        if meta.cut == 0:
+            return None
+        for other in self.by_id.values():
+            om = other.metadata
+            if (om.cut == 0 and om.model == meta.model and om.source_sha256 == meta.source_sha256
+                    and tuple(om.image_shape) == tuple(meta.image_shape)):
+                return other
+        return None
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [item.describe(self.no_surgery_partner(item)) for item in self.by_id.values()]
+
+
+#: (name, scikit-image loader, crop rows, crop cols): square crops of public-domain photos.
+_EXAMPLES = [
+    ("astronaut", "astronaut", (30, 150), (160, 280)),
+    ("chelsea", "chelsea", (50, 250), (120, 320)),
+    ("coffee", "coffee", (0, 400), (100, 500)),
+    ("rocket", "rocket", (0, 427), (100, 527)),
+]
+#: Side of the example PNGs the page loads (larger than any generator output here).
+EXAMPLE_SIZE = 256
+
+
+def example_photos() -> dict[str, bytes]:
+    """Example photos as PNG bytes by name; empty when scikit-image is not installed."""
+    try:
+        from skimage import data
+    except ImportError:
+        return {}
+    from PIL import Image
+
+    photos = {}
+    for name, loader, (r0, r1), (c0, c1) in _EXAMPLES:
+        pixels = np.asarray(getattr(data, loader)()[r0:r1, c0:c1], dtype=np.float32) / 255.0
+        image = resize_image(np.ascontiguousarray(pixels.transpose(2, 0, 1)),
+                             (EXAMPLE_SIZE, EXAMPLE_SIZE))
+        buffer = io.BytesIO()
+        Image.fromarray(to_uint8(image).transpose(1, 2, 0)).save(buffer, format="PNG")
+        photos[name] = buffer.getvalue()
+    return photos

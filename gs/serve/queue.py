@@ -1,0 +1,266 @@
+"""Jobs of a server: one queue and one worker thread per artifact, cancel, clean-up.
+
+A job that also runs the no-surgery artifact holds that artifact too while it
+runs (locks are taken in a fixed order), so no artifact ever runs two jobs at
+once. Every file of a job lives in its own folder under the server's root.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import queue
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gs.errors import UserInputError
+from gs.io import to_uint8
+from gs.serve.catalog import Catalog
+from gs.serve.runner import PageRequest, columns, run_page_job
+
+log = logging.getLogger("gs.serve")
+
+#: Seconds between two snapshots of the current image (each costs a generator pass).
+CURRENT_IMAGE_INTERVAL = 0.25
+FINISHED = ("done", "failed", "cancelled")
+#: Loss points kept per job for the page's curve ((column, stage, step, loss) each).
+MAX_TRACE = 4000
+
+
+class JobCancelled(Exception):
+    """Raised inside the step hook to stop a job's inversion."""
+
+
+class JobNotFound(KeyError):
+    """No job with this id (never existed, or cleaned up)."""
+
+
+@dataclass
+class Job:
+    """A submitted job and everything the API reports about it.
+
+    ``progress`` is the latest step (column, stage, cut, step, steps, loss);
+    ``trace`` every step's lowest measurement loss so far, for a loss curve.
+    """
+
+    id: str
+    request: PageRequest
+    folder: Path
+    upload: Path
+    mask: Path | None
+    status: str = "queued"
+    column: str | None = None
+    progress: dict[str, Any] | None = None
+    error: str | None = None
+    result: dict[str, Any] | None = None
+    current_png: bytes | None = None
+    trace: list[tuple[str, int, int, float]] = field(default_factory=list)
+    version: int = 0
+    created: float = field(default_factory=time.time)
+    seconds: float | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+
+    def snapshot(self, position: int | None = None) -> dict[str, Any]:
+        """The JSON the API returns for ``GET /api/jobs/{id}``."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "artifact": self.request.artifact,
+            "task": self.request.task,
+            "queue_position": position,
+            "column": self.column,
+            "progress": self.progress,
+            "trace": self.trace,
+            "error": self.error,
+            "seconds": self.seconds,
+            "result": self.result,
+            "version": self.version,
+        }
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """(C, H, W) float in [0, 1] → PNG bytes."""
+    from PIL import Image
+
+    array = to_uint8(image).transpose(1, 2, 0)
+    buffer = io.BytesIO()
+    Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class JobBoard:
+    """Submits, runs, reports and cancels jobs.
+
+    Args:
+        catalog: the served artifacts.
+        root: the server's temporary folder; every job writes only below it (None until
+            the server starts and sets it).
+        max_queued: jobs waiting per artifact before new ones are refused.
+        keep_finished: finished jobs kept (with their files) before the oldest go.
+        runner: the job function (``run_page_job``'s signature).
+    """
+
+    def __init__(self, catalog: Catalog, root: Path | None, max_queued: int = 8,
+                 keep_finished: int = 32, runner: Callable[..., dict] = run_page_job) -> None:
+        self.catalog = catalog
+        self.root = root
+        self.max_queued = max_queued
+        self.keep_finished = keep_finished
+        self.runner = runner
+        self.jobs: dict[str, Job] = {}
+        self.changed = threading.Condition()
+        self.locks = {key: threading.Lock() for key in catalog.by_id}
+        self.queues: dict[str, queue.Queue[Job | None]] = {}
+        self.workers: dict[str, threading.Thread] = {}
+
+    # ------------------------------------------------------------------ API
+    def new_folder(self) -> tuple[str, Path]:
+        if self.root is None:
+            raise RuntimeError("the job board has no folder yet: start the server first")
+        job_id = uuid.uuid4().hex[:12]
+        folder = self.root / job_id
+        folder.mkdir()
+        return job_id, folder
+
+    def submit(self, job: Job) -> Job:
+        self.catalog.get(job.request.artifact)
+        waiting = sum(1 for j in self.jobs.values()
+                      if j.status == "queued" and j.request.artifact == job.request.artifact)
+        if waiting >= self.max_queued:
+            raise UserInputError(f"the queue of {job.request.artifact} is full "
+                                 f"({self.max_queued} jobs); try again when one has finished")
+        with self.changed:
+            self.jobs[job.id] = job
+        self._queue(job.request.artifact).put(job)
+        return job
+
+    def get(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    def position(self, job: Job) -> int | None:
+        """0 = next to run; None when not waiting."""
+        if job.status != "queued":
+            return None
+        return sum(1 for j in self.jobs.values() if j.status == "queued"
+                   and j.request.artifact == job.request.artifact and j.created < job.created)
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        job.cancel_event.set()
+        if job.status == "queued":
+            self._update(job, status="cancelled", error="cancelled before it started")
+        return job
+
+    def wait_for_change(self, job: Job, version: int, timeout: float) -> None:
+        """Block until ``job.version`` differs from ``version`` or ``timeout`` passes."""
+        with self.changed:
+            self.changed.wait_for(lambda: job.version != version, timeout=timeout)
+
+    def close(self) -> None:
+        """Cancel everything and stop the workers (the caller removes ``root``)."""
+        for job in list(self.jobs.values()):
+            job.cancel_event.set()
+        for q in self.queues.values():
+            q.put(None)
+        for worker in self.workers.values():
+            worker.join(timeout=30)
+
+    # -------------------------------------------------------------- workers
+    def _queue(self, artifact_id: str) -> queue.Queue[Job | None]:
+        with self.changed:
+            if artifact_id not in self.queues:
+                self.queues[artifact_id] = queue.Queue()
+                worker = threading.Thread(target=self._work, args=(artifact_id,),
+                                          name=f"gs-serve-{artifact_id}", daemon=True)
+                self.workers[artifact_id] = worker
+                worker.start()
+        return self.queues[artifact_id]
+
+    def _update(self, job: Job, **changes: Any) -> None:
+        with self.changed:
+            for key, value in changes.items():
+                setattr(job, key, value)
+            job.version += 1
+            self.changed.notify_all()
+
+    def _work(self, artifact_id: str) -> None:
+        q = self.queues[artifact_id]
+        while True:
+            job = q.get()
+            if job is None:
+                return
+            if job.status != "queued":
+                continue
+            used = sorted({col.served.id for col in columns(job.request, self.catalog)})
+            locks = [self.locks[key] for key in used]
+            for lock in locks:
+                lock.acquire()
+            try:
+                self._run(job)
+            finally:
+                for lock in reversed(locks):
+                    lock.release()
+                self._forget_old()
+
+    def _run(self, job: Job) -> None:
+        if job.cancel_event.is_set():
+            self._update(job, status="cancelled", error="cancelled before it started")
+            return
+        start = time.perf_counter()
+        self._update(job, status="running")
+        last_image = [0.0]
+
+        def on_step(column: str, event: Any) -> None:
+            if job.cancel_event.is_set():
+                raise JobCancelled
+            now = time.perf_counter()
+            loss = float(np.min(event.losses))
+            changes: dict[str, Any] = {"progress": {
+                "column": column, "stage": int(event.stage), "cut": int(event.cut),
+                "step": int(event.step), "steps": int(event.steps), "loss": loss,
+            }}
+            if len(job.trace) < MAX_TRACE:
+                job.trace.append((column, int(event.stage), int(event.step), loss))
+            if now - last_image[0] >= CURRENT_IMAGE_INTERVAL or event.step >= event.steps:
+                changes["current_png"] = png_bytes(np.asarray(event.current())[0])
+                last_image[0] = time.perf_counter()
+            self._update(job, **changes)
+
+        try:
+            result = self.runner(job.folder, job.request, self.catalog, job.upload, job.mask,
+                                 on_step, lambda key: self._update(job, column=key))
+        except JobCancelled:
+            self._update(job, status="cancelled", error="cancelled while running",
+                         seconds=time.perf_counter() - start)
+        except UserInputError as exc:
+            self._update(job, status="failed", error=str(exc),
+                         seconds=time.perf_counter() - start)
+        except Exception as exc:  # a bug must fail this job, never the server
+            log.exception("job %s failed", job.id)
+            self._update(job, status="failed",
+                         error=f"the server failed on this job ({type(exc).__name__}: {exc})",
+                         seconds=time.perf_counter() - start)
+        else:
+            self._update(job, status="done", result=result, seconds=time.perf_counter() - start)
+
+    def _forget_old(self) -> None:
+        with self.changed:
+            finished = sorted((j for j in self.jobs.values() if j.status in FINISHED),
+                              key=lambda j: j.created)
+            stale = finished[: max(0, len(finished) - self.keep_finished)]
+            for job in stale:
+                del self.jobs[job.id]
+        for job in stale:
+            if job.folder.parent == self.root:
+                shutil.rmtree(job.folder, ignore_errors=True)

@@ -1,0 +1,66 @@
+"""Declared arguments (gs.params) and the checkpoint contract's reader (gs.models.checkpoint)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated
+
+import pytest
+
+from gs.models.checkpoint import GeneratorRecord
+from gs.params import Param, check_params, declared_params
+from gs.train.began import BEGANModule
+from gs.train.dcgan import DCGANModule
+
+
+def sample(count: Annotated[int, Param("How many.", min=1)],
+           share: Annotated[float, Param("A share.", min=0, max=1, min_open=True)] = 0.5,
+           kind: Annotated[str, Param("Which.", choices=("a", "b"))] = "a",
+           plain: int = 3) -> None:
+    """An annotated signature to read."""
+
+
+def test_declarations_are_read_with_type_default_and_range():
+    declared = declared_params(sample)
+    assert list(declared) == ["count", "share", "kind"]  # ``plain`` declares nothing
+    assert declared["count"].type is int and declared["count"].default is inspect.Parameter.empty
+    assert declared["share"].param.describe() == "in (0, 1]"
+    assert declared["count"].param.describe() == "≥ 1"
+    assert declared["kind"].param.describe() == "one of a, b"
+    assert check_params(sample, {"count": 2, "share": 1, "plain": -7}) == {
+        "count": 2, "share": 1.0, "plain": -7}
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("count", 0, "count must be an integer ≥ 1, got 0"),
+    ("count", 2.5, "count must be an integer ≥ 1, got 2.5"),
+    ("count", True, "count must be an integer ≥ 1, got True"),
+    ("share", 0, r"share must be a number in \(0, 1\], got 0"),
+    ("share", "x", "share must be a number"),
+    ("kind", "c", "kind must be one of a, b, got 'c'"),
+])
+def test_a_value_outside_its_declaration_names_the_field(name, value, message):
+    with pytest.raises(ValueError, match=message):
+        check_params(sample, {name: value})
+
+
+def test_a_subclass_declaration_overrides_its_base_and_inherits_the_rest():
+    began, dcgan = declared_params(BEGANModule), declared_params(DCGANModule)
+    assert began["lr"].default == 1e-4 and dcgan["lr"].default == 2e-4  # GANModule's default
+    assert began["beta2"].default == dcgan["beta2"].default == 0.999
+    assert {"gamma", "lambda_k"} <= set(began) and "gamma" not in dcgan
+
+
+def test_the_checkpoint_reader_accepts_both_records_and_refuses_a_nameless_one():
+    assert GeneratorRecord.read({"epoch": 1}) is None and GeneratorRecord.read([1]) is None
+    lightning = {"hyper_parameters": {"model_name": "dcgan", "model_config": {"nz": 4},
+                                      "cut_before_training": 1},
+                 "state_dict": {"generator.main.0.weight": 1, "discriminator.x": 2}}
+    record = GeneratorRecord.read(lightning)
+    assert (record.model_name, record.model_config, record.cut_before_training) == (
+        "dcgan", {"nz": 4}, 1)
+    assert record.state_dict == {"main.0.weight": 1}
+    generator_file = {"model_name": "vae", "model_config": {}, "state_dict": {"fc.bias": 0}}
+    assert GeneratorRecord.read(generator_file).state_dict == {"fc.bias": 0}
+    with pytest.raises(ValueError, match="without a model_name"):
+        GeneratorRecord.read({"hyper_parameters": {}, "state_dict": {}})

@@ -1,0 +1,383 @@
+"""gs-serve's JSON API through FastAPI's test client, its job board and its CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from gs.cli import main as invert_cli
+from gs.io import read_image, resize_image, write_image
+from gs.serve.catalog import Catalog
+from gs.serve.queue import Job, JobBoard
+from gs.serve.runner import PageRequest
+
+pytestmark = [
+    pytest.mark.usefixtures("one_thread"),
+    # starlette's TestClient announces a future switch of its HTTP client; not ours to fix.
+    pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`"),
+]
+
+JOB = {"artifact": "tiny_c1", "task": "cs", "ratio": "0.3", "steps": "3", "restarts": "1",
+       "seed": "3"}
+
+
+@pytest.fixture(scope="module")
+def catalog(tiny_artifacts: dict[int, Path]) -> Catalog:
+    return Catalog.load([tiny_artifacts[1], tiny_artifacts[0]])
+
+
+def serve(catalog: Catalog, root: Path, **options):
+    from fastapi.testclient import TestClient
+
+    from gs.serve import create_app
+
+    root.mkdir()
+    return TestClient(create_app(catalog, root=root, **options))
+
+
+@pytest.fixture
+def client(catalog: Catalog, tmp_path: Path):
+    with serve(catalog, tmp_path / "root") as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def shared_client(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory):
+    """One server for the tests that only send requests it refuses."""
+    with serve(catalog, tmp_path_factory.mktemp("shared") / "root") as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def photo16(photo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The astronaut at the tiny artifact's 16 px, so gs-invert reads the same truth."""
+    path = tmp_path_factory.mktemp("photo16") / "face.png"
+    write_image(path, resize_image(read_image(photo), (16, 16)))
+    return path
+
+
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def submit(client, image: Path | bytes | None, **fields):
+    data = {**JOB, **fields}
+    files = {}
+    if image is not None:
+        files["image"] = ("face.png", image.read_bytes() if isinstance(image, Path) else image,
+                          "image/png")
+    if "mask" in data:
+        files["mask"] = ("mask.png", data.pop("mask"), "image/png")
+    return client.post("/api/jobs", data=data, files=files)
+
+
+def events(client, job_id: str) -> list[dict]:
+    """Every server-sent event of a job until it ends."""
+    out = []
+    with client.stream("GET", f"/api/jobs/{job_id}/events") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                out.append(json.loads(line[6:]))
+    return out
+
+
+def wait(client, job_id: str, timeout: float = 60) -> dict:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def pixels(data: bytes | Path) -> np.ndarray:
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    with Image.open(source) as img:
+        return np.asarray(img)
+
+
+def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifacts, tmp_path):
+    response = submit(client, photo16)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    seen = events(client, job_id)
+    running = [e for e in seen if e["status"] == "running" and e["progress"]]
+    assert seen[-1]["status"] == "done", seen[-1]["error"]
+    assert {e["progress"]["column"] for e in running} == {"no_surgery", "surgery"}
+    # events may coalesce steps; the trace keeps every one (rows may stop before 3 steps)
+    for column in ("no_surgery", "surgery"):
+        steps = [step for key, _, step, _ in seen[-1]["trace"] if key == column]
+        assert steps == list(range(1, len(steps) + 1)) and 1 <= len(steps) <= 3
+    assert all(np.isfinite(t[3]) and t[3] >= 0 for t in seen[-1]["trace"])
+    current = client.get(f"/api/jobs/{job_id}/current.png")
+    assert current.status_code == 200 and pixels(current.content).shape == (16, 16, 3)
+
+    result = seen[-1]["result"]
+    assert [c["key"] for c in result["columns"]] == ["no_surgery", "surgery"]
+    files = {name: client.get(f"/api/jobs/{job_id}/files/{name}") for name in
+             ("truth.png", "observation.png", "no_surgery.png", "surgery.png", "compare.png",
+              "report.json")}
+    assert all(r.status_code == 200 for r in files.values())
+    assert files["report.json"].json()["columns"][1]["psnr"] == result["columns"][1]["psnr"]
+
+    out = tmp_path / "cli"
+    cli = CliRunner().invoke(invert_cli, [
+        str(tiny_artifacts[1]), str(photo16), "--simulate", "--task", "cs", "--ratio", "0.3",
+        "--steps", "3", "--restarts", "1", "--seed", "3", "-o", str(out),
+        "--report", str(tmp_path / "r.json"), "--compare", str(tiny_artifacts[0])])
+    assert cli.exit_code == 0, cli.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["images"][0]["psnr"] == pytest.approx(result["columns"][1]["psnr"], abs=0)
+    np.testing.assert_array_equal(pixels(out / "face.png"), pixels(files["surgery.png"].content))
+    np.testing.assert_array_equal(pixels(out / "compare" / "face.png"),
+                                  pixels(files["no_surgery.png"].content))
+    # The command line's side-by-side picture is the page's, pixel for pixel.
+    np.testing.assert_array_equal(pixels(out / "face_compare.png"),
+                                  pixels(files["compare.png"].content))
+
+
+def test_painted_mask_runs_as_gs_invert_mask(client, photo16, tiny_artifacts, tmp_path):
+    keep = np.full((64, 64), 255, dtype=np.uint8)
+    keep[:, :32] = 0  # the page paints the left half: missing
+    response = submit(client, photo16, task="inpaint", mask=png(keep), compare="false")
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json()["id"])
+    assert job["status"] == "done", job["error"]
+    assert [c["key"] for c in job["result"]["columns"]] == ["surgery"]
+    base = f"/api/jobs/{job['id']}/files"
+    mask = pixels(client.get(f"{base}/mask.png").content)
+    assert (mask[:, :8] == 0).all() and (mask[:, 8:] == 255).all()
+    observed = tmp_path / "observed.png"
+    observed.write_bytes(client.get(f"{base}/observation.png").content)
+    mask_file = tmp_path / "mask.png"
+    mask_file.write_bytes(client.get(f"{base}/mask.png").content)
+    # observation.png shows dropped pixels grey; gs-invert reads only kept ones.
+    cli = CliRunner().invoke(invert_cli, [
+        str(tiny_artifacts[1]), str(observed), "--task", "inpaint", "--mask", str(mask_file),
+        "--steps", "3", "--restarts", "1", "--seed", "3", "-o", str(tmp_path / "out")])
+    assert cli.exit_code == 0, cli.output
+    np.testing.assert_array_equal(pixels(tmp_path / "out" / "observed.png"),
+                                  pixels(client.get(f"{base}/surgery.png").content))
+    score = job["result"]["columns"][0]
+    assert 0 < score["psnr"] < 100 and -1 <= score["ssim"] <= 1
+
+
+@pytest.mark.parametrize(("fields", "image", "status", "words"), [
+    ({}, b"this is not a picture", 400, "image: the uploaded file is not an image"),
+    ({}, b"", 400, "image: the uploaded file is empty"),
+    ({}, None, 400, "upload a photo or choose an example"),
+    ({"artifact": "dcgan_c9"}, "photo", 400, "artifact 'dcgan_c9' is not served here"),
+    ({"ratio": "lots"}, "photo", 400, "ratio must be a float"),
+    ({"ratio": "1.5"}, "photo", 400, "ratio must be in (0, 1]"),
+    ({"scale": "3", "task": "sr"}, "photo", 400, "scale must be one of 2, 4, 8"),
+    ({"task": "deblur"}, "photo", 400, "task must be one of cs, inpaint, sr, denoise"),
+    ({"steps": "100000"}, "photo", 400, "steps must be between 1 and 500"),
+    ({"mask": png(np.zeros((8, 8), np.uint8))}, "photo", 400, "mask is only used by the inpaint"),
+    ({"task": "inpaint", "mask": b"GIF89a broken"}, "photo", 400, "mask: the uploaded file is not"),
+    ({"example": "moon"}, None, 400, "example must be one of"),
+])
+def test_bad_requests_get_one_sentence(shared_client, photo16, fields, image, status, words):
+    response = submit(shared_client, photo16 if image == "photo" else image, **fields)
+    assert response.status_code == status
+    message = response.json()["error"]
+    assert words in message and "\n" not in message and "Traceback" not in message
+
+
+def test_upload_limits(catalog, photo16, tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    noise = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
+    with serve(catalog, root, max_upload_mb=0.005) as small:
+        response = submit(small, png(noise))
+        assert response.status_code == 413
+        assert "accepts at most 0.005 MB" in response.json()["error"]
+        monkeypatch.setattr("gs.io.MAX_IMAGE_PIXELS", 100)
+        response = submit(small, photo16)
+        assert response.status_code == 400
+        assert response.json()["error"] == ("image: the photo is 16x16 pixels; at most 100 "
+                                            "pixels are accepted")
+    assert list(root.iterdir()) == []  # refused uploads leave nothing behind
+
+
+def test_job_errors_and_unknown_ids(client, photo16):
+    black = np.zeros((32, 32), dtype=np.uint8)
+    job = wait(client, submit(client, photo16, task="inpaint", mask=png(black)).json()["id"])
+    assert job["status"] == "failed"
+    assert job["error"] == "mask hides every pixel; leave some of the photo unpainted"
+    assert client.get("/api/jobs/nope").status_code == 404
+    assert "there is no job 'nope'" in client.get("/api/jobs/nope").json()["error"]
+    assert client.get(f"/api/jobs/{job['id']}/files/../../etc/passwd").status_code == 404
+    assert client.get(f"/api/jobs/{job['id']}/files/secret.txt").status_code == 404
+    plain = client.post("/api/jobs", content=b"{}", headers={"content-type": "application/json"})
+    assert plain.status_code == 400 and "multipart/form-data" in plain.json()["error"]
+    broken = client.post("/api/jobs", content=b"garbage",
+                         headers={"content-type": "multipart/form-data"})
+    assert broken.status_code == 400
+    assert broken.json()["error"] == "the form could not be read: Missing boundary in multipart."
+
+
+def test_cancel_a_queued_job_and_write_only_in_root(client, photo16, tmp_path):
+    first = submit(client, photo16, steps="60", restarts="2").json()
+    second = submit(client, photo16, task="denoise").json()
+    assert second["status"] == "queued"
+    cancelled = client.delete(f"/api/jobs/{second['id']}").json()
+    assert cancelled["status"] == "cancelled"
+    client.delete(f"/api/jobs/{first['id']}")
+    assert wait(client, first["id"])["status"] in ("cancelled", "done")
+    assert wait(client, second["id"])["status"] == "cancelled"
+    escape = client.post("/api/jobs", data=JOB,
+                         files={"image": ("../../escape.png", photo16.read_bytes(), "image/png")})
+    assert wait(client, escape.json()["id"])["status"] == "done"
+    root = tmp_path / "root"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root"]
+    assert all(root in p.parents for p in root.rglob("*"))
+
+
+def test_own_temp_folder_lives_as_long_as_the_server(catalog, photo16):
+    from fastapi.testclient import TestClient
+
+    from gs.serve import create_app
+
+    app = create_app(catalog)
+    assert app.state.board.root is None  # built but not started: nothing on disk
+    with TestClient(app) as own:
+        root = app.state.board.root
+        assert root.is_dir() and root.name.startswith("gs-serve-")
+        job = wait(own, submit(own, photo16, compare="false").json()["id"])
+        assert job["status"] == "done" and (root / job["id"] / "compare.png").is_file()
+    assert not root.exists()
+
+
+def test_pages_and_examples(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    for element in ('id="file"', 'id="paint"', 'id="ratio"', 'id="run"', 'id="cancel"',
+                    'id="error"', 'id="dl-report"', 'value="sr"', 'value="denoise"'):
+        assert element in page.text
+    assert "EventSource" in client.get("/static/app.js").text
+    info = client.get("/api/artifacts").json()
+    assert {a["id"]: a["no_surgery"] for a in info["artifacts"]} == {"tiny_c1": "tiny_c0",
+                                                                    "tiny_c0": None}
+    names = client.get("/api/examples").json()["examples"]
+    assert "astronaut" in names
+    example = client.get(f"/api/examples/{names[0]}")
+    assert pixels(example.content).shape == (256, 256, 3)
+    assert client.get("/api/examples/moon").status_code == 404
+    schema = client.get("/openapi.json").json()
+    assert {"/api/jobs", "/api/jobs/{job_id}/events", "/api/artifacts"} <= set(schema["paths"])
+    assert "cdn" not in page.text.lower()
+    assert client.get("/docs").json() == {"error": "GET /docs: Not Found"}
+
+
+@pytest.mark.parametrize(("fields", "observation"), [
+    ({"task": "cs", "ratio": "0.25"}, "CS m/n = 25 %"),
+    ({"task": "inpaint", "keep": "0.5"}, "50 % of pixels kept"),
+    ({"task": "sr", "scale": "2"}, "SR x2"),
+    ({"task": "denoise", "noise_std": "0.2"}, "noise std 0.2"),
+])
+def test_every_task_runs_on_an_example(shared_client, fields, observation):
+    response = shared_client.post("/api/jobs", data={**JOB, "example": "chelsea",
+                                                     "compare": "false", **fields})
+    assert response.status_code == 202, response.text
+    job = wait(shared_client, response.json()["id"])
+    assert job["status"] == "done", job["error"]
+    assert job["result"]["observation"] == observation
+    assert job["result"]["columns"][0]["psnr"] > 0
+
+
+def test_gs_invert_compare_refuses_before_any_work(tiny_artifacts, photo16, tmp_path):
+    base = [str(tiny_artifacts[1]), str(photo16), "--simulate", "--task", "cs", "--ratio",
+            "0.3", "--steps", "1", "--restarts", "1", "-o", str(tmp_path / "out")]
+    bad = CliRunner().invoke(invert_cli, [*base, "--compare", str(tmp_path / "c0.pt")])
+    assert bad.exit_code == 2 and "--compare" in bad.output and "does not exist" in bad.output
+    sharded = CliRunner().invoke(invert_cli, [*base, "--compare", str(tiny_artifacts[0]),
+                                              "--devices", "1"])
+    assert sharded.exit_code == 2 and "leave out --devices" in sharded.output
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "face_compare.png").write_bytes(b"keep me")
+    taken = CliRunner().invoke(invert_cli, [*base, "--compare", str(tiny_artifacts[0])])
+    assert taken.exit_code == 2 and "face_compare.png already exists" in taken.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["face_compare.png"]
+
+
+class _Event:
+    def __init__(self, step: int) -> None:
+        self.stage, self.cut, self.step, self.steps = 0, 1, step, 10**6
+        self.losses = np.array([1.0 / step])
+
+    def current(self) -> np.ndarray:
+        return np.zeros((1, 3, 4, 4), np.float32)
+
+
+def test_board_cancels_running_jobs_and_survives_bugs(catalog, tmp_path):
+    started = threading.Event()
+
+    def endless(folder, request, catalog, upload, mask, on_step, on_column):
+        if request.seed == 1:
+            raise RuntimeError("boom")
+        step = 0
+        while True:  # stops only when on_step raises (the cancel)
+            step += 1
+            on_step("surgery", _Event(step))
+            started.set()
+            time.sleep(0.001)
+
+    board = JobBoard(catalog, tmp_path, runner=endless)
+    jobs = []
+    for seed in (1, 0):
+        job_id, folder = board.new_folder()
+        jobs.append(board.submit(Job(job_id, PageRequest("tiny_c1", seed=seed), folder,
+                                     folder / "upload", None)))
+    assert started.wait(30)
+    board.cancel(jobs[1].id)
+    board.wait_for_change(jobs[1], -1, 0)
+    end = time.monotonic() + 30
+    while jobs[1].status == "running" and time.monotonic() < end:
+        time.sleep(0.01)
+    assert jobs[0].status == "failed"
+    assert jobs[0].error == "the server failed on this job (RuntimeError: boom)"
+    assert jobs[1].status == "cancelled" and jobs[1].progress["step"] >= 1
+    assert jobs[1].current_png is not None
+    board.close()
+
+
+def test_gs_serve_cli(tiny_artifacts, tmp_path, monkeypatch):
+    from gs.serve.cli import main as serve_cli
+
+    missing = CliRunner().invoke(serve_cli, [str(tmp_path / "none.pt")])
+    assert missing.exit_code == 2
+    assert "ARTIFACT" in missing.output and "does not exist" in missing.output
+    assert "Traceback" not in missing.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = CliRunner().invoke(serve_cli, [str(tiny_artifacts[1]), "--port", str(port)])
+    assert taken.exit_code == 2 and f"--port {port} on 127.0.0.1 is in use" in taken.output
+    calls = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: calls.update(app=app, **kw))
+    ok = CliRunner().invoke(serve_cli, [str(tiny_artifacts[1]), str(tiny_artifacts[0]),
+                                        "--port", "0"])
+    assert ok.exit_code == 0, ok.output
+    assert calls["host"] == "127.0.0.1" and calls["port"] == 0
+    assert "http://127.0.0.1:0" in ok.output and "warning" not in ok.output
+    exposed = CliRunner().invoke(serve_cli, [str(tiny_artifacts[1]), "--host", "0.0.0.0",
+                                             "--port", "0"])
+    assert exposed.exit_code == 0 and calls["host"] == "0.0.0.0"
+    assert "warning: --host 0.0.0.0 makes this page reachable from the network" in exposed.output
+    for flag, value, words in (("--max-upload-mb", "0", "--max-upload-mb must be positive"),
+                               ("--max-queued", "0", "--max-queued must be at least 1"),
+                               ("--port", "70000", "--port must be between 0 and 65535")):
+        refused = CliRunner().invoke(serve_cli, [str(tiny_artifacts[1]), flag, value])
+        assert refused.exit_code == 2 and words in refused.output

@@ -1,0 +1,123 @@
+"""Training-only networks: the discriminators and the VAE encoder.
+
+They are never exported; the generators they train live in :mod:`gs.models`.
+
+``DCGANDiscriminator`` is the pytorch-examples ``netD``. For 64 px (nc=3, ndf=64)::
+
+    x                                       # (3, 64, 64)
+    Conv(3→64, 4,2,1) LeakyReLU(0.2)        # (64, 32, 32)
+    Conv(64→128, 4,2,1) BN LeakyReLU        # (128, 16, 16)
+    Conv(128→256, 4,2,1) BN LeakyReLU       # (256, 8, 8)
+    Conv(256→512, 4,2,1) BN LeakyReLU       # (512, 4, 4)
+    Conv(512→1, 4,1,0)                      # (1, 1, 1)  logit
+
+Other powers of two add or remove stride-2 blocks, mirroring the generator. The
+final sigmoid of pytorch-examples is folded into the loss
+(``binary_cross_entropy_with_logits``), which is the same function, stable,
+and allowed under mixed precision; the layer indices (``main.N.*``) are
+unchanged because the sigmoid has no parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gs.models.began import BEGANGenerator, began_upsamplings, conv_block
+from gs.models.dcgan import dcgan_num_blocks
+from gs.models.vae import BASE_SIDE as VAE_BASE_SIDE
+from gs.models.vae import vae_upsamplings
+
+
+class DCGANDiscriminator(nn.Module):
+    """pytorch-examples DCGAN discriminator returning logits of shape (B,).
+
+    Args:
+        nc: image channels.
+        ndf: width of the first block (block i has ``ndf·2^i`` channels).
+        image_size: input height and width, a power of two of at least 8.
+    """
+
+    def __init__(self, nc: int = 3, ndf: int = 64, image_size: int = 64) -> None:
+        super().__init__()
+        self.nc, self.ndf, self.image_size = int(nc), int(ndf), int(image_size)
+        downsamples = dcgan_num_blocks(self.image_size) - 1  # image_size → 4
+        layers: list[nn.Module] = []
+        in_ch = self.nc
+        for i in range(downsamples):
+            width = self.ndf * 2**i
+            layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            in_ch = width
+        layers.append(nn.Conv2d(in_ch, 1, 4, 1, 0, bias=False))
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Images (B, nc, S, S) in [-1, 1] → logits (B,)."""
+        return self.main(x).view(-1)
+
+
+class BEGANDiscriminator(nn.Module):
+    """Auto-encoder discriminator: images (B, nc, S, S) → reconstructions of the same shape.
+
+    Encoder (reference implementation, for 128 px and ndf=n)::
+
+        Conv3(nc→n) ELU                                        # (n, 128, 128)
+        [Conv3 ELU Conv3 ELU](i·n) Conv3/2((i)·n→(i+1)·n) ELU  # one per scale, i = 1…4
+        [Conv3 ELU Conv3 ELU](5n)                               # (5n, 8, 8)
+        Linear(5n·8·8 → nz)                                     # embedding (nz,)
+
+    Decoder: a :class:`BEGANGenerator` (nz, ndf, nc, image_size) with its own weights,
+    skip connections included; output in [-1, 1] like the training images.
+    """
+
+    def __init__(self, nc: int = 3, ndf: int = 128, nz: int = 64, image_size: int = 128) -> None:
+        super().__init__()
+        self.nc, self.ndf, self.nz, self.image_size = int(nc), int(ndf), int(nz), int(image_size)
+        scales = began_upsamplings(self.image_size)
+        n = self.ndf
+        layers: list[nn.Module] = [nn.Conv2d(self.nc, n, 3, 1, 1), nn.ELU(inplace=True)]
+        for i in range(1, scales + 1):
+            layers += [*conv_block(i * n, i * n), nn.Conv2d(i * n, (i + 1) * n, 3, 2, 1),
+                       nn.ELU(inplace=True)]
+        layers += [*conv_block((scales + 1) * n, (scales + 1) * n)]
+        self.encoder = nn.Sequential(*layers)
+        self.embed = nn.Linear((scales + 1) * n * 8 * 8, self.nz)
+        self.decoder = BEGANGenerator(self.nz, self.ndf, self.nc, self.image_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Images (B, nc, S, S) in [-1, 1] → reconstructions (B, nc, S, S) in [-1, 1]."""
+        return self.decoder(self.embed(torch.flatten(self.encoder(x), 1)))
+
+
+class VAEEncoder(nn.Module):
+    """q(z|x): images (B, nc, S, S) in [0, 1] → (mu, logvar), each (B, nz).
+
+    Args:
+        nz: size of z.
+        nef: width of the first block; block i has ``nef·2^i`` channels.
+        nc: image channels.
+        image_size: input height and width, a power of two of at least 8.
+    """
+
+    def __init__(self, nz: int = 512, nef: int = 32, nc: int = 3, image_size: int = 128) -> None:
+        super().__init__()
+        self.nz, self.nef, self.nc = int(nz), int(nef), int(nc)
+        self.image_size = int(image_size)
+        depth = vae_upsamplings(self.image_size)
+        layers: list[nn.Module] = []
+        in_ch = self.nc
+        for i in range(depth):
+            width = self.nef * 2**i
+            layers += [nn.Conv2d(in_ch, width, 3, 2, 1), nn.BatchNorm2d(width), nn.LeakyReLU(0.01)]
+            in_ch = width
+        self.main = nn.Sequential(*layers)  # (nef·2^(D-1), 4, 4)
+        flat = in_ch * VAE_BASE_SIDE * VAE_BASE_SIDE
+        self.fc_mu = nn.Linear(flat, self.nz)
+        self.fc_logvar = nn.Linear(flat, self.nz)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = torch.flatten(self.main(x), 1)
+        return self.fc_mu(h), self.fc_logvar(h)
