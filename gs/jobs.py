@@ -506,12 +506,13 @@ def solve_problems(
     ``outputs[index]`` is where image ``index`` goes. ``on_entry(entry)`` is called
     after each image's outputs are written, with its report entry.
     """
-    extra = {"on_step": on_step} if on_step is not None and _invert_takes("on_step") else {}
+    engine = engine_for(artifact)
+    extra = {"on_step": on_step} if on_step is not None and _takes(engine, "on_step") else {}
     replace = job.overwrite or job.resume
     entries = []
     for start in range(0, len(problems), job.batch_size):
         batch = problems[start : start + job.batch_size]
-        results = invert(artifact, [p.operator for p in batch], [p.y for p in batch], settings,
+        results = engine(artifact, [p.operator for p in batch], [p.y for p in batch], settings,
                          seed=job.seed, image_indices=[p.index for p in batch], init=job.init,
                          **extra)
         for problem, result in zip(batch, results):
@@ -541,8 +542,28 @@ def result_failure(result: InversionResult) -> str | None:
     return None
 
 
-def _invert_takes(name: str) -> bool:
-    return name in inspect.signature(invert).parameters
+def _takes(engine: Callable[..., Any], name: str) -> bool:
+    return name in inspect.signature(engine).parameters
+
+
+def engine_for(artifact: Any) -> Callable[..., list[InversionResult]]:
+    """The inversion engine of a loaded artifact: torch for TorchScript, numpy for ONNX."""
+    if artifact.metadata.format == "onnx":
+        from gs.onnx_runtime import invert as invert_onnx
+
+        return invert_onnx
+    return invert
+
+
+def load_artifact(path: str | Path, device: str = "auto") -> Any:
+    """Load the artifact with the runtime its suffix names: torch (.pt), onnxruntime (.onnx)."""
+    from gs.artifact import artifact_format, load
+
+    if artifact_format(path) == "onnx":
+        from gs import onnx_runtime
+
+        return onnx_runtime.load(path, device=device)
+    return load(path, device=resolve_device(device))
 
 
 def run_job(
@@ -570,9 +591,7 @@ def run_job(
             written, since every input is read and every output checked first.
     """
     if artifact is None:
-        from gs.artifact import load
-
-        artifact = load(job.artifact, device=resolve_device(job.device))
+        artifact = load_artifact(job.artifact, job.device)
     settings = job.settings_for(artifact)
     plan = plan_job(job, settings)
     problems = load_problems(job, tuple(artifact.metadata.image_shape), plan.todo)

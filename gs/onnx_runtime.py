@@ -1,56 +1,103 @@
-"""Run an ONNX artifact with numpy and onnxruntime only (this module never imports torch).
+"""Invert with an ONNX artifact using numpy and onnxruntime only (no torch, no onnx package).
 
-``load(path)`` validates the file and its ``gs.json`` and returns an
-:class:`OnnxArtifact` whose ``generator`` maps float32 arrays (B, *shape) at the
-artifact's cut to images (B, C, H, W) in [0, 1], and whose ``carry`` runs the
-stored head blocks (progressive surgery). Each piece gets its own
-onnxruntime session, extracted from the single side-by-side graph.
+``load(path)`` opens the artifact (layout in :mod:`gs.onnx_graphs`: the file's own
+graph is the tail's forward pass; the VJP graphs and the head blocks are ONNX
+models stored in its metadata), validates it and returns an :class:`OnnxArtifact`:
+``generator`` / ``generator_at(c)`` / ``carry`` run forward passes and
+``value_and_grad`` chains the stored vector–Jacobian products. :func:`invert` is
+the torch engine's :func:`gs.invert.invert` on top of them: the same seeded
+initial latents, batched restarts (rows) optimised by :mod:`gs.numpy_optim`,
+selection of the best restart by measurement loss, progressive surgery and the
+same :class:`gs.results.InversionResult` per image.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gs.artifact import ArtifactMetadata, artifact_format, check_graph
+from gs.artifact import ArtifactMetadata, artifact_format
 from gs.errors import UserInputError
-from gs.latent import LatentSpec
-from gs.onnx_graphs import ONNX_METADATA_KEY, piece_names
+from gs.latent import InitSpec, LatentSpec
+from gs.numpy_optim import BatchedAdam, BatchedLBFGS, OptimResult
+from gs.onnx_graphs import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
+from gs.operators import Operator
+from gs.results import InversionResult, StageRecord, holdout_mask
+from gs.seeding import Stream, problem_rng
+from gs.settings import InversionSettings
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+DEVICES = ("auto", "cpu", "cuda")
 
 
-def default_providers() -> list[str]:
-    """CUDA first when this onnxruntime build offers it, then CPU."""
+def providers_for(device: str) -> list[str]:
+    """onnxruntime execution providers for ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
     import onnxruntime as ort
 
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    if device == "cpu":
+        return [CPU]
+    if device == "auto":
+        return [p for p in (CUDA, CPU) if p in ort.get_available_providers()]
+    if device == "cuda" or device.startswith("cuda:"):
+        return [CUDA, CPU]
+    raise UserInputError(f"must be auto, cpu, cuda or cuda:N, got {device!r}", field="device")
 
 
-def _session(model: bytes, providers: list[str]) -> Any:
-    """An inference session; a GPU build without a usable GPU falls back to CPU quietly."""
-    import onnxruntime as ort
+def _provider_options(device: str, providers: list[str]) -> list[dict[str, str]]:
+    index = device.split(":", 1)[1] if device.startswith("cuda:") else "0"
+    return [{"device_id": index} if p == CUDA else {} for p in providers]
 
-    if providers == default_providers() and "CUDAExecutionProvider" in providers:
-        ort.set_default_logger_severity(4)  # the failed CUDA probe would log as an error
-        try:
-            return ort.InferenceSession(model, providers=providers)
-        finally:
-            ort.set_default_logger_severity(2)
-    return ort.InferenceSession(model, providers=providers)
+
+class _Graph:
+    """One piece: an onnxruntime session that is fed exactly the piece's inputs.
+
+    On the CUDA provider the arrays go through an I/O binding (inputs copied to the
+    device once per call, outputs copied back), so onnxruntime does not stage
+    every tensor through its default CPU allocator.
+    """
+
+    def __init__(self, session: Any, piece: Piece, bind: bool) -> None:
+        self.session, self.piece, self.bind = session, piece, bind
+
+    def __call__(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        names = self.piece.inputs
+        if len(arrays) != len(names):
+            raise ValueError(f"{self.piece.name} takes {len(names)} inputs "
+                             f"({', '.join(names)}), got {len(arrays)}")
+        feeds = {n: np.ascontiguousarray(a, dtype=np.float32) for n, a in zip(names, arrays)}
+        if not self.bind:
+            return self.session.run(list(self.piece.outputs), feeds)
+        binding = self.session.io_binding()
+        for name, array in feeds.items():
+            binding.bind_cpu_input(name, array)
+        for name in self.piece.outputs:
+            binding.bind_output(name)
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
 
 
 class OnnxArtifact:
-    """A loaded ONNX artifact; arrays in and out are numpy float32."""
+    """A loaded ONNX artifact; arrays in and out are numpy float32 with the batch first."""
 
-    def __init__(self, sessions: dict[str, Any], metadata: ArtifactMetadata, path: Path) -> None:
-        self.sessions = sessions
-        self.metadata = metadata
-        self.path = path
-        self._inputs, self._outputs = piece_names(metadata)
+    def __init__(self, path: Path, metadata: ArtifactMetadata, main: Any,
+                 stored: dict[str, str], providers: list[str]) -> None:
+        self.path, self.metadata = path, metadata
+        # What the first session really got: a CUDA provider that failed to load is not
+        # tried again for every other piece.
+        self.providers = [p for p in providers if p in main.get_providers()] or [CPU]
+        self.pieces = all_pieces(metadata)
+        self._stored = stored
+        self._graphs: dict[str, _Graph] = {}
+        self._bind = main.get_providers()[0] == CUDA
+        self._device_option = "cuda" if self._bind else "cpu"
+        self._graphs["tail"] = self._checked(main, self.pieces["tail"])
 
     @property
     def spec(self) -> LatentSpec:
@@ -58,21 +105,37 @@ class OnnxArtifact:
 
     @property
     def device(self) -> str:
-        """``cuda`` when the tail runs on onnxruntime's CUDA provider, else ``cpu``."""
-        providers = self.sessions["tail"].get_providers()
-        return "cuda" if providers and providers[0] == "CUDAExecutionProvider" else "cpu"
+        """``cuda`` when the graphs run on onnxruntime's CUDA provider, else ``cpu``."""
+        return "cuda" if self._bind else "cpu"
 
-    def _run(self, piece: str, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        names = self._inputs[piece]
-        if len(arrays) != len(names):
-            raise ValueError(f"{piece} takes {len(names)} inputs ({', '.join(names)}), "
-                             f"got {len(arrays)}")
-        feeds = {n: np.ascontiguousarray(a, dtype=np.float32) for n, a in zip(names, arrays)}
-        return self.sessions[piece].run(self._outputs[piece], feeds)
+    def _refuse(self, problem: str) -> UserInputError:
+        return UserInputError(problem, field="artifact", value=self.path)
 
+    def _checked(self, session: Any, piece: Piece) -> _Graph:
+        names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
+        if names != (list(piece.inputs), list(piece.outputs)):
+            raise self._refuse(
+                f"has a graph {piece.name!r} with inputs {names[0]} and outputs {names[1]}; "
+                f"its metadata promises {list(piece.inputs)} and {list(piece.outputs)}")
+        return _Graph(session, piece, self._bind)
+
+    def graph(self, name: str) -> _Graph:
+        """The runnable piece ``name`` (``tail``, ``tail_vjp``, ``head_k``, ``head_k_vjp``)."""
+        if name not in self._graphs:
+            piece = self.pieces[name]
+            try:
+                model = base64.b64decode(self._stored[piece.key], validate=True)
+                session = _open(model, self.providers, self._device_option)
+            except Exception:  # noqa: BLE001 - any decode/parse failure is the same user error
+                raise self._refuse(f"holds an unreadable graph {piece.name!r}; re-export it "
+                                   "with gs-export") from None
+            self._graphs[name] = self._checked(session, piece)
+        return self._graphs[name]
+
+    # ------------------------------------------------------------- forward
     def generator(self, *inputs: np.ndarray) -> np.ndarray:
-        """Images (B, C, H, W) in [0, 1] from the inputs at the artifact's cut."""
-        return self._run("tail", inputs)[0]
+        """Images (B, C, H, W) in [0, 1] from the inputs (B, *shape) at the artifact's cut."""
+        return self.graph("tail")(*inputs)[0]
 
     def carry(self, c_from: int, c_to: int, state: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
         """Run head blocks ``c_from+1 … c_to`` on ``state`` (arrays at cut ``c_from``)."""
@@ -80,24 +143,75 @@ class OnnxArtifact:
         self.metadata.spec_at(c_to)
         state = tuple(state)
         for k in range(c_from, c_to):
-            state = tuple(self._run(f"head_{k}", state))
+            state = tuple(self.graph(f"head_{k}")(*state))
         return state
 
     def generator_at(self, c: int) -> Callable[..., np.ndarray]:
-        """The generator cut at ``c ≤ cut``."""
+        """The generator cut at ``c ≤ cut``: inputs at ``c`` → images in [0, 1]."""
         self.metadata.spec_at(c)
         return lambda *inputs: self.generator(*self.carry(c, self.metadata.cut, inputs))
 
+    # ------------------------------------------------------------- gradients
+    def image_and_vjp(self, c: int, inputs: Sequence[np.ndarray],
+                      cotangent: Callable[[np.ndarray], np.ndarray]
+                      ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``G_c(inputs)`` and ``J_cᵀ v`` with ``v = cotangent(image)`` (B, C, H, W).
 
-def load(path: str | Path, providers: Sequence[str] | None = None) -> OnnxArtifact:
+        The heads between ``c`` and the artifact's cut are run forward (keeping
+        their states), the tail's VJP gives the gradient at the cut and the heads'
+        VJPs carry it back to the inputs at ``c``. ``cotangent`` maps the image
+        (B, C, H, W) to ∂L/∂image of the same shape; the gradients have the shapes
+        of ``inputs``. The image is computed twice (forward, then inside the VJP
+        graph): the cotangent depends on it.
+        """
+        self.metadata.spec_at(c)
+        states = [tuple(inputs)]
+        for k in range(c, self.metadata.cut):
+            states.append(tuple(self.graph(f"head_{k}")(*states[-1])))
+        image = self.generator(*states[-1])
+        grads = self.graph("tail_vjp")(*states[-1], cotangent(image))[1:]
+        for k in reversed(range(c, self.metadata.cut)):
+            n_out = len(states[k - c + 1])
+            grads = self.graph(f"head_{k}_vjp")(*states[k - c], *grads)[n_out:]
+        return image, list(grads)
+
+
+def _open(model: bytes | str, providers: list[str], device: str) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # warnings about unused initialisers are not the user's
+    if CUDA not in providers:
+        return ort.InferenceSession(model, sess_options=options, providers=providers)
+    # A CUDA provider that cannot start logs through the default logger; :func:`load`
+    # reports it in one sentence (or, with ``auto``, quietly runs on the CPU).
+    ort.set_default_logger_severity(4)
+    try:
+        return ort.InferenceSession(model, sess_options=options, providers=providers,
+                                    provider_options=_provider_options(device, providers))
+    finally:
+        ort.set_default_logger_severity(2)
+
+
+def load(path: str | Path, device: str = "auto",
+         providers: Sequence[str] | None = None) -> OnnxArtifact:
     """Load and validate an ``.onnx`` artifact written by ``gs-export``.
 
+    Needs onnxruntime only (no torch, no onnx package). The file's own graph and
+    every piece listed in its metadata are checked against the layout of
+    :mod:`gs.onnx_graphs`; the forward pieces are run once on zeros.
+
+    Args:
+        path: the artifact.
+        device: ``auto`` (CUDA when this onnxruntime can start it, else CPU), ``cpu``,
+            ``cuda`` or ``cuda:N``; ``cuda`` fails unless the CUDA provider loads.
+        providers: explicit onnxruntime providers (overrides ``device``).
+
     Raises:
-        UserInputError: (field ``artifact``) missing or unreadable file, missing or
-            invalid metadata, metadata the graph contradicts.
+        UserInputError: (field ``artifact``) missing, unreadable, foreign or
+            forward-only file; (field ``device``) CUDA asked for but not loaded.
     """
-    import onnx
-    from onnx.utils import Extractor
+    from gs.artifact import check_graph
 
     path = Path(path)
 
@@ -108,35 +222,254 @@ def load(path: str | Path, providers: Sequence[str] | None = None) -> OnnxArtifa
         raise refuse("is not an .onnx artifact")
     if not path.is_file():
         raise refuse("does not exist or is not a file")
+    chosen = list(providers) if providers is not None else providers_for(device)
     try:
-        proto = onnx.load(str(path))
+        main = _open(str(path), chosen, device)
     except Exception:  # noqa: BLE001 - any parse failure is the same user error
         raise refuse("is not a readable ONNX model") from None
-    props = {p.key: p.value for p in proto.metadata_props}
+    if providers is None and device != "auto" and CUDA in chosen \
+            and main.get_providers()[0] != CUDA:
+        raise UserInputError(
+            f"needs onnxruntime's CUDA execution provider, which did not load (this "
+            f"onnxruntime runs on {', '.join(main.get_providers())}); use cpu or install "
+            "onnxruntime-gpu with a working CUDA", field="device", value=device)
+    props = dict(main.get_modelmeta().custom_metadata_map)
     if ONNX_METADATA_KEY not in props:
-        raise refuse("carries no gs metadata; export it with gs-export")
+        raise refuse(f"carries no gs metadata (metadata_props {ONNX_METADATA_KEY!r}); export "
+                     "it with gs-export")
     try:
         data = json.loads(props[ONNX_METADATA_KEY])
     except json.JSONDecodeError:
         raise refuse("has gs metadata that is not valid JSON") from None
     metadata = ArtifactMetadata.from_json(data, path)
-    inputs, outputs = piece_names(metadata)
-    graph_inputs = {i.name for i in proto.graph.input}
-    graph_outputs = {o.name for o in proto.graph.output}
-    for piece in inputs:
-        if not set(inputs[piece]) <= graph_inputs or not set(outputs[piece]) <= graph_outputs:
-            raise refuse(f"lacks the graph {piece!r} its metadata promises")
-    chosen = list(providers) if providers is not None else default_providers()
-    try:
-        extractor = Extractor(proto)
-        sessions = {
-            piece: _session(
-                extractor.extract_model(inputs[piece], outputs[piece]).SerializeToString(), chosen
-            )
-            for piece in inputs
-        }
-    except Exception:  # noqa: BLE001 - onnx/onnxruntime reject a malformed graph
-        raise refuse("holds a graph onnxruntime cannot run") from None
-    artifact = OnnxArtifact(sessions, metadata, path)
+    layout = metadata.extra.get("onnx")
+    if not isinstance(layout, dict) or not isinstance(layout.get("pieces"), dict):
+        raise refuse("is a forward-only ONNX artifact without the gradient graphs (tail_vjp "
+                     "and the heads' VJPs) that inversion needs; re-export it with this "
+                     "gs-export")
+    for name, piece in layout_json(metadata)["pieces"].items():
+        if layout["pieces"].get(name) != piece or (piece["key"] and piece["key"] not in props):
+            raise refuse(f"lacks the graph {name!r} (metadata_props "
+                         f"{piece['key'] or 'main graph'!r}) that inversion needs; re-export "
+                         "it with this gs-export")
+    stored = {k: v for k, v in props.items() if k != ONNX_METADATA_KEY}
+    artifact = OnnxArtifact(path, metadata, main, stored, chosen)
     check_graph(artifact, refuse)
     return artifact
+
+
+# ------------------------------------------------------------------ inversion
+class _Problem:
+    """The batched objective over rows: latents → image → per-row mean squared residual.
+
+    ``held[i]`` (None or a (numel(y_i),) bool mask) marks the measurement entries
+    of image i left out of the fit and used for the score (``settings.holdout``).
+    """
+
+    def __init__(self, artifact: OnnxArtifact, cut: int, operators: Sequence[Operator],
+                 ys: Sequence[np.ndarray], rows_per_image: int,
+                 held: Sequence[np.ndarray | None]) -> None:
+        self.artifact, self.cut = artifact, cut
+        self.shapes = artifact.metadata.spec_at(cut).shapes
+        self.sizes = [int(np.prod(s)) for s in self.shapes]
+        self.operators, self.ys, self.rows_per_image = operators, ys, rows_per_image
+        self.held = list(held)
+
+    def unflatten(self, x: np.ndarray) -> list[np.ndarray]:
+        parts = np.split(x, np.cumsum(self.sizes)[:-1], axis=1)
+        return [np.ascontiguousarray(p).reshape(x.shape[0], *s)
+                for p, s in zip(parts, self.shapes)]
+
+    def images(self, x: np.ndarray) -> np.ndarray:
+        """The generator's images (n, C, H, W) of rows ``x`` (n, D)."""
+        return self.artifact.generator_at(self.cut)(*self.unflatten(x))
+
+    def _groups(self, idx: np.ndarray) -> list[tuple[int, slice]]:
+        image_of_row = idx // self.rows_per_image
+        bounds = np.flatnonzero(np.diff(image_of_row)) + 1
+        starts = np.concatenate([[0], bounds])
+        stops = np.concatenate([bounds, [idx.size]])
+        return [(int(image_of_row[a]), slice(int(a), int(b))) for a, b in zip(starts, stops)]
+
+    def _residuals(self, images: np.ndarray, idx: np.ndarray, fit: np.ndarray,
+                   score: np.ndarray, full: np.ndarray) -> list[tuple[int, slice, np.ndarray]]:
+        """Fill the per-row losses; return each image's rows and weighted fit residual."""
+        out = []
+        for image_index, rows in self._groups(idx):
+            residual = self.operators[image_index].A(images[rows]) - self.ys[image_index]
+            flat = residual.reshape(residual.shape[0], -1)
+            squared = flat**2
+            full[rows] = squared.mean(axis=1)
+            held = self.held[image_index]
+            if held is None:
+                fit[rows] = score[rows] = full[rows]
+                weighted = flat * np.float32(2.0 / flat.shape[1])
+            else:
+                fit[rows] = squared[:, ~held].mean(axis=1)
+                score[rows] = squared[:, held].mean(axis=1)
+                weighted = np.where(held, np.float32(0), flat * np.float32(2.0 / (~held).sum()))
+            out.append((image_index, rows, weighted.reshape(residual.shape)))
+        return out
+
+    def losses(self, x: np.ndarray, idx: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-row fit loss, held-out score, loss over all entries (each (n,)), images."""
+        images = self.images(x)
+        fit, score, full = (np.empty(idx.size, dtype=np.float32) for _ in range(3))
+        self._residuals(images, idx, fit, score, full)
+        return fit, score, full, images
+
+    def __call__(self, x: np.ndarray, idx: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        fit, score, full = (np.empty(idx.size, dtype=np.float32) for _ in range(3))
+
+        def cotangent(images: np.ndarray) -> np.ndarray:
+            v = np.empty_like(images)
+            for image_index, rows, weighted in self._residuals(images, idx, fit, score, full):
+                v[rows] = self.operators[image_index].A_adjoint(weighted)
+            return v
+
+        _, grads = self.artifact.image_and_vjp(self.cut, self.unflatten(x), cotangent)
+        return fit, np.concatenate([g.reshape(g.shape[0], -1) for g in grads], axis=1), score
+
+
+def _optimizer(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
+    if settings.optimizer == "adam":
+        return BatchedAdam(lr=settings.lr, rtol=settings.tolerance, patience=settings.patience,
+                           keep_best=settings.keep_best, window=ADAM_WINDOW,
+                           min_steps=settings.min_steps)
+    return BatchedLBFGS(lr=settings.lr, max_iter=settings.inner_iterations,
+                        history_size=settings.history_size, rtol=settings.tolerance,
+                        patience=settings.patience, keep_best=settings.keep_best,
+                        min_steps=settings.min_steps)
+
+
+# Adam iterations per outer step, as in the torch engine.
+ADAM_WINDOW = 20
+
+
+def _restart_pruner(after: int, rows_per_image: int) -> Callable[..., np.ndarray]:
+    """After ``after`` outer steps, stop every row but its image's best so far."""
+
+    def hook(step: int, loss: np.ndarray, done: np.ndarray, points: Any) -> np.ndarray:
+        if not after or step != after or rows_per_image == 1:
+            return np.zeros_like(done)
+        per_image = np.nan_to_num(loss.reshape(-1, rows_per_image), nan=np.inf)
+        losing = np.ones_like(per_image, dtype=bool)
+        losing[np.arange(per_image.shape[0]), per_image.argmin(axis=1)] = False
+        return losing.reshape(-1)
+
+    return hook
+
+
+def check_settings(settings: InversionSettings, cut: int) -> tuple[int, ...]:
+    """Refuse what this runtime cannot honour; return the schedule of cuts."""
+    if settings.precision == "bf16":
+        raise UserInputError("is not available with ONNX artifacts (their graphs are "
+                             "float32); use fp32 or auto", field="precision", value="bf16")
+    if settings.line_search != "none":
+        raise UserInputError("is not available with ONNX artifacts; use none (a fixed "
+                             "L-BFGS step)", field="line_search", value=settings.line_search)
+    schedule = tuple(settings.schedule) or (cut,)
+    if schedule[-1] != cut:
+        raise ValueError(f"schedule {schedule} must end at the artifact's cut {cut}")
+    return schedule
+
+
+def invert(
+    artifact: OnnxArtifact,
+    operators: Sequence[Operator],
+    observations: Sequence[np.ndarray],
+    settings: InversionSettings,
+    *,
+    seed: int = 0,
+    image_indices: Sequence[int] | None = None,
+    init: InitSpec | None = None,
+) -> list[InversionResult]:
+    """Recover one image per (operator, observation) pair; see :func:`gs.invert.invert`.
+
+    Args:
+        artifact: from :func:`load`.
+        operators: one forward model per image (:mod:`gs.operators`).
+        observations: y per image, float arrays of ``operator.measurement_shape``.
+        settings: every field is honoured (``precision="auto"`` means fp32 here)
+            except ``precision="bf16"`` and ``line_search="strong_wolfe"``, which
+            raise ``UserInputError`` before any work.
+        seed, image_indices, init: select the initial latents exactly as the torch
+            engine does (stream ``Stream.INIT`` of each image index).
+
+    Returns:
+        One :class:`gs.results.InversionResult` per image, in order.
+    """
+    if len(operators) != len(observations) or not operators:
+        raise ValueError("operators and observations must be non-empty lists of equal length")
+    indices = list(range(len(operators))) if image_indices is None else list(image_indices)
+    meta = artifact.metadata
+    schedule = check_settings(settings, meta.cut)
+    start = time.perf_counter()
+    ys = [np.asarray(y, dtype=np.float32)[None] for y in observations]
+    held = [holdout_mask(int(y.size), settings.holdout, problem_rng(seed, i, Stream.HOLDOUT))
+            if settings.holdout > 0 else None for i, y in zip(indices, ys)]
+    noisy = settings.discrepancy > 0 and any(op.noise_std > 0 for op in operators)
+    spec0 = meta.spec_at(schedule[0])
+    if init is not None:
+        spec0 = spec0.with_init(init)
+    restarts = settings.restarts
+    x = np.concatenate([
+        np.concatenate([a.reshape(restarts, -1) for a in spec0.sample(
+            problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
+        for i in indices
+    ]).astype(np.float32)
+    rows_per_image = restarts
+    records: list[list[StageRecord]] = [[] for _ in indices]
+    evaluations = np.zeros(len(indices), dtype=np.int64)
+    total_evaluations = np.zeros(len(indices), dtype=np.int64)
+    restart_choice = np.zeros(len(indices), dtype=np.int64)
+    restart_losses: list[list[float]] = []
+    for stage_number, c in enumerate(schedule):
+        problem = _Problem(artifact, c, operators, ys, rows_per_image, held)
+        rows = np.arange(x.shape[0])
+        _, _, first_loss, _ = problem.losses(x, rows)
+        hook = _restart_pruner(settings.keep_restarts_after, rows_per_image)
+        # The discrepancy principle: stop a row whose mean squared residual fits noise.
+        floor = (np.repeat(np.array([settings.discrepancy * op.noise_std**2 for op in operators],
+                                    dtype=np.float32), rows_per_image) if noisy else None)
+        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps, hook,
+                                                            floor)
+        _, final_score, final_loss, images = problem.losses(result.x, rows)
+        choice = final_score if settings.holdout > 0 else final_loss
+        per_image = final_loss.reshape(len(indices), rows_per_image)
+        best = np.nan_to_num(choice.reshape(len(indices), rows_per_image),
+                             nan=np.inf).argmin(axis=1)
+        chosen = np.arange(len(indices)) * rows_per_image + best
+        if stage_number == 0:
+            restart_choice = best
+            restart_losses = per_image.astype(np.float64).tolist()
+        evaluations += result.evaluations[chosen]
+        total_evaluations += result.evaluations.reshape(len(indices), -1).sum(axis=1)
+        for i, row in enumerate(chosen.tolist()):
+            records[i].append(StageRecord(c, float(first_loss[row]), float(final_loss[row]),
+                                          int(result.evaluations[row])))
+        x_best = result.x[chosen]
+        if stage_number + 1 < len(schedule):
+            state = artifact.carry(c, schedule[stage_number + 1], problem.unflatten(x_best))
+            x = np.concatenate([s.reshape(s.shape[0], -1) for s in state], axis=1)
+            x = x.astype(np.float32)
+            rows_per_image = 1
+    final_images = np.clip(images[chosen], 0, 1)
+    latents = problem.unflatten(x_best)
+    seconds = (time.perf_counter() - start) / len(indices)
+    return [
+        InversionResult(
+            image=final_images[i],
+            latents=[lat[i] for lat in latents],
+            measurement_loss=records[i][-1].final_loss,
+            restart=int(restart_choice[i]),
+            restart_losses=restart_losses[i],
+            evaluations=int(evaluations[i]),
+            total_evaluations=int(total_evaluations[i]),
+            seconds=seconds,
+            stages=records[i],
+        )
+        for i in range(len(indices))
+    ]

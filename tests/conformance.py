@@ -179,8 +179,9 @@ class ModelConformance:
                       "source_sha256"):
             assert getattr(onnx_art.metadata, field) == getattr(ts.metadata, field)
         assert onnx_art.metadata.format == "onnx"
-        assert set(onnx_art.metadata.extra["graphs"]) == {"tail", *(f"head_{k}"
-                                                                   for k in range(deepest))}
+        pieces = {"tail", *(f"head_{k}" for k in range(deepest))}
+        assert set(onnx_art.metadata.extra["onnx"]["pieces"]) == {
+            *pieces, *(f"{piece}_vjp" for piece in pieces)}
         state0 = [x.numpy() for x in first_state(loaded, 2)]
         for c in range(deepest + 1):
             with torch.no_grad():
