@@ -150,8 +150,16 @@ class SurgeryMethod:
         self.artifact = artifact if cut == artifact.metadata.cut else ArtifactAtCut(artifact, cut)
         self.cut = cut
         overrides = overrides or {}
-        self.settings = (settings or artifact.metadata.settings_for(task)).override(**overrides)
-        self.raw_settings = artifact.metadata.settings_for("raw").override(**overrides)
+        chosen = (settings or artifact.metadata.settings_for(task)).override(**overrides)
+        # A progressive schedule stops at this cut; an init strategy is compared from the
+        # start at the cut itself (the supplement's protocol), so it solves at the cut only.
+        schedule = tuple(k for k in chosen.schedule if k < cut) + (cut,)
+        if init is not None or not chosen.schedule or schedule == (cut,):
+            schedule = ()
+        self.settings = chosen.override(schedule=schedule)
+        raw = artifact.metadata.settings_for("raw").override(**overrides)
+        raw_schedule = tuple(k for k in raw.schedule if k < cut) + (cut,)
+        self.raw_settings = raw.override(schedule=raw_schedule if len(raw_schedule) > 1 else ())
         self.init = init
         self.init_name = init_name
         self.warm_start = warm_start
