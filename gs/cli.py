@@ -153,7 +153,10 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
         optimizer=optimizer, tolerance=tolerance, precision=precision,
         keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
-        line_search=line_search, holdout=holdout,
+        line_search=line_search,
+        # The last iterate and a held-out best point exclude each other: --last-iterate
+        # alone fits every measurement.
+        holdout=holdout if holdout is not None or not last_iterate else 0.0,
     )
     settings = loaded.metadata.settings_for(task, preset).override(**overrides)
     init_spec = None

@@ -18,7 +18,6 @@ import functools
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,71 +28,9 @@ from gs.errors import UserInputError
 from gs.latent import InitSpec, LatentSpec
 from gs.operators import Operator
 from gs.optim import BatchedAdam, BatchedLBFGS, OptimResult
+from gs.results import InversionResult, StageRecord, StepEvent, holdout_mask
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
-
-
-@dataclass(frozen=True)
-class StepEvent:
-    """Progress after one outer step of one stage, passed to ``invert(on_step=...)``.
-
-    Attributes:
-        stage: index of the current stage in the schedule (0-based).
-        cut: cut of the current stage.
-        step: outer steps done in this stage (1-based).
-        steps: planned outer steps of this stage (an upper bound: rows may stop early).
-        losses: (B,) float64, each image's lowest measurement loss (of the fitted
-            entries) among its live rows (restarts not pruned away).
-        current: returns (B, C, H, W) float32 in [0, 1], the image of each image's
-            best row now; costs one generator forward, so call it only if needed.
-    """
-
-    stage: int
-    cut: int
-    step: int
-    steps: int
-    losses: np.ndarray
-    current: Callable[[], np.ndarray]
-
-
-@dataclass
-class StageRecord:
-    """One cut of a (possibly progressive) solve, for the chosen row of an image."""
-
-    cut: int
-    first_loss: float
-    final_loss: float
-    evaluations: int
-
-
-@dataclass
-class InversionResult:
-    """Recovery of one image.
-
-    Attributes:
-        image: (C, H, W) float32 in [0, 1], the generator's output at the solution.
-        latents: the chosen solution, one array (*shape) per artifact input.
-        measurement_loss: mean squared residual of the chosen restart.
-        restart: index of the chosen restart (at the first stage).
-        restart_losses: final measurement loss of every restart (first stage).
-        evaluations: objective evaluations spent on the chosen row, all stages.
-        total_evaluations: evaluations spent on this image, all restarts and stages.
-        seconds: wall time of the batch divided by its number of images.
-        stages: per-cut record, one entry per stage of the schedule.
-        failure: why no restart of this image could be used (every one ended with a
-            NaN or infinite loss), else ``None``; ``image`` must then not be used.
-    """
-
-    image: np.ndarray
-    latents: list[np.ndarray]
-    measurement_loss: float
-    restart: int
-    restart_losses: list[float]
-    evaluations: int
-    total_evaluations: int
-    seconds: float
-    stages: list[StageRecord] = field(default_factory=list)
-    failure: str | None = None
 
 
 def resolve_device(device: str | None) -> str:
@@ -125,17 +62,6 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     if torch.device(device).type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     return "bf16" if _cpu_has_native_bf16() else "fp32"
-
-
-def holdout_mask(size: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """(size,) bool, True on ``round(fraction·size)`` entries (at least one) drawn by ``rng``.
-
-    The mask covers the flattened measurement residual, whatever the operator.
-    """
-    count = min(size - 1, max(1, round(fraction * size)))
-    mask = np.zeros(size, dtype=bool)
-    mask[rng.choice(size, size=count, replace=False)] = True
-    return mask
 
 
 def simulate(image: np.ndarray, operator: Operator, rng: np.random.Generator) -> np.ndarray:

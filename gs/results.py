@@ -1,10 +1,35 @@
-"""Per-image inversion results and the held-out mask, shared by both engines (no torch)."""
+"""Per-image inversion results, progress events and the held-out mask, shared by both
+engines (no torch)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """Progress after one outer step of one stage, passed to ``invert(on_step=...)``.
+
+    Attributes:
+        stage: index of the current stage in the schedule (0-based).
+        cut: cut of the current stage.
+        step: outer steps done in this stage (1-based).
+        steps: planned outer steps of this stage (an upper bound: rows may stop early).
+        losses: (B,) float64, each image's lowest measurement loss (of the fitted
+            entries) among its live rows (restarts not pruned away).
+        current: returns (B, C, H, W) float32 in [0, 1], the image of each image's
+            best row now; costs one generator forward, so call it only if needed.
+    """
+
+    stage: int
+    cut: int
+    step: int
+    steps: int
+    losses: np.ndarray
+    current: Callable[[], np.ndarray]
 
 
 @dataclass
@@ -31,6 +56,8 @@ class InversionResult:
         total_evaluations: evaluations spent on this image, all restarts and stages.
         seconds: wall time of the batch divided by its number of images.
         stages: per-cut record, one entry per stage of the schedule.
+        failure: why no restart of this image could be used (every one ended with a
+            NaN or infinite loss), else ``None``; ``image`` must then not be used.
     """
 
     image: np.ndarray
@@ -42,13 +69,14 @@ class InversionResult:
     total_evaluations: int
     seconds: float
     stages: list[StageRecord] = field(default_factory=list)
+    failure: str | None = None
 
 
 def holdout_mask(size: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """(size,) bool, True on ``round(fraction·size)`` entries (at least one) drawn by ``rng``.
 
     The mask covers the flattened measurement residual, whatever the operator;
-    the same draw as the torch engine's (``gs.invert.holdout_mask``).
+    both engines draw it here, so they hold out the same entries.
     """
     count = min(size - 1, max(1, round(fraction * size)))
     mask = np.zeros(size, dtype=bool)

@@ -88,7 +88,8 @@ class InversionSettings:
         if not 0 <= self.holdout < 1:
             raise refuse("holdout", "must be in [0, 1)")
         if self.holdout > 0 and not self.keep_best:
-            raise UserInputError("needs {keep_best}: a sample ends at its best held-out point",
+            raise UserInputError("cannot be combined with {keep_best}: a held-out stop ends each "
+                                 "sample at its best held-out point",
                                  field="holdout", refs=("keep_best",))
         if not 0 <= self.discrepancy < math.inf:
             raise refuse("discrepancy", "must be a non-negative finite number")
