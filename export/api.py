@@ -15,8 +15,10 @@ from gs.models import LoadedGenerator, load_generator
 from gs.settings import TASKS
 
 
-def build_metadata(loaded: LoadedGenerator, cut_index: int, fmt: str) -> ArtifactMetadata:
-    """The ``gs.json`` record for ``loaded`` cut at ``cut_index``."""
+def build_metadata(loaded: LoadedGenerator, cut_index: int, fmt: str,
+                   extra: dict | None = None) -> ArtifactMetadata:
+    """The ``gs.json`` record for ``loaded`` cut at ``cut_index`` (``extra``: free-form
+    records such as the cut sweep of ``--cut auto``)."""
     model = loaded.model
     return ArtifactMetadata(
         model=model.model_name,
@@ -31,6 +33,7 @@ def build_metadata(loaded: LoadedGenerator, cut_index: int, fmt: str) -> Artifac
         format=fmt,
         valid_cuts=tuple(model.valid_cuts),
         torch_version=torch.__version__,
+        extra=dict(extra or {}),
     )
 
 
@@ -40,6 +43,7 @@ def export_artifact(
     cut: int | None = None,
     model: str | None = None,
     overwrite: bool = False,
+    extra: dict | None = None,
     **options: Any,
 ) -> Path:
     """Export the generator at ``weights`` cut at ``cut`` to the artifact ``out``.
@@ -55,6 +59,7 @@ def export_artifact(
         options: export options the model declares (BigGAN: ``truncation``), fixed
             in the graph and recorded in ``gs.json``'s ``model_config``; an error
             for a model that does not declare them.
+        extra: JSON-serialisable records kept in ``gs.json`` under ``extra``.
 
     Returns:
         The written path.
@@ -65,6 +70,6 @@ def export_artifact(
     loaded = load_generator(weights, model, **options)
     cut_index = loaded.model.recommended_cut if cut is None else int(cut)
     loaded.model.check_cut(cut_index)
-    metadata = build_metadata(loaded, cut_index, fmt)
+    metadata = build_metadata(loaded, cut_index, fmt, extra)
     save = save_onnx if fmt == "onnx" else save_torchscript
     return atomic_write(out, lambda tmp: save(loaded.model, cut_index, metadata, tmp), overwrite)

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from gs.clitools import user_errors
+from gs.errors import UserInputError
 from gs.export.api import export_artifact
 from gs.models import MODELS, model_class, models_with_option
 from gs.params import declared_params
@@ -29,15 +30,24 @@ def export_option_flags(command: Any) -> Any:
 @click.argument("model", required=False)
 @click.option("--weights", required=True, type=click.Path(),
               help="Checkpoint, state dict or folder.")
-@click.option("--cut", type=int, default=None,
-              help="Blocks to remove (0 = no surgery); default: the model's recommended cut.")
+@click.option("--cut", default=None,
+              help="Blocks to remove (0 = no surgery), or auto: choose by a sweep on "
+                   "--val-images; default: the model's recommended cut.")
+@click.option("--val-images", type=click.Path(),
+              help="--cut auto: folder of validation images (subfolders are groups).")
+@click.option("--val-ratio", type=float, default=0.1, show_default=True,
+              help="--cut auto: CS measurement ratio m/n of the sweep.")
+@click.option("--val-cuts", help="--cut auto: cuts to try, e.g. 0,1,2 (default: all valid).")
+@click.option("--val-cache", type=click.Path(),
+              help="--cut auto: keep per-image results here (shared with gs-experiment).")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Artifact path: .pt (TorchScript) or .onnx.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @export_option_flags
 @user_errors
-def main(model: str | None, weights: str, cut: int | None, output: str, overwrite: bool,
-         **options: Any) -> None:
+def main(model: str | None, weights: str, cut: str | None, val_images: str | None,
+         val_ratio: float, val_cuts: str | None, val_cache: str | None, output: str,
+         overwrite: bool, **options: Any) -> None:
     """Export MODEL from --weights, cut at --cut, to --output.
 
     MODEL may be left out for checkpoints written by gs-train, which record it, and
@@ -45,5 +55,29 @@ def main(model: str | None, weights: str, cut: int | None, output: str, overwrit
     folder with config.json + pytorch_model.bin: biggan).
     """
     given = {name: value for name, value in options.items() if value is not None}
-    path = export_artifact(weights, output, cut=cut, model=model, overwrite=overwrite, **given)
+    extra = None
+    if cut == "auto":
+        from gs.export.autocut import auto_cut_from_flags
+
+        cut_index, extra = auto_cut_from_flags(weights, model, val_images, val_ratio, val_cuts,
+                                               val_cache, output, overwrite, given)
+    else:
+        if val_images is not None or val_cuts is not None or val_cache is not None:
+            raise UserInputError("{val_images}, {val_cuts} and {val_cache} apply only to "
+                                 "{cut} auto", refs=("val_images", "val_cuts", "val_cache",
+                                                     "cut"))
+        cut_index = _as_cut(cut)
+    path = export_artifact(weights, output, cut=cut_index, model=model, overwrite=overwrite,
+                           extra=extra, **given)
     click.echo(f"wrote {path}", err=True)
+
+
+def _as_cut(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UserInputError(f"must be a block count or auto, got {text!r}",
+                             field="cut") from None
+

@@ -209,6 +209,21 @@ def _schedule(settings: InversionSettings, cut: int) -> tuple[int, ...]:
     return schedule
 
 
+def _warm_starts(spec: LatentSpec, initial: Sequence[Sequence[np.ndarray]], images: int,
+                 restarts: int) -> np.ndarray:
+    """Rows (images · restarts, size) of flattened given latents, each repeated per restart."""
+    if len(initial) != images:
+        raise ValueError(f"initial must hold latents for {images} images, got {len(initial)}")
+    rows = []
+    for latents in initial:
+        if [tuple(np.shape(a)) for a in latents] != [tuple(s) for s in spec.shapes]:
+            raise ValueError(f"initial latents must have shapes {list(spec.shapes)}, got "
+                             f"{[tuple(np.shape(a)) for a in latents]}")
+        flat = np.concatenate([np.asarray(a, dtype=np.float32).reshape(-1) for a in latents])
+        rows.append(np.repeat(flat[None], restarts, axis=0))
+    return np.concatenate(rows)
+
+
 def _failure(loss: float, image: np.ndarray) -> str | None:
     """Why a chosen row cannot be returned (NaN/Inf in its loss or image), or None."""
     if np.isfinite(loss) and np.isfinite(image).all():
@@ -225,6 +240,7 @@ def invert(
     seed: int = 0,
     image_indices: Sequence[int] | None = None,
     init: InitSpec | None = None,
+    initial: Sequence[Sequence[np.ndarray]] | None = None,
     on_step: Callable[[StepEvent], None] | None = None,
 ) -> list[InversionResult]:
     """Recover one image per (operator, observation) pair, all in one batch.
@@ -238,6 +254,9 @@ def invert(
         image_indices: the index of each image in the job (default 0…B-1), so
             that a batch of a folder draws what a single-image run would.
         init: override of every input's initial distribution.
+        initial: explicit starting latents instead of random ones: per image, one
+            array per input at the first cut of the schedule (shapes without batch);
+            every restart of that image starts there (a warm start, e.g. LassoInv).
         on_step: called with a :class:`StepEvent` after every outer step of every
             stage; an exception it raises propagates out of ``invert`` (cancel).
 
@@ -263,11 +282,14 @@ def invert(
     if init is not None:
         spec0 = spec0.with_init(init)
     restarts = settings.restarts
-    x0 = np.concatenate([
-        np.concatenate([a.reshape(restarts, -1) for a in spec0.sample(
-            problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
-        for i in indices
-    ])
+    if initial is not None:
+        x0 = _warm_starts(spec0, initial, len(indices), restarts)
+    else:
+        x0 = np.concatenate([
+            np.concatenate([a.reshape(restarts, -1) for a in spec0.sample(
+                problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
+            for i in indices
+        ])
     x = torch.as_tensor(x0, device=device)
     rows_per_image = restarts
     n_images = len(indices)

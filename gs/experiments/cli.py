@@ -1,0 +1,243 @@
+"""``gs-experiment``: the paper's studies from the command line (thin layer over
+:mod:`gs.experiments.studies`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gs.clitools import user_errors
+from gs.errors import UserInputError
+from gs.experiments import evalset, grid, studies
+from gs.experiments.summary import ALL_GROUPS
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def parse_list(text: str, field: str, kind: type = str) -> list[Any]:
+    """``"a,b"`` → ``[kind("a"), kind("b")]``; an error naming ``field`` otherwise."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    try:
+        values = [kind(p) for p in parts]
+    except ValueError:
+        values = []
+    if not values:
+        raise UserInputError(f"must be a comma-separated list of {kind.__name__} values, "
+                             f"got {text!r}", field=field)
+    return values
+
+
+def parse_ratios(text: str, field: str = "ratios") -> list[float]:
+    ratios = parse_list(text, field, float)
+    if any(not 0 < r <= 1 for r in ratios):
+        raise UserInputError(f"values must be in (0, 1], got {text!r}", field=field)
+    return ratios
+
+
+def parse_seeds(text: str) -> list[int]:
+    seeds = parse_list(text, "seeds", int)
+    if any(s < 0 for s in seeds):
+        raise UserInputError(f"must be non-negative integers, got {text!r}", field="seeds")
+    return seeds
+
+
+def _load(path: str, device: str) -> Any:
+    from gs.artifact import load
+    from gs.invert import resolve_device
+
+    return load(path, device=resolve_device(device))
+
+
+def _images(folder: str, artifact: Any, limit: int | None) -> list[grid.EvalImage]:
+    if limit is not None and limit < 1:
+        raise UserInputError(f"must be at least 1, got {limit}", field="limit")
+    return grid.load_images(folder, tuple(artifact.metadata.image_shape), limit)
+
+
+def _overrides(steps: int | None, restarts: int | None) -> dict[str, Any]:
+    for field, value in (("steps", steps), ("restarts", restarts)):
+        if value is not None and value < 1:
+            raise UserInputError(f"must be at least 1, got {value}", field=field)
+    return {"steps": steps, "restarts": restarts}
+
+
+def _echo_summary(rows: Sequence[dict[str, Any]]) -> None:
+    for row in rows:
+        if row["group"] in (ALL_GROUPS,) or len({r["group"] for r in rows}) == 1:
+            ratio = "" if row["ratio"] is None else f" {row['ratio']:g}"
+            click.echo(f"{row['label']:>16} {row['task']}{ratio:<6} {row['group']:>10}: "
+                       f"{row['psnr_mean']:6.2f} ± {row['psnr_sd']:.2f} dB (n={row['n']})",
+                       err=True)
+
+
+def run_options(f: Any) -> Any:
+    """Options every study shares."""
+    for decorator in reversed([
+        click.option("--images", required=True, type=click.Path(),
+                     help="Folder of ground-truth images; subfolders are groups."),
+        click.option("--limit", type=int, help="At most N images per group."),
+        click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds."),
+        click.option("-o", "--output-dir", required=True, type=click.Path(),
+                     help="Folder for tables, plots and the cell cache."),
+        click.option("--cache-dir", type=click.Path(),
+                     help="Per-cell cache (default OUTPUT_DIR/cache)."),
+        click.option("--batch-size", type=int, default=4, show_default=True,
+                     help="Images recovered together by one method."),
+        click.option("--steps", type=int, help="Override the artifact's outer steps."),
+        click.option("--restarts", type=int, help="Override the artifact's restarts."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda."),
+        click.option("--overwrite", is_flag=True,
+                     help="Replace results of a different experiment in OUTPUT_DIR."),
+        click.option("--cached-only", is_flag=True,
+                     help="Compute nothing: tables and plots of the finished cells only."),
+    ]):
+        f = decorator(f)
+    return f
+
+
+def _common(options: dict[str, Any]) -> dict[str, Any]:
+    if options["batch_size"] < 1:
+        raise UserInputError(f"must be at least 1, got {options['batch_size']}",
+                             field="batch_size")
+    return {"seeds": parse_seeds(options["seeds"]), "out_dir": Path(options["output_dir"]),
+            "cache_dir": options["cache_dir"], "overwrite": options["overwrite"],
+            "batch_size": options["batch_size"], "compute": not options["cached_only"],
+            "surgery": _overrides(options["steps"], options["restarts"])}
+
+
+@click.group(context_settings=CONTEXT)
+def main() -> None:
+    """Reproduce the paper's studies: cs-curve, cut-sweep, init; evalset writes the photos."""
+
+
+@main.command("evalset", context_settings=CONTEXT)
+@click.option("-o", "--output-dir", required=True, type=click.Path())
+@click.option("--split", type=click.Choice(evalset.SPLITS + ("both",)), default="both",
+              show_default=True)
+@click.option("--faces", "n_faces", type=int, default=4, show_default=True)
+@click.option("--others", "n_other", type=int, default=4, show_default=True)
+@click.option("--size", type=int, default=64, show_default=True, help="Side in pixels.")
+@click.option("--overwrite", is_flag=True)
+@user_errors
+def evalset_command(output_dir: str, split: str, n_faces: int, n_other: int, size: int,
+                    overwrite: bool) -> None:
+    """Write the bundled face / non-face photos as OUTPUT_DIR/<split>/<group>/*.png."""
+    if n_faces < 0 or n_other < 0 or n_faces + n_other == 0 or size < 8:
+        raise UserInputError("{n_faces} and {n_other} must be non-negative with at least one "
+                             "photo, and {size} at least 8", refs=("n_faces", "n_other", "size"))
+    splits = evalset.SPLITS if split == "both" else (split,)
+    for name in splits:
+        paths = evalset.write_evalset(output_dir, name, n_faces, n_other, size, overwrite)
+        click.echo(f"wrote {len(paths)} images to {Path(output_dir) / name}", err=True)
+
+
+@main.command("cs-curve", context_settings=CONTEXT)
+@click.argument("more_artifacts", nargs=-1, type=click.Path())
+@click.option("--artifacts", "artifacts", multiple=True,
+              help="Artifacts (comma-separated or repeated; also as arguments).")
+@click.option("--ratios", default="0.02,0.05,0.1,0.2,0.33", show_default=True)
+@click.option("--methods", default="gs,no-surgery", show_default=True,
+              help="gs, no-surgery and baseline names (lasso-dct, …).")
+@click.option("--weights", type=click.Path(), help="Whole generator, for iagan / mganprior.")
+@click.option("--model", help="Model of --weights.")
+@run_options
+@user_errors(aliases={"artifact": "artifacts"})
+def cs_curve_command(more_artifacts: tuple[str, ...], artifacts: tuple[str, ...], ratios: str,
+                     methods: str, weights: str | None, model: str | None,
+                     **options: Any) -> None:
+    """PSNR against m/n for each method on Gaussian CS (curve.png, grids, tables)."""
+    paths = [p for text in artifacts for p in parse_list(text, "artifacts")]
+    paths += list(more_artifacts)
+    if not paths:
+        raise UserInputError("needs at least one artifact (.pt from gs-export)",
+                             field="artifacts")
+    common = _common(options)
+    names = parse_list(methods, "methods")
+    ratio_values = parse_ratios(ratios)
+    loaded = [_load(p, options["device"]) for p in paths]
+    images = _images(options["images"], loaded[0], options["limit"])
+    from gs.experiments.registry import baseline_factory
+
+    factory = baseline_factory(loaded, weights, model, loaded[0].device)
+    result = studies.cs_curve(loaded, images, ratio_values, methods=names,
+                              make_baseline=factory, **common)
+    _echo_summary(result.summary)
+    click.echo(str(common["out_dir"] / "curve.png"))
+
+
+@main.command("cut-sweep", context_settings=CONTEXT)
+@click.option("--artifact", type=click.Path(), help="Artifact at the deepest cut to try.")
+@click.option("--weights", type=click.Path(), help="Or: weights to export (with --model).")
+@click.option("--model", help="Model of --weights (dcgan, began, vae, biggan).")
+@click.option("--cuts", help="Cuts to try, e.g. 0,1,2,3 (default: all up to the deepest).")
+@click.option("--task", type=click.Choice(["cs", "inpaint"]), default="cs", show_default=True)
+@click.option("--ratio", type=float, default=0.1, show_default=True,
+              help="m/n (cs) or fraction of pixels kept (inpaint).")
+@click.option("--raw/--no-raw", default=True, show_default=True,
+              help="Also measure each cut's representation error (A = I, no noise).")
+@run_options
+@user_errors
+def cut_sweep_command(artifact: str | None, weights: str | None, model: str | None,
+                      cuts: str | None, task: str, ratio: float, raw: bool,
+                      **options: Any) -> None:
+    """Recover validation images at each cut; print and record the best cut."""
+    common = _common(options)
+    cut_list = None if cuts is None else parse_list(cuts, "cuts", int)
+    parse_ratios(str(ratio), "ratio")
+    if (artifact is None) == (weights is None):
+        raise UserInputError("give exactly one of {artifact} and {weights}",
+                             refs=("artifact", "weights"))
+    if weights is not None:
+        artifact = str(export_deepest(weights, model, cut_list, common["out_dir"]))
+    loaded = _load(str(artifact), options["device"])
+    images = _images(options["images"], loaded, options["limit"])
+    result = studies.cut_sweep(loaded, images, cuts=cut_list, ratio=ratio, raw=raw,
+                               point_task=task, **common)
+    _echo_summary(result.summary)
+    click.echo(f"best cut: {result.best_cut}")
+
+
+def export_deepest(weights: str, model: str | None, cuts: list[int] | None, out_dir: Path
+                   ) -> Path:
+    """Export ``weights`` once at the deepest cut to try (shallower cuts are views of it)."""
+    # The command line composes export and experiments; the library never imports gs.export.
+    from gs.export import export_artifact
+    from gs.models import load_generator
+
+    generator = load_generator(weights, model).model
+    deepest = max(cuts) if cuts else max(generator.valid_cuts)
+    generator.check_cut(deepest, field="cuts")
+    path = out_dir / "artifacts" / f"{generator.model_name}_c{deepest}.pt"
+    if not path.exists():
+        export_artifact(weights, path, cut=deepest, model=model)
+    return path
+
+
+@main.command("init", context_settings=CONTEXT)
+@click.option("--artifact", required=True, type=click.Path())
+@click.option("--inits", default="zero,clamped_normal,normal:5,normal:10,lasso",
+              show_default=True, help="zero, clamped_normal, normal:VARIANCE, lasso.")
+@click.option("--ratio", type=float, default=0.1, show_default=True, help="CS m/n.")
+@run_options
+@user_errors
+def init_command(artifact: str, inits: str, ratio: float, **options: Any) -> None:
+    """Surgery from each initialisation strategy (box plot inits.png, tables)."""
+    common = _common(options)
+    names = parse_list(inits, "inits")
+    from gs.experiments.methods import parse_init
+
+    for name in names:
+        parse_init(name)
+    parse_ratios(str(ratio), "ratio")
+    loaded = _load(artifact, options["device"])
+    images = _images(options["images"], loaded, options["limit"])
+    from gs.experiments.registry import baseline_factory
+
+    factory = baseline_factory([loaded], device=loaded.device)
+    result = studies.init_comparison(loaded, images, inits=names, ratio=ratio,
+                                     make_baseline=factory, **common)
+    _echo_summary(result.summary)
+    click.echo(str(common["out_dir"] / "inits.png"))

@@ -1,0 +1,139 @@
+"""Figures of a study as PNG files (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gs.io import atomic_write
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    plt = _pyplot()
+    try:
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110,
+                                                          bbox_inches="tight"), overwrite=True)
+    finally:
+        plt.close(fig)
+
+
+def _panels(summary: Sequence[dict[str, Any]]) -> list[str]:
+    return sorted({row["group"] for row in summary}, key=lambda g: (g == "all images", g))
+
+
+def curve_plot(summary: Sequence[dict[str, Any]], path: str | Path,
+               xlabel: str = "measurement ratio m/n") -> Path:
+    """PSNR against ``ratio`` per label: mean line, ± sd band; one panel per group."""
+    plt = _pyplot()
+    groups = _panels(summary)
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False,
+                             sharey=True)
+    labels = list(dict.fromkeys(row["label"] for row in summary))
+    for ax, group in zip(axes[0], groups):
+        for label in labels:
+            rows = sorted((r for r in summary if r["label"] == label and r["group"] == group),
+                          key=lambda r: r["ratio"])
+            if not rows:
+                continue
+            x = np.array([r["ratio"] for r in rows])
+            mean = np.array([r["psnr_mean"] for r in rows])
+            sd = np.array([r["psnr_sd"] for r in rows])
+            (line,) = ax.plot(x, mean, marker="o", markersize=3, label=label)
+            ax.fill_between(x, mean - sd, mean + sd, alpha=0.2, color=line.get_color())
+        ax.set_xscale("log")
+        ticks = sorted({r["ratio"] for r in summary})
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        ax.set_title(f"{group} (n = {max(r['n'] for r in summary if r['group'] == group)})")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("PSNR (dB), mean ± sd")
+    axes[0][-1].legend(fontsize=8)
+    return _save(fig, path)
+
+
+def cut_plot(summary: Sequence[dict[str, Any]], path: str | Path, best: int | None = None
+             ) -> Path:
+    """Mean PSNR ± sd against the cut index, one line per (task, group)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    keys = sorted({(r["task"], r["ratio"], r["group"]) for r in summary},
+                  key=lambda k: (k[0], k[1] or 0, k[2]))
+    for number, (task, ratio, group) in enumerate(keys):
+        rows = sorted((r for r in summary if (r["task"], r["ratio"], r["group"]) ==
+                       (task, ratio, group)), key=lambda r: r["cut"])
+        name = task if ratio is None else f"{task} m/n={ratio:g}"
+        shift = 0.04 * (number - (len(keys) - 1) / 2)  # keep error bars apart
+        ax.errorbar([r["cut"] + shift for r in rows], [r["psnr_mean"] for r in rows],
+                    yerr=[r["psnr_sd"] for r in rows], marker="o", capsize=3,
+                    linestyle="--" if task == "raw" else "-", label=f"{name}, {group}")
+    if best is not None:
+        ax.axvline(best, color="k", linestyle=":", label=f"chosen c = {best}")
+    ax.set_xlabel("cut index c (blocks removed)")
+    ax.set_ylabel("PSNR (dB), mean ± sd")
+    ax.set_xticks(sorted({r["cut"] for r in summary}))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def box_plot(records: Sequence[dict[str, Any]], path: str | Path, by: str = "init") -> Path:
+    """Box plot of per-image PSNR for each value of ``by``; one panel per group."""
+    plt = _pyplot()
+    groups = sorted({r["group"] for r in records})
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.6), squeeze=False,
+                             sharey=True)
+    names = list(dict.fromkeys(r[by] for r in records))
+    for ax, group in zip(axes[0], groups):
+        data = [[r["psnr"] for r in records if r[by] == name and r["group"] == group]
+                for name in names]
+        ax.boxplot(data, tick_labels=[str(n) for n in names], showmeans=True)
+        ax.set_title(group)
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("PSNR (dB)")
+    return _save(fig, path)
+
+
+def image_grid_plot(truths: Sequence[np.ndarray], observed: Sequence[np.ndarray] | None,
+                    columns: dict[str, Sequence[np.ndarray]], path: str | Path,
+                    row_names: Sequence[str] = (), title: str = "") -> Path:
+    """Rows = images; columns = original, observed (if given), then each method.
+
+    Images are (C, H, W) in [0, 1]; a method column's tiles are titled with PSNR.
+    """
+    from gs.metrics import psnr
+
+    plt = _pyplot()
+    heads = ["original"] + (["observed"] if observed is not None else []) + list(columns)
+    fig, axes = plt.subplots(len(truths), len(heads), squeeze=False,
+                             figsize=(1.25 * len(heads), 1.35 * len(truths) + 0.4))
+    for i, truth in enumerate(truths):
+        tiles = [truth] + ([observed[i]] if observed is not None else []) + \
+            [images[i] for images in columns.values()]
+        for j, (head, tile) in enumerate(zip(heads, tiles)):
+            ax = axes[i][j]
+            ax.imshow(np.clip(np.asarray(tile).transpose(1, 2, 0), 0, 1))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            note = f"{psnr(tile, truth):.1f} dB" if head in columns else ""
+            ax.set_xlabel(note, fontsize=6, labelpad=1)
+            if i == 0:
+                ax.set_title(head, fontsize=7)
+            if j == 0 and i < len(row_names):
+                ax.set_ylabel(row_names[i], fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    return _save(fig, path)

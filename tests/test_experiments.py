@@ -1,0 +1,360 @@
+"""gs-experiment: planned grids, the cell cache, summaries, plots, cut choice, inits."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from gs import artifact as gs_artifact
+from gs.experiments import grid, runner, studies, summary
+from gs.experiments.cli import main as experiment_cli
+from gs.experiments.methods import ArtifactAtCut, Recovery, SurgeryMethod, parse_init
+from gs.export.cli import main as export_cli
+from gs.invert import invert, simulate
+from gs.io import write_image
+from gs.metrics import psnr
+from gs.operators import GaussianCS
+from gs.seeding import Stream, problem_rng
+from gs.settings import InversionSettings
+from helpers import in_range_image
+
+FAST = {"steps": 1, "restarts": 1}
+FAST_FLAGS = ["--steps", "1", "--restarts", "1"]
+
+
+@pytest.fixture(autouse=True)
+def _threads(one_thread):
+    yield
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Two groups of two 16 px images (the first face is one the tiny model can make)."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "images"
+    for group in ("faces", "other"):
+        for i in range(2):
+            write_image(root / group / f"{group}{i}.png",
+                        rng.random((3, 16, 16)).astype(np.float32))
+    return root
+
+
+def _images(folder, shape=(3, 16, 16)):
+    return grid.load_images(folder, shape)
+
+
+def _one_sentence_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+class Recorder:
+    """A method that returns the adjoint image and remembers what it was given."""
+
+    def __init__(self, name):
+        self.name, self.seen = name, []
+
+    def columns(self):
+        return {"method": self.name, "cut": None, "init": None}
+
+    def config(self):
+        return self.columns()
+
+    def recover(self, problems, seed):
+        self.seen += [(p.index, np.array(p.y)) for p in problems]
+        return [Recovery(np.clip(p.operator.A_adjoint(p.y[None])[0], 0, 1), 0.0) for p in problems]
+
+
+# ------------------------------------------------------------------ grid and runner
+def test_images_keep_their_group_and_index(folder):
+    images = _images(folder)
+    assert [(i.index, i.group, i.name) for i in images] == [
+        (0, "faces", "faces0"), (1, "faces", "faces1"), (2, "other", "other0"),
+        (3, "other", "other1")]
+    subset = grid.load_images(folder, (3, 16, 16), limit=1)
+    assert [(i.index, i.name) for i in subset] == [(0, "faces0"), (2, "other0")]
+
+
+def test_every_method_sees_the_same_measurements(folder, tmp_path):
+    methods = {"a": Recorder("a"), "b": Recorder("b")}
+    cells = grid.plan(["a", "b"], [grid.TaskPoint("cs", 0.2)], _images(folder), [3])
+    runner.run(cells, methods, tmp_path / "cache", batch_size=3, progress=False)
+    seen_a, seen_b = dict(methods["a"].seen), dict(methods["b"].seen)
+    assert sorted(seen_a) == [0, 1, 2, 3]
+    for index in seen_a:
+        np.testing.assert_array_equal(seen_a[index], seen_b[index])
+    assert not np.array_equal(seen_a[0], seen_a[1])  # each image has its own operator
+
+
+def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path, monkeypatch):
+    arts = [gs_artifact.load(tiny_artifacts[c]) for c in (0, 2)]
+    out = tmp_path / "curve"
+    first = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
+                             progress=False)
+    assert len(first.records) == 2 * 2 * 4  # methods × ratios × images
+    assert {r["label"] for r in first.records} == {"no surgery", "gs"}
+    for name in ("results.csv", "summary.csv", "results.json", "plan.json"):
+        assert (out / name).stat().st_size > 0, name
+    for name in ("curve.png", "grid_cs_0.1.png", "grid_cs_0.3.png"):
+        _png_ok(out / name)
+    cached = sorted((out / "cache").rglob("*.npz"))
+    assert len(cached) == 16
+
+    def no_work(self, problems, seed):
+        raise AssertionError("a finished cell was recomputed")
+
+    monkeypatch.setattr(SurgeryMethod, "recover", no_work)
+    second = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
+                              progress=False)
+    assert second.records == first.records
+
+    # An interrupted run: one cell missing → a look computes nothing and counts it,
+    monkeypatch.undo()
+    cached[0].unlink()
+    monkeypatch.setattr(SurgeryMethod, "recover", no_work)
+    peek = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
+                            progress=False, compute=False)
+    assert len(peek.records) == 15
+    assert json.loads((out / "results.json").read_text())["missing"] == 1
+    # and a run recomputes exactly that cell.
+    monkeypatch.undo()
+    calls = []
+    original = SurgeryMethod.recover
+
+    def counting(self, problems, seed):
+        calls.append(len(problems))
+        return original(self, problems, seed)
+
+    monkeypatch.setattr(SurgeryMethod, "recover", counting)
+    third = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
+                             progress=False)
+    assert calls == [1]
+    assert [r["psnr"] for r in third.records] == pytest.approx([r["psnr"] for r in first.records])
+
+
+def test_a_different_experiment_in_the_same_folder_needs_overwrite(folder, tmp_path):
+    images, out = _images(folder), tmp_path / "study"
+
+    def study(ratio, **options):
+        methods = {"a": Recorder("a")}
+        result, _ = studies.execute("s", methods, [grid.TaskPoint("cs", ratio)], images, [0],
+                                    out, progress=False, **options)
+        return result, methods["a"]
+
+    study(0.2)
+    assert study(0.2)[1].seen == []  # the same study resumes: nothing left to do
+    with pytest.raises(ValueError, match="different experiment"):
+        study(0.3)
+    again, method = study(0.3, overwrite=True)
+    assert {r["ratio"] for r in again.records} == {0.3} and len(method.seen) == 4
+
+
+# ------------------------------------------------------------------ summary
+def test_summary_statistics_on_a_hand_computed_example():
+    base = {"label": "gs", "method": "gs", "cut": 1, "init": None, "task": "cs", "ratio": 0.1,
+            "ssim": 0.5, "seconds": 1.0}
+    records = [dict(base, group="faces", psnr=p) for p in (20.0, 22.0, 27.0)]
+    records.append(dict(base, group="other", psnr=30.0))
+    rows = {row["group"]: row for row in summary.summarise(records)}
+    assert rows["faces"]["n"] == 3
+    assert rows["faces"]["psnr_mean"] == pytest.approx(23.0)
+    assert rows["faces"]["psnr_sd"] == pytest.approx(math.sqrt(13.0))  # (9 + 1 + 16) / 2
+    assert rows["other"]["psnr_sd"] == 0.0
+    assert rows[summary.ALL_GROUPS]["psnr_mean"] == pytest.approx(24.75)
+    assert rows[summary.ALL_GROUPS]["psnr_sd"] == pytest.approx(math.sqrt(62.75 / 3))
+    assert summary.mean_sd([5.0]) == (5.0, 0.0)
+
+
+def test_cut_choice_prefers_the_best_mean_and_the_smaller_cut_on_ties():
+    def rec(cut, value, task="cs", ratio=0.1):
+        return {"cut": cut, "psnr": value, "task": task, "ratio": ratio}
+
+    records = [rec(0, 20), rec(0, 22), rec(1, 25), rec(1, 23), rec(2, 24), rec(2, 24),
+               rec(0, 40, "raw", None)]
+    sweep = studies.sweep_record(records, grid.TaskPoint("cs", 0.1))
+    assert sweep["best_cut"] == 1
+    assert sweep["psnr"]["0"]["mean"] == 21 and sweep["raw_psnr"]["0"]["mean"] == 40
+    tie = studies.sweep_record([rec(0, 24), rec(2, 24)], grid.TaskPoint("cs", 0.1))
+    assert tie["best_cut"] == 0
+
+
+# ------------------------------------------------------------------ plots
+def _png_ok(path):
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as img:
+        assert img.size[0] > 100 and img.size[1] > 100
+        assert np.asarray(img.convert("L")).std() > 1  # not a blank canvas
+
+
+def test_cut_sweep_and_init_studies_write_their_plots(tiny_artifacts, folder, tmp_path):
+    art = gs_artifact.load(tiny_artifacts[2])
+    sweep = studies.cut_sweep(art, _images(folder), tmp_path / "sweep", ratio=0.3,
+                              surgery=FAST, progress=False)
+    assert sweep.best_cut in (0, 1, 2)
+    assert set(sweep.sweep["psnr"]) == {"0", "1", "2"} and set(sweep.sweep["raw_psnr"]) == {
+        "0", "1", "2"}
+    assert json.loads((tmp_path / "sweep" / "results.json").read_text())["sweep"] == sweep.sweep
+    for name in ("cuts.png", "grid_cs_0.3.png", "grid_raw.png"):
+        _png_ok(tmp_path / "sweep" / name)
+    inits = studies.init_comparison(art, _images(folder), tmp_path / "init",
+                                    inits=("zero", "normal:10"), surgery=FAST, progress=False)
+    assert {r["init"] for r in inits.records} == {"Zero", "N(0,10)"}
+    _png_ok(tmp_path / "init" / "inits.png")
+
+
+# ------------------------------------------------------------------ methods
+def test_a_view_at_a_shallower_cut_is_that_cut_s_generator(tiny_artifacts):
+    deep, shallow = gs_artifact.load(tiny_artifacts[2]), gs_artifact.load(tiny_artifacts[1])
+    view = ArtifactAtCut(deep, 1)
+    assert view.metadata.cut == 1 and view.spec == shallow.spec
+    inputs = [torch.randn(2, *s, generator=torch.Generator().manual_seed(0))
+              for s in shallow.spec.shapes]
+    with torch.no_grad():
+        torch.testing.assert_close(view.generator(*inputs), shallow.generator(*inputs),
+                                   rtol=0, atol=1e-6)
+    with pytest.raises(ValueError):
+        ArtifactAtCut(shallow, 2)
+
+
+def test_init_names_follow_the_supplement():
+    assert parse_init("normal:5").std == pytest.approx(math.sqrt(5))
+    assert parse_init("zero").kind == "zero" and parse_init("lasso") == "lasso"
+    with pytest.raises(ValueError, match="inits"):
+        parse_init("normal:-1")
+
+
+def test_invert_from_given_latents_starts_there(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    rng = np.random.default_rng(4)
+    latents = [rng.standard_normal(s).clip(-1, 1).astype(np.float32) for s in art.spec.shapes]
+    with torch.no_grad():
+        truth = art.generator(*[torch.as_tensor(a[None]) for a in latents])[0].numpy()
+    op = GaussianCS(300, truth.shape, problem_rng(0, 0, Stream.OPERATOR), noise_std=0.0)
+    y = simulate(truth, op, problem_rng(0, 0, Stream.NOISE))
+    settings = InversionSettings(steps=1, inner_iterations=1, restarts=2)
+    (result,) = invert(art, [op], [y], settings, initial=[latents])
+    assert result.stages[0].first_loss < 1e-10  # started at the truth
+    assert psnr(result.image, truth) > 60
+    with pytest.raises(ValueError, match="shapes"):
+        invert(art, [op], [y], settings, initial=[[latents[0][:1]]])
+
+
+def test_lasso_inv_starts_from_the_latent_fitted_to_the_warm_start(tiny_artifacts, tmp_path):
+    art = gs_artifact.load(tiny_artifacts[1])
+    truth = in_range_image(art, seed=3)
+    write_image(tmp_path / "t.png", truth)
+
+    class Oracle(Recorder):
+        def recover(self, problems, seed):
+            return [Recovery(truth, 0.0) for _ in problems]
+
+    image = grid.EvalImage(0, "t", grid.DEFAULT_GROUP, tmp_path / "t.png", truth)
+    problem = runner.build_problem(grid.Cell("x", grid.TaskPoint("cs", 0.05), image, 0))
+    settings = {"steps": 4, "restarts": 1}
+    warm = SurgeryMethod(art, 1, init="lasso", warm_start=Oracle("oracle"), overrides=settings)
+    cold = SurgeryMethod(art, 1, init=parse_init("normal:10"), overrides=settings)
+    (from_warm,), (from_cold,) = warm.recover([problem], 0), cold.recover([problem], 0)
+    assert psnr(from_warm.image, truth) > psnr(from_cold.image, truth) + 3
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_cs_curve_and_bad_input(tiny_artifacts, folder, tmp_path):
+    out = tmp_path / "out"
+    args = ["cs-curve", str(tiny_artifacts[0]), "--artifacts", str(tiny_artifacts[1]),
+            "--images", str(folder), "--ratios", "0.2", "-o", str(out), *FAST_FLAGS]
+    result = CliRunner().invoke(experiment_cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("curve.png") and (out / "curve.png").exists()
+    invoke = CliRunner().invoke
+    _one_sentence_error(invoke(experiment_cli, [*args, "--ratios", "0,2"]), "--ratios")
+    _one_sentence_error(invoke(experiment_cli, [*args, "--methods", "gs,magic"]), "magic")
+    _one_sentence_error(invoke(experiment_cli, [*args[:4], "--images", str(tmp_path / "no"),
+                                                "-o", str(out)]), "--images")
+    other_ratio = [a if a != "0.2" else "0.4" for a in args]
+    _one_sentence_error(invoke(experiment_cli, other_ratio), "different experiment")
+    _one_sentence_error(invoke(experiment_cli, ["init", "--artifact", str(tiny_artifacts[1]),
+                                                "--images", str(folder), "--inits", "zero,x",
+                                                "-o", str(tmp_path / "i")]), "--inits")
+    _one_sentence_error(invoke(experiment_cli, ["cut-sweep", "--artifact", "a.pt", "--weights",
+                                                "w.pth", "--images", str(folder),
+                                                "-o", str(tmp_path / "s")]), "--artifact")
+    _one_sentence_error(invoke(experiment_cli, ["cut-sweep", "--artifact",
+                                                str(tiny_artifacts[1]), "--cuts", "0,5",
+                                                "--images", str(folder),
+                                                "-o", str(tmp_path / "s")]), "--cuts")
+
+
+def test_cli_cut_sweep_from_weights_prints_the_best_cut(tiny_weights, folder, tmp_path):
+    result = CliRunner().invoke(experiment_cli, [
+        "cut-sweep", "--weights", str(tiny_weights), "--model", "dcgan", "--cuts", "0,1",
+        "--no-raw", "--images", str(folder), "-o", str(tmp_path / "s"), *FAST_FLAGS])
+    assert result.exit_code == 0, result.output
+    best = int(result.stdout.strip().splitlines()[-1].split(": ")[1])
+    sweep = json.loads((tmp_path / "s" / "results.json").read_text())["sweep"]
+    assert best == sweep["best_cut"] and set(sweep["psnr"]) == {"0", "1"}
+
+
+def test_export_cut_auto_records_the_sweep(tiny_weights, folder, tmp_path):
+    out = tmp_path / "best.pt"
+    result = CliRunner().invoke(export_cli, [
+        "dcgan", "--weights", str(tiny_weights), "--cut", "auto", "--val-images",
+        str(folder / "faces"),
+        "--val-cuts", "0,1", "--val-cache", str(tmp_path / "cache"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = gs_artifact.load(out).metadata
+    sweep = meta.extra["cut_sweep"]
+    assert meta.cut == sweep["best_cut"] and set(sweep["psnr"]) == {"0", "1"}
+    assert sweep["images"] == ["faces0", "faces1"]
+    best = max(sweep["psnr"], key=lambda c: sweep["psnr"][c]["mean"])
+    assert meta.cut == int(best)
+    invoke = CliRunner().invoke
+    _one_sentence_error(invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
+                                            "auto", "-o", str(tmp_path / "x.pt")]),
+                        "--val-images")
+    _one_sentence_error(invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
+                                            "deep", "-o", str(tmp_path / "x.pt")]), "--cut")
+
+
+def test_evalset_splits_are_disjoint_and_written(tmp_path):
+    from gs.experiments import evalset
+
+    test_names = {n for n, _ in evalset.faces(15) + evalset.non_faces(7)}
+    val_names = {n for n, _ in evalset.faces(15, split="val") + evalset.non_faces(5, split="val")}
+    assert len(test_names) == 22 and len(val_names) == 20 and not test_names & val_names
+    result = CliRunner().invoke(experiment_cli, ["evalset", "-o", str(tmp_path), "--faces", "1",
+                                                 "--others", "1", "--split", "val"])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
+    assert written == ["val/faces/lfw_001.png", "val/other/immunohistochemistry.png"]
+    with Image.open(tmp_path / written[0]) as img:
+        assert img.size == (64, 64)
+
+
+def test_baselines_plug_into_the_runner_on_the_same_measurements(tiny_artifacts, folder,
+                                                                 tmp_path):
+    from gs.experiments.registry import baseline_factory, baseline_names
+
+    assert "lasso-dct" in baseline_names() and "surgery" not in baseline_names()
+    art = gs_artifact.load(tiny_artifacts[1])
+    make = baseline_factory([art])
+    result = studies.cs_curve([art], _images(folder), [0.3], tmp_path / "c",
+                              methods=("gs", "lasso-dct"), make_baseline=make, surgery=FAST,
+                              progress=False)
+    lasso = [r for r in result.records if r["label"] == "lasso-dct"]
+    assert len(lasso) == 4 and all(r["method"] == "lasso-dct" and r["cut"] is None
+                                   for r in lasso)
+    adjoint = studies.observed_image(runner.build_problem(grid.Cell(
+        "", grid.TaskPoint("cs", 0.3), _images(folder)[0], 0)))
+    assert lasso[0]["psnr"] > psnr(adjoint, _images(folder)[0].pixels)  # beats Aᵀy
+    with pytest.raises(ValueError, match="unknown method"):
+        make("magic")
