@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 from gs import ARTIFACT_FORMAT_VERSION, __version__
 from gs.errors import UserInputError
 from gs.latent import LatentSpec
-from gs.settings import TASKS, InversionSettings
+from gs.settings import PRESETS, TASKS, InversionSettings
 
 METADATA_NAME = "gs.json"
 FORMATS = {".pt": "torchscript", ".onnx": "onnx"}
@@ -49,6 +49,7 @@ class ArtifactMetadata:
     gs_version: str = __version__
     torch_version: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    paper: dict[str, InversionSettings] = field(default_factory=dict)
 
     @property
     def spec(self) -> LatentSpec:
@@ -63,9 +64,18 @@ class ArtifactMetadata:
             )
         return self.latents[cut]
 
-    def settings_for(self, task: str) -> InversionSettings:
-        """Recommended settings for ``task`` (falls back to the CS preset)."""
-        return self.recommended.get(task) or self.recommended["cs"]
+    def settings_for(self, task: str, preset: str = "recommended") -> InversionSettings:
+        """Inversion settings for ``task`` (falls back to the CS entry).
+
+        ``preset="recommended"``: the measured defaults written at export;
+        ``preset="paper"``: the paper's protocol (supplement, Table 1).
+        """
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+        table = self.paper if preset == "paper" else self.recommended
+        if not table:
+            raise ValueError("this artifact records no paper preset; re-export it with this gs")
+        return table.get(task) or table["cs"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +91,7 @@ class ArtifactMetadata:
             "latents": [spec.to_json() for spec in self.latents],
             "image_shape": list(self.image_shape),
             "recommended": {task: s.to_json() for task, s in self.recommended.items()},
+            "paper": {task: s.to_json() for task, s in self.paper.items()},
             "source": {"name": self.source_name, "sha256": self.source_sha256},
             "extra": self.extra,
         }
@@ -113,6 +124,12 @@ class ArtifactMetadata:
             }
             if "cs" not in recommended or set(recommended) - set(TASKS):
                 raise ValueError(f"recommended settings must cover cs and only {TASKS}")
+            paper = {
+                str(task): InversionSettings.from_json(settings)
+                for task, settings in data.get("paper", {}).items()
+            }
+            if paper and ("cs" not in paper or set(paper) - set(TASKS)):
+                raise ValueError(f"paper settings must cover cs and only {TASKS}")
             return cls(
                 model=str(data["model"]),
                 model_config=dict(data["model_config"]),
@@ -120,6 +137,7 @@ class ArtifactMetadata:
                 latents=latents,
                 image_shape=image_shape,  # type: ignore[arg-type]
                 recommended=recommended,
+                paper=paper,
                 source_name=str(data["source"]["name"]),
                 source_sha256=str(data["source"]["sha256"]),
                 format=str(data["format"]),

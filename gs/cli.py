@@ -22,7 +22,7 @@ from gs.io import check_writable
 from gs.jobs import InversionJob, JobReport, OperatorOptions, load_artifact, plan_job, run_job
 from gs.latent import InitSpec
 from gs.operators import OPTIONS, TASKS, get_task, operator_names
-from gs.settings import OPTIMIZERS
+from gs.settings import LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
 
@@ -65,6 +65,12 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="IMAGES are ground truth: degrade them, recover, report PSNR/SSIM.")
 @click.option("--mask", type=click.Path(), help="inpaint observation: mask image, white = kept.")
 @operator_flags
+@click.option("--preset", type=click.Choice(PRESETS), default="recommended", show_default=True,
+              help="recommended: the measured defaults recorded in the artifact (progressive "
+                   "surgery, line search, restarts screened, stop by held-out measurements): "
+                   "faster and better. paper: the paper's protocol exactly (3 restarts to the "
+                   "end, 25x20 L-BFGS iterations, last iterate, from noise at the cut), for "
+                   "reproducing its figures. Flags below override either.")
 @click.option("--steps", type=int, help="Outer optimisation steps.")
 @click.option("--inner-iterations", type=int, help="L-BFGS iterations per step.")
 @click.option("--lr", type=float, help="Learning rate / L-BFGS step scale.")
@@ -76,8 +82,14 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="After N steps only each image's best restart goes on (0 = all, paper).")
 @click.option("--last-iterate", is_flag=True,
               help="End each restart at its last point, not its best (the paper's protocol).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]),
-              help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16).")
+@click.option("--precision", type=click.Choice(PRECISIONS),
+              help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16); "
+                   "auto: bf16 where the hardware has it.")
+@click.option("--line-search", type=click.Choice(LINE_SEARCHES),
+              help="L-BFGS step lengths: none (fixed lr, the paper) or strong_wolfe.")
+@click.option("--holdout", type=float,
+              help="Fraction of measurements held out to stop each restart at its best "
+                   "held-out residual (0 = fit all, fixed budget).")
 @click.option("--init", type=click.Choice(INIT_CHOICES),
               help="Initial latents; progressive solves shallower cuts first.")
 @click.option("--init-std", type=float, default=1.0, show_default=True,
@@ -110,10 +122,11 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="Lightning strategy for --devices (auto = ddp_spawn).")
 @user_errors(aliases=FIELD_FLAGS)
 def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None, simulate: bool,
-         mask: str | None, steps: int | None,
+         mask: str | None, preset: str, steps: int | None,
          inner_iterations: int | None, lr: float | None, restarts: int | None,
          optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
-         last_iterate: bool, precision: str | None, init: str | None,
+         last_iterate: bool, precision: str | None, line_search: str | None,
+         holdout: float | None, init: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
          compare: str | None, overwrite: bool, resume: bool, devices: int | None,
@@ -140,8 +153,9 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
         optimizer=optimizer, tolerance=tolerance, precision=precision,
         keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
+        line_search=line_search, holdout=holdout,
     )
-    settings = loaded.metadata.settings_for(task).override(**overrides)
+    settings = loaded.metadata.settings_for(task, preset).override(**overrides)
     init_spec = None
     if init == "progressive":
         cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)

@@ -139,3 +139,29 @@ def paper_settings(lr: float, steps: int) -> InversionSettings:
                              schedule=(), precision="fp32", keep_restarts_after=0,
                              keep_best=False, line_search="none", holdout=0.0,
                              discrepancy=0.0, min_steps=0)
+
+
+# The measured defaults per task (BENCHMARKS.md, "Defaults"): DCGAN face weights,
+# real faces, CPU. The schedule is filled in per cut by recommended_settings.
+_MEASURED = InversionSettings(
+    optimizer="lbfgs", lr=1.0, steps=15, inner_iterations=20, restarts=3, history_size=100,
+    tolerance=1e-3, patience=1, precision="fp32", keep_restarts_after=1, keep_best=True,
+    line_search="strong_wolfe", holdout=0.1, discrepancy=1.0, min_steps=1,
+)
+# One entry per task; the tasks measured so far share one setting.
+MEASURED_DEFAULTS: dict[str, InversionSettings] = {task: _MEASURED for task in TASKS}
+
+
+def recommended_settings(task: str, cut: int) -> InversionSettings:
+    """The measured defaults for ``task`` on an artifact cut at ``cut``.
+
+    Progressive surgery from c = 0 to ``cut`` (the shallow solve finds a face,
+    the deep one refines it), strong-Wolfe L-BFGS, restarts screened after one
+    step, each sample stopped by its held-out residual (and at the noise floor
+    where the noise is known).
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if cut < 0:
+        raise ValueError(f"cut must be non-negative, got {cut}")
+    return replace(MEASURED_DEFAULTS[task], schedule=(0, cut) if cut > 0 else ())

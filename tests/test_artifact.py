@@ -35,7 +35,7 @@ def test_metadata_is_complete(tiny_artifacts, tiny_weights):
     assert meta.spec.names == ("h1",) and meta.spec.shapes == ((16, 4, 4),)
     assert [s.cut for s in meta.latents] == [0, 1] and meta.latents[0].shapes == ((8, 1, 1),)
     assert meta.image_shape == (3, 16, 16)
-    assert meta.recommended["cs"].lr == 0.1 and meta.recommended["denoise"].steps == 100
+    assert meta.paper["cs"].lr == 0.1 and meta.paper["denoise"].steps == 100
     assert meta.source_name == tiny_weights.name and len(meta.source_sha256) == 64
     assert meta.torch_version == torch.__version__ and meta.format == "torchscript"
     assert meta.spec.inputs[0].init.kind == "clamped_normal"

@@ -117,9 +117,10 @@ def test_cut_2_and_deeper_with_the_true_first_tensor_as_z2_reproduce_the_uncut_o
 
 def test_gs_json_carries_the_paper_settings(artifacts):
     meta = artifacts[2].metadata
-    assert meta.settings_for("cs").lr == 1.0 and meta.settings_for("cs").steps == 25
-    assert meta.settings_for("inpaint").steps == 25
-    assert meta.settings_for("denoise").steps == 100
+    paper = {task: meta.settings_for(task, preset="paper") for task in ("cs", "inpaint", "denoise")}
+    assert paper["cs"].lr == 1.0 and paper["cs"].steps == 25
+    assert paper["inpaint"].steps == 25
+    assert paper["denoise"].steps == 100
     assert meta.spec.inputs[1].name == "z2"
 
 

@@ -124,7 +124,7 @@ def test_biggan_deep_512_blocks_and_registry():
     assert g.cut_spec(10).shapes == ((512, 64, 64), (256,))  # after the self-attention
     assert g.cut_spec(16).names == ("h16",) and g.cut_spec(16).shapes == ((128, 512, 512),)
     for task in ("inpaint", "sr", "cs", "denoise"):
-        s = g.recommended_settings(task)
+        s = g.paper_settings(task)
         assert (s.optimizer, s.lr, s.steps) == ("lbfgs", 1.5, 25)
 
 

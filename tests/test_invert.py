@@ -170,3 +170,125 @@ def test_an_exception_in_on_step_cancels_the_inversion(tiny_artifacts):
         invert(art, [op], [y], InversionSettings(steps=10, tolerance=0.0), seed=0,
                on_step=cancel)
     assert seen == [1, 2]
+
+
+def _plain_lbfgs_protocol(art, op, y, settings, seed, index=0):
+    """The paper's loop: each restart alone, torch.optim.LBFGS, last iterate, best by loss."""
+    starts = art.spec.sample(problem_rng(seed, index, Stream.INIT), settings.restarts)[0]
+    y_t = torch.as_tensor(y)
+    outcomes = []
+    for start in starts:
+        z = torch.as_tensor(start[None]).clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([z], lr=settings.lr, max_iter=settings.inner_iterations,
+                                history_size=settings.history_size)
+
+        def closure(z=z, opt=opt):
+            opt.zero_grad()
+            loss = ((op.A(art.generator(z)) - y_t) ** 2).mean()
+            loss.backward()
+            return loss
+
+        for _ in range(settings.steps):
+            opt.step(closure)
+        with torch.no_grad():
+            image = art.generator(z)
+            loss = float(((op.A(image) - y_t) ** 2).mean())
+        outcomes.append((loss, image[0].numpy(), opt.state[z]["func_evals"]))
+    return outcomes
+
+
+def test_paper_preset_is_the_plain_torch_lbfgs_protocol(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    truth = in_range_image(gs_artifact.load(tiny_artifacts[0]), seed=8)
+    op, y = _cs_problem(truth, 300, 0, noise_std=0.01)
+    paper = art.metadata.settings_for("cs", preset="paper")
+    assert (paper.restarts, paper.steps, paper.inner_iterations, paper.lr) == (3, 25, 20, 0.1)
+    assert (paper.tolerance, paper.keep_best, paper.schedule, paper.keep_restarts_after,
+            paper.line_search, paper.holdout) == (0.0, False, (), 0, "none", 0.0)
+    # Four of the 25 steps: long enough for every protocol rule to act, short enough
+    # that float32 rounding (batch of 3 vs batch of 1) cannot grow into a difference.
+    paper = paper.override(steps=4)
+    (result,) = invert(art, [op], [y], paper, seed=3)
+    outcomes = _plain_lbfgs_protocol(art, op, y, paper, seed=3)
+    losses = [loss for loss, _, _ in outcomes]
+    assert result.restart == int(np.argmin(losses))
+    np.testing.assert_allclose(result.restart_losses, losses, rtol=1e-3)
+    np.testing.assert_allclose(result.image, outcomes[result.restart][1], atol=1e-4)
+    assert result.evaluations == outcomes[result.restart][2]
+    assert result.total_evaluations == sum(evals for _, _, evals in outcomes)
+
+
+@pytest.mark.parametrize("preset", ["recommended", "paper"])
+def test_the_cli_applies_the_settings_recorded_in_gs_json(tiny_artifacts, photo, tmp_path,
+                                                          monkeypatch, preset):
+    from click.testing import CliRunner
+
+    import gs.cli
+    from gs.jobs import JobReport
+    from gs.settings import recommended_settings
+
+    applied = {}
+
+    def fake_run_job(job, artifact=None, **kwargs):
+        applied["settings"] = job.settings
+        return JobReport(str(job.artifact), job.operator.task, 0, job.settings.to_json())
+
+    monkeypatch.setattr(gs.cli, "run_job", fake_run_job)
+    meta = gs_artifact.load(tiny_artifacts[1]).metadata
+    for task in ("cs", "inpaint", "sr", "denoise"):
+        args = [str(tiny_artifacts[1]), str(photo), "--task", task, "--simulate",
+                "-o", str(tmp_path / task)]
+        if preset == "paper":
+            args += ["--preset", "paper"]
+        result = CliRunner().invoke(gs.cli.main, args)
+        assert result.exit_code == 0, result.output
+        assert applied["settings"] == meta.settings_for(task, preset=preset)
+        # What export recorded is what the library recommends (or the paper) for that cut.
+        expected = (recommended_settings(task, 1) if preset == "recommended"
+                    else InversionSettings(lr=0.1, steps=25 if task != "denoise" else 100,
+                                           restarts=3, tolerance=0.0, keep_best=False)
+                    .override(lr=1.0 if task == "denoise" else None))
+        assert applied["settings"] == expected
+
+
+def test_precision_auto_means_bf16_only_where_the_hardware_has_it(monkeypatch):
+    from gs import invert as engine
+
+    assert engine.resolve_precision("fp32", "cpu") == "fp32"
+    assert engine.resolve_precision("bf16", "cpu") == "bf16"
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(engine, "_cpu_has_native_bf16", lambda native=native: native)
+        assert engine.resolve_precision("auto", "cpu") == expected
+
+
+def test_holdout_masks_are_seeded_per_image_and_batching_does_not_change_them(tiny_artifacts):
+    from gs.invert import holdout_mask
+
+    mask = holdout_mask(300, 0.1, problem_rng(0, 2, Stream.HOLDOUT))
+    assert mask.sum() == 30
+    np.testing.assert_array_equal(mask, holdout_mask(300, 0.1, problem_rng(0, 2, Stream.HOLDOUT)))
+    assert (mask != holdout_mask(300, 0.1, problem_rng(0, 3, Stream.HOLDOUT))).any()
+    art = gs_artifact.load(tiny_artifacts[1])
+    images = [in_range_image(art, seed=s) for s in (3, 4)]
+    ops, ys = zip(*[_cs_problem(img, 300, i, noise_std=0.01) for i, img in enumerate(images)])
+    settings = InversionSettings(steps=3, restarts=2, inner_iterations=5, holdout=0.2,
+                                 line_search="strong_wolfe", tolerance=1e-3)
+    batch = invert(art, ops, ys, settings, seed=1)
+    (alone,) = invert(art, [ops[1]], [ys[1]], settings, seed=1, image_indices=[1])
+    np.testing.assert_allclose(batch[1].image, alone.image, atol=1e-4)
+    assert batch[1].restart == alone.restart
+
+
+def test_discrepancy_principle_stops_at_the_noise_floor(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    truth = in_range_image(art, seed=5)
+    op = Denoising(truth.shape, noise_std=0.05)
+    y = simulate(truth, op, problem_rng(0, 0, Stream.NOISE))
+    settings = InversionSettings(lr=1.0, steps=10, restarts=1, tolerance=0.0,
+                                 line_search="strong_wolfe")
+    (full,) = invert(art, [op], [y], settings, seed=0)
+    (stopped,) = invert(art, [op], [y], settings.override(discrepancy=1.0), seed=0)
+    # The full fit goes below σ² (it fits noise); the rule stops once it reaches σ².
+    assert full.measurement_loss < 0.05**2
+    assert stopped.evaluations < full.evaluations
+    assert stopped.measurement_loss <= 0.05**2 * 1.0001

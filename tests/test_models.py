@@ -39,9 +39,9 @@ def test_recommended_settings_follow_the_supplement(name):
     lr, steps, denoise_steps = SUPPLEMENT[name]
     g = model_class(name)(**model_class(name).smoke_config)
     for task in ("cs", "inpaint", "sr"):
-        s = g.recommended_settings(task)
+        s = g.paper_settings(task)
         assert (s.optimizer, s.lr, s.steps) == ("lbfgs", lr, steps)
-    assert g.recommended_settings("denoise").steps == denoise_steps
+    assert g.paper_settings("denoise").steps == denoise_steps
 
 
 @pytest.mark.parametrize("name, size, minimum", [

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from gs.errors import UserInputError
 from gs.latent import LatentSpec
 from gs.params import Param, declared_params
-from gs.settings import InversionSettings
+from gs.settings import InversionSettings, paper_settings, recommended_settings
 
 State = tuple[Tensor, ...]
 
@@ -102,11 +102,19 @@ class StagedGenerator(nn.Module):
         """Map the raw output (B, C, H, W) to an image in [0, 1]."""
         raise NotImplementedError
 
-    def recommended_settings(self, task: str) -> InversionSettings:
-        """The paper's inversion hyperparameters for ``task`` (supplement, Table 1)."""
-        if task == "denoise":
-            return InversionSettings(lr=self.paper.raw_lr, steps=self.paper.raw_steps)
-        return InversionSettings(lr=self.paper.lr, steps=self.paper.steps)
+    def paper_settings(self, task: str) -> InversionSettings:
+        """The paper's inversion protocol for ``task`` (supplement, Table 1)."""
+        if task in ("denoise", "raw"):  # A = I: the supplement's "raw reconstruction" row
+            return paper_settings(self.paper.raw_lr, self.paper.raw_steps)
+        return paper_settings(self.paper.lr, self.paper.steps)
+
+    def recommended_settings(self, task: str, cut: int | None = None) -> InversionSettings:
+        """The measured default settings for ``task`` at ``cut`` (default: recommended cut).
+
+        See :func:`gs.settings.recommended_settings`; models share the engine's
+        defaults unless a model's own measurements say otherwise.
+        """
+        return recommended_settings(task, self.recommended_cut if cut is None else cut)
 
     @property
     def recommended_cut(self) -> int:
