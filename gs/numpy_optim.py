@@ -8,16 +8,24 @@ stopped costs no more evaluations. The semantics (first step scaled by
 score (loss or held-out residual) judged by the ``rtol``/``patience``/``min_steps``
 window rule and by ``keep_best``, the per-row loss ``floor``, the step hook) are those of
 :class:`gs.optim.BatchedLBFGS` and :class:`gs.optim.BatchedAdam`; the tests
-compare both on the same objective. The strong-Wolfe line search is not
-mirrored: the ONNX runtime refuses ``line_search="strong_wolfe"``.
+compare both on the same objective. With ``line_search="strong_wolfe"`` every
+row runs the same search as the torch engine (:func:`gs.line_search.strong_wolfe`,
+its own step length and trials, the trials of all rows evaluated together, the
+outer step's evaluations bounded by ``max_eval``). Rows keep the dtype of ``x0``
+(float32, or float64 for exact comparisons); anything else becomes float32.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from gs.line_search import strong_wolfe
+
+LINE_SEARCHES = (None, "strong_wolfe")
 
 # f(X_rows (n, D) float32, row_indices (n,)) -> (loss (n,), grad (n, D)[, score (n,)])
 Objective = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
@@ -83,14 +91,14 @@ class _Convergence:
 class _History:
     """Per-row ring buffers of L-BFGS pairs; ``apply`` is torch's two-loop recursion."""
 
-    def __init__(self, n: int, size: int, dim: int) -> None:
+    def __init__(self, n: int, size: int, dim: int, dtype: np.dtype) -> None:
         self.size = size
-        self.s = np.zeros((n, size, dim), dtype=np.float32)
-        self.y = np.zeros((n, size, dim), dtype=np.float32)
-        self.rho = np.zeros((n, size), dtype=np.float32)
+        self.s = np.zeros((n, size, dim), dtype=dtype)
+        self.y = np.zeros((n, size, dim), dtype=dtype)
+        self.rho = np.zeros((n, size), dtype=dtype)
         self.head = np.zeros(n, dtype=np.int64)
         self.count = np.zeros(n, dtype=np.int64)
-        self.gamma = np.ones(n, dtype=np.float32)
+        self.gamma = np.ones(n, dtype=dtype)
 
     def reset(self, rows: np.ndarray) -> None:
         self.count[rows] = 0
@@ -111,7 +119,7 @@ class _History:
         q = g.copy()
         count = self.count[rows]
         deepest = int(count.max()) if rows.size else 0
-        alphas = np.zeros((rows.size, max(deepest, 1)), dtype=np.float32)
+        alphas = np.zeros((rows.size, max(deepest, 1)), dtype=g.dtype)
         for age in range(deepest):  # newest pair first
             sel = np.nonzero(count > age)[0]
             r, slot = rows[sel], (self.head[rows[sel]] - 1 - age) % self.size
@@ -129,56 +137,82 @@ class _History:
         return out
 
 
+def _row_dtype(x0: np.ndarray) -> np.dtype:
+    """float64 rows stay float64 (exact comparisons); everything else runs in float32."""
+    return np.dtype(np.float64) if x0.dtype == np.float64 else np.dtype(np.float32)
+
+
 class BatchedLBFGS:
-    """Row-wise L-BFGS with torch semantics (no line search); see :class:`gs.optim.BatchedLBFGS`."""
+    """Row-wise L-BFGS with torch semantics, with or without strong-Wolfe line search.
+
+    See :class:`gs.optim.BatchedLBFGS` for the arguments; ``line_search`` is None
+    (fixed steps) or ``"strong_wolfe"``, ``max_eval`` bounds the evaluations of an
+    outer step (default ``max_iter·5//4``, torch's).
+    """
 
     def __init__(self, lr: float = 1.0, max_iter: int = 20, history_size: int = 100,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
                  rtol: float = 0.0, patience: int = 1, keep_best: bool = False,
+                 line_search: str | None = None, max_eval: int | None = None,
                  min_steps: int = 0) -> None:
+        if line_search not in LINE_SEARCHES:
+            raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
         self.lr, self.max_iter, self.history_size = lr, max_iter, history_size
         self.min_steps = min_steps
         self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
         self.rtol, self.patience, self.keep_best = rtol, patience, keep_best
+        self.line_search = line_search
+        self.max_eval = max_iter * 5 // 4 if max_eval is None else max_eval
 
     def minimize(self, objective: Objective, x0: np.ndarray, steps: int,
                  after_step: StepHook | None = None,
                  floor: np.ndarray | None = None) -> OptimResult:
-        """Run ``steps`` outer steps from ``x0`` (N, D) float32; returns the final rows.
+        """Run ``steps`` outer steps from ``x0`` (N, D); returns the final rows.
 
         ``after_step(step, loss, stopped, points)`` runs after every outer step and
         returns rows to stop for good; ``floor`` (N,) stops a row once its loss is
         at or below it.
         """
         n, dim = x0.shape
-        x = np.array(x0, dtype=np.float32)
-        history = _History(n, max(1, min(self.history_size, steps * self.max_iter)), dim)
+        dtype = _row_dtype(np.asarray(x0))
+        x = np.array(x0, dtype=dtype)
+        history = _History(n, max(1, min(self.history_size, steps * self.max_iter)), dim, dtype)
         d, g, g_prev = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
-        t = np.zeros(n, dtype=np.float32)
-        loss = np.zeros(n, dtype=np.float32)
+        t = np.zeros(n, dtype=dtype)
+        loss = np.zeros(n, dtype=dtype)
         score = np.full(n, np.inf)
         n_iter = np.zeros(n, dtype=np.int64)
         evals = np.zeros(n, dtype=np.int64)
         done = np.zeros(n, dtype=bool)
         retired = np.zeros(n, dtype=bool)
-        fresh = np.zeros(n, dtype=bool)
+        fresh = np.zeros(n, dtype=bool)  # loss[r] is the loss at x[r]
         conv = _Convergence(n, self.rtol, self.patience, self.min_steps)
         best = _Best(x) if self.keep_best else None
 
-        def evaluate(idx: np.ndarray) -> np.ndarray:
-            """Evaluate rows ``idx``; return which meet torch's gradient test."""
-            if idx.size == 0:
-                return np.zeros(0, dtype=bool)
-            f, grad, s = _unpack(objective(x[idx], idx))
+        def measure(idx: np.ndarray, points: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """Evaluate rows ``idx`` at ``points``; count it, track the best."""
+            f, grad, s = _unpack(objective(points, idx))
             evals[idx] += 1
             if best is not None:
-                best.record(idx, x[idx], s)
+                best.record(idx, points, s)
+            return (np.asarray(f).astype(dtype), np.asarray(grad).astype(dtype),
+                    np.asarray(s).astype(np.float64))
+
+        def accept(idx: np.ndarray, f: np.ndarray, grad: np.ndarray, s: np.ndarray
+                   ) -> np.ndarray:
+            """Make (f, grad) the state of rows ``idx``; return who meets the gradient test."""
             loss[idx], g[idx], score[idx] = f, grad, s
             fresh[idx] = True
             done[idx[_not_finite(f, grad)]] = True
             if floor is not None:
                 done[idx[f <= floor[idx]]] = True
             return np.abs(grad).max(axis=1) <= self.tolerance_grad
+
+        def evaluate(idx: np.ndarray) -> np.ndarray:
+            if idx.size == 0:
+                return np.zeros(0, dtype=bool)
+            return accept(idx, *measure(idx, x[idx]))
 
         def points() -> np.ndarray:
             return (best.x if best is not None else x).copy()
@@ -187,13 +221,15 @@ class BatchedLBFGS:
             live = np.nonzero(~done)[0]
             if live.size == 0:
                 break
-            evaluate(live)
+            # With a line search the state is already evaluated at x (but the first step).
+            evaluate(live[~fresh[live]] if self.line_search else live)
             optimal = np.abs(g[live]).max(axis=1) <= self.tolerance_grad
             done[live[optimal]] = True
             judged = best.loss[live] if best is not None else score[live]
             done[live[conv.update(live, judged, step)]] = True
             retired |= done
-            self._inner_loop(evaluate, x, d, g, g_prev, t, loss, n_iter, done, fresh, history)
+            self._inner_loop(measure, accept, x, d, g, g_prev, t, loss, score, n_iter, done,
+                             fresh, history)
             if after_step is not None:
                 done |= np.asarray(after_step(step + 1, loss.copy(), done.copy(), points))
         if best is not None:
@@ -201,12 +237,14 @@ class BatchedLBFGS:
             return OptimResult(x=best.x, evaluations=evals, converged=done, score=best.loss)
         return OptimResult(x=x, evaluations=evals, converged=done, score=score)
 
-    def _inner_loop(self, evaluate: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
-                    d: np.ndarray, g: np.ndarray, g_prev: np.ndarray, t: np.ndarray,
-                    loss: np.ndarray, n_iter: np.ndarray, done: np.ndarray, fresh: np.ndarray,
+    def _inner_loop(self, measure, accept, x: np.ndarray, d: np.ndarray, g: np.ndarray,
+                    g_prev: np.ndarray, t: np.ndarray, loss: np.ndarray, score: np.ndarray,
+                    n_iter: np.ndarray, done: np.ndarray, fresh: np.ndarray,
                     history: _History) -> None:
         """One outer step: up to ``max_iter`` iterations of every live row."""
         inner = np.nonzero(~done)[0]
+        step_evals = np.ones(x.shape[0], dtype=np.int64)
+        one, lr = x.dtype.type(1.0), x.dtype.type(self.lr)
         for it in range(1, self.max_iter + 1):
             if inner.size == 0:
                 break
@@ -217,24 +255,78 @@ class BatchedLBFGS:
             prev_loss = loss[inner].copy()
             g1 = np.abs(g[inner]).sum(axis=1)
             with np.errstate(divide="ignore"):
-                scale = np.minimum(np.float32(1.0) / g1, np.float32(1.0))
-            t[inner] = np.where(first, scale * np.float32(self.lr), np.float32(self.lr))
+                scale = np.minimum(one / g1, one)
+            t[inner] = np.where(first, scale * lr, lr)
             gtd = np.einsum("ij,ij->i", g[inner], d[inner])
             stuck = gtd > -self.tolerance_change
             done[inner[stuck]] = True  # the same direction would come back: stop for good
-            inner, prev_loss = inner[~stuck], prev_loss[~stuck]
+            inner, prev_loss, gtd = inner[~stuck], prev_loss[~stuck], gtd[~stuck]
             if inner.size == 0:
                 break
-            x[inner] += t[inner, None] * d[inner]
-            fresh[inner] = False
-            if it == self.max_iter:
-                break
-            optimal = evaluate(inner)
+            if self.line_search:
+                step_evals[inner] += self._search(measure, accept, inner, x, d, g, t, loss,
+                                                  score, gtd, self.max_eval - step_evals[inner])
+                optimal = np.abs(g[inner]).max(axis=1) <= self.tolerance_grad
+                if it == self.max_iter:
+                    break
+                stop = optimal | (step_evals[inner] >= self.max_eval)
+            else:
+                x[inner] += t[inner, None] * d[inner]
+                fresh[inner] = False
+                if it == self.max_iter:
+                    break
+                step_evals[inner] += 1
+                optimal = accept(inner, *measure(inner, x[inner]))
+                stop = optimal
             done[inner[optimal]] = True
             small_step = np.abs(d[inner] * t[inner, None]).max(axis=1) <= self.tolerance_change
             small_change = np.abs(loss[inner] - prev_loss) < self.tolerance_change
-            keep = ~(optimal | small_step | small_change) & ~done[inner]
-            inner = inner[keep]
+            inner = inner[~(stop | small_step | small_change) & ~done[inner]]
+
+    @staticmethod
+    def _search(measure, accept, inner: np.ndarray, x: np.ndarray, d: np.ndarray,
+                g: np.ndarray, t: np.ndarray, loss: np.ndarray, score: np.ndarray,
+                gtd: np.ndarray, max_ls: np.ndarray) -> np.ndarray:
+        """Strong-Wolfe line search of rows ``inner``, their trials evaluated together.
+
+        Moves each row to its accepted step, writes its loss, gradient and step
+        length; returns each row's number of trials (r,).
+        """
+        x0, directions = x[inner], d[inner]
+        searches = [
+            strong_wolfe(f, slope, (g0, s0), t0, d_norm, budget)
+            for f, slope, g0, s0, t0, d_norm, budget in zip(
+                loss[inner].astype(np.float64).tolist(), gtd.astype(np.float64).tolist(),
+                g[inner], score[inner], t[inner].astype(np.float64).tolist(),
+                np.abs(directions).max(axis=1).astype(np.float64).tolist(), max_ls.tolist())
+        ]
+        trial = [next(search) for search in searches]
+        outcome: list = [None] * len(searches)
+        active = list(range(len(searches)))
+        while active:
+            rows = np.array(active)
+            steps = np.array([trial[k] for k in active], dtype=x.dtype)
+            f, grad, s = measure(inner[rows], x0[rows] + steps[:, None] * directions[rows])
+            slopes = (grad * directions[rows]).sum(axis=1)
+            still = []
+            for j, (k, value, slope) in enumerate(zip(active, f.astype(np.float64).tolist(),
+                                                      slopes.astype(np.float64).tolist())):
+                if not (math.isfinite(value) and math.isfinite(slope)):
+                    value, slope = math.inf, math.inf  # never accepted, bracketed away
+                try:
+                    trial[k] = searches[k].send((value, slope, (grad[j], s[j])))
+                    still.append(k)
+                except StopIteration as stop:
+                    outcome[k] = stop.value
+            active = still
+        steps = np.array([o[0] for o in outcome], dtype=x.dtype)
+        t[inner] = steps
+        x[inner] = x0 + steps[:, None] * directions
+        # The accepted point was evaluated (or is the start point): no new evaluation.
+        accept(inner, np.array([o[1] for o in outcome], dtype=x.dtype),
+               np.stack([o[2][0] for o in outcome]),
+               np.array([o[2][1] for o in outcome], dtype=np.float64))
+        return np.array([o[3] for o in outcome], dtype=np.int64)
 
     @staticmethod
     def _direction(idx: np.ndarray, first: np.ndarray, g: np.ndarray, g_prev: np.ndarray,

@@ -341,6 +341,8 @@ def _optimizer(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
     return BatchedLBFGS(lr=settings.lr, max_iter=settings.inner_iterations,
                         history_size=settings.history_size, rtol=settings.tolerance,
                         patience=settings.patience, keep_best=settings.keep_best,
+                        line_search=None if settings.line_search == "none"
+                        else settings.line_search,
                         min_steps=settings.min_steps)
 
 
@@ -367,9 +369,6 @@ def check_settings(settings: InversionSettings, cut: int) -> tuple[int, ...]:
     if settings.precision == "bf16":
         raise UserInputError("is not available with ONNX artifacts (their graphs are "
                              "float32); use fp32 or auto", field="precision", value="bf16")
-    if settings.line_search != "none":
-        raise UserInputError("is not available with ONNX artifacts; use none (a fixed "
-                             "L-BFGS step)", field="line_search", value=settings.line_search)
     schedule = tuple(settings.schedule) or (cut,)
     if schedule[-1] != cut:
         raise ValueError(f"schedule {schedule} must end at the artifact's cut {cut}")
@@ -393,8 +392,8 @@ def invert(
         operators: one forward model per image (:mod:`gs.operators`).
         observations: y per image, float arrays of ``operator.measurement_shape``.
         settings: every field is honoured (``precision="auto"`` means fp32 here)
-            except ``precision="bf16"`` and ``line_search="strong_wolfe"``, which
-            raise ``UserInputError`` before any work.
+            except ``precision="bf16"``, which raises ``UserInputError`` before any
+            work.
         seed, image_indices, init: select the initial latents exactly as the torch
             engine does (stream ``Stream.INIT`` of each image index).
 
