@@ -30,7 +30,7 @@ from gs.operators import Operator
 from gs.optim import BatchedAdam, BatchedLBFGS, OptimResult
 from gs.results import InversionResult, StageRecord, StepEvent, holdout_mask
 from gs.seeding import Stream, problem_rng
-from gs.settings import InversionSettings
+from gs.settings import ADAM_WINDOW, InversionSettings, make_optimizer
 
 
 def resolve_device(device: str | None) -> str:
@@ -123,23 +123,6 @@ class _Problem:
             loss, score, _, _ = self.losses(x, idx)
             (grad,) = torch.autograd.grad(loss.sum(), x)
         return loss.detach(), grad, score.detach()
-
-
-def _optimizer(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
-    if settings.optimizer == "adam":
-        return BatchedAdam(lr=settings.lr, rtol=settings.tolerance, patience=settings.patience,
-                           keep_best=settings.keep_best, window=ADAM_WINDOW,
-                           min_steps=settings.min_steps)
-    return BatchedLBFGS(lr=settings.lr, max_iter=settings.inner_iterations,
-                        history_size=settings.history_size, rtol=settings.tolerance,
-                        patience=settings.patience, keep_best=settings.keep_best,
-                        line_search=None if settings.line_search == "none"
-                        else settings.line_search,
-                        min_steps=settings.min_steps)
-
-
-# Adam iterations per outer step (stop rules, restart pruning and progress reports).
-ADAM_WINDOW = 20
 
 
 def _planned_steps(settings: InversionSettings) -> int:
@@ -308,8 +291,8 @@ def invert(
         floor = _noise_floor(operators, settings.discrepancy, rows_per_image, device)
         hook = _step_hook(problem, stage_number, c, _planned_steps(settings), n_images,
                           rows_per_image, settings.keep_restarts_after, on_step)
-        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps, hook,
-                                                            floor)
+        optimizer = make_optimizer(settings, BatchedLBFGS, BatchedAdam)
+        result: OptimResult = optimizer.minimize(problem, x, settings.steps, hook, floor)
         with torch.no_grad():
             _, final_score, final_loss, images = problem.losses(result.x, rows)
         choice = final_score if settings.holdout > 0 else final_loss

@@ -30,7 +30,7 @@ from gs.onnx_graphs import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
 from gs.operators import Operator
 from gs.results import InversionResult, StageRecord, holdout_mask
 from gs.seeding import Stream, problem_rng
-from gs.settings import InversionSettings
+from gs.settings import InversionSettings, make_optimizer
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -333,23 +333,6 @@ class _Problem:
         return fit, np.concatenate([g.reshape(g.shape[0], -1) for g in grads], axis=1), score
 
 
-def _optimizer(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
-    if settings.optimizer == "adam":
-        return BatchedAdam(lr=settings.lr, rtol=settings.tolerance, patience=settings.patience,
-                           keep_best=settings.keep_best, window=ADAM_WINDOW,
-                           min_steps=settings.min_steps)
-    return BatchedLBFGS(lr=settings.lr, max_iter=settings.inner_iterations,
-                        history_size=settings.history_size, rtol=settings.tolerance,
-                        patience=settings.patience, keep_best=settings.keep_best,
-                        line_search=None if settings.line_search == "none"
-                        else settings.line_search,
-                        min_steps=settings.min_steps)
-
-
-# Adam iterations per outer step, as in the torch engine.
-ADAM_WINDOW = 20
-
-
 def _restart_pruner(after: int, rows_per_image: int) -> Callable[..., np.ndarray]:
     """After ``after`` outer steps, stop every row but its image's best so far."""
 
@@ -433,8 +416,8 @@ def invert(
         # The discrepancy principle: stop a row whose mean squared residual fits noise.
         floor = (np.repeat(np.array([settings.discrepancy * op.noise_std**2 for op in operators],
                                     dtype=np.float32), rows_per_image) if noisy else None)
-        result: OptimResult = _optimizer(settings).minimize(problem, x, settings.steps, hook,
-                                                            floor)
+        optimizer = make_optimizer(settings, BatchedLBFGS, BatchedAdam)
+        result: OptimResult = optimizer.minimize(problem, x, settings.steps, hook, floor)
         _, final_score, final_loss, images = problem.losses(result.x, rows)
         choice = final_score if settings.holdout > 0 else final_loss
         per_image = final_loss.reshape(len(indices), rows_per_image)
