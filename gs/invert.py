@@ -28,7 +28,13 @@ from gs.errors import UserInputError
 from gs.latent import InitSpec, LatentSpec
 from gs.operators import Operator
 from gs.optim import BatchedAdam, BatchedLBFGS, OptimResult
-from gs.results import InversionResult, StageRecord, StepEvent, holdout_mask
+from gs.results import (
+    InversionResult,
+    StageRecord,
+    StepEvent,
+    collect_results,
+    holdout_mask,
+)
 from gs.seeding import Stream, problem_rng
 from gs.settings import ADAM_WINDOW, InversionSettings, make_optimizer
 
@@ -207,13 +213,6 @@ def _warm_starts(spec: LatentSpec, initial: Sequence[Sequence[np.ndarray]], imag
     return np.concatenate(rows)
 
 
-def _failure(loss: float, image: np.ndarray) -> str | None:
-    """Why a chosen row cannot be returned (NaN/Inf in its loss or image), or None."""
-    if np.isfinite(loss) and np.isfinite(image).all():
-        return None
-    return "every restart's measurement loss became NaN or infinite"
-
-
 def invert(
     artifact: Any,
     operators: Sequence[Operator],
@@ -318,18 +317,5 @@ def invert(
     final_images = images[chosen].clamp(0, 1).cpu().numpy()
     latents = [t.cpu().numpy() for t in problem.unflatten(x_best)]
     seconds = (time.perf_counter() - start) / len(indices)
-    return [
-        InversionResult(
-            image=final_images[i],
-            latents=[lat[i] for lat in latents],
-            measurement_loss=records[i][-1].final_loss,
-            restart=int(restart_choice[i]),
-            restart_losses=restart_losses[i],
-            evaluations=int(evaluations[i]),
-            total_evaluations=int(total_evaluations[i]),
-            seconds=seconds,
-            stages=records[i],
-            failure=_failure(records[i][-1].final_loss, final_images[i]),
-        )
-        for i in range(len(indices))
-    ]
+    return collect_results(final_images, latents, records, restart_choice, restart_losses,
+                           evaluations, total_evaluations, seconds)

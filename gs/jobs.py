@@ -58,6 +58,7 @@ from gs.operators import (
     make_operator,
     operator_from_spec,
 )
+from gs.results import failure_of
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 
@@ -537,9 +538,8 @@ def result_failure(result: InversionResult) -> str | None:
     failure = getattr(result, "failure", None)
     if failure:
         return str(failure)
-    if not (math.isfinite(result.measurement_loss) and np.isfinite(result.image).all()):
-        return "every restart's measurement loss became NaN or infinite"
-    return None
+    # Results of other methods (gs.baselines) carry no failure field: judge them alike.
+    return failure_of(result.measurement_loss, result.image)
 
 
 def _takes(engine: Callable[..., Any], name: str) -> bool:

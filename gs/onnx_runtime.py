@@ -28,7 +28,7 @@ from gs.latent import InitSpec, LatentSpec
 from gs.numpy_optim import BatchedAdam, BatchedLBFGS, OptimResult
 from gs.onnx_graphs import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
 from gs.operators import Operator
-from gs.results import InversionResult, StageRecord, holdout_mask
+from gs.results import InversionResult, StageRecord, collect_results, holdout_mask
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings, make_optimizer
 
@@ -441,17 +441,5 @@ def invert(
     final_images = np.clip(images[chosen], 0, 1)
     latents = problem.unflatten(x_best)
     seconds = (time.perf_counter() - start) / len(indices)
-    return [
-        InversionResult(
-            image=final_images[i],
-            latents=[lat[i] for lat in latents],
-            measurement_loss=records[i][-1].final_loss,
-            restart=int(restart_choice[i]),
-            restart_losses=restart_losses[i],
-            evaluations=int(evaluations[i]),
-            total_evaluations=int(total_evaluations[i]),
-            seconds=seconds,
-            stages=records[i],
-        )
-        for i in range(len(indices))
-    ]
+    return collect_results(final_images, latents, records, restart_choice, restart_losses,
+                           evaluations, total_evaluations, seconds)

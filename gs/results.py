@@ -82,3 +82,42 @@ def holdout_mask(size: int, fraction: float, rng: np.random.Generator) -> np.nda
     mask = np.zeros(size, dtype=bool)
     mask[rng.choice(size, size=count, replace=False)] = True
     return mask
+
+
+def failure_of(loss: float, image: np.ndarray) -> str | None:
+    """Why a chosen row cannot be returned (NaN/Inf in its loss or image), or None."""
+    if np.isfinite(loss) and np.isfinite(image).all():
+        return None
+    return "every restart's measurement loss became NaN or infinite"
+
+
+def collect_results(
+    images: np.ndarray,
+    latents: list[np.ndarray],
+    records: list[list[StageRecord]],
+    restart_choice: np.ndarray,
+    restart_losses: list[list[float]],
+    evaluations: np.ndarray,
+    total_evaluations: np.ndarray,
+    seconds: float,
+) -> list[InversionResult]:
+    """One :class:`InversionResult` per image from an engine's per-image arrays.
+
+    ``images`` (B, C, H, W) in [0, 1] and each of ``latents`` (B, *shape) hold the chosen
+    row of every image; the other arguments are indexed by image.
+    """
+    return [
+        InversionResult(
+            image=images[i],
+            latents=[lat[i] for lat in latents],
+            measurement_loss=records[i][-1].final_loss,
+            restart=int(restart_choice[i]),
+            restart_losses=restart_losses[i],
+            evaluations=int(evaluations[i]),
+            total_evaluations=int(total_evaluations[i]),
+            seconds=seconds,
+            stages=records[i],
+            failure=failure_of(records[i][-1].final_loss, images[i]),
+        )
+        for i in range(len(records))
+    ]
