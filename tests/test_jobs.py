@@ -188,8 +188,10 @@ def test_an_image_whose_restarts_all_diverge_is_reported_failed(tmp_path, tiny_a
 def test_resume_skips_done_images_and_refuses_another_job(tmp_path, tiny_artifacts):
     folder = write_images(tmp_path / "photos", count=3)
     out, report = tmp_path / "out", tmp_path / "r.json"
+    # One image per batch, as the resumed run solves it: a batch's size changes the float
+    # rounding of its convolutions, which the line search can amplify.
     args = [tiny_artifacts[1], folder, "--simulate", "--ratio", 0.3, "-o", out, "--report",
-            report, *FAST]
+            report, "--batch-size", 1, *FAST]
     assert run(*args).exit_code == 0
     entries = json.loads(report.read_text())["images"]
     first, second = Path(entries[0]["output"]), Path(entries[1]["output"])
