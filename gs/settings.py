@@ -145,7 +145,7 @@ def paper_settings(lr: float, steps: int) -> InversionSettings:
 # The measured defaults per task (BENCHMARKS.md, "Defaults"): DCGAN face weights,
 # real faces, CPU. The schedule is filled in per cut by recommended_settings.
 _MEASURED = InversionSettings(
-    optimizer="lbfgs", lr=1.0, steps=15, inner_iterations=20, restarts=3, history_size=100,
+    optimizer="lbfgs", lr=1.0, steps=40, inner_iterations=5, restarts=3, history_size=100,
     tolerance=1e-3, patience=1, precision="fp32", keep_restarts_after=1, keep_best=True,
     line_search="strong_wolfe", holdout=0.1, discrepancy=1.0, min_steps=1,
 )
