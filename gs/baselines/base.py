@@ -11,15 +11,15 @@ depend on which other images share its call.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from gs.baselines.presets import auto_preset
 from gs.operators import Operator
-from gs.seeding import Stream, problem_rng
 
 #: What a method needs besides the measurements.
 PRIORS = ("none", "artifact", "generator")
@@ -81,72 +81,46 @@ class Method(Protocol):
         ...
 
 
+class Baseline:
+    """What the methods share: ``solve`` checks the problems and solves them one by one.
+
+    A subclass sets ``name``, ``prior`` and ``settings`` and implements
+    :meth:`solve_one`; each image is solved on its own, so its ``seconds`` are its own.
+    """
+
+    name: ClassVar[str]
+    prior: ClassVar[str]
+    settings: Any
+
+    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
+        """Recover every problem; ``seed`` with each problem's index keys its randomness."""
+        check_problems(problems)
+        return [self.solve_one(problem, seed) for problem in problems]
+
+    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+        """Recover one (already checked) problem."""
+        raise NotImplementedError
+
+
+class GeneratorBaseline(Baseline):
+    """A method on the whole pretrained generator (a ``gs.models`` StagedGenerator).
+
+    Settings default to the preset of the generator's model (Table 3's row).
+    """
+
+    prior: ClassVar[str] = "generator"
+
+    def __init__(self, generator: Any, settings: Any = None, device: str = "cpu") -> None:
+        self.generator = generator.to(device).eval()
+        self.settings = settings or auto_preset(self.name, model=generator.model_name)
+        self.device = device
+
+
 def measurement_loss(operator: Operator, image: np.ndarray, y: np.ndarray) -> float:
     """``mean((A(image) − y)²)`` in float64 for a (C, H, W) image."""
     residual = operator.A(np.asarray(image, dtype=np.float64)[None])[0] - np.asarray(
         y, dtype=np.float64)
     return float(np.mean(residual**2))
-
-
-def torch_generator(seed: int, index: int) -> Any:
-    """A ``torch.Generator`` seeded from the BASELINE stream of (seed, image index)."""
-    import torch
-
-    value = int(problem_rng(seed, index, Stream.BASELINE).integers(0, 2**62))
-    return torch.Generator().manual_seed(value)
-
-
-def seeded_reset(module: Any, generator: Any) -> None:
-    """Re-initialise every conv/linear layer of ``module`` from ``generator``.
-
-    The draw is torch's default (Kaiming-uniform with a = √5 for weights, uniform
-    ±1/√fan_in for biases), taken from an explicit generator instead of global state.
-    """
-    import math
-
-    import torch
-    from torch import nn
-
-    for layer in module.modules():
-        if isinstance(layer, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
-            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-            if layer.bias is not None:
-                fan_in = layer.weight[0].numel()
-                bound = 1 / math.sqrt(fan_in)
-                with torch.no_grad():
-                    layer.bias.uniform_(-bound, bound, generator=generator)
-
-
-def residual_losses(operator: Operator, images: Any, y: Any) -> Any:
-    """Per-row mean squared residual (R,) of torch images (R, C, H, W) against y."""
-    residual = operator.A(images) - y
-    return residual.pow(2).flatten(1).mean(dim=1)
-
-
-def adam_rows(
-    params: Sequence[Any] | Sequence[dict[str, Any]],
-    row_losses: Callable[[], Any],
-    steps: int,
-    lr: float,
-    objective: Callable[[Any], Any] | None = None,
-) -> Any:
-    """Run ``steps`` Adam steps on the sum of per-row losses; return final per-row losses.
-
-    ``row_losses()`` returns the measurement losses (R,) of R independent rows
-    (restarts); ``objective(losses)`` may add penalties (default: their sum). Rows
-    are independent, so summing them gives each its own gradient.
-    """
-    import torch
-
-    optimizer = torch.optim.Adam(params, lr=lr)
-    for _ in range(steps):
-        optimizer.zero_grad(set_to_none=True)
-        losses = row_losses()
-        total = losses.sum() if objective is None else objective(losses)
-        total.backward()
-        optimizer.step()
-    with torch.no_grad():
-        return row_losses().detach()
 
 
 @contextmanager
@@ -178,3 +152,14 @@ def choose_restart(losses: Sequence[float]) -> int:
     """Index of the lowest finite loss (a diverged restart never wins)."""
     values = np.nan_to_num(np.asarray(losses, dtype=np.float64), nan=np.inf)
     return int(np.argmin(values))
+
+
+def restart_result(problem: ProblemLike, image: np.ndarray, losses: Sequence[float],
+                   seconds: float, steps: int, **details: Any) -> BaselineResult:
+    """The record of a method run with ``len(losses)`` restarts of ``steps`` evaluations
+    each, whose lowest-loss restart gave ``image`` (C, H, W) float32 in [0, 1]."""
+    return BaselineResult(
+        image=image, measurement_loss=measurement_loss(problem.operator, image, problem.y),
+        seconds=seconds, restart=choose_restart(losses), restart_losses=list(losses),
+        evaluations=steps, total_evaluations=steps * len(losses), details=details,
+    )

@@ -9,27 +9,18 @@ stream, i.e. exactly the starts of gs-invert's "no surgery" runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from gs.baselines.base import (
-    BaselineResult,
-    ProblemLike,
-    adam_rows,
-    check_problems,
-    choose_restart,
-    measurement_loss,
-    residual_losses,
-    stopwatch,
-)
+from gs.baselines.base import Baseline, BaselineResult, ProblemLike
+from gs.baselines.fitting import fit_batched_restarts, residual_losses, to_tensor
 from gs.baselines.presets import CSGMSettings, preset
 from gs.seeding import Stream, problem_rng
 
 
-class CSGM:
+class CSGM(Baseline):
     """CSGM on a loaded gs artifact (``gs.artifact.load``); see the module docstring."""
 
     name: ClassVar[str] = "csgm"
@@ -39,19 +30,14 @@ class CSGM:
         self.artifact = artifact
         self.settings = settings or preset(self.name)
 
-    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
-        check_problems(problems)
-        return [self._solve_one(p, seed) for p in problems]
-
-    def _solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
         s, operator = self.settings, problem.operator
         device = torch.device(self.artifact.device)
         spec = self.artifact.metadata.spec_at(0)
         generator = self.artifact.generator_at(0)
         starts = spec.sample(problem_rng(seed, problem.index, Stream.INIT), s.restarts)
-        latents = [torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)
-                   .requires_grad_(True) for a in starts]
-        y = torch.as_tensor(np.asarray(problem.y, dtype=np.float32), device=device)
+        latents = [to_tensor(a, device, requires_grad=True) for a in starts]
+        y = to_tensor(problem.y, device)
         size = float(np.prod(operator.measurement_shape))
 
         def rows() -> torch.Tensor:
@@ -62,14 +48,7 @@ class CSGM:
             penalty = sum(z.pow(2).flatten(1).sum(1) for z in latents)
             return (losses * size + s.z_weight * penalty).sum()
 
-        with stopwatch() as elapsed:
-            losses = adam_rows(latents, rows, s.steps, s.lr, objective).cpu().tolist()
-            best = choose_restart(losses)
-            with torch.no_grad():
-                image = generator(*[z[best : best + 1] for z in latents])[0]
-            image = image.clamp(0, 1).cpu().numpy().astype(np.float32)
-        return BaselineResult(
-            image=image, measurement_loss=measurement_loss(operator, image, problem.y),
-            seconds=elapsed[0], restart=best, restart_losses=losses, evaluations=s.steps,
-            total_evaluations=s.steps * s.restarts,
-        )
+        def render(best: int) -> torch.Tensor:
+            return generator(*[z[best : best + 1] for z in latents])[0]
+
+        return fit_batched_restarts(problem, latents, rows, s.steps, s.lr, render, objective)

@@ -9,23 +9,21 @@ the image channels and a sigmoid. The input is a fixed random tensor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gs.baselines.base import (
-    BaselineResult,
-    ProblemLike,
+from gs.baselines.base import Baseline, BaselineResult, ProblemLike
+from gs.baselines.fitting import (
     adam_rows,
-    check_problems,
-    choose_restart,
-    measurement_loss,
+    fit_each_restart,
     residual_losses,
     seeded_reset,
-    stopwatch,
+    to_image,
+    to_tensor,
     torch_generator,
 )
 from gs.baselines.presets import DeepDecoderSettings, auto_preset
@@ -50,7 +48,7 @@ class DeepDecoderNet(nn.Module):
         return self.net(seed_tensor)
 
 
-class DeepDecoder:
+class DeepDecoder(Baseline):
     """Deep Decoder fitted per image; settings default to Table 3's row for the size."""
 
     name: ClassVar[str] = "deep-decoder"
@@ -64,61 +62,51 @@ class DeepDecoder:
         """The configured settings, or Table 3's row for ``image_side`` px."""
         return self.settings or auto_preset(self.name, image_side=image_side)
 
-    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
-        check_problems(problems)
-        return [self._solve_one(p, seed) for p in problems]
-
-    def _solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
-        operator = problem.operator
-        c, h, w = operator.image_shape
+    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+        c, h, w = problem.operator.image_shape
         s = self.settings_for(h)
         if (h, w) != (s.output_side, s.output_side):
             raise UserInputError(f"is {w}x{h} pixels; Deep Decoder settings (depth {s.depth}, "
                                  f"seed {s.seed_side}) make {s.output_side} px images",
                                  field="size")
-        return fit_untrained(operator, problem.y, problem.index, seed, s.restarts, s.steps, s.lr,
+        return fit_untrained(problem, seed, s.restarts, s.steps, s.lr,
                              lambda: DeepDecoderNet(s.depth, s.channels, c),
                              (s.channels, s.seed_side, s.seed_side), s.input_scale, 0.0,
                              self.device)
 
 
-def fit_untrained(operator: Any, y_array: np.ndarray, index: int, seed: int, restarts: int,
-                  steps: int, lr: float, build: Any, input_shape: tuple[int, ...],
+def fit_untrained(problem: ProblemLike, seed: int, restarts: int, steps: int, lr: float,
+                  build: Callable[[], nn.Module], input_shape: tuple[int, ...],
                   input_scale: float, input_noise: float, device: str) -> BaselineResult:
     """Fit ``restarts`` freshly initialised networks ``build()`` to y; keep the best.
 
     Each restart draws its weights and its fixed input (uniform × ``input_scale``)
-    from the BASELINE stream of (seed, index); ``input_noise`` > 0 perturbs the input
-    with fresh N(0, input_noise²) noise at every step (Deep Image Prior's
+    from the BASELINE stream of (seed, problem index); ``input_noise`` > 0 perturbs
+    the input with fresh N(0, input_noise²) noise at every step (Deep Image Prior's
     regularisation).
     """
-    gen = torch_generator(seed, index)
-    y = torch.as_tensor(np.asarray(y_array, dtype=np.float32), device=device)
-    images, losses = [], []
-    with stopwatch() as elapsed:
-        for _ in range(restarts):
-            net = build()
-            seeded_reset(net, gen)
-            net.to(device).train()
-            inputs = (torch.rand((1, *input_shape), generator=gen) * input_scale).to(device)
-            noise_gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,),
-                                                                        generator=gen)))
+    operator = problem.operator
+    gen = torch_generator(seed, problem.index)
+    y = to_tensor(problem.y, device)
 
-            def rows(net: nn.Module = net, inputs: Tensor = inputs,
-                     noise_gen: torch.Generator = noise_gen) -> Tensor:
-                x = inputs
-                if input_noise > 0 and torch.is_grad_enabled():
-                    x = x + input_noise * torch.randn(x.shape, generator=noise_gen).to(device)
-                return residual_losses(operator, net(x), y)
+    def fit(_: int) -> tuple[np.ndarray, float]:
+        net = build()
+        seeded_reset(net, gen)
+        net.to(device).train()
+        inputs = (torch.rand((1, *input_shape), generator=gen) * input_scale).to(device)
+        noise_gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,),
+                                                                    generator=gen)))
 
-            adam_rows(list(net.parameters()), rows, steps, lr)
-            with torch.no_grad():
-                image = net(inputs)
-                losses.append(float(residual_losses(operator, image, y)[0]))
-            images.append(image[0].clamp(0, 1).cpu().numpy().astype(np.float32))
-    best = choose_restart(losses)
-    return BaselineResult(
-        image=images[best], measurement_loss=measurement_loss(operator, images[best], y_array),
-        seconds=elapsed[0], restart=best, restart_losses=losses, evaluations=steps,
-        total_evaluations=steps * restarts,
-    )
+        def rows() -> Tensor:
+            x = inputs
+            if input_noise > 0 and torch.is_grad_enabled():
+                x = x + input_noise * torch.randn(x.shape, generator=noise_gen).to(device)
+            return residual_losses(operator, net(x), y)
+
+        adam_rows(list(net.parameters()), rows, steps, lr)
+        with torch.no_grad():
+            image = net(inputs)
+            loss = float(residual_losses(operator, image, y)[0])
+        return to_image(image[0]), loss
+
+    return fit_each_restart(problem, restarts, fit, steps)

@@ -16,7 +16,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from gs.baselines.base import BaselineResult, ProblemLike, check_problems
+from gs.baselines.base import Baseline, BaselineResult, ProblemLike
 from gs.baselines.deep_decoder import fit_untrained
 from gs.baselines.presets import DIPSettings, preset
 from gs.errors import UserInputError
@@ -69,7 +69,7 @@ class SkipNet(nn.Module):
         return self.head(self.body(x))
 
 
-class DeepImagePrior:
+class DeepImagePrior(Baseline):
     """Deep Image Prior with a fixed step budget (see the module docstring)."""
 
     name: ClassVar[str] = "dip"
@@ -79,18 +79,13 @@ class DeepImagePrior:
         self.settings = settings or preset(self.name)
         self.device = device
 
-    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
-        check_problems(problems)
+    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
         s = self.settings
-        results = []
-        for problem in problems:
-            c, h, w = problem.operator.image_shape
-            factor = 2 ** len(s.channels)
-            if h % factor or w % factor:
-                raise UserInputError(f"is {w}x{h} pixels; DIP with {len(s.channels)} scales "
-                                     f"needs sides divisible by {factor}", field="size")
-            results.append(fit_untrained(
-                problem.operator, problem.y, problem.index, seed, s.restarts, s.steps, s.lr,
-                lambda c=c: SkipNet(s.input_depth, s.channels, s.skip_channels, c),
-                (s.input_depth, h, w), 0.1, s.input_noise, self.device))
-        return results
+        c, h, w = problem.operator.image_shape
+        factor = 2 ** len(s.channels)
+        if h % factor or w % factor:
+            raise UserInputError(f"is {w}x{h} pixels; DIP with {len(s.channels)} scales "
+                                 f"needs sides divisible by {factor}", field="size")
+        return fit_untrained(problem, seed, s.restarts, s.steps, s.lr,
+                             lambda: SkipNet(s.input_depth, s.channels, s.skip_channels, c),
+                             (s.input_depth, h, w), 0.1, s.input_noise, self.device)

@@ -12,24 +12,14 @@ gradients so no matrix is formed.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from gs.baselines.base import (
-    BaselineResult,
-    ProblemLike,
-    adam_rows,
-    check_problems,
-    choose_restart,
-    measurement_loss,
-    residual_losses,
-    stopwatch,
-)
-from gs.baselines.presets import IAGANSettings, auto_preset
-from gs.models.base import StagedGenerator
+from gs.baselines.base import BaselineResult, GeneratorBaseline, ProblemLike, measurement_loss
+from gs.baselines.fitting import adam_rows, fit_each_restart, residual_losses, to_tensor
+from gs.baselines.presets import IAGANSettings
 from gs.operators import Operator
 from gs.seeding import Stream, problem_rng
 
@@ -63,58 +53,39 @@ def back_project(operator: Operator, image: np.ndarray, y: np.ndarray,
     return (x + operator.A_adjoint(u))[0]
 
 
-class IAGAN:
+class IAGAN(GeneratorBaseline):
     """IAGAN on a whole pretrained generator (``gs.models`` StagedGenerator)."""
 
     name: ClassVar[str] = "iagan"
-    prior: ClassVar[str] = "generator"
+    settings: IAGANSettings
 
-    def __init__(self, generator: StagedGenerator, settings: IAGANSettings | None = None,
-                 device: str = "cpu") -> None:
-        self.generator = generator.to(device).eval()
-        self.settings = settings or auto_preset(self.name, model=generator.model_name)
-        self.device = device
-
-    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
-        check_problems(problems)
-        return [self._solve_one(p, seed) for p in problems]
-
-    def _solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
         s, operator = self.settings, problem.operator
         spec = self.generator.cut_spec(0)
         starts = spec.sample(problem_rng(seed, problem.index, Stream.INIT), s.restarts)
-        y = torch.as_tensor(np.asarray(problem.y, dtype=np.float32), device=self.device)
-        images, losses = [], []
-        with stopwatch() as elapsed:
-            for r in range(s.restarts):
-                model = copy.deepcopy(self.generator)  # pretrained weights for every restart
-                latents = [torch.as_tensor(np.asarray(a[r : r + 1], dtype=np.float32),
-                                           device=self.device).requires_grad_(True)
-                           for a in starts]
+        y = to_tensor(problem.y, self.device)
 
-                def rows(model: Any = model, latents: list = latents) -> torch.Tensor:
-                    return residual_losses(operator, model.to_image(model(*latents)), y)
+        def fit(r: int) -> tuple[np.ndarray, float]:
+            model = copy.deepcopy(self.generator)  # pretrained weights for every restart
+            latents = [to_tensor(a[r : r + 1], self.device, requires_grad=True) for a in starts]
 
-                adam_rows(latents, rows, s.stage1_steps, s.stage1_lr)
-                weights = list(model.parameters())
-                for weight in weights:
-                    weight.requires_grad_(True)
-                if s.stage2_steps:
-                    adam_rows([{"params": latents, "lr": s.stage2_z_lr},
-                               {"params": weights, "lr": s.stage2_weights_lr}],
-                              rows, s.stage2_steps, s.stage2_z_lr)
-                with torch.no_grad():
-                    image = model.to_image(model(*latents))[0].cpu().numpy()
-                if s.back_projection:
-                    image = back_project(operator, image, problem.y)
-                image = np.clip(image, 0, 1).astype(np.float32)
-                images.append(image)
-                losses.append(measurement_loss(operator, image, problem.y))
-        best = choose_restart(losses)
-        steps = s.stage1_steps + s.stage2_steps
-        return BaselineResult(
-            image=images[best], measurement_loss=losses[best], seconds=elapsed[0],
-            restart=best, restart_losses=losses, evaluations=steps,
-            total_evaluations=steps * s.restarts,
-            details={"back_projection": s.back_projection},
-        )
+            def rows() -> torch.Tensor:
+                return residual_losses(operator, model.to_image(model(*latents)), y)
+
+            adam_rows(latents, rows, s.stage1_steps, s.stage1_lr)
+            weights = list(model.parameters())
+            for weight in weights:
+                weight.requires_grad_(True)
+            if s.stage2_steps:
+                adam_rows([{"params": latents, "lr": s.stage2_z_lr},
+                           {"params": weights, "lr": s.stage2_weights_lr}],
+                          rows, s.stage2_steps, s.stage2_z_lr)
+            with torch.no_grad():
+                image = model.to_image(model(*latents))[0].cpu().numpy()
+            if s.back_projection:
+                image = back_project(operator, image, problem.y)
+            image = np.clip(image, 0, 1).astype(np.float32)
+            return image, measurement_loss(operator, image, problem.y)
+
+        return fit_each_restart(problem, s.restarts, fit, s.stage1_steps + s.stage2_steps,
+                                back_projection=s.back_projection)

@@ -16,18 +16,11 @@ Solves ``min_w ½‖y − AΨᵀw‖² + alpha·‖w‖₁`` and returns
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 
-from gs.baselines.base import (
-    BaselineResult,
-    ProblemLike,
-    check_problems,
-    measurement_loss,
-    stopwatch,
-)
+from gs.baselines.base import Baseline, BaselineResult, ProblemLike, measurement_loss, stopwatch
 from gs.baselines.presets import LassoSettings, auto_preset
 from gs.baselines.transforms import DCT2, Wavelet2
 from gs.operators import Operator, StructuredCS
@@ -98,7 +91,7 @@ def lasso_fista(operator: Operator, transform, y: np.ndarray, alpha: float, max_
     return w[0], iterations
 
 
-class _Lasso:
+class _Lasso(Baseline):
     """Shared body of Lasso-DCT and Lasso-Wavelet (``transform_name`` differs)."""
 
     name: ClassVar[str]
@@ -127,12 +120,8 @@ class _Lasso:
         n = int(np.prod(operator.image_shape))
         return "sklearn" if m * n <= settings.max_design_entries else "fista"
 
-    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
-        """Recover each problem; deterministic, so ``seed`` is unused."""
-        check_problems(problems)
-        return [self._solve_one(p) for p in problems]
-
-    def _solve_one(self, problem: ProblemLike) -> BaselineResult:
+    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+        """Recover one problem; deterministic, so ``seed`` is unused."""
         operator = problem.operator
         s = self.settings_for(operator.task)
         transform = self._transform(tuple(operator.image_shape))

@@ -12,36 +12,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from gs.baselines.base import (
-    BaselineResult,
-    ProblemLike,
-    adam_rows,
-    check_problems,
-    choose_restart,
-    measurement_loss,
-    residual_losses,
-    stopwatch,
-)
-from gs.baselines.presets import MGANPriorSettings, auto_preset
+from gs.baselines.base import BaselineResult, GeneratorBaseline, ProblemLike
+from gs.baselines.fitting import fit_batched_restarts, residual_losses, to_tensor
+from gs.baselines.presets import MGANPriorSettings
 from gs.models.base import StagedGenerator
 from gs.seeding import Stream, problem_rng
 
 
-class MGANPrior:
+class MGANPrior(GeneratorBaseline):
     """mGANprior on a whole pretrained generator (``gs.models`` StagedGenerator)."""
 
     name: ClassVar[str] = "mganprior"
-    prior: ClassVar[str] = "generator"
+    settings: MGANPriorSettings
 
     def __init__(self, generator: StagedGenerator, settings: MGANPriorSettings | None = None,
                  device: str = "cpu") -> None:
-        self.generator = generator.to(device).eval()
-        self.settings = settings or auto_preset(self.name, model=generator.model_name)
-        self.device = device
+        super().__init__(generator, settings, device)
         generator.check_cut(self.settings.layer, field="layer")
 
     def compose(self, latents: Sequence[Tensor], weights: Sequence[Tensor]) -> Tensor:
@@ -55,37 +44,25 @@ class MGANPrior:
             mixed.append((per_code * scale).sum(dim=1))
         return g.to_image(g.run_from(s.layer, tuple(mixed))[0])
 
-    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
-        check_problems(problems)
-        return [self._solve_one(p, seed) for p in problems]
-
-    def _solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
         s, operator, g = self.settings, problem.operator, self.generator
         rows_total = s.restarts * s.codes
         starts = g.cut_spec(0).sample(problem_rng(seed, problem.index, Stream.INIT), rows_total)
-        latents = [torch.as_tensor(np.asarray(a, dtype=np.float32), device=self.device)
-                   .requires_grad_(True) for a in starts]
+        latents = [to_tensor(a, self.device, requires_grad=True) for a in starts]
         with torch.no_grad():
             shapes = [f.shape[1:] for f in g.run_from(0, tuple(z[:1] for z in latents),
                                                       until=s.layer)]
         weights = [torch.full((s.restarts, s.codes, shape[0]), 1.0 / s.codes,
                               device=self.device, requires_grad=True) for shape in shapes]
-        y = torch.as_tensor(np.asarray(problem.y, dtype=np.float32), device=self.device)
+        y = to_tensor(problem.y, self.device)
 
         def rows() -> Tensor:
             return residual_losses(operator, self.compose(latents, weights), y)
 
-        with stopwatch() as elapsed:
-            losses = adam_rows([*latents, *weights], rows, s.steps, s.lr).cpu().tolist()
-            best = choose_restart(losses)
+        def render(best: int) -> Tensor:
             pick = slice(best * s.codes, (best + 1) * s.codes)
-            with torch.no_grad():
-                image = self.compose([z[pick] for z in latents],
-                                     [a[best : best + 1] for a in weights])[0]
-            image = image.clamp(0, 1).cpu().numpy().astype(np.float32)
-        return BaselineResult(
-            image=image, measurement_loss=measurement_loss(operator, image, problem.y),
-            seconds=elapsed[0], restart=best, restart_losses=losses, evaluations=s.steps,
-            total_evaluations=s.steps * s.restarts,
-            details={"codes": s.codes, "layer": s.layer},
-        )
+            return self.compose([z[pick] for z in latents],
+                                [a[best : best + 1] for a in weights])[0]
+
+        return fit_batched_restarts(problem, [*latents, *weights], rows, s.steps, s.lr, render,
+                                    codes=s.codes, layer=s.layer)

@@ -196,26 +196,20 @@ class MGANPriorSettings(_Settings):
                   steps=self.steps, restarts=self.restarts)
 
 
+def _lasso_per_task(*, cs: float, inpaint: float, sr: float) -> dict[str, _Settings]:
+    """Lasso presets per task from validated alphas; ``default`` is the CS one and
+    denoising, which was not validated, takes the CS value too."""
+    alphas = {"default": cs, "cs": cs, "inpaint": inpaint, "sr": sr, "denoise": cs}
+    return {task: LassoSettings(alpha=alpha) for task, alpha in alphas.items()}
+
+
 #: Named presets: method name → preset name → settings. ``default`` is what the
 #: CLI uses when nothing else is asked for; the model/size-named ones are Table 3.
 PRESETS: dict[str, dict[str, _Settings]] = {
     # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py,
-    # BENCHMARKS.md "Baselines"); CS was validated at m/n = 8 %, denoising was not
-    # validated and takes the CS value.
-    "lasso-dct": {
-        "default": LassoSettings(alpha=3e-2),
-        "cs": LassoSettings(alpha=3e-2),
-        "inpaint": LassoSettings(alpha=3e-3),
-        "sr": LassoSettings(alpha=3e-4),
-        "denoise": LassoSettings(alpha=3e-2),
-    },
-    "lasso-wavelet": {
-        "default": LassoSettings(alpha=1e-1),
-        "cs": LassoSettings(alpha=1e-1),
-        "inpaint": LassoSettings(alpha=3e-2),
-        "sr": LassoSettings(alpha=3e-3),
-        "denoise": LassoSettings(alpha=1e-1),
-    },
+    # BENCHMARKS.md "Baselines"); CS was validated at m/n = 8 %.
+    "lasso-dct": _lasso_per_task(cs=3e-2, inpaint=3e-3, sr=3e-4),
+    "lasso-wavelet": _lasso_per_task(cs=1e-1, inpaint=3e-2, sr=3e-3),
     "csgm": {"default": CSGMSettings()},
     "deep-decoder": {
         "default": DeepDecoderSettings(),

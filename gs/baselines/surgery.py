@@ -6,15 +6,14 @@ surgery (c ≥ 1) and "no surgery" (a c = 0 artifact).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from gs.baselines.base import BaselineResult, ProblemLike, check_problems
+from gs.baselines.base import Baseline, BaselineResult, ProblemLike
 from gs.invert import invert
 from gs.settings import InversionSettings
 
 
-class Surgery:
+class Surgery(Baseline):
     """gs-invert on a loaded artifact with ``settings`` (default: the artifact's own)."""
 
     name: ClassVar[str] = "surgery"
@@ -27,17 +26,13 @@ class Surgery:
     def settings_for(self, task: str) -> InversionSettings:
         return self.settings or self.artifact.metadata.settings_for(task)
 
-    def solve(self, problems: Sequence[ProblemLike], *, seed: int = 0) -> list[BaselineResult]:
-        check_problems(problems)
-        results = []
-        for problem in problems:  # one at a time, so seconds are per image
-            (inv,) = invert(self.artifact, [problem.operator], [problem.y],
-                            self.settings_for(problem.operator.task), seed=seed,
-                            image_indices=[problem.index])
-            results.append(BaselineResult(
-                image=inv.image, measurement_loss=inv.measurement_loss, seconds=inv.seconds,
-                restart=inv.restart, restart_losses=inv.restart_losses,
-                evaluations=inv.evaluations, total_evaluations=inv.total_evaluations,
-                stages=inv.stages, details={"cut": self.artifact.metadata.cut},
-            ))
-        return results
+    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+        (inv,) = invert(self.artifact, [problem.operator], [problem.y],
+                        self.settings_for(problem.operator.task), seed=seed,
+                        image_indices=[problem.index])
+        return BaselineResult(
+            image=inv.image, measurement_loss=inv.measurement_loss, seconds=inv.seconds,
+            restart=inv.restart, restart_losses=inv.restart_losses,
+            evaluations=inv.evaluations, total_evaluations=inv.total_evaluations,
+            stages=inv.stages, details={"cut": self.artifact.metadata.cut},
+        )

@@ -1,0 +1,132 @@
+"""Adam fitting with restarts, shared by the baselines that optimise torch tensors.
+
+Two shapes of restart: CSGM and mGANprior hold their R restarts as rows of one
+batch (:func:`fit_batched_restarts`); IAGAN, Deep Decoder and DIP fit one network
+per restart (:func:`fit_each_restart`). Either way the restart with the lowest
+measurement loss wins (:func:`gs.baselines.base.choose_restart`) and the record is
+built by :func:`gs.baselines.base.restart_result`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gs.baselines.base import (
+    BaselineResult,
+    ProblemLike,
+    choose_restart,
+    restart_result,
+    stopwatch,
+)
+from gs.operators import Operator
+from gs.seeding import Stream, problem_rng
+
+
+def to_tensor(array: Any, device: Any, *, requires_grad: bool = False) -> Tensor:
+    """``array`` as a float32 tensor on ``device`` (a leaf that needs a gradient if asked)."""
+    return torch.as_tensor(np.asarray(array, dtype=np.float32), device=device).requires_grad_(
+        requires_grad)
+
+
+def torch_generator(seed: int, index: int) -> torch.Generator:
+    """A ``torch.Generator`` seeded from the BASELINE stream of (seed, image index)."""
+    value = int(problem_rng(seed, index, Stream.BASELINE).integers(0, 2**62))
+    return torch.Generator().manual_seed(value)
+
+
+def seeded_reset(module: nn.Module, generator: torch.Generator) -> None:
+    """Re-initialise every conv/linear layer of ``module`` from ``generator``.
+
+    The draw is torch's default (Kaiming-uniform with a = √5 for weights, uniform
+    ±1/√fan_in for biases), taken from an explicit generator instead of global state.
+    """
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            if layer.bias is not None:
+                fan_in = layer.weight[0].numel()
+                bound = 1 / math.sqrt(fan_in)
+                with torch.no_grad():
+                    layer.bias.uniform_(-bound, bound, generator=generator)
+
+
+def residual_losses(operator: Operator, images: Tensor, y: Tensor) -> Tensor:
+    """Per-row mean squared residual (R,) of torch images (R, C, H, W) against y."""
+    residual = operator.A(images) - y
+    return residual.pow(2).flatten(1).mean(dim=1)
+
+
+def adam_rows(
+    params: Sequence[Any] | Sequence[dict[str, Any]],
+    row_losses: Callable[[], Tensor],
+    steps: int,
+    lr: float,
+    objective: Callable[[Tensor], Tensor] | None = None,
+) -> Tensor:
+    """Run ``steps`` Adam steps on the sum of per-row losses; return final per-row losses.
+
+    ``row_losses()`` returns the measurement losses (R,) of R independent rows
+    (restarts); ``objective(losses)`` may add penalties (default: their sum). Rows
+    are independent, so summing them gives each its own gradient.
+    """
+    optimizer = torch.optim.Adam(params, lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        losses = row_losses()
+        total = losses.sum() if objective is None else objective(losses)
+        total.backward()
+        optimizer.step()
+    with torch.no_grad():
+        return row_losses().detach()
+
+
+def to_image(image: Tensor) -> np.ndarray:
+    """A torch image (C, H, W) as float32 numpy clamped to [0, 1]."""
+    return image.clamp(0, 1).cpu().numpy().astype(np.float32)
+
+
+def fit_batched_restarts(
+    problem: ProblemLike,
+    params: Sequence[Any],
+    row_losses: Callable[[], Tensor],
+    steps: int,
+    lr: float,
+    render: Callable[[int], Tensor],
+    objective: Callable[[Tensor], Tensor] | None = None,
+    **details: Any,
+) -> BaselineResult:
+    """Adam on restarts held as the rows of one batch; the lowest-loss row wins.
+
+    ``row_losses()`` gives the (R,) measurement losses of the R restarts and
+    ``render(r)`` the (C, H, W) image of restart r; timing covers fitting and rendering.
+    """
+    with stopwatch() as elapsed:
+        losses = adam_rows(params, row_losses, steps, lr, objective).cpu().tolist()
+        best = choose_restart(losses)
+        with torch.no_grad():
+            image = to_image(render(best))
+    return restart_result(problem, image, losses, elapsed[0], steps, **details)
+
+
+def fit_each_restart(
+    problem: ProblemLike,
+    restarts: int,
+    fit: Callable[[int], tuple[np.ndarray, float]],
+    steps: int,
+    **details: Any,
+) -> BaselineResult:
+    """Run ``fit(r) -> (image, loss)`` for every restart r; the lowest loss wins."""
+    images, losses = [], []
+    with stopwatch() as elapsed:
+        for r in range(restarts):
+            image, loss = fit(r)
+            images.append(image)
+            losses.append(loss)
+    return restart_result(problem, images[choose_restart(losses)], losses, elapsed[0], steps,
+                          **details)
