@@ -7,7 +7,6 @@ Exit codes: see :mod:`gs.clitools` (3 = some images failed).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,32 +14,18 @@ import click
 from tqdm import tqdm
 
 from gs.artifact import artifact_format
-from gs.clitools import EXIT_SOME_FAILED, interruptible, user_errors
+from gs.clitools import EXIT_SOME_FAILED, interruptible, task_options, user_errors
 from gs.compare import column_label, comparison_job, comparison_paths, write_comparisons
 from gs.errors import UserInputError
 from gs.io import check_writable
 from gs.jobs import InversionJob, JobReport, OperatorOptions, load_artifact, plan_job, run_job
 from gs.latent import InitSpec
-from gs.operators import OPTIONS, TASKS, get_task, operator_names
 from gs.settings import LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
 
 #: Library fields that no parameter of gs-invert has the name of.
 FIELD_FLAGS = {"image": "IMAGE", "keep_best": "--last-iterate"}
-
-
-def operator_flags(command: Callable[..., Any]) -> Callable[..., Any]:
-    """One flag per factory option of the task registry (``noise_std`` → ``--noise-std``)."""
-    for option in reversed(OPTIONS.values()):
-        readers = ", ".join(name for name in TASKS if option.name in get_task(name).options)
-        kind: Any = option.type
-        if option.choices and option.type is str:
-            kind = click.Choice(option.choices)
-        command = click.option(f"--{option.name.replace('_', '-')}", type=kind, default=None,
-                               help=f"{option.help[0].upper()}{option.help[1:]} ({readers}).",
-                               )(command)
-    return command
 
 
 def parse_schedule(text: str | None) -> tuple[int, ...] | None:
@@ -57,14 +42,7 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("artifact", type=click.Path())
 @click.argument("images", nargs=-1, required=True, type=click.Path())
-@click.option("--task", type=click.Choice(TASKS), default="cs", show_default=True,
-              help="; ".join(get_task(name).summary for name in TASKS) + ".")
-@click.option("--operator", type=click.Choice(operator_names()),
-              help="Operator of the task (default: the task's choice for the image size).")
-@click.option("--simulate", is_flag=True,
-              help="IMAGES are ground truth: degrade them, recover, report PSNR/SSIM.")
-@click.option("--mask", type=click.Path(), help="inpaint observation: mask image, white = kept.")
-@operator_flags
+@task_options
 @click.option("--preset", type=click.Choice(PRESETS), default="recommended", show_default=True,
               help="recommended: the measured defaults recorded in the artifact (progressive "
                    "surgery, line search, restarts screened, stop by held-out measurements): "

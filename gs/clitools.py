@@ -126,25 +126,35 @@ def interruptible(on_interrupt: Callable[[], str] | None = None) -> Iterator[Non
 
 
 def task_options(func: F) -> F:
-    """The flags that define the forward model and the mode (gs.jobs.OperatorOptions)."""
-    from gs.settings import TASKS
+    """The flags that define the forward model and the mode (gs.jobs.OperatorOptions).
+
+    ``--task``, ``--operator``, ``--simulate``, ``--mask`` and one flag per factory
+    option of the task registry (:data:`gs.operators.OPTIONS`: ``noise_std`` →
+    ``--noise-std``), each None unless given, i.e. the task's default. The command
+    receives them as keywords of the same names; the factory options go straight to
+    ``OperatorOptions(task, operator, **options)``.
+    """
+    from gs.operators import OPTIONS, TASKS, get_task, operator_names
 
     options = [
-        click.option("--task", type=click.Choice(TASKS), default="cs", show_default=True),
+        click.option("--task", type=click.Choice(TASKS), default="cs", show_default=True,
+                     help="; ".join(get_task(name).summary for name in TASKS) + "."),
+        click.option("--operator", type=click.Choice(operator_names()),
+                     help="Operator of the task (default: the task's choice for the image "
+                          "size)."),
         click.option("--simulate", is_flag=True,
                      help="IMAGES are ground truth: degrade them, recover, report PSNR/SSIM."),
-        click.option("--measurements", type=int, help="CS: number of measurements m."),
-        click.option("--ratio", type=float,
-                     help="CS: measurement ratio m/n instead of --measurements."),
-        click.option("--keep", type=float,
-                     help="inpaint: fraction of pixels kept (default 0.1)."),
         click.option("--mask", type=click.Path(),
                      help="inpaint observation: mask image, white = kept."),
-        click.option("--scale", type=int, help="sr: downsampling factor 2, 4 or 8 (default 4)."),
-        click.option("--method", type=click.Choice(["bilinear", "area"]), default="bilinear",
-                     show_default=True, help="sr: downsampling kernel."),
-        click.option("--noise-std", type=float, help="Noise std per measurement (task default)."),
     ]
+    for option in OPTIONS.values():
+        readers = ", ".join(name for name in TASKS if option.name in get_task(name).options)
+        kind: Any = option.type
+        if option.choices and option.type is str:
+            kind = click.Choice(option.choices)
+        options.append(click.option(
+            f"--{option.name.replace('_', '-')}", type=kind, default=None,
+            help=f"{option.help[0].upper()}{option.help[1:]} ({readers})."))
     for option in reversed(options):
         func = option(func)
     return func

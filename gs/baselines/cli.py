@@ -61,13 +61,12 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @user_errors(aliases={"image": "IMAGES", "layer": "cut", "preset": "preset_name"})
 def main(method_name: str, images: tuple[str, ...], artifact: str | None, weights: str | None,
-         model: str | None, task: str, simulate: bool, measurements: int | None,
-         ratio: float | None, keep: float | None, mask: str | None, scale: int | None,
-         method: str, noise_std: float | None, preset_name: str | None, steps: int | None,
+         model: str | None, task: str, operator: str | None, simulate: bool,
+         mask: str | None, preset_name: str | None, steps: int | None,
          lr: float | None, restarts: int | None, alpha: float | None, solver: str | None,
          cut: int | None, codes: int | None, back_projection: bool | None, size: int | None,
          seed: int, device: str, output_dir: str, report: str | None,
-         overwrite: bool) -> None:
+         overwrite: bool, **operator_options: Any) -> None:
     """Recover IMAGES with baseline METHOD on gs-invert's measurements and report format.
 
     \b
@@ -108,9 +107,7 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
     job = InversionJob(
         artifact=Path(source or method_name), images=tuple(Path(p) for p in images),
         output_dir=Path(output_dir),
-        operator=OperatorOptions(task=task, measurements=measurements, ratio=ratio,
-                                 keep=keep, scale=scale, method=method,
-                                 noise_std=noise_std),
+        operator=OperatorOptions(task, operator, **operator_options),
         seed=seed, simulate=simulate, mask=None if mask is None else Path(mask),
         report=None if report is None else Path(report), overwrite=overwrite,
         device=device)
