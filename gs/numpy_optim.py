@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gs.line_search import strong_wolfe
-
-LINE_SEARCHES = (None, "strong_wolfe")
+from gs.optim_options import AdamOptions, LBFGSOptions
 
 # f(X_rows (n, D) float32, row_indices (n,)) -> (loss (n,), grad (n, D)[, score (n,)])
 Objective = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
@@ -142,27 +141,12 @@ def _row_dtype(x0: np.ndarray) -> np.dtype:
     return np.dtype(np.float64) if x0.dtype == np.float64 else np.dtype(np.float32)
 
 
-class BatchedLBFGS:
+class BatchedLBFGS(LBFGSOptions):
     """Row-wise L-BFGS with torch semantics, with or without strong-Wolfe line search.
 
-    See :class:`gs.optim.BatchedLBFGS` for the arguments; ``line_search`` is None
-    (fixed steps) or ``"strong_wolfe"``, ``max_eval`` bounds the evaluations of an
-    outer step (default ``max_iter·5//4``, torch's).
+    The arguments are :class:`gs.optim_options.LBFGSOptions`, as for
+    :class:`gs.optim.BatchedLBFGS`.
     """
-
-    def __init__(self, lr: float = 1.0, max_iter: int = 20, history_size: int = 100,
-                 tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
-                 rtol: float = 0.0, patience: int = 1, keep_best: bool = False,
-                 line_search: str | None = None, max_eval: int | None = None,
-                 min_steps: int = 0) -> None:
-        if line_search not in LINE_SEARCHES:
-            raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
-        self.lr, self.max_iter, self.history_size = lr, max_iter, history_size
-        self.min_steps = min_steps
-        self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
-        self.rtol, self.patience, self.keep_best = rtol, patience, keep_best
-        self.line_search = line_search
-        self.max_eval = max_iter * 5 // 4 if max_eval is None else max_eval
 
     def minimize(self, objective: Objective, x0: np.ndarray, steps: int,
                  after_step: StepHook | None = None,
@@ -343,16 +327,8 @@ class BatchedLBFGS:
         d[idx] = np.where(first[:, None], -g[idx], -history.apply(idx, g[idx]))
 
 
-class BatchedAdam:
+class BatchedAdam(AdamOptions):
     """Row-wise Adam with per-row step counts and early stop; see :class:`gs.optim.BatchedAdam`."""
-
-    def __init__(self, lr: float = 0.1, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, rtol: float = 0.0, patience: int = 1,
-                 window: int = 20, keep_best: bool = False, min_steps: int = 0) -> None:
-        self.lr, self.betas, self.eps = lr, betas, eps
-        self.min_steps = min_steps
-        self.rtol, self.patience, self.window = rtol, patience, window
-        self.keep_best = keep_best
 
     def minimize(self, objective: Objective, x0: np.ndarray, steps: int,
                  after_step: StepHook | None = None,

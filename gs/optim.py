@@ -37,13 +37,13 @@ import torch
 from torch import Tensor
 
 from gs.line_search import strong_wolfe
+from gs.optim_options import AdamOptions, LBFGSOptions
 
 # f(X_rows (n, D), row_indices (n,)) -> (loss (n,), grad (n, D)[, score (n,)])
 Objective = Callable[[Tensor, Tensor], tuple[Tensor, ...]]
 # after_step(outer steps done, loss (N,), done (N,), points) -> rows to stop now (N,) bool;
 # ``points()`` returns every row's current point (N, D) (its best one under keep_best).
 StepHook = Callable[[int, Tensor, Tensor, Callable[[], Tensor]], Tensor]
-LINE_SEARCHES = (None, "strong_wolfe")
 
 
 @dataclass
@@ -134,48 +134,8 @@ class _Convergence:
         self.last, self.calm = self.last[rows], self.calm[rows]
 
 
-class BatchedLBFGS:
-    """Row-wise L-BFGS with torch semantics, with or without strong-Wolfe line search.
-
-    Args:
-        lr: step scale ``t`` (the first iteration uses ``min(1, 1/‖g‖₁)·lr``); with a
-            line search, the first trial step length.
-        max_iter: inner iterations per outer step.
-        history_size: curvature pairs kept per row.
-        tolerance_grad, tolerance_change: torch's per-step stopping tests.
-        line_search: None (fixed steps, torch's default) or ``"strong_wolfe"``.
-        max_eval: evaluations per outer step (torch's default ``max_iter·5//4``);
-            bounds the line searches of a step.
-        rtol, patience, min_steps: extra permanent per-row stop, judged once per
-            outer step from step ``min_steps + 1`` on: relative improvement of the
-            score below ``rtol`` for ``patience`` steps (``rtol = 0`` disables).
-        keep_best: return each row's lowest-score point (costs one last evaluation
-            of the rows whose final point was never evaluated); off, the rows end
-            where ``torch.optim.LBFGS`` would.
-    """
-
-    def __init__(
-        self,
-        lr: float = 1.0,
-        max_iter: int = 20,
-        history_size: int = 100,
-        tolerance_grad: float = 1e-7,
-        tolerance_change: float = 1e-9,
-        rtol: float = 0.0,
-        patience: int = 1,
-        keep_best: bool = False,
-        line_search: str | None = None,
-        max_eval: int | None = None,
-        min_steps: int = 0,
-    ) -> None:
-        if line_search not in LINE_SEARCHES:
-            raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
-        self.lr, self.max_iter, self.history_size = lr, max_iter, history_size
-        self.tolerance_grad, self.tolerance_change = tolerance_grad, tolerance_change
-        self.rtol, self.patience, self.keep_best = rtol, patience, keep_best
-        self.line_search = line_search
-        self.max_eval = max_iter * 5 // 4 if max_eval is None else max_eval
-        self.min_steps = min_steps
+class BatchedLBFGS(LBFGSOptions):
+    """Row-wise L-BFGS with torch semantics; arguments: :class:`gs.optim_options.LBFGSOptions`."""
 
     def minimize(self, objective: Objective, x0: Tensor, steps: int,
                  after_step: StepHook | None = None, floor: Tensor | None = None
@@ -473,15 +433,9 @@ class _History:
                 + torch.bmm(coef_y[:, None, :], y_all)[:, 0])
 
 
-class BatchedAdam:
-    """Row-wise Adam (torch's update rule) with per-row step counts and early stop."""
-
-    def __init__(self, lr: float = 0.1, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, rtol: float = 0.0, patience: int = 1,
-                 window: int = 20, keep_best: bool = False, min_steps: int = 0) -> None:
-        self.lr, self.betas, self.eps = lr, betas, eps
-        self.rtol, self.patience, self.window = rtol, patience, window
-        self.keep_best, self.min_steps = keep_best, min_steps
+class BatchedAdam(AdamOptions):
+    """Row-wise Adam (torch's update rule) with per-row step counts and early stop;
+    arguments: :class:`gs.optim_options.AdamOptions`."""
 
     def minimize(self, objective: Objective, x0: Tensor, steps: int,
                  after_step: StepHook | None = None, floor: Tensor | None = None
