@@ -25,17 +25,11 @@ import torch
 from torch import Tensor
 
 from gs.errors import UserInputError
+from gs.inversion_plan import StageTally, noise_floor, plan_batch
 from gs.latent import InitSpec, LatentSpec
 from gs.operators import Operator
 from gs.optim import BatchedAdam, BatchedLBFGS, OptimResult
-from gs.results import (
-    InversionResult,
-    StageRecord,
-    StepEvent,
-    collect_results,
-    holdout_mask,
-)
-from gs.seeding import Stream, problem_rng
+from gs.results import InversionResult, StepEvent, holdout_mask  # noqa: F401 - re-exported
 from gs.settings import ADAM_WINDOW, InversionSettings, make_optimizer
 
 
@@ -152,17 +146,6 @@ def _restart_pruner(after: int, rows_per_image: int):
     return hook
 
 
-def _noise_floor(operators: Sequence[Operator], discrepancy: float, rows_per_image: int,
-                 device: torch.device) -> Tensor | None:
-    """Per-row loss (N,) at which the discrepancy principle stops a row, or None."""
-    if discrepancy <= 0 or not any(op.noise_std > 0 for op in operators):
-        return None
-    # A noise-free image has floor 0: the rule never fires for it (mean squares > 0).
-    per_image = torch.tensor([discrepancy * op.noise_std**2 for op in operators],
-                             dtype=torch.float32, device=device)
-    return per_image.repeat_interleave(rows_per_image)
-
-
 def _step_hook(problem: _Problem, stage: int, cut: int, steps: int, n_images: int,
                rows_per_image: int, keep_restarts_after: int,
                on_step: Callable[[StepEvent], None] | None):
@@ -189,28 +172,6 @@ def _step_hook(problem: _Problem, stage: int, cut: int, steps: int, n_images: in
         return stop
 
     return hook
-
-
-def _schedule(settings: InversionSettings, cut: int) -> tuple[int, ...]:
-    schedule = tuple(settings.schedule) or (cut,)
-    if schedule[-1] != cut:
-        raise UserInputError(f"{schedule} must end at the artifact's cut {cut}", field="schedule")
-    return schedule
-
-
-def _warm_starts(spec: LatentSpec, initial: Sequence[Sequence[np.ndarray]], images: int,
-                 restarts: int) -> np.ndarray:
-    """Rows (images · restarts, size) of flattened given latents, each repeated per restart."""
-    if len(initial) != images:
-        raise ValueError(f"initial must hold latents for {images} images, got {len(initial)}")
-    rows = []
-    for latents in initial:
-        if [tuple(np.shape(a)) for a in latents] != [tuple(s) for s in spec.shapes]:
-            raise ValueError(f"initial latents must have shapes {list(spec.shapes)}, got "
-                             f"{[tuple(np.shape(a)) for a in latents]}")
-        flat = np.concatenate([np.asarray(a, dtype=np.float32).reshape(-1) for a in latents])
-        rows.append(np.repeat(flat[None], restarts, axis=0))
-    return np.concatenate(rows)
 
 
 def invert(
@@ -245,41 +206,18 @@ def invert(
     Returns:
         One :class:`InversionResult` per image, in order.
     """
-    if len(operators) != len(observations) or not operators:
-        raise ValueError("operators and observations must be non-empty lists of equal length")
-    indices = list(range(len(operators))) if image_indices is None else list(image_indices)
     device = torch.device(artifact.device)
     meta = artifact.metadata
-    schedule = _schedule(settings, meta.cut)
     start = time.perf_counter()
+    plan = plan_batch(meta, operators, observations, settings, seed, image_indices, init, initial)
+    schedule = plan.schedule
     ys = [torch.as_tensor(np.asarray(y, dtype=np.float32), device=device) for y in observations]
-    held = [
-        torch.as_tensor(holdout_mask(int(y.numel()), settings.holdout,
-                                     problem_rng(seed, i, Stream.HOLDOUT)), device=device)
-        if settings.holdout > 0 else None
-        for i, y in zip(indices, ys)
-    ]
+    held = [None if mask is None else torch.as_tensor(mask, device=device) for mask in plan.held]
     precision = resolve_precision(settings.precision, device)
-    spec0 = meta.spec_at(schedule[0])
-    if init is not None:
-        spec0 = spec0.with_init(init)
-    restarts = settings.restarts
-    if initial is not None:
-        x0 = _warm_starts(spec0, initial, len(indices), restarts)
-    else:
-        x0 = np.concatenate([
-            np.concatenate([a.reshape(restarts, -1) for a in spec0.sample(
-                problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
-            for i in indices
-        ])
-    x = torch.as_tensor(x0, device=device)
-    rows_per_image = restarts
-    n_images = len(indices)
-    records: list[list[StageRecord]] = [[] for _ in indices]
-    evaluations = np.zeros(n_images, dtype=np.int64)
-    total_evaluations = np.zeros(n_images, dtype=np.int64)
-    restart_choice = np.zeros(n_images, dtype=np.int64)
-    restart_losses: list[list[float]] = []
+    x = torch.as_tensor(plan.x0, device=device)
+    rows_per_image = settings.restarts
+    n_images = len(plan.indices)
+    tally = StageTally(n_images)
     for stage_number, c in enumerate(schedule):
         spec = meta.spec_at(c)
         problem = _Problem(artifact.generator_at(c), spec, operators, ys, rows_per_image,
@@ -287,27 +225,20 @@ def invert(
         rows = torch.arange(x.shape[0], device=device)
         with torch.no_grad():
             _, _, first_loss, _ = problem.losses(x, rows)
-        floor = _noise_floor(operators, settings.discrepancy, rows_per_image, device)
+        floor = noise_floor(operators, settings.discrepancy, rows_per_image)
         hook = _step_hook(problem, stage_number, c, _planned_steps(settings), n_images,
                           rows_per_image, settings.keep_restarts_after, on_step)
         optimizer = make_optimizer(settings, BatchedLBFGS, BatchedAdam)
-        result: OptimResult = optimizer.minimize(problem, x, settings.steps, hook, floor)
+        result: OptimResult = optimizer.minimize(
+            problem, x, settings.steps, hook,
+            None if floor is None else torch.as_tensor(floor, device=device))
         with torch.no_grad():
             _, final_score, final_loss, images = problem.losses(result.x, rows)
         choice = final_score if settings.holdout > 0 else final_loss
-        per_image = final_loss.reshape(n_images, rows_per_image)
-        # A restart that overflowed must never win the choice (argmin prefers NaN).
-        best = torch.nan_to_num(choice.reshape(n_images, rows_per_image),
-                                nan=float("inf")).argmin(dim=1)
-        chosen = torch.arange(n_images, device=device) * rows_per_image + best
-        if stage_number == 0:
-            restart_choice = best.cpu().numpy()
-            restart_losses = per_image.double().cpu().tolist()
-        evaluations += result.evaluations[chosen].cpu().numpy()
-        total_evaluations += result.evaluations.reshape(n_images, -1).sum(1).cpu().numpy()
-        for i, row in enumerate(chosen.tolist()):
-            records[i].append(StageRecord(c, float(first_loss[row]), float(final_loss[row]),
-                                          int(result.evaluations[row])))
+        chosen = torch.as_tensor(tally.add_stage(
+            stage_number, c, rows_per_image, *(t.double().cpu().numpy() for t in (
+                choice, first_loss, final_loss)), result.evaluations.cpu().numpy()),
+            device=device)
         x_best = result.x[chosen]
         if stage_number + 1 < len(schedule):
             with torch.no_grad():
@@ -316,6 +247,4 @@ def invert(
             rows_per_image = 1
     final_images = images[chosen].clamp(0, 1).cpu().numpy()
     latents = [t.cpu().numpy() for t in problem.unflatten(x_best)]
-    seconds = (time.perf_counter() - start) / len(indices)
-    return collect_results(final_images, latents, records, restart_choice, restart_losses,
-                           evaluations, total_evaluations, seconds)
+    return tally.results(final_images, latents, (time.perf_counter() - start) / n_images)

@@ -24,12 +24,12 @@ import numpy as np
 
 from gs.artifact import ArtifactMetadata, artifact_format
 from gs.errors import UserInputError
+from gs.inversion_plan import StageTally, noise_floor, plan_batch, schedule_of
 from gs.latent import InitSpec, LatentSpec
 from gs.numpy_optim import BatchedAdam, BatchedLBFGS, OptimResult
 from gs.onnx_graphs import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
 from gs.operators import Operator
-from gs.results import InversionResult, StageRecord, collect_results, holdout_mask
-from gs.seeding import Stream, problem_rng
+from gs.results import InversionResult
 from gs.settings import InversionSettings, make_optimizer
 
 CPU = "CPUExecutionProvider"
@@ -352,10 +352,7 @@ def check_settings(settings: InversionSettings, cut: int) -> tuple[int, ...]:
     if settings.precision == "bf16":
         raise UserInputError("is not available with ONNX artifacts (their graphs are "
                              "float32); use fp32 or auto", field="precision", value="bf16")
-    schedule = tuple(settings.schedule) or (cut,)
-    if schedule[-1] != cut:
-        raise ValueError(f"schedule {schedule} must end at the artifact's cut {cut}")
-    return schedule
+    return schedule_of(settings, cut)
 
 
 def invert(
@@ -383,55 +380,28 @@ def invert(
     Returns:
         One :class:`gs.results.InversionResult` per image, in order.
     """
-    if len(operators) != len(observations) or not operators:
-        raise ValueError("operators and observations must be non-empty lists of equal length")
-    indices = list(range(len(operators))) if image_indices is None else list(image_indices)
     meta = artifact.metadata
-    schedule = check_settings(settings, meta.cut)
+    check_settings(settings, meta.cut)
     start = time.perf_counter()
+    plan = plan_batch(meta, operators, observations, settings, seed, image_indices, init)
+    schedule = plan.schedule
     ys = [np.asarray(y, dtype=np.float32)[None] for y in observations]
-    held = [holdout_mask(int(y.size), settings.holdout, problem_rng(seed, i, Stream.HOLDOUT))
-            if settings.holdout > 0 else None for i, y in zip(indices, ys)]
-    noisy = settings.discrepancy > 0 and any(op.noise_std > 0 for op in operators)
-    spec0 = meta.spec_at(schedule[0])
-    if init is not None:
-        spec0 = spec0.with_init(init)
-    restarts = settings.restarts
-    x = np.concatenate([
-        np.concatenate([a.reshape(restarts, -1) for a in spec0.sample(
-            problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
-        for i in indices
-    ]).astype(np.float32)
-    rows_per_image = restarts
-    records: list[list[StageRecord]] = [[] for _ in indices]
-    evaluations = np.zeros(len(indices), dtype=np.int64)
-    total_evaluations = np.zeros(len(indices), dtype=np.int64)
-    restart_choice = np.zeros(len(indices), dtype=np.int64)
-    restart_losses: list[list[float]] = []
+    x = plan.x0
+    rows_per_image = settings.restarts
+    n_images = len(plan.indices)
+    tally = StageTally(n_images)
     for stage_number, c in enumerate(schedule):
-        problem = _Problem(artifact, c, operators, ys, rows_per_image, held)
+        problem = _Problem(artifact, c, operators, ys, rows_per_image, plan.held)
         rows = np.arange(x.shape[0])
         _, _, first_loss, _ = problem.losses(x, rows)
         hook = _restart_pruner(settings.keep_restarts_after, rows_per_image)
-        # The discrepancy principle: stop a row whose mean squared residual fits noise.
-        floor = (np.repeat(np.array([settings.discrepancy * op.noise_std**2 for op in operators],
-                                    dtype=np.float32), rows_per_image) if noisy else None)
+        floor = noise_floor(operators, settings.discrepancy, rows_per_image)
         optimizer = make_optimizer(settings, BatchedLBFGS, BatchedAdam)
         result: OptimResult = optimizer.minimize(problem, x, settings.steps, hook, floor)
         _, final_score, final_loss, images = problem.losses(result.x, rows)
         choice = final_score if settings.holdout > 0 else final_loss
-        per_image = final_loss.reshape(len(indices), rows_per_image)
-        best = np.nan_to_num(choice.reshape(len(indices), rows_per_image),
-                             nan=np.inf).argmin(axis=1)
-        chosen = np.arange(len(indices)) * rows_per_image + best
-        if stage_number == 0:
-            restart_choice = best
-            restart_losses = per_image.astype(np.float64).tolist()
-        evaluations += result.evaluations[chosen]
-        total_evaluations += result.evaluations.reshape(len(indices), -1).sum(axis=1)
-        for i, row in enumerate(chosen.tolist()):
-            records[i].append(StageRecord(c, float(first_loss[row]), float(final_loss[row]),
-                                          int(result.evaluations[row])))
+        chosen = tally.add_stage(stage_number, c, rows_per_image, choice, first_loss,
+                                 final_loss, result.evaluations)
         x_best = result.x[chosen]
         if stage_number + 1 < len(schedule):
             state = artifact.carry(c, schedule[stage_number + 1], problem.unflatten(x_best))
@@ -440,6 +410,4 @@ def invert(
             rows_per_image = 1
     final_images = np.clip(images[chosen], 0, 1)
     latents = problem.unflatten(x_best)
-    seconds = (time.perf_counter() - start) / len(indices)
-    return collect_results(final_images, latents, records, restart_choice, restart_losses,
-                           evaluations, total_evaluations, seconds)
+    return tally.results(final_images, latents, (time.perf_counter() - start) / n_images)
