@@ -17,7 +17,6 @@ batch advances it by :attr:`GeneratorModule.optimizer_steps_per_iteration` = 2.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -30,6 +29,7 @@ import gs
 from gs.latent import InputSpec
 from gs.models import checkpoint as contract
 from gs.models.base import StagedGenerator
+from gs.models.seeded_init import reset_parameters_seeded
 from gs.params import Param, declared_params
 
 STREAM_WEIGHTS, STREAM_NOISE, STREAM_SAMPLES = 0, 1, 2
@@ -48,23 +48,6 @@ def register_trainer(cls: M) -> M:
     """Class decorator: ``gs-train <model_name>`` trains ``cls``."""
     TRAINERS[cls.generator_class.model_name] = cls
     return cls
-
-
-def reset_parameters_seeded(module: nn.Module, generator: torch.Generator) -> None:
-    """PyTorch's default initialisation of every Linear/Conv layer, drawn from ``generator``.
-
-    Weights ~ kaiming-uniform(a=√5), biases ~ U[-1/√fan_in, 1/√fan_in] (what
-    ``reset_parameters`` does with the global RNG); batch norms get weight 1, bias 0.
-    """
-    for m in module.modules():
-        if isinstance(m, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
-            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
-            if m.bias is not None:
-                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
-                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
-        elif isinstance(m, nn.BatchNorm2d):
-            m.reset_parameters()
 
 
 def derived_seed(seed: int, *keys: int) -> int:

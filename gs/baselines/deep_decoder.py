@@ -21,13 +21,13 @@ from gs.baselines.fitting import (
     adam_rows,
     fit_each_restart,
     residual_losses,
-    seeded_reset,
     to_image,
     to_tensor,
     torch_generator,
 )
 from gs.baselines.presets import DeepDecoderSettings, auto_preset
 from gs.errors import UserInputError
+from gs.models.seeded_init import reset_parameters_seeded
 
 
 class DeepDecoderNet(nn.Module):
@@ -91,7 +91,7 @@ def fit_untrained(problem: ProblemLike, seed: int, restarts: int, steps: int, lr
 
     def fit(_: int) -> tuple[np.ndarray, float]:
         net = build()
-        seeded_reset(net, gen)
+        reset_parameters_seeded(net, gen)
         net.to(device).train()
         inputs = (torch.rand((1, *input_shape), generator=gen) * input_scale).to(device)
         noise_gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,),

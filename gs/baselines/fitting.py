@@ -9,13 +9,12 @@ built by :func:`gs.baselines.base.restart_result`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from gs.baselines.base import (
     BaselineResult,
@@ -38,22 +37,6 @@ def torch_generator(seed: int, index: int) -> torch.Generator:
     """A ``torch.Generator`` seeded from the BASELINE stream of (seed, image index)."""
     value = int(problem_rng(seed, index, Stream.BASELINE).integers(0, 2**62))
     return torch.Generator().manual_seed(value)
-
-
-def seeded_reset(module: nn.Module, generator: torch.Generator) -> None:
-    """Re-initialise every conv/linear layer of ``module`` from ``generator``.
-
-    The draw is torch's default (Kaiming-uniform with a = √5 for weights, uniform
-    ±1/√fan_in for biases), taken from an explicit generator instead of global state.
-    """
-    for layer in module.modules():
-        if isinstance(layer, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
-            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-            if layer.bias is not None:
-                fan_in = layer.weight[0].numel()
-                bound = 1 / math.sqrt(fan_in)
-                with torch.no_grad():
-                    layer.bias.uniform_(-bound, bound, generator=generator)
 
 
 def residual_losses(operator: Operator, images: Tensor, y: Tensor) -> Tensor:
