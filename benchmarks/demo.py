@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cache import cached_artifact
 from photos import faces, non_faces
 
 from gs.artifact import load
-from gs.export import export_artifact
 from gs.invert import invert, simulate
 from gs.io import image_grid, write_image
 from gs.metrics import psnr
@@ -28,10 +28,7 @@ def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int,
     out.mkdir(parents=True, exist_ok=True)
     artifacts = {}
     for c in (0, 1):
-        path = out / f"dcgan_c{c}.pt"
-        if not path.exists():
-            export_artifact(weights, path, cut=c, model="dcgan")
-        artifacts[c] = load(path)
+        artifacts[c] = load(cached_artifact(weights, c, path=out / f"dcgan_c{c}.pt"))
     size = artifacts[0].metadata.image_shape[1]
     photos = faces(n_faces, size) + non_faces(n_other, size)
     names = [name for name, _ in photos]

@@ -64,3 +64,20 @@ def test_soak_runs_whole_jobs_back_to_back(tiny_artifacts):
     result = soak.soak(tiny_artifacts[1], runs=3, warmup=1, steps=1, threads=1, ratio=0.1)
     assert result["runs"] == 3 and result["median_seconds_per_job"] > 0
     assert result["peak_rss_end_mib"] >= result["peak_rss_after_warmup_mib"] > 0
+
+
+def test_cached_artifact_is_exported_again_when_the_defaults_change(tmp_path, tiny_weights,
+                                                                    monkeypatch):
+    import cache
+
+    from gs.settings import recommended_settings
+
+    path = tmp_path / "dcgan_c1.pt"
+    cache.cached_artifact(tiny_weights, 1, path=path)
+    exported = path.stat().st_mtime_ns
+    assert cache.cached_artifact(tiny_weights, 1, path=path) == path
+    assert path.stat().st_mtime_ns == exported  # current defaults: kept as it is
+    monkeypatch.setattr(cache, "recommended_settings",
+                        lambda task, cut: recommended_settings(task, cut).override(steps=3))
+    cache.cached_artifact(tiny_weights, 1, path=path)
+    assert path.stat().st_mtime_ns != exported  # stale defaults: exported again
