@@ -33,12 +33,29 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tiny_artifacts, tmp_path):
-    """``gs-serve`` on a free local port in a background thread; yields its URL."""
+def server(tiny_artifacts, tmp_path, monkeypatch):
+    """``gs-serve`` on a free local port in a background thread; yields its URL.
+
+    Each optimisation step is paced to last at least 50 ms: a tiny artifact solves a
+    whole job within one 0.1 s event interval, and the page's live progress is what
+    is under test.
+    """
     import uvicorn
 
+    import gs.serve.runner as page_runner
     from gs.serve import create_app
     from gs.serve.catalog import Catalog
+
+    solve = page_runner.run_job
+
+    def paced(job, artifact, on_step, **options):
+        def step(event):
+            time.sleep(0.05)
+            on_step(event)
+
+        return solve(job, artifact, on_step=step, **options)
+
+    monkeypatch.setattr(page_runner, "run_job", paced)
 
     listed = os.environ.get("GS_UI_ARTIFACTS")
     paths = listed.split(",") if listed else [tiny_artifacts[1], tiny_artifacts[0]]
