@@ -109,15 +109,11 @@ class BEGANModule(GANModule):
             balance = self.hparams.gamma * d["real"] - d["fake"]
             self.k_t.copy_((k_t + self.hparams.lambda_k * balance).clamp(0.0, 1.0))
             measure = d["real"] + balance.abs()
-        self.log_dict(
-            {"loss_d": d["loss"], "loss_g": loss_g, "m_global": measure, "k_t": self.k_t.clone()},
-            prog_bar=True, on_step=True, on_epoch=False,
-        )
-        self.log_dict({"loss_real": d["real"], "loss_fake": d["fake"]},
-                      on_step=True, on_epoch=False)
+        self.log_dict({"loss_d": d["loss"], "loss_g": loss_g, "m_global": measure,
+                       "k_t": self.k_t.clone()}, prog_bar=True)
+        self.log_dict({"loss_real": d["real"], "loss_fake": d["fake"]})
 
     def validation_step(self, batch: Tensor, batch_idx: int) -> None:
         # Held-out real images: an auto-encoder that reconstructs them much worse than
         # the training images (compare with loss_real) is memorising the training set.
-        self.log("val/loss_real", reconstruction_loss(batch, self.discriminator(batch)),
-                 on_epoch=True)
+        self.log("val/loss_real", reconstruction_loss(batch, self.discriminator(batch)))

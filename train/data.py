@@ -134,12 +134,6 @@ def to_tensor(array: np.ndarray, value_range: tuple[float, float]) -> Tensor:
     return x * ((high - low) / 255.0) + low
 
 
-def from_tensor(x: Tensor, value_range: tuple[float, float]) -> Tensor:
-    """Inverse of :func:`to_tensor` up to rounding: ``value_range`` → [0, 1], clamped."""
-    low, high = value_range
-    return ((x - low) / (high - low)).clamp(0, 1)
-
-
 class ImageFileDataset(Dataset):
     """Images ``root/files[i]`` as tensors (C, H, W) in ``value_range``."""
 

@@ -81,16 +81,11 @@ class DCGANModule(GANModule):
 
         d = self.step(opt_d, discriminator_loss)
         g = self.step(opt_g, generator_loss)
-        self.log_dict({"loss_d": d["loss"], "loss_g": g["loss"]},
-                      prog_bar=True, on_step=True, on_epoch=False)
-        self.log_dict(
-            {  # pytorch-examples' D(x), D(G(z)) before and after the D step
-                "d_real": torch.sigmoid(d["real"]).mean(),
-                "d_fake": torch.sigmoid(d["fake"]).mean(),
-                "d_fake_after": torch.sigmoid(g["fake"]).mean(),
-            },
-            on_step=True, on_epoch=False,
-        )
+        self.log_dict({"loss_d": d["loss"], "loss_g": g["loss"]}, prog_bar=True)
+        # pytorch-examples' D(x), D(G(z)) before and after the D step
+        self.log_dict({"d_real": torch.sigmoid(d["real"]).mean(),
+                       "d_fake": torch.sigmoid(d["fake"]).mean(),
+                       "d_fake_after": torch.sigmoid(g["fake"]).mean()})
 
     def discriminate_as_in_training(self, images: Tensor) -> Tensor:
         """D's logits with batch statistics, as in a training step, leaving its state alone."""
@@ -107,11 +102,6 @@ class DCGANModule(GANModule):
         # Held-out real images, scored as the training images are (batch statistics):
         # val/d_real far below the training d_real means D memorises the training set.
         logits = self.discriminate_as_in_training(batch)
-        ones = torch.ones_like(logits)
-        self.log_dict(
-            {
-                "val/loss_d_real": F.binary_cross_entropy_with_logits(logits, ones),
-                "val/d_real": torch.sigmoid(logits).mean(),
-            },
-            on_epoch=True,
-        )
+        self.log_dict({
+            "val/loss_d_real": F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)),
+            "val/d_real": torch.sigmoid(logits).mean()})

@@ -50,7 +50,6 @@ class VAEModule(GeneratorModule):
     generator_class = VAEDecoder
     cut_before_training_refused = "its decoder blocks are trained together with the encoder"
     value_range = (0.0, 1.0)
-    optimizer_steps_per_iteration = 1
 
     def __init__(
         self,
@@ -92,10 +91,9 @@ class VAEModule(GeneratorModule):
 
     def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
         parts = self.losses(batch)
-        self.log_dict({k: v.detach() for k, v in parts.items()}, prog_bar=True, on_step=True,
-                      on_epoch=False)
+        self.log_dict({k: v.detach() for k, v in parts.items()}, prog_bar=True)
         return parts["loss"]
 
     def validation_step(self, batch: Tensor, batch_idx: int) -> None:
         parts = self.losses(batch, sample=False)
-        self.log_dict({f"val/{k}": v for k, v in parts.items()}, on_epoch=True)
+        self.log_dict({f"val/{k}": v for k, v in parts.items()})
