@@ -37,7 +37,7 @@ from torch import Tensor
 
 from gs.models.began import BEGANGenerator
 from gs.params import Param
-from gs.train.module import ADAM_LR, GANModule, register_trainer, sample_init
+from gs.train.module import ADAM_LR, GANModule, register_trainer
 from gs.train.networks import BEGANDiscriminator
 
 
@@ -61,6 +61,7 @@ class BEGANModule(GANModule):
     """
 
     generator_class = BEGANGenerator
+    normal_prior = False  # z ~ U[-1, 1], the generator's cut-0 initial distribution
 
     def __init__(
         self,
@@ -76,14 +77,6 @@ class BEGANModule(GANModule):
         self.discriminator = BEGANDiscriminator(g.nc, ndf, g.nz, g.image_size)
         self.register_buffer("k_t", torch.zeros(()))
         self.init_weights(self.generator, self.discriminator)
-
-    def latent_inputs(
-        self, batch: int, generator: torch.Generator, device: torch.device | str = "cpu"
-    ) -> tuple[Tensor, ...]:
-        """Training inputs at the cut: z ~ U[-1, 1] at cut 0 (BEGAN's prior), else the
-        cut's initial distributions (``cut_spec(c)``)."""
-        specs = self.generator.cut_spec(self.cut).inputs
-        return tuple(sample_init(s, batch, generator, device) for s in specs)
 
     def training_step(self, batch: Tensor, batch_idx: int) -> None:
         real = batch  # (B, nc, S, S) in [-1, 1]

@@ -1,18 +1,13 @@
 """What every gs-train LightningModule shares: the checkpoint contract, hyperparameters,
 sampling, and for GANs the optimisers and the manual-optimisation step.
 
-The checkpoint contract is defined in :mod:`gs.models.checkpoint` (gs-export reads
-it there); :class:`GeneratorModule` writes it: ``model_name``, ``model_config`` and
-``cut_before_training`` are its constructor arguments, saved by
-``save_hyperparameters()``, and the generator is the attribute ``generator``.
+:class:`GeneratorModule` writes the checkpoint contract of :mod:`gs.models.checkpoint`
+(which gs-export reads). A module's own hyperparameters are the arguments of its
+``__init__`` annotated ``Annotated[type, Param(help, range)]``; ``gs-train`` derives
+its flags, defaults, validation and resume checks from them (:mod:`gs.train.hparams`).
 
-A module's own hyperparameters are the arguments of its ``__init__`` annotated
-``Annotated[type, Param(help, range)]``: ``gs-train`` derives its flags, defaults,
-validation and resume checks from them (see :mod:`gs.train.hparams`).
-
-One *iteration* is one batch. Lightning's ``trainer.global_step`` counts
-optimizer steps instead, so a GAN that steps a discriminator and a generator per
-batch advances it by :attr:`GeneratorModule.optimizer_steps_per_iteration` = 2.
+One *iteration* is one batch. Lightning's ``trainer.global_step`` counts optimizer
+steps instead: :attr:`GeneratorModule.optimizer_steps_per_iteration` per batch (GANs: 2).
 """
 
 from __future__ import annotations
@@ -76,9 +71,7 @@ class GeneratorModule(L.LightningModule):
     """Base of the gs-train LightningModules; it builds ``self.generator`` from the config.
 
     Subclasses set :attr:`generator_class`, declare their hyperparameters in their
-    ``__init__`` and pass ``model_config``, ``cut_before_training``, ``seed`` and
-    ``model_name`` on to this constructor, which saves all of them as hyperparameters
-    and validates the declared ones.
+    ``__init__`` and pass the arguments below on; all are saved as hyperparameters.
 
     Args:
         model_config: the generator's constructor arguments (``generator.config()``).
@@ -92,6 +85,8 @@ class GeneratorModule(L.LightningModule):
     """Why this model cannot be cut before training (empty: it can)."""
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
     """Range of the training images this model expects (and its raw output range)."""
+    normal_prior: ClassVar[bool] = True
+    """Train an uncut generator on z ~ N(0, I); False: on its cut-0 initial distribution."""
     optimizer_steps_per_iteration: ClassVar[int] = 1
     ddp_find_unused_parameters: ClassVar[bool] = False
     """True when some parameters get no gradient in a backward pass (GANs: each step
@@ -148,11 +143,11 @@ class GeneratorModule(L.LightningModule):
     ) -> tuple[Tensor, ...]:
         """Training-time inputs of the (possibly cut) generator, shape (batch, *spec.shape).
 
-        At cut 0 this is the prior the GAN is trained with, N(0, I); a generator cut
-        before training gets the cut's initial distribution (``cut_spec(c)``).
+        At cut 0 this is the prior (:attr:`normal_prior`); a generator cut before
+        training gets the cut's initial distribution (``cut_spec(c)``).
         """
         specs = self.generator.cut_spec(self.cut).inputs
-        if self.cut == 0:
+        if self.cut == 0 and self.normal_prior:
             return tuple(
                 torch.randn((batch, *s.shape), generator=generator, device=device) for s in specs
             )
