@@ -1,26 +1,21 @@
 """BEGAN training (Berthelot et al. 2017, "BEGAN: Boundary Equilibrium GANs"), on Lightning.
 
 Generator: :class:`gs.models.began.BEGANGenerator` (the class gs-export cuts), with
-skip connections. Discriminator: an auto-encoder
-:class:`gs.train.networks.BEGANDiscriminator` whose
-decoder has the generator's architecture. With the pixel-wise L1 reconstruction
+skip connections. Discriminator: the auto-encoder
+:class:`gs.train.networks.BEGANDiscriminator`. With the pixel-wise L1 reconstruction
 loss ``L(v) = mean |v - D(v)|`` (BEGAN eq. 1, η = 1), one *iteration* (batch) is:
 
 1. discriminator step: ``L_D = L(x) - k_t · L(G(z))`` with ``G(z)`` detached;
 2. generator step: ``L_G = L(G(z))`` through a *fresh* forward pass of the
-   discriminator just updated (see below);
+   discriminator just updated;
 3. equilibrium: ``k_{t+1} = clip(k_t + λ_k (γ L(x) - L(G(z))), 0, 1)`` and the
    convergence measure ``M = L(x) + |γ L(x) - L(G(z))|`` (BEGAN eqs. 4 and 5), both
    from the losses of step 1, as in the reference implementation.
 
-Update order on current PyTorch: the reference implementation computes ``L_D`` and
-``L_G`` from one discriminator forward pass and then steps both networks. In
-PyTorch, ``opt_d.step()`` updates the discriminator's weights in place, and a
-generator loss whose graph still holds the old weights fails (or, worse, uses
-stale tensors) when it is back-propagated. Here the generator loss is computed
-after the discriminator step, with a new forward pass through the updated
-discriminator, and with the discriminator's parameters switched off
-(``toggle_optimizer``) so that no gradient reaches them.
+The reference implementation computes ``L_D`` and ``L_G`` from one discriminator
+pass and then steps both networks; in PyTorch ``opt_d.step()`` updates D's weights
+in place, so back-propagating ``L_G`` through that stale graph fails. Hence step 2's
+new pass, with D's parameters switched off (``toggle_optimizer``).
 
 Defaults follow the paper: γ = 0.5, λ_k = 1e-3, k_0 = 0, Adam lr 1e-4 (β1 = 0.5 as
 in the reference implementation), z ~ U[-1, 1]^64, n = 128 filters, 128 px. The

@@ -7,9 +7,9 @@ discriminator: :class:`gs.train.networks.DCGANDiscriminator`. Per batch
 1. discriminator step: BCE(D(x), 1) + BCE(D(G(z)), 0) with ``G(z)`` detached;
 2. generator step: BCE(D(G(z)), 1) on the same ``G(z)`` (the non-saturating loss).
 
-Adam (lr 2e-4, betas (0.5, 0.999)) for both networks; weights N(0, 0.02), batch
-norm weights N(1, 0.02) and biases 0. All randomness comes from explicit
-generators keyed by the seed (see :mod:`gs.train.module`).
+Adam (lr 2e-4, betas (0.5, 0.999)) for both networks; weights as in
+:func:`dcgan_weights_init`. All randomness comes from explicit generators keyed by
+the seed (see :mod:`gs.train.module`).
 
 ``cut_before_training = C > 0`` trains only blocks C+1 … K, fed with the
 intermediate tensor drawn from ``cut_spec(C)``'s initial distribution (clamped

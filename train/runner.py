@@ -219,14 +219,11 @@ def prepare_run_folder(config: TrainConfig) -> None:
     """Create ``out``; with ``--overwrite`` delete the outputs of the earlier run in it."""
     config.out.mkdir(parents=True, exist_ok=True)
     if config.overwrite:
-        for name in RUN_OUTPUTS:
-            path = config.out / name
+        for path in [*(config.out / name for name in RUN_OUTPUTS), *config.out.glob("*.ckpt")]:
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
-        for path in config.out.glob("*.ckpt"):
-            path.unlink()
 
 
 def _devices(value: str | int) -> str | int:
@@ -356,15 +353,9 @@ def fit(model_name: str, config: TrainConfig, **hyperparameters: Any) -> TrainRe
     resolve_shared(config, module_class, resumed)
     module = build_module(module_class, config, hyperparameters, resumed)
     data = ImageFolderDataModule(
-        config.data,
-        image_size=int(config.image_size),
-        batch_size=config.batch_size,
-        channels=int(config.channels),
-        value_range=module.value_range,
-        val_fraction=config.val_fraction,
-        num_workers=config.num_workers,
-        seed=config.seed,
-    )
+        config.data, image_size=int(config.image_size), batch_size=config.batch_size,
+        channels=int(config.channels), value_range=module.value_range,
+        val_fraction=config.val_fraction, num_workers=config.num_workers, seed=config.seed)
     data.scan()
     if config.export_generator is not None:
         config.export_generator = Path(config.export_generator).expanduser()
@@ -391,13 +382,7 @@ def fit(model_name: str, config: TrainConfig, **hyperparameters: Any) -> TrainRe
         generator_state = save_generator_state(module, config.export_generator)
     log_dir = trainer.loggers[0].log_dir if trainer.loggers else None
     return TrainResult(
-        out=config.out,
-        last_checkpoint=last,
-        iterations=module.iteration,
-        epochs=trainer.current_epoch,
-        seconds=seconds,
-        sample_grids=list(samples.written),
-        log_dir=None if log_dir is None else Path(log_dir),
-        generator_state=generator_state,
-        is_global_zero=trainer.is_global_zero,
-    )
+        out=config.out, last_checkpoint=last, iterations=module.iteration,
+        epochs=trainer.current_epoch, seconds=seconds, sample_grids=list(samples.written),
+        log_dir=None if log_dir is None else Path(log_dir), generator_state=generator_state,
+        is_global_zero=trainer.is_global_zero)
