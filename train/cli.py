@@ -25,13 +25,6 @@ from gs.train.models import TRAINERS
 from gs.train.module import GeneratorModule
 from gs.train.runner import fit
 
-F = Callable[..., Any]
-
-
-def shared_options(command: F) -> F:
-    """The options every model's sub-command takes: one per field of :class:`TrainConfig`."""
-    return declared_options(declared_params(TrainConfig).values())(command)
-
 
 def run_and_report(train: Callable[[], Any]) -> None:
     """Run ``train``; turn a user error into exit code 2, report the outputs."""
@@ -64,7 +57,8 @@ def main() -> None:
 
 
 def train_command(name: str, module_class: type[GeneratorModule]) -> click.Command:
-    """``gs-train NAME``: the shared options plus the model's declared hyperparameters."""
+    """``gs-train NAME``: one option per field of :class:`TrainConfig`, then one per
+    declared hyperparameter of ``module_class``."""
 
     def command(**kwargs: Any) -> None:
         config = TrainConfig(**{f.name: kwargs.pop(f.name) for f in fields(TrainConfig)})
@@ -72,6 +66,7 @@ def train_command(name: str, module_class: type[GeneratorModule]) -> click.Comma
         run_and_report(lambda: fit(name, config, **given))
 
     command.__doc__ = inspect.getdoc(module_class).split("\n\n")[0]
+    shared_options = declared_options(declared_params(TrainConfig).values())
     return main.command(name)(shared_options(hyperparameter_options(module_class)(command)))
 
 

@@ -38,14 +38,10 @@ class Hyperparameter:
     declared: Declared
     of_generator: bool
 
-    @property
-    def name(self) -> str:
-        return self.declared.name
-
     def recorded(self, hparams: Mapping[str, Any]) -> Any:
         """The value a checkpoint's ``hyper_parameters`` hold, or ``None``."""
         source = hparams.get(contract.MODEL_CONFIG, {}) if self.of_generator else hparams
-        return source.get(self.name)
+        return source.get(self.declared.name)
 
 
 def hyperparameters(module_class: type) -> dict[str, Hyperparameter]:

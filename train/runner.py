@@ -64,14 +64,11 @@ class RunCheckpoint(ModelCheckpoint):
         super().__init__(**kwargs)
         self.optimizer_steps_per_iteration = int(optimizer_steps_per_iteration)
 
-    def format_checkpoint_name(
-        self, metrics: dict[str, Any], filename: str | None = None, ver: int | None = None,
-        prefix: str | None = None,
-    ) -> str:
+    def format_checkpoint_name(self, metrics: dict[str, Any], *args: Any, **kwargs: Any) -> str:
         metrics = dict(metrics)
         if "step" in metrics:
             metrics["step"] = metrics["step"] // self.optimizer_steps_per_iteration
-        return super().format_checkpoint_name(metrics, filename=filename, ver=ver, prefix=prefix)
+        return super().format_checkpoint_name(metrics, *args, **kwargs)
 
 
 class SampleGrid(L.Callback):

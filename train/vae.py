@@ -67,10 +67,8 @@ class VAEModule(GeneratorModule):
         self.init_weights(self.generator, self.encoder)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        params = list(self.encoder.parameters()) + list(self.generator.parameters())
-        optimizer = torch.optim.AdamW(
-            params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
-        )
+        optimizer = torch.optim.AdamW([*self.encoder.parameters(), *self.generator.parameters()],
+                                      lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.hparams.lr_gamma)
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
