@@ -137,14 +137,8 @@ def to_tensor(array: np.ndarray, value_range: tuple[float, float]) -> Tensor:
 class ImageFileDataset(Dataset):
     """Images ``root/files[i]`` as tensors (C, H, W) in ``value_range``."""
 
-    def __init__(
-        self,
-        root: Path,
-        files: Sequence[str],
-        image_size: int,
-        channels: int = 3,
-        value_range: tuple[float, float] = (-1.0, 1.0),
-    ) -> None:
+    def __init__(self, root: Path, files: Sequence[str], image_size: int, channels: int = 3,
+                 value_range: tuple[float, float] = (-1.0, 1.0)) -> None:
         self.root, self.files = Path(root), list(files)
         self.image_size, self.channels, self.value_range = image_size, channels, value_range
 
@@ -229,9 +223,8 @@ class ImageFolderDataModule(L.LightningDataModule):
         self.scan()
 
     def _dataset(self, files: Sequence[str]) -> ImageFileDataset:
-        return ImageFileDataset(
-            self.data_dir, files, self.image_size, self.channels, self.value_range
-        )
+        return ImageFileDataset(self.data_dir, files, self.image_size, self.channels,
+                                self.value_range)
 
     def _loader(self, dataset: ImageFileDataset, sampler: Sampler[int] | None) -> DataLoader:
         return DataLoader(
