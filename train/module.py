@@ -12,6 +12,7 @@ steps instead: :attr:`GeneratorModule.optimizer_steps_per_iteration` per batch (
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -148,9 +149,8 @@ class GeneratorModule(L.LightningModule):
         """
         specs = self.generator.cut_spec(self.cut).inputs
         if self.cut == 0 and self.normal_prior:
-            return tuple(
-                torch.randn((batch, *s.shape), generator=generator, device=device) for s in specs
-            )
+            return tuple(torch.randn((batch, *s.shape), generator=generator, device=device)
+                         for s in specs)
         return tuple(sample_init(s, batch, generator, device) for s in specs)
 
     def generate(self, inputs: tuple[Tensor, ...]) -> Tensor:
@@ -181,15 +181,11 @@ class GeneratorModule(L.LightningModule):
             self._noise = torch.Generator(device=self.device)
             # A resumed rank > 0 (or a state from another device type) continues with a
             # fresh stream keyed by the iteration; rank 0 continues its saved stream exactly.
-            keys = (STREAM_NOISE, rank) if self._resumed_at is None else (
-                STREAM_NOISE, rank, self._resumed_at
-            )
-            self._noise.manual_seed(derived_seed(self.hparams.seed, *keys))
+            resumed = () if self._resumed_at is None else (self._resumed_at,)
+            self._noise.manual_seed(derived_seed(self.hparams.seed, STREAM_NOISE, rank, *resumed))
             if self._noise_state is not None and rank == 0:
-                try:
+                with contextlib.suppress(RuntimeError):
                     self._noise.set_state(self._noise_state)
-                except RuntimeError:
-                    pass
             self._noise_state = None
         return self._noise
 
