@@ -29,7 +29,7 @@ from gs.inversion_plan import StageTally, noise_floor, plan_batch
 from gs.latent import InitSpec, LatentSpec
 from gs.operators import Operator
 from gs.optim import BatchedAdam, BatchedLBFGS, OptimResult
-from gs.results import InversionResult, StepEvent, holdout_mask  # noqa: F401 - re-exported
+from gs.results import InversionResult, StepEvent
 from gs.settings import ADAM_WINDOW, InversionSettings, make_optimizer
 
 

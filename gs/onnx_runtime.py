@@ -24,7 +24,7 @@ import numpy as np
 
 from gs.artifact import ArtifactMetadata, artifact_format
 from gs.errors import UserInputError
-from gs.inversion_plan import StageTally, noise_floor, plan_batch, schedule_of
+from gs.inversion_plan import StageTally, noise_floor, plan_batch
 from gs.latent import InitSpec, LatentSpec
 from gs.numpy_optim import BatchedAdam, BatchedLBFGS, OptimResult
 from gs.onnx_graphs import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
@@ -347,12 +347,11 @@ def _restart_pruner(after: int, rows_per_image: int) -> Callable[..., np.ndarray
     return hook
 
 
-def check_settings(settings: InversionSettings, cut: int) -> tuple[int, ...]:
-    """Refuse what this runtime cannot honour; return the schedule of cuts."""
+def check_settings(settings: InversionSettings) -> None:
+    """Refuse what this runtime cannot honour (the schedule is checked by the plan)."""
     if settings.precision == "bf16":
         raise UserInputError("is not available with ONNX artifacts (their graphs are "
                              "float32); use fp32 or auto", field="precision", value="bf16")
-    return schedule_of(settings, cut)
 
 
 def invert(
@@ -381,7 +380,7 @@ def invert(
         One :class:`gs.results.InversionResult` per image, in order.
     """
     meta = artifact.metadata
-    check_settings(settings, meta.cut)
+    check_settings(settings)
     start = time.perf_counter()
     plan = plan_batch(meta, operators, observations, settings, seed, image_indices, init)
     schedule = plan.schedule

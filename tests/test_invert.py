@@ -262,7 +262,7 @@ def test_precision_auto_means_bf16_only_where_the_hardware_has_it(monkeypatch):
 
 
 def test_holdout_masks_are_seeded_per_image_and_batching_does_not_change_them(tiny_artifacts):
-    from gs.invert import holdout_mask
+    from gs.results import holdout_mask
 
     mask = holdout_mask(300, 0.1, problem_rng(0, 2, Stream.HOLDOUT))
     assert mask.sum() == 30
