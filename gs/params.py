@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gs.errors import UserInputError
+
 _FOREIGN = ("torch", "lightning")
 """Packages whose base classes declare nothing here (their hints need not resolve)."""
 
@@ -45,6 +47,11 @@ class Param:
         if self.max is not None:
             return f"{'<' if self.max_open else '≤'} {_number(self.max)}"
         return "any value"
+
+    @property
+    def bounded(self) -> bool:
+        """Whether some values are refused (a range or a set of choices)."""
+        return bool(self.choices) or self.min is not None or self.max is not None
 
     def allows(self, value: Any) -> bool:
         if self.choices:
@@ -78,15 +85,21 @@ class Declared:
     extras: tuple[Any, ...] = ()
 
     def check(self, value: Any) -> Any:
-        """``value`` converted to :attr:`type`; ``ValueError`` naming the field if not allowed."""
+        """``value`` converted to :attr:`type`.
+
+        Raises:
+            UserInputError: ``value`` is not allowed; the error names the field.
+        """
         wrong = isinstance(value, bool) and self.type is not bool
         try:
             converted = self.type(value)
         except (TypeError, ValueError):
             wrong = True
         if wrong or (self.type is int and converted != value) or not self.param.allows(converted):
-            kind = {int: "an integer ", float: "a number "}.get(self.type, "")
-            raise ValueError(f"{self.name} must be {kind}{self.param.describe()}, got {value!r}")
+            kind = "" if self.param.choices else {int: "an integer ", float: "a number "}.get(
+                self.type, "")
+            raise UserInputError(f"must be {kind}{self.param.describe()}, got {value!r}",
+                                 field=self.name)
         return converted
 
 
@@ -130,7 +143,7 @@ def check_params(func: Callable[..., Any], values: Mapping[str, Any]) -> dict[st
     """Validate the declared arguments among ``values``; return them converted.
 
     Raises:
-        ValueError: a value is outside its declared range; the message names the field.
+        UserInputError: a value is outside its declared range; the error names the field.
     """
     declared = declared_params(func)
     return {name: declared[name].check(value) if name in declared else value

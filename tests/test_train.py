@@ -17,10 +17,9 @@ from gs.models.dcgan import DCGANGenerator
 from gs.train.config import TrainConfig
 from gs.train.data import ImageFolderDataModule, is_validation, split_files
 from gs.train.dcgan import DCGANModule
-from gs.train.images import make_grid
 from gs.train.module import sample_init
 from gs.train.networks import DCGANDiscriminator
-from gs.train.runner import fit
+from gs.train.runner import fit, make_grid
 from helpers import FAST_TRAINER, assert_close_f32, invoke_train, write_images
 
 MODEL = ["--image-size", "16", "--nz", "8", "--ngf", "8", "--ndf", "8"]
@@ -319,3 +318,11 @@ def test_the_python_api_checks_declared_ranges_and_names_the_field(images, tmp_p
     with pytest.raises(UserInputError, match="nef is not an option of dcgan"):
         fit("dcgan", config, nef=4)
     assert not (tmp_path / "out").exists()
+
+
+def test_train_config_checks_its_declared_ranges_on_construction(images, tmp_path):
+    with pytest.raises(UserInputError, match=r"channels must be one of 1, 3, got 2"):
+        TrainConfig(data=images, out=tmp_path / "out", channels=2)
+    with pytest.raises(UserInputError, match=r"val_fraction must be a number in \[0, 1\), got 1"):
+        TrainConfig(data=images, out=tmp_path / "out", val_fraction=1)
+    assert TrainConfig(data=images, out=tmp_path / "out", channels=1).channels == 1

@@ -61,9 +61,9 @@ def train_command(name: str, module_class: type[GeneratorModule]) -> click.Comma
     declared hyperparameter of ``module_class``."""
 
     def command(**kwargs: Any) -> None:
-        config = TrainConfig(**{f.name: kwargs.pop(f.name) for f in fields(TrainConfig)})
+        shared = {f.name: kwargs.pop(f.name) for f in fields(TrainConfig)}
         given = {key: value for key, value in kwargs.items() if value is not None}
-        run_and_report(lambda: fit(name, config, **given))
+        run_and_report(lambda: fit(name, TrainConfig(**shared), **given))
 
     command.__doc__ = inspect.getdoc(module_class).split("\n\n")[0]
     shared_options = declared_options(declared_params(TrainConfig).values())

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import click
 
-from gs.params import Param
+from gs.params import Param, declared_params
 
 DEFAULT_MAX_EPOCHS = 25
 
@@ -91,6 +91,12 @@ class TrainConfig:
         "Lightning precision: 32-true, 16-mixed, bf16-mixed, ...")] = None
     num_nodes: Annotated[int, Param("Lightning num_nodes.", min=1)] = 1
     progress_bar: Annotated[bool, Param("Show the progress bar with the losses (stderr).")] = True
+
+    def __post_init__(self) -> None:
+        """Check each given setting against its declared range; the error names the field."""
+        for name, declared in declared_params(TrainConfig).items():
+            if declared.param.bounded and getattr(self, name) is not None:
+                declared.check(getattr(self, name))
 
 
 @dataclass

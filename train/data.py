@@ -1,24 +1,11 @@
-"""Image folders as training data: scan, split, decode, scale.
+"""Image folders as training data: scan, split, decode, scale (docs/training.md, "Data").
 
-``ImageFolderDataModule`` serves every image below a folder (nested folders,
-``.jpg``/``.jpeg``/``.png``/``.webp``, case-insensitive) as float32 tensors
-(C, H, W) of side ``image_size``: the largest centred square is cut out, resized
-with an antialiasing filter, and scaled linearly from [0, 255] to the model's
-range (DCGAN: [-1, 1]).
-
-Train/validation split (stable and documented): a file belongs to the
-validation set when ``sha256(f"{seed}:{relative_path}")``, read as a fraction
-in [0, 1) from its first 8 bytes, is below ``val_fraction``. The rule depends
-only on the seed and the file's path relative to the data folder (POSIX
-separators), so it is the same on every machine, does not depend on the order
-the filesystem lists files in, and adding or removing files never moves the
-other files between the sets.
-
-Unreadable files (not an image, truncated header, zero size) are found when the
-folder is scanned, before training starts; they are skipped with one warning
-that says how many. A file that becomes unreadable later (or whose pixel data
-is damaged after a valid header) is replaced in its batch by the next readable
-file of the set, with a warning naming it, so an epoch never crashes on it.
+Every ``.jpg``/``.jpeg``/``.png``/``.webp`` file below the folder is served as a float32
+tensor (C, H, W): the largest centred square, resized with Lanczos, scaled linearly
+to the model's range. A file is held out for validation by a seeded hash of its
+relative path (:func:`is_validation`), so the split is the same on every machine and
+adding files never moves the others. Unreadable files are skipped with one warning
+when the folder is scanned; one that fails later is replaced by the next readable file.
 """
 
 from __future__ import annotations
@@ -43,15 +30,6 @@ CHANNEL_MODES = {1: "L", 3: "RGB"}
 _DECODE_ERRORS = (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError)
 
 
-@dataclass(frozen=True)
-class ScanResult:
-    """What a folder scan found: readable files (sorted relative paths) and the skipped ones."""
-
-    root: Path
-    files: tuple[str, ...]
-    unreadable: tuple[str, ...]
-
-
 def is_validation(relative_path: str, seed: int, val_fraction: float) -> bool:
     """The split rule: True when ``relative_path`` belongs to the validation set."""
     digest = hashlib.sha256(f"{int(seed)}:{relative_path}".encode()).digest()
@@ -68,6 +46,14 @@ def split_files(
     return train, val
 
 
+@dataclass(frozen=True)
+class ScanResult:
+    """What a folder scan found: readable files (sorted relative paths) and the skipped ones."""
+
+    files: tuple[str, ...]
+    unreadable: tuple[str, ...]
+
+
 def _readable(path: Path) -> bool:
     try:
         if path.stat().st_size == 0:
@@ -79,34 +65,30 @@ def _readable(path: Path) -> bool:
         return False
 
 
-def scan_image_folder(root: str | Path, flag: str = "--data") -> ScanResult:
-    """List the readable images below ``root``.
+def scan_image_folder(root: Path, field: str = "data") -> ScanResult:
+    """The images below ``root``, as sorted POSIX paths relative to it.
 
     Raises:
         UserInputError: ``root`` is not a folder, holds no image files, or none of
-            them can be read; the message names ``flag`` and the folder.
+            them can be read; the error names ``field`` and the folder.
     """
-    root = Path(root).expanduser()
     if not root.is_dir():
-        raise UserInputError(f"{flag} {root} is not a folder")
+        raise UserInputError("is not a folder", field=field, value=root)
     candidates = sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
     )
     if not candidates:
-        raise UserInputError(
-            f"{flag} {root} contains no image files ({', '.join(IMAGE_SUFFIXES)}), "
-            "also searching its subfolders"
-        )
+        raise UserInputError(f"contains no image files ({', '.join(IMAGE_SUFFIXES)}), also "
+                             "searching its subfolders", field=field, value=root)
     files, unreadable = [], []
     for name in candidates:
         (files if _readable(root / name) else unreadable).append(name)
     if not files:
-        raise UserInputError(
-            f"{flag} {root}: none of its {len(candidates)} image files could be read as an image"
-        )
-    return ScanResult(root, tuple(files), tuple(unreadable))
+        raise UserInputError(f"is of no use: none of its {len(candidates)} image files could be "
+                             "read as an image", field=field, value=root)
+    return ScanResult(tuple(files), tuple(unreadable))
 
 
 def load_image(path: str | Path, image_size: int, channels: int = 3) -> np.ndarray:
@@ -186,10 +168,6 @@ class ImageFolderDataModule(L.LightningDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        if channels not in CHANNEL_MODES:
-            raise UserInputError(f"--channels must be 1 or 3, got {channels}")
-        if not 0.0 <= val_fraction < 1.0:
-            raise UserInputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
         self.data_dir = Path(data_dir).expanduser()
         self.image_size, self.batch_size, self.channels = image_size, batch_size, channels
         self.value_range = (float(value_range[0]), float(value_range[1]))
@@ -200,24 +178,22 @@ class ImageFolderDataModule(L.LightningDataModule):
 
     def scan(self) -> ScanResult:
         """Scan the folder once and split it; :class:`UserInputError` if it is of no use."""
-        if self._scan is None:
-            scan = scan_image_folder(self.data_dir)
-            if scan.unreadable:
-                more = ", ..." if len(scan.unreadable) > 3 else ""
-                shown = ", ".join(scan.unreadable[:3]) + more
-                warnings.warn(
-                    f"skipping {len(scan.unreadable)} unreadable image file(s) in {scan.root} "
-                    f"({shown}); training on the other {len(scan.files)}",
-                    stacklevel=2,
-                )
-            self.train_files, self.val_files = split_files(scan.files, self.seed, self.val_fraction)
-            if not self.train_files:
-                raise UserInputError(
-                    f"--val-fraction {self.val_fraction} leaves no training images among the "
-                    f"{len(scan.files)} in {scan.root}"
-                )
-            self._scan = scan
-        return self._scan
+        if self._scan is not None:
+            return self._scan
+        scan = scan_image_folder(self.data_dir)
+        files, unreadable = scan.files, scan.unreadable
+        if unreadable:
+            shown = ", ".join(unreadable[:3]) + (", ..." if len(unreadable) > 3 else "")
+            warnings.warn(f"skipping {len(unreadable)} unreadable image file(s) in "
+                          f"{self.data_dir} ({shown}); training on the other {len(files)}",
+                          stacklevel=2)
+        train, val = split_files(files, self.seed, self.val_fraction)
+        if not train:
+            raise UserInputError(f"leaves no training images among the {len(files)} in "
+                                 f"{self.data_dir}", field="val_fraction", value=self.val_fraction)
+        self.train_files, self.val_files = train, val
+        self._scan = scan
+        return scan
 
     def setup(self, stage: str | None = None) -> None:
         self.scan()

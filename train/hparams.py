@@ -54,11 +54,6 @@ def hyperparameters(module_class: type) -> dict[str, Hyperparameter]:
     return out
 
 
-def generator_default(module_class: type, argument: str) -> Any:
-    """The default of generator constructor ``argument`` (e.g. ``image_size``)."""
-    return inspect.signature(module_class.generator_class).parameters[argument].default
-
-
 def click_option(declared: Declared, resumable: bool = False) -> Callable[[Any], Any]:
     """The click option of a declared argument: type and range from its declaration.
 
@@ -140,9 +135,5 @@ def resolve_hyperparameters(
     module: dict[str, Any] = {}
     for name, hp in declared.items():
         value = resolve(name, given.get(name), hp.recorded(resumed or {}), hp.declared.default)
-        try:
-            value = hp.declared.check(value)
-        except ValueError as exc:
-            raise UserInputError(str(exc)[len(name) + 1:], field=name) from None
-        (generator if hp.of_generator else module)[name] = value
+        (generator if hp.of_generator else module)[name] = hp.declared.check(value)
     return generator, module

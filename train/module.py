@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 import gs
+from gs.errors import UserInputError
 from gs.latent import InputSpec
 from gs.models import checkpoint as contract
 from gs.models.base import StagedGenerator
@@ -106,8 +107,9 @@ class GeneratorModule(L.LightningModule):
         for name, declared in declared_params(type(self)).items():
             declared.check(self.hparams[name])
         if cut_before_training and self.cut_before_training_refused:
-            raise ValueError(f"{expected} cannot be cut before training: "
-                             f"{self.cut_before_training_refused}")
+            raise UserInputError(f"is not available for {expected}: "
+                                 f"{self.cut_before_training_refused}",
+                                 field=contract.CUT_BEFORE_TRAINING, value=cut_before_training)
         generator = self.generator_class.from_config(model_config or {})
         generator.check_cut(cut_before_training, contract.CUT_BEFORE_TRAINING)
         setattr(self, contract.GENERATOR, generator)

@@ -1,23 +1,15 @@
-"""The machinery every ``gs-train`` model shares: run folder, Trainer, callbacks, fit.
+"""What every ``gs-train`` model shares: run folder, Trainer, callbacks, :func:`fit`.
 
-A model plugs in by registering its LightningModule (:func:`gs.train.module.register_trainer`);
-:func:`fit` resolves its declared hyperparameters (:mod:`gs.train.hparams`) and does
-the rest, in an order that writes nothing until every input has been checked:
-
-1. read the ``--resume`` checkpoint, check the options, build the module, scan the
-   data folder;
-2. check the run folder (non-empty needs ``--overwrite`` or ``--resume``) and the
-   ``--export-generator`` path;
-3. build the Trainer from the shared options, then ``trainer.fit``;
-4. write ``last.ckpt`` for the final state and the generator state dict.
-
-Distributed training is Lightning's: the run folder is prepared by the process
-of global rank 0 only, sample grids and files are written by rank 0.
+:func:`fit` writes nothing until every input has been checked: the resumed
+checkpoint, the options, the module, the data folder, the run folder and the
+Trainer's settings. Distributed training is Lightning's; the process of global
+rank 0 prepares the run folder and writes the sample grids and files.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import shutil
 import time
@@ -26,20 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
+from PIL import Image
+from torch import Tensor
 
 from gs.errors import UserInputError
-from gs.io import atomic_write
+from gs.io import atomic_write, image_grid, to_uint8
 from gs.models import checkpoint as contract
 from gs.train.config import DEFAULT_MAX_EPOCHS, TrainConfig, TrainResult
 from gs.train.data import ImageFolderDataModule
-from gs.train.hparams import generator_default, resolve, resolve_hyperparameters
-from gs.train.images import make_grid, save_png
+from gs.train.hparams import SHARED_GENERATOR_ARGUMENTS, resolve, resolve_hyperparameters
 from gs.train.models import TRAINERS
 from gs.train.module import GeneratorModule
 
@@ -71,6 +65,15 @@ class RunCheckpoint(ModelCheckpoint):
         return super().format_checkpoint_name(metrics, *args, **kwargs)
 
 
+def make_grid(images: Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
+    """Tile images (B, 1|3, H, W) in [0, 1] into one uint8 RGB array (H', W', 3):
+    ``nrow`` per row, ``padding`` black pixels between and around them."""
+    array = images.detach().float().clamp(0, 1).cpu().numpy()
+    array = np.repeat(array, 3 // array.shape[1], axis=1)
+    rows = [list(array[i : i + nrow]) for i in range(0, len(array), nrow)]
+    return to_uint8(image_grid(rows, pad=padding, fill=0.0)).transpose(1, 2, 0)
+
+
 class SampleGrid(L.Callback):
     """Write a PNG grid of samples from fixed latents every ``every`` iterations.
 
@@ -93,7 +96,8 @@ class SampleGrid(L.Callback):
         if not trainer.is_global_zero:
             return
         grid = make_grid(images, nrow=max(1, int(self.count**0.5)))
-        self.written.append(save_png(grid, self.folder / f"step_{iteration:06d}.png"))
+        self.written.append(atomic_write(self.folder / f"step_{iteration:06d}.png", lambda tmp:
+                                         Image.fromarray(grid).save(tmp, format="PNG"), True))
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image("samples", grid, iteration, dataformats="HWC")
@@ -122,14 +126,15 @@ def read_resume_checkpoint(path: Path, model_name: str) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # any unpickling failure means "not a checkpoint"
-        raise UserInputError(f"--resume {path} is not a readable Lightning checkpoint") from None
+        raise UserInputError("is not a readable Lightning checkpoint", field="resume",
+                             value=path) from None
     hparams = checkpoint.get(contract.HYPER_PARAMETERS) if isinstance(checkpoint, dict) else None
     if (not isinstance(hparams, dict) or contract.MODEL_NAME not in hparams
             or contract.STATE_DICT not in checkpoint):
-        raise UserInputError(f"--resume {path} is not a checkpoint written by gs-train")
+        raise UserInputError("is not a checkpoint written by gs-train", field="resume", value=path)
     if hparams[contract.MODEL_NAME] != model_name:
-        raise UserInputError(f"--resume {path} was trained by gs-train "
-                             f"{hparams[contract.MODEL_NAME]}, not {model_name}")
+        raise UserInputError(f"was trained by gs-train {hparams[contract.MODEL_NAME]}, not "
+                             f"{model_name}", field="resume", value=path)
     return hparams
 
 
@@ -141,19 +146,14 @@ def resolve_shared(config: TrainConfig, module_class: type[GeneratorModule],
     generator's own for the image size and channels); a given value that
     contradicts the checkpoint is an error.
     """
-    recorded = (resumed or {}).get(contract.MODEL_CONFIG, {})
-    config.image_size = int(resolve("image_size", config.image_size,
-                                    recorded.get("image_size"),
-                                    generator_default(module_class, "image_size")))
-    config.channels = int(resolve("channels", config.channels, recorded.get("nc"),
-                                  generator_default(module_class, "nc")))
-    config.cut_before_training = int(resolve(
-        contract.CUT_BEFORE_TRAINING,
-        config.cut_before_training,
-        None if resumed is None else resumed.get(contract.CUT_BEFORE_TRAINING, 0),
-        0,
-    ))
-    config.seed = int(resolve("seed", config.seed, (resumed or {}).get("seed"), 0))
+    hparams = resumed or {}
+    defaults = inspect.signature(module_class.generator_class).parameters
+    settings = [(field, hparams.get(contract.MODEL_CONFIG, {}).get(argument),
+                 defaults[argument].default)
+                for argument, field in SHARED_GENERATOR_ARGUMENTS.items()]
+    settings += [(field, hparams.get(field), 0) for field in (contract.CUT_BEFORE_TRAINING, "seed")]
+    for field, recorded, default in settings:
+        setattr(config, field, int(resolve(field, getattr(config, field), recorded, default)))
     return config
 
 
@@ -164,10 +164,6 @@ def build_module(module_class: type[GeneratorModule], config: TrainConfig,
     generator_args, module_args = resolve_hyperparameters(module_class, given, resumed)
     model_config = {**generator_args, "nc": config.channels, "image_size": config.image_size}
     cut = config.cut_before_training
-    if cut and module_class.cut_before_training_refused:
-        raise UserInputError(f"is not available for {name}: "
-                             f"{module_class.cut_before_training_refused}",
-                             field=contract.CUT_BEFORE_TRAINING, value=cut)
     try:
         with torch.device("meta"):  # shapes only: no memory, no initialisation
             blocks = module_class.generator_class.from_config(model_config).num_blocks
@@ -185,31 +181,28 @@ def build_module(module_class: type[GeneratorModule], config: TrainConfig,
 
 def check_run_folder(config: TrainConfig) -> None:
     """Refuse to mix a new run into an earlier one, or to clobber files, before writing."""
-    out = config.out
+    out, target = config.out, config.export_generator
     if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out} is a file, expected a folder for the run")
+        raise UserInputError("is a file, expected a folder for the run", field="out", value=out)
     if config.resume is not None and config.overwrite:
-        raise UserInputError(
-            "--overwrite cannot be combined with --resume, which continues the run in --out"
-        )
+        raise UserInputError("cannot be combined with {resume}, which continues the run in "
+                             "{out}", field="overwrite", refs=("resume", "out"))
     if out.is_dir() and any(out.iterdir()) and not (config.overwrite or config.resume):
-        raise UserInputError(
-            f"--out {out} is not empty; pass --overwrite to replace the run in it "
-            "or --resume to continue one"
-        )
-    target = config.export_generator
-    if target is not None:
-        if config.cut_before_training:
-            raise UserInputError(
-                "--export-generator is not available with --cut-before-training: a generator "
-                "trained with blocks cut away is the failing control, not a usable model"
-            )
-        if target.exists() and not config.overwrite:
-            raise UserInputError(
-                f"--export-generator {target} exists; pass --overwrite to replace it"
-            )
-        if target.is_dir():
-            raise UserInputError(f"--export-generator {target} is a folder, expected a file path")
+        raise UserInputError("is not empty; pass {overwrite} to replace the run in it or "
+                             "{resume} to continue one", field="out", value=out,
+                             refs=("overwrite", "resume"))
+    if target is None:
+        return
+    if config.cut_before_training:
+        raise UserInputError("is not available with {cut_before_training}: a generator trained "
+                             "with blocks cut away is the failing control, not a usable model",
+                             field="export_generator", refs=(contract.CUT_BEFORE_TRAINING,))
+    if target.exists() and not config.overwrite:
+        raise UserInputError("exists; pass {overwrite} to replace it", field="export_generator",
+                             value=target, refs=("overwrite",))
+    if target.is_dir():
+        raise UserInputError("is a folder, expected a file path", field="export_generator",
+                             value=target)
 
 
 def prepare_run_folder(config: TrainConfig) -> None:
@@ -311,11 +304,9 @@ def build_trainer(
             trainer = make("ddp")  # what "auto" chose, with unused parameters allowed
     except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserInputError(
-            f"Lightning rejected --accelerator {config.accelerator} --devices {config.devices} "
-            f"--strategy {config.strategy} --precision {config.precision} "
-            f"--num-nodes {config.num_nodes}: {first}"
-        ) from None
+        settings = ("accelerator", "devices", "strategy", "precision", "num_nodes")
+        given = " ".join(f"{{{name}}} {getattr(config, name)}" for name in settings)
+        raise UserInputError(f"Lightning rejected {given}: {first}", refs=settings) from None
     return trainer, checkpoints, samples
 
 

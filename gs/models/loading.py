@@ -74,11 +74,7 @@ def _check_options(options: Mapping[str, Any], model: str | None) -> None:
         takers = models_with_option(name)
         if not takers:
             raise UserInputError("is not an export option of any model", field=name)
-        declared = declared_params(model_class(takers[0]))[name]
-        try:
-            declared.check(value)
-        except ValueError as exc:
-            raise UserInputError(str(exc)[len(name) + 1:], field=name) from None
+        declared_params(model_class(takers[0]))[name].check(value)
         if model is not None and model not in takers:
             raise UserInputError(f"applies to {', '.join(takers)} only, not to {model}",
                                  field=name)
