@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from gs.clitools import user_errors
+from gs.clitools import declared_option, user_errors
 from gs.errors import UserInputError
 from gs.export.api import export_artifact
 from gs.models import MODELS, model_class, models_with_option
@@ -19,10 +19,8 @@ def export_option_flags(command: Any) -> Any:
     for name in reversed(names):
         takers = models_with_option(name)
         declared = declared_params(model_class(takers[0]))[name]
-        command = click.option(
-            f"--{name.replace('_', '-')}", name, type=declared.type, default=None,
-            help=f"{', '.join(takers)} only: {declared.param.help} "
-                 f"(default {declared.default}).")(command)
+        help = f"{', '.join(takers)} only: {declared.param.help}."
+        command = declared_option(declared, optional=True, help=help)(command)
     return command
 
 

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from gs.errors import UserInputError
+from gs.params import Declared
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,6 +126,52 @@ def interruptible(on_interrupt: Callable[[], str] | None = None) -> Iterator[Non
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def flag(name: str) -> str:
+    """The command-line flag of field ``name``: ``lambda_k`` → ``--lambda-k``."""
+    return "--" + name.replace("_", "-")
+
+
+def declared_option(declared: Declared, optional: bool = False,
+                    help: str | None = None) -> Callable[[F], F]:
+    """The click option of a declared argument (:mod:`gs.params`), typed by its declaration.
+
+    The range is not checked here: the library checks the value against the same
+    declaration and its error names the field, which :func:`user_errors` shows as
+    this flag. ``optional``: the option defaults to ``None`` (the declared default,
+    or a value recorded elsewhere, such as in a resumed checkpoint) and its help
+    names the default. ``help`` replaces the declared help text.
+    """
+    d, name = declared, flag(declared.name)
+    kwargs: dict[str, Any] = {"help": help or d.param.help}
+    if d.param.bounded:
+        kwargs["help"] += f"  Allowed: {d.param.describe()}."
+    if optional:
+        kwargs.update(default=None, help=f"{kwargs['help']}  [default: {d.default}]")
+    elif d.default is inspect.Parameter.empty:
+        kwargs.update(required=True)
+    else:
+        kwargs.update(default=d.default, show_default=d.default is not None)
+    if d.type is bool and not optional:
+        if d.default:
+            return click.option(f"{name}/--no-{name[2:]}", d.name, **kwargs)
+        return click.option(name, d.name, is_flag=True, help=kwargs["help"])
+    custom = [extra for extra in d.extras if isinstance(extra, click.ParamType)]
+    kwargs["type"] = custom[0] if custom else (
+        click.Path(path_type=Path) if d.type is Path else d.type)
+    return click.option(name, d.name, **kwargs)
+
+
+def declared_options(declared: Iterable[Declared], optional: bool = False) -> Callable[[F], F]:
+    """A decorator adding :func:`declared_option` for each of ``declared``, in order."""
+
+    def decorate(command: F) -> F:
+        for d in reversed(list(declared)):
+            command = declared_option(d, optional)(command)
+        return command
+
+    return decorate
 
 
 def task_options(func: F) -> F:

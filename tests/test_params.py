@@ -5,8 +5,11 @@ from __future__ import annotations
 import inspect
 from typing import Annotated
 
+import click
 import pytest
+from click.testing import CliRunner
 
+from gs.clitools import declared_options, user_errors
 from gs.models.checkpoint import GeneratorRecord
 from gs.params import Param, check_params, declared_params
 from gs.train.began import BEGANModule
@@ -42,6 +45,48 @@ def test_declarations_are_read_with_type_default_and_range():
 def test_a_value_outside_its_declaration_names_the_field(name, value, message):
     with pytest.raises(ValueError, match=message):
         check_params(sample, {name: value})
+
+
+def flagged(switch: Annotated[bool, Param("On or off.")] = False,
+            verbose: Annotated[bool, Param("Talk.")] = True) -> None:
+    """Two declared booleans."""
+
+
+def command_of(optional: bool) -> click.Command:
+    """A command whose flags come from ``sample`` and ``flagged``; it echoes what it got,
+    after checking the values against their declarations as a library would."""
+
+    @click.command()
+    @declared_options(declared_params(sample).values(), optional=optional)
+    @declared_options(declared_params(flagged).values())
+    @user_errors
+    def command(**values: object) -> None:
+        given = {k: v for k, v in values.items() if v is not None and k in declared_params(sample)}
+        click.echo(sorted({**values, **check_params(sample, given)}.items()))
+
+    return command
+
+
+def test_declared_options_are_typed_and_the_declaration_checks_them_naming_the_flag():
+    result = CliRunner().invoke(command_of(False), ["--count", "2", "--share", "1", "--switch",
+                                                    "--no-verbose"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(sorted(
+        {"count": 2, "share": 1.0, "kind": "a", "switch": True, "verbose": False}.items()))
+    result = CliRunner().invoke(command_of(False), ["--count", "0"])
+    assert result.exit_code == 2
+    assert "--count must be an integer ≥ 1, got 0" in result.output
+    assert "Traceback" not in result.output
+    assert CliRunner().invoke(command_of(False), []).exit_code == 2  # --count is required
+    help_text = CliRunner().invoke(command_of(False), ["--help"]).output
+    assert "Allowed: in (0, 1]" in help_text and "--verbose / --no-verbose" in help_text
+
+
+def test_optional_declared_options_default_to_none_and_name_the_default():
+    result = CliRunner().invoke(command_of(True), [])
+    assert result.exit_code == 0, result.output
+    assert "('count', None)" in result.output and "('share', None)" in result.output
+    assert "[default: 0.5]" in CliRunner().invoke(command_of(True), ["--help"]).output
 
 
 def test_a_subclass_declaration_overrides_its_base_and_inherits_the_rest():

@@ -1,26 +1,11 @@
-"""BEGAN training (Berthelot et al. 2017, "BEGAN: Boundary Equilibrium GANs"), on Lightning.
+"""BEGAN training (Berthelot et al. 2017), on Lightning (docs/began_vae.md, "BEGAN").
 
-Generator: :class:`gs.models.began.BEGANGenerator` (the class gs-export cuts), with
-skip connections. Discriminator: the auto-encoder
-:class:`gs.train.networks.BEGANDiscriminator`. With the pixel-wise L1 reconstruction
-loss ``L(v) = mean |v - D(v)|`` (BEGAN eq. 1, η = 1), one *iteration* (batch) is:
-
-1. discriminator step: ``L_D = L(x) - k_t · L(G(z))`` with ``G(z)`` detached;
-2. generator step: ``L_G = L(G(z))`` through a *fresh* forward pass of the
-   discriminator just updated;
-3. equilibrium: ``k_{t+1} = clip(k_t + λ_k (γ L(x) - L(G(z))), 0, 1)`` and the
-   convergence measure ``M = L(x) + |γ L(x) - L(G(z))|`` (BEGAN eqs. 4 and 5), both
-   from the losses of step 1, as in the reference implementation.
-
-The reference implementation computes ``L_D`` and ``L_G`` from one discriminator
-pass and then steps both networks; in PyTorch ``opt_d.step()`` updates D's weights
-in place, so back-propagating ``L_G`` through that stale graph fails. Hence step 2's
-new pass, with D's parameters switched off (``toggle_optimizer``).
-
-Defaults follow the paper: γ = 0.5, λ_k = 1e-3, k_0 = 0, Adam lr 1e-4 (β1 = 0.5 as
-in the reference implementation), z ~ U[-1, 1]^64, n = 128 filters, 128 px. The
-paper's learning-rate decay on a stalling ``M`` is left out (runs stop by steps or
-epochs). ``k_t`` is a buffer, so it is saved in checkpoints and resumed.
+With ``L(v) = mean |v - D(v)|``, per batch: a discriminator step on
+``L(x) - k_t L(G(z))``, a generator step on ``L(G(z))``, then the equilibrium update
+of ``k_t`` and the convergence measure ``M`` (BEGAN eqs. 1-5). The generator step
+runs a *fresh* pass of the discriminator just updated: ``opt_d.step()`` changes D's
+weights in place, so the reference implementation's shared pass would back-propagate
+through a stale graph. ``k_t`` is a buffer, saved in checkpoints and resumed.
 """
 
 from __future__ import annotations

@@ -17,10 +17,10 @@ from typing import Any
 import click
 
 import gs
-from gs.clitools import user_errors
+from gs.clitools import declared_options, user_errors
 from gs.params import declared_params
 from gs.train.config import TrainConfig
-from gs.train.hparams import declared_options, hyperparameter_options
+from gs.train.hparams import hyperparameters
 from gs.train.models import TRAINERS
 from gs.train.module import GeneratorModule
 from gs.train.runner import fit
@@ -66,8 +66,10 @@ def train_command(name: str, module_class: type[GeneratorModule]) -> click.Comma
         run_and_report(lambda: fit(name, TrainConfig(**shared), **given))
 
     command.__doc__ = inspect.getdoc(module_class).split("\n\n")[0]
-    shared_options = declared_options(declared_params(TrainConfig).values())
-    return main.command(name)(shared_options(hyperparameter_options(module_class)(command)))
+    shared_flags = declared_options(declared_params(TrainConfig).values())
+    model_flags = declared_options([hp.declared for hp in hyperparameters(module_class).values()],
+                                   optional=True)
+    return main.command(name)(shared_flags(model_flags(command)))
 
 
 for _name, _module in sorted(TRAINERS.items()):

@@ -1,20 +1,10 @@
-"""DCGAN training as in pytorch/examples ``dcgan/main.py``, on Lightning.
+"""DCGAN training as in pytorch/examples ``dcgan/main.py``, on Lightning
+(docs/training.md, "DCGAN").
 
-Generator: :class:`gs.models.dcgan.DCGANGenerator` (the class gs-export cuts);
-discriminator: :class:`gs.train.networks.DCGANDiscriminator`. Per batch
-(one *iteration*):
-
-1. discriminator step: BCE(D(x), 1) + BCE(D(G(z)), 0) with ``G(z)`` detached;
-2. generator step: BCE(D(G(z)), 1) on the same ``G(z)`` (the non-saturating loss).
-
-Adam (lr 2e-4, betas (0.5, 0.999)) for both networks; weights as in
-:func:`dcgan_weights_init`. All randomness comes from explicit generators keyed by
-the seed (see :mod:`gs.train.module`).
-
-``cut_before_training = C > 0`` trains only blocks C+1 … K, fed with the
-intermediate tensor drawn from ``cut_spec(C)``'s initial distribution (clamped
-normal); the first C blocks keep their initial weights. This is the paper's
-control experiment: it collapses, which is why surgery happens after training.
+Per batch: a discriminator step on BCE(D(x), 1) + BCE(D(G(z)), 0) with ``G(z)``
+detached, then a generator step on BCE(D(G(z)), 1) with the same ``G(z)``.
+``cut_before_training = C > 0`` trains blocks C+1 … K only, fed from ``cut_spec(C)``'s
+initial distribution: the paper's control, which collapses.
 """
 
 from __future__ import annotations

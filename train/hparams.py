@@ -3,20 +3,16 @@
 A model's hyperparameters are the ``Annotated[..., Param(...)]`` arguments of its
 generator's constructor (recorded under ``model_config``; ``nc`` and ``image_size``
 come from the shared ``--channels`` and ``--image-size``) and of its training
-module's ``__init__``. From them come the ``gs-train`` flags with their types,
-ranges, help and defaults (:func:`hyperparameter_options`), and the values a run
-uses, checked against a resumed checkpoint (:func:`resolve_hyperparameters`).
+module's ``__init__``. From them come the ``gs-train`` flags
+(:func:`gs.clitools.declared_options`) and the values a run uses, checked against
+their declarations and a resumed checkpoint (:func:`resolve_hyperparameters`).
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import click
 
 from gs.errors import UserInputError
 from gs.models import checkpoint as contract
@@ -24,11 +20,6 @@ from gs.params import Declared, declared_params
 
 SHARED_GENERATOR_ARGUMENTS = {"nc": "channels", "image_size": "image_size"}
 """Generator arguments set by shared ``gs-train`` options (TrainConfig field names)."""
-
-
-def flag(name: str) -> str:
-    """The command-line flag of argument ``name``: ``lambda_k`` → ``--lambda-k``."""
-    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -52,58 +43,6 @@ def hyperparameters(module_class: type) -> dict[str, Hyperparameter]:
     out.update((name, Hyperparameter(d, False))
                for name, d in declared_params(module_class).items())
     return out
-
-
-def click_option(declared: Declared, resumable: bool = False) -> Callable[[Any], Any]:
-    """The click option of a declared argument: type and range from its declaration.
-
-    ``resumable``: the option defaults to ``None`` (the declared default for a new
-    run, the checkpoint's value when resuming) and its help names the default.
-    """
-    d, param = declared, declared.param
-    custom = [extra for extra in d.extras if isinstance(extra, click.ParamType)]
-    kwargs: dict[str, Any] = {"help": param.help}
-    if resumable:
-        kwargs.update(default=None, help=f"{param.help}  [default: {d.default}]")
-    elif d.default is inspect.Parameter.empty:
-        kwargs.update(required=True)
-    else:
-        kwargs.update(default=d.default, show_default=d.default is not None)
-    if d.type is bool and not resumable:
-        name = flag(d.name)
-        if d.default:
-            return click.option(f"{name}/--no-{name[2:]}", d.name, **kwargs)
-        return click.option(name, d.name, is_flag=True, help=param.help)
-    if custom:
-        kwargs["type"] = custom[0]
-    elif param.choices:
-        kwargs.update(type=click.Choice([str(c) for c in param.choices]),
-                      callback=lambda ctx, p, value: None if value is None else d.type(value))
-    elif d.type in (int, float):
-        ranged = click.IntRange if d.type is int else click.FloatRange
-        kwargs["type"] = ranged(min=param.min, max=param.max, min_open=param.min_open,
-                                max_open=param.max_open)
-    elif d.type is Path:
-        kwargs["type"] = click.Path(path_type=Path)
-    return click.option(flag(d.name), d.name, **kwargs)
-
-
-def declared_options(declared: Iterable[Declared], resumable: bool = False
-                     ) -> Callable[[Any], Any]:
-    """A decorator adding :func:`click_option` for each of ``declared``, in order."""
-
-    def decorate(command: Any) -> Any:
-        for d in reversed(list(declared)):
-            command = click_option(d, resumable)(command)
-        return command
-
-    return decorate
-
-
-def hyperparameter_options(module_class: type) -> Callable[[Any], Any]:
-    """One resumable option per hyperparameter of ``module_class``."""
-    return declared_options([hp.declared for hp in hyperparameters(module_class).values()],
-                            resumable=True)
 
 
 def resolve(field: str, given: Any, recorded: Any, default: Any) -> Any:

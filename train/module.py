@@ -1,13 +1,9 @@
-"""What every gs-train LightningModule shares: the checkpoint contract, hyperparameters,
-sampling, and for GANs the optimisers and the manual-optimisation step.
+"""What every gs-train LightningModule shares: the checkpoint contract of
+:mod:`gs.models.checkpoint`, declared hyperparameters (:mod:`gs.train.hparams`),
+seeded noise and sampling, and for GANs the optimisers and the manual step.
 
-:class:`GeneratorModule` writes the checkpoint contract of :mod:`gs.models.checkpoint`
-(which gs-export reads). A module's own hyperparameters are the arguments of its
-``__init__`` annotated ``Annotated[type, Param(help, range)]``; ``gs-train`` derives
-its flags, defaults, validation and resume checks from them (:mod:`gs.train.hparams`).
-
-One *iteration* is one batch. Lightning's ``trainer.global_step`` counts optimizer
-steps instead: :attr:`GeneratorModule.optimizer_steps_per_iteration` per batch (GANs: 2).
+One *iteration* is one batch; Lightning's ``trainer.global_step`` counts optimizer
+steps, :attr:`GeneratorModule.optimizer_steps_per_iteration` per batch (GANs: 2).
 """
 
 from __future__ import annotations
@@ -117,10 +113,6 @@ class GeneratorModule(L.LightningModule):
         self._noise_state: Tensor | None = None
         self._resumed_at: int | None = None
 
-    @property
-    def model_name(self) -> str:
-        return self.generator_class.model_name
-
     def init_weights(self, *networks: nn.Module,
                      init: Callable[[nn.Module, torch.Generator], None] | None = None) -> None:
         """Initialise ``networks`` in order from this run's seeded weight stream
@@ -194,7 +186,7 @@ class GeneratorModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[contract.GS_RECORD] = {
             "gs_version": gs.__version__,
-            "model_name": self.model_name,
+            "model_name": self.generator_class.model_name,
             "iterations": self.iteration,
             "noise_state": self.noise.get_state(),
         }

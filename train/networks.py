@@ -1,21 +1,8 @@
-"""Training-only networks: the discriminators and the VAE encoder.
+"""Training-only networks: the discriminators and the VAE encoder (never exported).
 
-They are never exported; the generators they train live in :mod:`gs.models`.
-
-``DCGANDiscriminator`` is the pytorch-examples ``netD``. For 64 px (nc=3, ndf=64)::
-
-    x                                       # (3, 64, 64)
-    Conv(3→64, 4,2,1) LeakyReLU(0.2)        # (64, 32, 32)
-    Conv(64→128, 4,2,1) BN LeakyReLU        # (128, 16, 16)
-    Conv(128→256, 4,2,1) BN LeakyReLU       # (256, 8, 8)
-    Conv(256→512, 4,2,1) BN LeakyReLU       # (512, 4, 4)
-    Conv(512→1, 4,1,0)                      # (1, 1, 1)  logit
-
-Other powers of two add or remove stride-2 blocks, mirroring the generator. The
-final sigmoid of pytorch-examples is folded into the loss
-(``binary_cross_entropy_with_logits``), which is the same function, stable,
-and allowed under mixed precision; the layer indices (``main.N.*``) are
-unchanged because the sigmoid has no parameters.
+Their layouts are drawn in docs/training.md and docs/began_vae.md. The DCGAN
+discriminator keeps pytorch-examples' ``main.N.*`` keys; its final sigmoid is folded
+into the loss (``binary_cross_entropy_with_logits``), stable under mixed precision.
 """
 
 from __future__ import annotations
@@ -30,13 +17,8 @@ from gs.models.vae import vae_upsamplings
 
 
 class DCGANDiscriminator(nn.Module):
-    """pytorch-examples DCGAN discriminator returning logits of shape (B,).
-
-    Args:
-        nc: image channels.
-        ndf: width of the first block (block i has ``ndf·2^i`` channels).
-        image_size: input height and width, a power of two of at least 8.
-    """
+    """pytorch-examples' ``netD``, returning logits (B,): stride-2 blocks of widths
+    ``ndf·2^i`` from ``image_size`` (a power of two ≥ 8) down to 4, then a 4×4 conv."""
 
     def __init__(self, nc: int = 3, ndf: int = 64, image_size: int = 64) -> None:
         super().__init__()
@@ -60,18 +42,8 @@ class DCGANDiscriminator(nn.Module):
 
 
 class BEGANDiscriminator(nn.Module):
-    """Auto-encoder discriminator: images (B, nc, S, S) → reconstructions of the same shape.
-
-    Encoder (reference implementation, for 128 px and ndf=n)::
-
-        Conv3(nc→n) ELU                                        # (n, 128, 128)
-        [Conv3 ELU Conv3 ELU](i·n) Conv3/2((i)·n→(i+1)·n) ELU  # one per scale, i = 1…4
-        [Conv3 ELU Conv3 ELU](5n)                               # (5n, 8, 8)
-        Linear(5n·8·8 → nz)                                     # embedding (nz,)
-
-    Decoder: a :class:`BEGANGenerator` (nz, ndf, nc, image_size) with its own weights,
-    skip connections included; output in [-1, 1] like the training images.
-    """
+    """Auto-encoder discriminator: a convolutional encoder to an ``nz`` embedding, then
+    a :class:`BEGANGenerator` of its own as the decoder (the reference layout)."""
 
     def __init__(self, nc: int = 3, ndf: int = 128, nz: int = 64, image_size: int = 128) -> None:
         super().__init__()
@@ -93,14 +65,8 @@ class BEGANDiscriminator(nn.Module):
 
 
 class VAEEncoder(nn.Module):
-    """q(z|x): images (B, nc, S, S) in [0, 1] → (mu, logvar), each (B, nz).
-
-    Args:
-        nz: size of z.
-        nef: width of the first block; block i has ``nef·2^i`` channels.
-        nc: image channels.
-        image_size: input height and width, a power of two of at least 8.
-    """
+    """q(z|x): images (B, nc, S, S) in [0, 1] → (mu, logvar), each (B, nz); stride-2
+    blocks of widths ``nef·2^i`` down to 4×4, then linear heads."""
 
     def __init__(self, nz: int = 512, nef: int = 32, nc: int = 3, image_size: int = 128) -> None:
         super().__init__()

@@ -1,18 +1,9 @@
-"""Vanilla VAE training (as in AntixK/PyTorch-VAE ``vanilla_vae.py``), on Lightning.
+"""Vanilla VAE training (AntixK/PyTorch-VAE ``vanilla_vae.py``), on Lightning
+(docs/began_vae.md, "VAE").
 
-Decoder: :class:`gs.models.vae.VAEDecoder`, held as ``self.generator`` so that the
-gs-train checkpoint contract holds (gs-export cuts the decoder); encoder:
-:class:`gs.train.networks.VAEEncoder`, held as ``self.encoder`` and ignored by gs-export.
-Per batch (one *iteration*), with images ``x`` in [0, 1]:
-
-* ``(μ, log σ²) = E(x)``, ``z = μ + σ ⊙ ε`` with ``ε ~ N(0, I)`` (reparameterisation);
-* loss ``= mean((G(z) - x)²) + β · KL``, ``KL = mean_batch Σ_j -½ (1 + log σ²_j - μ_j² - σ²_j)``
-  (Kingma & Welling 2014, appendix B); β = 2.5e-4 as AntixK's ``kld_weight``.
-
-AdamW (lr 2e-4, weight decay 0.01) over encoder and decoder, learning rate
-multiplied by ``lr_gamma`` (0.95) after every epoch. Samples are decoded from
-z ~ N(0, I), the prior. ``--cut-before-training`` is refused: the encoder's z has no
-meaning for a decoder without its first blocks.
+The decoder is ``self.generator`` (what gs-export cuts), the encoder ``self.encoder``.
+Loss: ``MSE(G(z), x) + β KL`` with ``z = μ + σ ε``; AdamW with the learning rate
+multiplied by ``lr_gamma`` after every epoch.
 """
 
 from __future__ import annotations

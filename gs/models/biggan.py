@@ -59,7 +59,7 @@ FIRST_WIDTH = 16  # gen_z outputs 16·ch channels; upstream hard-codes it
 REDUCTION = 4  # GenBlock's bottleneck: in_channels // 4
 ATTENTION_REDUCTION = 8  # SelfAttn's query/key width: channels // 8
 DEFAULT_TRUNCATION = 0.4
-TRUNCATION = Param("truncation in (0, 1], fixed in the artifact", min=0, max=1, min_open=True)
+TRUNCATION = Param("truncation of the latent, fixed in the artifact", min=0, max=1, min_open=True)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "pytorch_model.bin"
 INT_FIELDS = ("output_dim", "z_dim", "class_embed_dim", "channel_width", "num_classes",
