@@ -22,7 +22,7 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
-from gs.artifact import load
+from gs.artifact import Artifact, load
 from gs.invert import resolve_device
 from gs.io import write_json
 from gs.jobs import (
@@ -74,7 +74,7 @@ class _InversionModule(L.LightningModule):
     def __init__(self, shard: _Shard) -> None:
         super().__init__()
         self.shard = shard
-        self.artifact: Any = None
+        self.artifact: Artifact | None = None
 
     def on_predict_start(self) -> None:
         if self.device.type == "cpu":

@@ -18,12 +18,12 @@ import functools
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from gs.artifact import Artifact
 from gs.errors import UserInputError
 from gs.inversion_plan import StageTally, noise_floor, plan_batch
 from gs.latent import InitSpec, LatentSpec
@@ -175,7 +175,7 @@ def _step_hook(problem: _Problem, stage: int, cut: int, steps: int, n_images: in
 
 
 def invert(
-    artifact: Any,
+    artifact: Artifact,
     operators: Sequence[Operator],
     observations: Sequence[np.ndarray],
     settings: InversionSettings,

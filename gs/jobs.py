@@ -546,7 +546,7 @@ def _takes(engine: Callable[..., Any], name: str) -> bool:
     return name in inspect.signature(engine).parameters
 
 
-def engine_for(artifact: Any) -> Callable[..., list[InversionResult]]:
+def engine_for(artifact: Artifact) -> Callable[..., list[InversionResult]]:
     """The inversion engine of a loaded artifact: torch for TorchScript, numpy for ONNX."""
     if artifact.metadata.format == "onnx":
         from gs.onnx_runtime import invert as invert_onnx

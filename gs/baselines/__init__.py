@@ -23,6 +23,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from gs.artifact import Artifact
 from gs.baselines.base import PRIORS, BaselineResult, Method, ProblemLike
 
 __all__ = ["METHODS", "PRIORS", "BaselineResult", "Method", "MethodInfo", "ProblemLike",
@@ -71,8 +72,8 @@ def method_class(name: str) -> type:
     return getattr(importlib.import_module(module), cls)
 
 
-def get_method(name: str, *, settings: Any = None, artifact: Any = None, generator: Any = None,
-               device: str = "cpu") -> Method:
+def get_method(name: str, *, settings: Any = None, artifact: Artifact | None = None,
+               generator: Any = None, device: str = "cpu") -> Method:
     """Build method ``name``.
 
     Args:

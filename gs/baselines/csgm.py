@@ -9,11 +9,12 @@ stream, i.e. exactly the starts of gs-invert's "no surgery" runs.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 
+from gs.artifact import Artifact
 from gs.baselines.base import Baseline, BaselineResult, ProblemLike
 from gs.baselines.fitting import fit_batched_restarts, residual_losses, to_tensor
 from gs.baselines.presets import CSGMSettings, preset
@@ -26,7 +27,7 @@ class CSGM(Baseline):
     name: ClassVar[str] = "csgm"
     prior: ClassVar[str] = "artifact"
 
-    def __init__(self, artifact: Any, settings: CSGMSettings | None = None) -> None:
+    def __init__(self, artifact: Artifact, settings: CSGMSettings | None = None) -> None:
         self.artifact = artifact
         self.settings = settings or preset(self.name)
 

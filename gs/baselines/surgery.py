@@ -6,8 +6,9 @@ surgery (c ≥ 1) and "no surgery" (a c = 0 artifact).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from gs.artifact import Artifact
 from gs.baselines.base import Baseline, BaselineResult, ProblemLike
 from gs.invert import invert
 from gs.settings import InversionSettings
@@ -19,7 +20,7 @@ class Surgery(Baseline):
     name: ClassVar[str] = "surgery"
     prior: ClassVar[str] = "artifact"
 
-    def __init__(self, artifact: Any, settings: InversionSettings | None = None) -> None:
+    def __init__(self, artifact: Artifact, settings: InversionSettings | None = None) -> None:
         self.artifact = artifact
         self.settings = settings
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from gs.artifact import Artifact
 from gs.clitools import user_errors
 from gs.errors import UserInputError
 from gs.experiments import evalset, grid, studies
@@ -51,7 +52,7 @@ def _load(path: str, device: str) -> Any:
     return load(path, device=resolve_device(device))
 
 
-def _images(folder: str, artifact: Any, limit: int | None) -> list[grid.EvalImage]:
+def _images(folder: str, artifact: Artifact, limit: int | None) -> list[grid.EvalImage]:
     if limit is not None and limit < 1:
         raise UserInputError(f"must be at least 1, got {limit}", field="limit")
     return grid.load_images(folder, tuple(artifact.metadata.image_shape), limit)

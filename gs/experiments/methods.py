@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from gs.artifact import Artifact
 from gs.errors import UserInputError
 from gs.io import sha256_file
 from gs.jobs import Problem, build_operator
@@ -55,7 +56,7 @@ class ArtifactAtCut:
     for :func:`gs.invert.invert`.
     """
 
-    def __init__(self, artifact: Any, cut: int) -> None:
+    def __init__(self, artifact: Artifact, cut: int) -> None:
         artifact.metadata.spec_at(cut)
         self.artifact = artifact
         self.metadata = replace(artifact.metadata, cut=cut,
@@ -85,7 +86,7 @@ def file_digest(path: str) -> str:
     return sha256_file(path)
 
 
-def artifact_identity(artifact: Any) -> dict[str, Any]:
+def artifact_identity(artifact: Artifact) -> dict[str, Any]:
     """What determines an artifact's generator: source weights, model and versions.
 
     Not the file's bytes: the same weights cut at c give the same ``G_c`` whether
@@ -141,7 +142,7 @@ class SurgeryMethod:
             fit of LassoInv), e.g. ``{"steps": 2}`` for smoke runs.
     """
 
-    def __init__(self, artifact: Any, cut: int, task: str = "cs",
+    def __init__(self, artifact: Artifact, cut: int, task: str = "cs",
                  settings: InversionSettings | None = None, init: InitSpec | str | None = None,
                  init_name: str | None = None, warm_start: Method | None = None,
                  overrides: dict[str, Any] | None = None) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gs.artifact import Artifact
 from gs.errors import UserInputError
 from gs.experiments import grid, plots, runner, summary
 from gs.experiments.methods import INIT_LABELS, Method, SurgeryMethod, parse_init
@@ -191,7 +192,7 @@ def cs_curve(artifacts: Sequence[Any], images: Sequence[grid.EvalImage], ratios:
     return result
 
 
-def cut_sweep(artifact: Any, images: Sequence[grid.EvalImage], out_dir: str | Path, *,
+def cut_sweep(artifact: Artifact, images: Sequence[grid.EvalImage], out_dir: str | Path, *,
               cuts: Sequence[int] | None = None, ratio: float = 0.1, raw: bool = True,
               point_task: str = "cs", seeds: Sequence[int] = (0,),
               surgery: dict[str, Any] | None = None, **run_options: Any) -> StudyResult:
@@ -251,7 +252,7 @@ def sweep_record(records: Sequence[dict[str, Any]], point: grid.TaskPoint) -> di
     }
 
 
-def init_comparison(artifact: Any, images: Sequence[grid.EvalImage], out_dir: str | Path, *,
+def init_comparison(artifact: Artifact, images: Sequence[grid.EvalImage], out_dir: str | Path, *,
                     inits: Sequence[str] = ("zero", "clamped_normal", "normal:5", "normal:10",
                                             "lasso"),
                     ratio: float = 0.1, seeds: Sequence[int] = (0,),

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from gs.artifact import load
+from gs.artifact import Artifact, load
 from gs.errors import UserInputError
 from gs.io import resize_image, to_uint8
 
@@ -19,7 +19,7 @@ class ServedArtifact:
     """One loaded artifact and the id the API names it by (its file stem)."""
 
     id: str
-    artifact: Any
+    artifact: Artifact
 
     @property
     def metadata(self) -> Any:
