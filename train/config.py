@@ -93,10 +93,14 @@ class TrainConfig:
     progress_bar: Annotated[bool, Param("Show the progress bar with the losses (stderr).")] = True
 
     def __post_init__(self) -> None:
-        """Check each given setting against its declared range; the error names the field."""
+        """Expand ``~`` in paths; check each given setting against its declared range
+        (the :class:`UserInputError` names the field)."""
         for name, declared in declared_params(TrainConfig).items():
-            if declared.param.bounded and getattr(self, name) is not None:
-                declared.check(getattr(self, name))
+            value = getattr(self, name)
+            if value is not None and declared.type is Path:
+                setattr(self, name, Path(value).expanduser())
+            elif value is not None and declared.param.bounded:
+                declared.check(value)
 
 
 @dataclass

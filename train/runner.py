@@ -254,7 +254,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 def build_trainer(
     config: TrainConfig, module: GeneratorModule, has_validation: bool
-) -> tuple[L.Trainer, ModelCheckpoint, SampleGrid]:
+) -> tuple[L.Trainer, SampleGrid]:
     """A Trainer from the shared options; ``max_steps`` etc. are given in iterations."""
     per_iteration = module.optimizer_steps_per_iteration
     max_epochs = config.max_epochs
@@ -307,7 +307,7 @@ def build_trainer(
         settings = ("accelerator", "devices", "strategy", "precision", "num_nodes")
         given = " ".join(f"{{{name}}} {getattr(config, name)}" for name in settings)
         raise UserInputError(f"Lightning rejected {given}: {first}", refs=settings) from None
-    return trainer, checkpoints, samples
+    return trainer, samples
 
 
 def save_generator_state(module: GeneratorModule, path: Path) -> Path:
@@ -333,11 +333,7 @@ def fit(model_name: str, config: TrainConfig, **hyperparameters: Any) -> TrainRe
         raise UserInputError(f"is not one of the trained models {', '.join(sorted(TRAINERS))}",
                              field="model_name", value=repr(model_name))
     module_class = TRAINERS[model_name]
-    config.out = Path(config.out).expanduser()
-    resumed = None
-    if config.resume is not None:
-        config.resume = Path(config.resume).expanduser()
-        resumed = read_resume_checkpoint(config.resume, model_name)
+    resumed = None if config.resume is None else read_resume_checkpoint(config.resume, model_name)
     resolve_shared(config, module_class, resumed)
     module = build_module(module_class, config, hyperparameters, resumed)
     data = ImageFolderDataModule(
@@ -345,11 +341,9 @@ def fit(model_name: str, config: TrainConfig, **hyperparameters: Any) -> TrainRe
         channels=int(config.channels), value_range=module.value_range,
         val_fraction=config.val_fraction, num_workers=config.num_workers, seed=config.seed)
     data.scan()
-    if config.export_generator is not None:
-        config.export_generator = Path(config.export_generator).expanduser()
     if is_global_zero_process():
         check_run_folder(config)
-    trainer, checkpoints, samples = build_trainer(config, module, bool(data.val_files))
+    trainer, samples = build_trainer(config, module, bool(data.val_files))
     if is_global_zero_process():
         prepare_run_folder(config)
 
