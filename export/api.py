@@ -65,8 +65,8 @@ def export_artifact(
         The written path.
     """
     out = Path(out)
-    fmt = artifact_format(out, field="output")
-    check_writable(out, overwrite)
+    fmt = artifact_format(out, field="out")
+    check_writable(out, overwrite, "out")
     loaded = load_generator(weights, model, **options)
     cut_index = loaded.model.recommended_cut if cut is None else int(cut)
     loaded.model.check_cut(cut_index)

@@ -39,9 +39,9 @@ def choose_cut(weights: str | Path, val_images: str | Path, *, model: str | None
     generator = load_generator(weights, model, **options).model
     candidates = list(generator.valid_cuts) if cuts is None else sorted(set(cuts))
     for cut in candidates:
-        generator.check_cut(cut, field="val_cuts")
+        generator.check_cut(cut, field="cuts")
     if not 0 < ratio <= 1:
-        raise UserInputError(f"must be in (0, 1], got {ratio}", field="val_ratio")
+        raise UserInputError(f"must be in (0, 1], got {ratio}", field="ratio")
     with tempfile.TemporaryDirectory(prefix="gs-autocut-") as folder:
         deepest = Path(folder) / "deepest.pt"
         export_artifact(weights, deepest, cut=max(candidates), model=model,

@@ -42,7 +42,7 @@ def export_option_flags(command: Any) -> Any:
               help="Artifact path: .pt (TorchScript) or .onnx.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @export_option_flags
-@user_errors
+@user_errors(aliases={"out": "output", "cuts": "val_cuts", "ratio": "val_ratio"})
 def main(model: str | None, weights: str, cut: str | None, val_images: str | None,
          val_ratio: float, val_cuts: str | None, val_cache: str | None, output: str,
          overwrite: bool, **options: Any) -> None:

@@ -202,7 +202,7 @@ def task_options(func: F) -> F:
         if option.choices and option.type is str:
             kind = click.Choice(option.choices)
         options.append(click.option(
-            f"--{option.name.replace('_', '-')}", type=kind, default=None,
+            flag(option.name), type=kind, default=None,
             help=f"{option.help[0].upper()}{option.help[1:]} ({readers})."))
     for option in reversed(options):
         func = option(func)

@@ -58,7 +58,8 @@ def forget_the_toy_afterwards():
 
 class TestToyConformance(ModelConformance):
     @pytest.fixture(scope="class")
-    def model_name(self) -> str:
+    @classmethod
+    def model_name(cls) -> str:
         return ToyGenerator.model_name
 
 

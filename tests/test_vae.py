@@ -42,7 +42,7 @@ def test_paper_configuration_and_registry():
     with torch.no_grad():
         image = g.eval()(latent(1, seed=1, nz=512))
     assert image.shape == (1, 3, 128, 128) and 0 <= image.min() and image.max() <= 1
-    mu, logvar = VAEEncoder()(torch.rand(2, 3, 128, 128))
+    mu, logvar = VAEEncoder(nz=512, nef=32, nc=3, image_size=128)(torch.rand(2, 3, 128, 128))
     assert mu.shape == logvar.shape == (2, 512)
 
 

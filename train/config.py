@@ -46,8 +46,8 @@ class TrainConfig:
     named in the help. Distributed settings are passed to ``lightning.Trainer``.
     """
 
-    data: Annotated[Path, Param("Folder of training images (.jpg .png .webp, subfolders "
-                                "included)."), click.Path(exists=True, file_okay=False,
+    data: Annotated[Path, Param("Folder of training images (.png .jpg .webp .bmp .tif, "
+                                "subfolders included)."), click.Path(exists=True, file_okay=False,
                                                           path_type=Path)]
     out: Annotated[Path, Param("Run folder: last.ckpt, checkpoints/, samples/, logs/.")]
     image_size: Annotated[int | None, Param(

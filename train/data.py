@@ -1,6 +1,6 @@
 """Image folders as training data: scan, split, decode, scale (docs/training.md, "Data").
 
-Every ``.jpg``/``.jpeg``/``.png``/``.webp`` file below the folder is served as a float32
+Every image file below the folder (:data:`gs.io.IMAGE_SUFFIXES`) is served as a float32
 tensor (C, H, W): the largest centred square, resized with Lanczos, scaled linearly
 to the model's range. A file is held out for validation by a seeded hash of its
 relative path (:func:`is_validation`), so the split is the same on every machine and
@@ -24,8 +24,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from gs.errors import UserInputError
+from gs.io import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 CHANNEL_MODES = {1: "L", 3: "RGB"}
 _DECODE_ERRORS = (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError)
 
@@ -146,7 +146,7 @@ class ImageFolderDataModule(L.LightningDataModule):
     """Every image below ``data_dir``, split into train/val by :func:`is_validation`.
 
     Args:
-        data_dir: folder searched recursively for ``.jpg``/``.jpeg``/``.png``/``.webp``.
+        data_dir: folder searched recursively for image files (``gs.io.IMAGE_SUFFIXES``).
         image_size: side of the square tensors served.
         batch_size: images per batch (per device).
         channels: 3 (RGB) or 1 (grey).

@@ -186,7 +186,7 @@ class GeneratorModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[contract.GS_RECORD] = {
             "gs_version": gs.__version__,
-            "model_name": self.generator_class.model_name,
+            contract.MODEL_NAME: self.generator_class.model_name,
             "iterations": self.iteration,
             "noise_state": self.noise.get_state(),
         }

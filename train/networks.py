@@ -20,7 +20,7 @@ class DCGANDiscriminator(nn.Module):
     """pytorch-examples' ``netD``, returning logits (B,): stride-2 blocks of widths
     ``ndf·2^i`` from ``image_size`` (a power of two ≥ 8) down to 4, then a 4×4 conv."""
 
-    def __init__(self, nc: int = 3, ndf: int = 64, image_size: int = 64) -> None:
+    def __init__(self, nc: int, ndf: int, image_size: int) -> None:
         super().__init__()
         self.nc, self.ndf, self.image_size = int(nc), int(ndf), int(image_size)
         downsamples = dcgan_num_blocks(self.image_size) - 1  # image_size → 4
@@ -45,7 +45,7 @@ class BEGANDiscriminator(nn.Module):
     """Auto-encoder discriminator: a convolutional encoder to an ``nz`` embedding, then
     a :class:`BEGANGenerator` of its own as the decoder (the reference layout)."""
 
-    def __init__(self, nc: int = 3, ndf: int = 128, nz: int = 64, image_size: int = 128) -> None:
+    def __init__(self, nc: int, ndf: int, nz: int, image_size: int) -> None:
         super().__init__()
         self.nc, self.ndf, self.nz, self.image_size = int(nc), int(ndf), int(nz), int(image_size)
         scales = began_upsamplings(self.image_size)
@@ -68,7 +68,7 @@ class VAEEncoder(nn.Module):
     """q(z|x): images (B, nc, S, S) in [0, 1] → (mu, logvar), each (B, nz); stride-2
     blocks of widths ``nef·2^i`` down to 4×4, then linear heads."""
 
-    def __init__(self, nz: int = 512, nef: int = 32, nc: int = 3, image_size: int = 128) -> None:
+    def __init__(self, nz: int, nef: int, nc: int, image_size: int) -> None:
         super().__init__()
         self.nz, self.nef, self.nc = int(nz), int(nef), int(nc)
         self.image_size = int(image_size)

@@ -162,7 +162,8 @@ def build_module(module_class: type[GeneratorModule], config: TrainConfig,
     """The LightningModule for a run: declared hyperparameters resolved and checked."""
     name = module_class.generator_class.model_name
     generator_args, module_args = resolve_hyperparameters(module_class, given, resumed)
-    model_config = {**generator_args, "nc": config.channels, "image_size": config.image_size}
+    model_config = {**generator_args, **{argument: getattr(config, field)
+                                         for argument, field in SHARED_GENERATOR_ARGUMENTS.items()}}
     cut = config.cut_before_training
     try:
         with torch.device("meta"):  # shapes only: no memory, no initialisation
