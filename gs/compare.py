@@ -22,42 +22,6 @@ from gs.settings import InversionSettings
 MIN_CELL_WIDTH = 192
 
 
-def observation_preview(operator: Operator, y: np.ndarray) -> np.ndarray:
-    """What a person sees of the observation ``y``, as a (C, H, W) image in [0, 1].
-
-    Inpainting shows the kept pixels on grey; super-resolution the low-resolution
-    image enlarged (nearest neighbour); denoising the noisy image; compressed
-    sensing the back-projection ``Aᵀy`` stretched to [0, 1] (it is not an image
-    a person can read, which is the point of the method).
-    """
-    y = np.asarray(y, dtype=np.float32)
-    task = operator.task
-    if task == "inpaint":
-        keep = operator.mask.astype(bool)
-        return np.where(keep[None], y, np.float32(0.5)).astype(np.float32)
-    if task == "sr":
-        scale = operator.scale
-        return np.clip(y.repeat(scale, axis=1).repeat(scale, axis=2), 0, 1).astype(np.float32)
-    if task == "denoise":
-        return np.clip(y, 0, 1).astype(np.float32)
-    back = np.asarray(operator.A_adjoint(y[None])[0], dtype=np.float32)
-    low, high = np.percentile(back, [1, 99])
-    return np.clip((back - low) / max(float(high - low), 1e-12), 0, 1).astype(np.float32)
-
-
-def describe_operator(operator: Operator) -> str:
-    """A short label of the forward model, e.g. ``CS m/n = 10 %`` or ``SR x4``."""
-    task = operator.task
-    if task == "cs":
-        n = int(np.prod(operator.image_shape))
-        return f"CS m/n = {100 * operator.measurements / n:.3g} %"
-    if task == "inpaint":
-        return f"{100 * operator.keep:.3g} % of pixels kept"
-    if task == "sr":
-        return f"SR x{operator.scale}"
-    return f"noise std {operator.noise_std:.3g}"
-
-
 def caption(label: str, score: tuple[float, float] | None) -> str:
     """``label`` and, when known, ``PSNR dB · SSIM`` on a second line."""
     if score is None:
@@ -87,8 +51,8 @@ def comparison_picture(
     if truth is not None:
         images.append(truth)
         captions.append("truth")
-    images.append(observation_preview(operator, y))
-    captions.append(f"observation\n{describe_operator(operator)}")
+    images.append(operator.preview(y))
+    captions.append(f"observation\n{operator.describe()}")
     for label, image, score in recoveries:
         images.append(image)
         captions.append(caption(label, score))

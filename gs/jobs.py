@@ -53,7 +53,6 @@ from gs.metrics import psnr, ssim
 from gs.operators import (
     OPTIONS,
     Operator,
-    RandomInpainting,
     get_task,
     make_operator,
     operator_from_spec,
@@ -245,8 +244,9 @@ class JobReport:
 
 
 def input_suffixes(job: InversionJob) -> tuple[str, ...]:
-    """File suffixes a folder contributes: measurement files for observed cs, else images."""
-    if job.operator.task == "cs" and not job.simulate:
+    """File suffixes a folder contributes: measurement files for a task observed as
+    measurements (compressed sensing), else images."""
+    if get_task(job.operator.task).observation == "measurements" and not job.simulate:
         return (MEASUREMENT_SUFFIX,)
     return IMAGE_SUFFIXES
 
@@ -333,34 +333,33 @@ def observed_problem(path: Path, index: int, job: InversionJob,
     """Read what was observed for one image (see the module docstring)."""
     options = job.operator
     c, h, w = image_shape
-    if options.task == "cs":
+    observation = get_task(options.task).observation
+    if observation == "measurements":
         return _read_measurements(path, index, image_shape)
     observed = read_image(path, "image", channels=c)
-    if options.task == "sr":
-        operator = build_operator(options, image_shape, job.seed, index)
-        expected = operator.measurement_shape
-        if observed.shape != tuple(expected):
-            raise UserInputError(
-                f"is {observed.shape[2]}x{observed.shape[1]} pixels; a {{scale}} "
-                f"{operator.spec()['scale']} observation for this artifact must be "
-                f"{expected[2]}x{expected[1]}", field="image", value=path, refs=("scale",))
+    # an "image" observation has the operator's measurement shape (smaller for SR)
+    operator = build_operator(options, image_shape, job.seed, index) if (
+        observation == "image") else None
+    expected = tuple(image_shape) if operator is None else tuple(operator.measurement_shape)
+    if observed.shape != expected:
+        got = f"is {observed.shape[2]}x{observed.shape[1]} pixels"
+        if expected == tuple(image_shape):
+            raise UserInputError(f"{got} with {observed.shape[0]} channels; the artifact "
+                                 f"expects {w}x{h} with {c}", field="image", value=path)
+        raise UserInputError(f"{got}; a {operator.describe()} observation for this artifact "
+                             f"must be {expected[2]}x{expected[1]}", field="image", value=path)
+    if operator is not None:
         return Problem(path, index, operator, observed)
-    if observed.shape != tuple(image_shape):
-        raise UserInputError(
-            f"is {observed.shape[2]}x{observed.shape[1]} pixels with {observed.shape[0]} "
-            f"channels; the artifact expects {w}x{h} with {c}", field="image", value=path)
-    if options.task == "inpaint":
-        if job.mask is None:
-            raise UserInputError("is required to inpaint an observed image", field="mask")
-        keep = read_image(job.mask, "mask", channels=1)[0] > 0.5
-        if keep.shape != (h, w):
-            raise UserInputError(f"must be {w}x{h} pixels like the artifact", field="mask",
-                                 value=job.mask)
-        noise = 0.0 if options.noise_std is None else options.noise_std
-        operator = RandomInpainting.from_mask(keep, image_shape, noise_std=noise)
-        return Problem(path, index, operator, operator.A(observed[None])[0])
-    operator = build_operator(options, image_shape, job.seed, index)
-    return Problem(path, index, operator, observed)
+    if job.mask is None:  # a "masked" observation: the kept pixels are given by a mask
+        raise UserInputError("is required to inpaint an observed image", field="mask")
+    keep = read_image(job.mask, "mask", channels=1)[0] > 0.5
+    if keep.shape != (h, w):
+        raise UserInputError(f"must be {w}x{h} pixels like the artifact", field="mask",
+                             value=job.mask)
+    noise = 0.0 if options.noise_std is None else options.noise_std
+    masked = get_task(options.task).operator_class(options.operator)  # has from_mask
+    operator = masked.from_mask(keep, image_shape, noise_std=noise)
+    return Problem(path, index, operator, operator.A(observed[None])[0])
 
 
 def _read_measurements(path: Path, index: int, image_shape: tuple[int, int, int]) -> Problem:
@@ -439,7 +438,8 @@ def plan_job(job: InversionJob, settings: InversionSettings) -> JobPlan:
 
 
 def _saves_measurements(job: InversionJob) -> bool:
-    return job.save_measurements and job.simulate and job.operator.task == "cs"
+    return (job.save_measurements and job.simulate
+            and get_task(job.operator.task).observation == "measurements")
 
 
 def _resumed_entries(job: InversionJob, settings: InversionSettings,

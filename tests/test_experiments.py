@@ -353,8 +353,8 @@ def test_baselines_plug_into_the_runner_on_the_same_measurements(tiny_artifacts,
     lasso = [r for r in result.records if r["label"] == "lasso-dct"]
     assert len(lasso) == 4 and all(r["method"] == "lasso-dct" and r["cut"] is None
                                    for r in lasso)
-    adjoint = studies.observed_image(runner.build_problem(grid.Cell(
-        "", grid.TaskPoint("cs", 0.3), _images(folder)[0], 0)))
+    problem = runner.build_problem(grid.Cell("", grid.TaskPoint("cs", 0.3), _images(folder)[0], 0))
+    adjoint = problem.operator.preview(problem.y)
     assert lasso[0]["psnr"] > psnr(adjoint, _images(folder)[0].pixels)  # beats Aᵀy
     with pytest.raises(ValueError, match="unknown method"):
         make("magic")

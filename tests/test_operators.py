@@ -260,6 +260,15 @@ def test_measure_without_noise_is_A(case):
     np.testing.assert_array_equal(op.measure(x, np.random.default_rng(3)), op.A(x))
 
 
+def test_preview_is_an_image_and_describe_a_caption(case):
+    op = build(case)
+    y = op.measure(images(), np.random.default_rng(4))[0]
+    preview = op.preview(y)
+    assert preview.shape == op.image_shape and preview.dtype == np.float32
+    assert 0 <= preview.min() and preview.max() <= 1 and preview.max() > preview.min()
+    assert op.describe() and "\n" not in op.describe()
+
+
 def test_shape_mismatch_is_rejected(case):
     op = build(case)
     with pytest.raises(ValueError, match="shape"):
@@ -585,6 +594,25 @@ def test_task_list_lives_in_the_registry():
     assert TASKS == ("cs", "inpaint", "sr", "denoise", "raw")
     assert operator_names("cs") == ("gaussian", "structured")
     assert set(operator_names()) >= {"gaussian", "structured", "mask", "downsample", "identity"}
+
+
+def test_register_checks_how_a_task_is_observed():
+    from gs.operators import Denoising, tasks
+
+    class Telepathy(Denoising):
+        task = "telepathy"
+
+    with pytest.raises(ValueError, match="observation must be one of image, masked"):
+        register(Task("telepathy", "?", {"identity": Telepathy}, ("noise_std",),
+                      observation="thought"))
+    with pytest.raises(ValueError, match="its operators need from_mask"):
+        register(Task("telepathy", "?", {"identity": Telepathy}, ("noise_std",),
+                      observation="masked"))
+    assert "telepathy" not in tasks()
+    assert [get_task(t).observation for t in ("cs", "inpaint", "sr")] == [
+        "measurements", "masked", "image"]
+    assert [t for t in ("cs", "inpaint", "sr", "denoise", "raw") if get_task(t).identity] == [
+        "denoise", "raw"]
 
 
 def test_task_defaults():

@@ -5,13 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gs.compare import (
-    caption,
-    column_label,
-    comparison_picture,
-    describe_operator,
-    observation_preview,
-)
+from gs.compare import caption, column_label, comparison_picture
 from gs.io import image_grid
 from gs.operators import make_operator
 
@@ -51,10 +45,10 @@ def test_observation_preview_is_an_image_of_the_truth_shape(task, options, label
     truth = images(1)[0]
     operator = make_operator(task, SHAPE, np.random.default_rng(0), **options)
     y = operator.measure(truth[None], np.random.default_rng(1))[0]
-    preview = observation_preview(operator, y)
+    preview = operator.preview(y)
     assert preview.shape == SHAPE and preview.dtype == np.float32
     assert 0 <= preview.min() and preview.max() <= 1
-    assert describe_operator(operator) == label
+    assert operator.describe() == label
     if task == "inpaint":
         kept = operator.mask
         np.testing.assert_array_equal(preview[:, kept], truth[:, kept])

@@ -18,6 +18,7 @@ import numpy as np
 from gs.errors import UserInputError
 from gs.io import IMAGE_SUFFIXES, read_image, resize_image
 from gs.jobs import OperatorOptions
+from gs.operators import get_task
 
 #: Group name of images directly in the images folder (not in a subfolder).
 DEFAULT_GROUP = "all"
@@ -37,13 +38,10 @@ class TaskPoint:
 
     def options(self) -> OperatorOptions:
         """The ``gs.jobs`` operator options of this point (one source of the operator)."""
-        if self.task == "cs":
-            return OperatorOptions(task="cs", ratio=self.ratio)
-        if self.task == "inpaint":
-            return OperatorOptions(task="inpaint", keep=self.ratio)
-        if self.task == "sr":
-            return OperatorOptions(task="sr", scale=round(1 / self.ratio) if self.ratio else None)
-        return OperatorOptions(task=self.task)  # denoise, raw: no ratio
+        from_ratio = get_task(self.task).from_ratio
+        if from_ratio is None or self.ratio is None:
+            return OperatorOptions(task=self.task)
+        return OperatorOptions(task=self.task, **from_ratio(self.ratio))
 
     def to_json(self) -> dict[str, Any]:
         return {"task": self.task, "ratio": self.ratio}

@@ -39,16 +39,6 @@ class StudyResult:
     sweep: dict[str, Any] | None = None
 
 
-def observed_image(problem: Any) -> np.ndarray:
-    """What a reader can look at for an observation: Aᵀy (upsampled for SR), in [0, 1]."""
-    operator, y = problem.operator, np.asarray(problem.y, dtype=np.float32)
-    if hasattr(operator, "upsample"):
-        image = operator.upsample(y[None])[0]
-    else:
-        image = operator.A_adjoint(y[None])[0]
-    return np.clip(np.asarray(image, dtype=np.float32), 0, 1)
-
-
 def _start(out_dir: Path, study: str, methods: Mapping[str, Method],
            points: Sequence[grid.TaskPoint], images: Sequence[grid.EvalImage],
            seeds: Sequence[int], overwrite: bool) -> None:
@@ -118,8 +108,8 @@ def write_grids(out_dir: Path, results: Sequence[runner.CellResult],
         shown = [img for img in rows if any(img.index in d for d in recovered.values())]
         if not shown:
             continue
-        observed = [observed_image(runner.build_problem(grid.Cell("", point, img, seed)))
-                    for img in shown]
+        problems = [runner.build_problem(grid.Cell("", point, img, seed)) for img in shown]
+        observed = [problem.operator.preview(problem.y) for problem in problems]
         columns = {label: [d.get(img.index, np.zeros_like(img.pixels)) for img in shown]
                    for label, d in recovered.items()}
         name = point.task if point.ratio is None else f"{point.task}_{point.ratio:g}"

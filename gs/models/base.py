@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from gs.errors import UserInputError
 from gs.latent import LatentSpec
+from gs.operators import get_task
 from gs.params import Param, declared_params
 from gs.settings import InversionSettings, paper_settings, recommended_settings
 
@@ -104,7 +105,7 @@ class StagedGenerator(nn.Module):
 
     def paper_settings(self, task: str) -> InversionSettings:
         """The paper's inversion protocol for ``task`` (supplement, Table 1)."""
-        if task in ("denoise", "raw"):  # A = I: the supplement's "raw reconstruction" row
+        if get_task(task).identity:  # A = I: the supplement's "raw reconstruction" row
             return paper_settings(self.paper.raw_lr, self.paper.raw_steps)
         return paper_settings(self.paper.lr, self.paper.steps)
 

@@ -132,6 +132,24 @@ class Operator:
         """
         return self._noise(self.A(x), rng)
 
+    # ------------------------------------------------------------- for people
+    def preview(self, y: np.ndarray) -> np.ndarray:
+        """What a person can look at of one observation ``y`` (``measurement_shape``):
+        a float32 ``(C, H, W)`` image in [0, 1].
+
+        Here the back-projection ``Aᵀy`` stretched over its 1st-99th percentiles: for
+        compressed sensing it is not an image a person can read, which is the point of
+        the method. Operators whose ``y`` is image-like show it as it is.
+        """
+        back = np.asarray(self.A_adjoint(np.asarray(y, dtype=np.float32)[None])[0],
+                          dtype=np.float32)
+        low, high = np.percentile(back, [1, 99])
+        return np.clip((back - low) / max(float(high - low), 1e-12), 0, 1).astype(np.float32)
+
+    def describe(self) -> str:
+        """A short caption of this forward model, e.g. ``CS m/n = 10 %`` or ``SR x4``."""
+        return f"{self.task} ({self.name})"
+
     def norm(self, iterations: int = 100, rng: np.random.Generator | None = None) -> float:
         """Estimate of the spectral norm ``||A||_2`` by power iteration on ``AᵀA``.
 

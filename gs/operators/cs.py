@@ -109,6 +109,9 @@ class CompressedSensing(Operator):
     def measurement_shape(self) -> tuple[int, ...]:
         return (self._m,)
 
+    def describe(self) -> str:
+        return f"CS m/n = {100 * self._m / self._n:.3g} %"
+
     def _params(self) -> dict[str, Any]:
         return {"measurements": self._m}
 

@@ -30,6 +30,13 @@ class Identity(Operator):
     def measurement_shape(self) -> tuple[int, ...]:
         return self._image_shape
 
+    def preview(self, y: np.ndarray) -> np.ndarray:
+        """The observed image itself, clipped to [0, 1]."""
+        return np.clip(np.asarray(y, dtype=np.float32), 0, 1)
+
+    def describe(self) -> str:
+        return f"noise std {self.noise_std:.3g}"
+
     def A(self, x: Any) -> Any:  # noqa: N802
         """Returns ``x`` itself (no copy)."""
         self._check(x, self._image_shape, "images")

@@ -102,6 +102,14 @@ class RandomInpainting(Operator):
     def measurement_shape(self) -> tuple[int, ...]:
         return self._image_shape
 
+    def preview(self, y: np.ndarray) -> np.ndarray:
+        """The kept pixels of ``y`` (clipped to [0, 1]) on grey (0.5)."""
+        kept = self._mask.astype(bool)[None]
+        return np.where(kept, np.clip(np.asarray(y, dtype=np.float32), 0, 1), np.float32(0.5))
+
+    def describe(self) -> str:
+        return f"{100 * self.keep:.3g} % of pixels kept"
+
     def A(self, x: Any) -> Any:  # noqa: N802
         self._check(x, self._image_shape, "images")
         return x * self._constant("mask", self._weights, x)

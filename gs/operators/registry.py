@@ -65,6 +65,14 @@ class Task:
         options: names of the factory options it reads (keys of :data:`OPTIONS`).
         choose: picks the operator name for an image shape when none is given (None:
             always the first).
+        observation: how a real (not simulated) observation arrives: ``image`` (an
+            image of the operator's measurement shape), ``masked`` (the full image plus
+            a mask of the kept pixels, which the operator class builds from with
+            ``from_mask``) or ``measurements`` (a file holding ``y``, which is also what
+            a simulated run can save).
+        from_ratio: the options of a point at "ratio" on a study's axis (m/n, kept
+            fraction, 1/scale); None: the task has no such axis.
+        identity: ``A = I``, so the paper's "raw reconstruction" settings apply.
     """
 
     name: str
@@ -72,6 +80,9 @@ class Task:
     operators: Mapping[str, type[Operator]]
     options: tuple[str, ...]
     choose: Callable[[tuple[int, int, int]], str] | None = field(default=None, compare=False)
+    observation: str = "image"
+    from_ratio: Callable[[float], dict[str, Any]] | None = field(default=None, compare=False)
+    identity: bool = False
 
     @property
     def default_operator(self) -> str:
@@ -102,6 +113,9 @@ class Task:
         return merged
 
 
+#: How a task's real observations can arrive (:attr:`Task.observation`).
+OBSERVATIONS = ("image", "masked", "measurements")
+
 _REGISTRY: dict[str, Task] = {}
 
 
@@ -114,6 +128,12 @@ def register(task: Task) -> Task:
     unknown = set(task.options) - set(OPTIONS)
     if unknown:
         raise ValueError(f"task {task.name} reads unknown options {sorted(unknown)}")
+    if task.observation not in OBSERVATIONS:
+        raise ValueError(f"task {task.name}: observation must be one of "
+                         f"{', '.join(OBSERVATIONS)}, got {task.observation!r}")
+    if task.observation == "masked" and not all(
+            hasattr(cls, "from_mask") for cls in task.operators.values()):
+        raise ValueError(f"task {task.name} is observed masked: its operators need from_mask")
     _REGISTRY[task.name] = task
     return task
 
@@ -124,15 +144,18 @@ def _cs_operator(image_shape: tuple[int, int, int]) -> str:
 
 register(Task("cs", "compressed sensing: m random projections of the image",
               {"gaussian": GaussianCS, "structured": StructuredCS},
-              ("measurements", "ratio", "rounds", "noise_std"), choose=_cs_operator))
+              ("measurements", "ratio", "rounds", "noise_std"), choose=_cs_operator,
+              observation="measurements", from_ratio=lambda ratio: {"ratio": ratio}))
 register(Task("inpaint", "inpainting: a random subset of pixels is observed",
-              {"mask": RandomInpainting}, ("keep", "noise_std")))
+              {"mask": RandomInpainting}, ("keep", "noise_std"), observation="masked",
+              from_ratio=lambda ratio: {"keep": ratio}))
 register(Task("sr", "super-resolution: the image is downsampled",
-              {"downsample": SuperResolution}, ("scale", "method", "noise_std")))
+              {"downsample": SuperResolution}, ("scale", "method", "noise_std"),
+              from_ratio=lambda ratio: {"scale": round(1 / ratio)}))
 register(Task("denoise", "denoising: the whole image plus Gaussian noise",
-              {"identity": Denoising}, ("noise_std",)))
+              {"identity": Denoising}, ("noise_std",), identity=True))
 register(Task("raw", "representation: the clean image itself (A = I, no noise)",
-              {"identity": Identity}, ("noise_std",)))
+              {"identity": Identity}, ("noise_std",), identity=True))
 
 #: Registered task names, in registration order (the ``--task`` choices).
 TASKS: tuple[str, ...] = tuple(_REGISTRY)

@@ -85,6 +85,13 @@ class SuperResolution(Operator):
         c, h, w = self._image_shape
         return (c, h // self._scale, w // self._scale)
 
+    def preview(self, y: np.ndarray) -> np.ndarray:
+        """The low-resolution image enlarged to the image size (nearest neighbour)."""
+        return np.clip(self.upsample(np.asarray(y, dtype=np.float32)[None])[0], 0, 1)
+
+    def describe(self) -> str:
+        return f"SR x{self.scale}"
+
     def A(self, x: Any) -> Any:  # noqa: N802
         xp = self._check(x, self._image_shape, "images")
         c, h, w = self.measurement_shape

@@ -37,6 +37,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 
 import gs.io
 from gs.errors import UserInputError
+from gs.operators import get_task
 from gs.serve.catalog import Catalog, example_photos
 from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound
 from gs.serve.runner import MAX_RESTARTS, MAX_STEPS, PAGE_TASKS, PageRequest
@@ -151,7 +152,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
             mask = form.get("mask")
             mask_path = None
             if isinstance(mask, UploadFile) and mask.filename:
-                if page_request.task != "inpaint":
+                if get_task(page_request.task).observation != "masked":
                     raise UserInputError("mask is only used by the inpaint task")
                 mask_path = folder / "mask_upload"
                 _save_image(await mask.read(), mask_path, "mask")

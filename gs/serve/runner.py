@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from gs.compare import column_label, comparison_picture, describe_operator, observation_preview
+from gs.compare import column_label, comparison_picture
 from gs.errors import UserInputError
 from gs.io import read_image, resize_image, write_image, write_json
 from gs.jobs import InversionJob, OperatorOptions, load_problems, plan_inputs, run_job
 from gs.metrics import psnr, ssim
-from gs.operators import SR_SCALES
+from gs.operators import SR_SCALES, get_task
 from gs.serve.catalog import Catalog, ServedArtifact
 
 #: The tasks the page offers (the registry's ``raw`` identity task has nothing to show).
@@ -80,8 +80,10 @@ class PageRequest:
 
     def options(self) -> OperatorOptions:
         """The forward model's options, as ``gs-invert`` flags would give them."""
-        return OperatorOptions(task=self.task, ratio=self.ratio if self.task == "cs" else None,
-                               keep=self.keep, scale=self.scale, noise_std=self.noise_std)
+        given = {"ratio": self.ratio, "keep": self.keep, "scale": self.scale,
+                 "noise_std": self.noise_std}
+        reads = get_task(self.task).options
+        return OperatorOptions(task=self.task, **{k: v for k, v in given.items() if k in reads})
 
 
 @dataclass
@@ -143,8 +145,9 @@ def run_page_job(
     cols = columns(request, catalog)
     image_shape = tuple(cols[-1].served.metadata.image_shape)
     source, mask = prepare_inputs(folder, upload, mask_upload, image_shape)
-    if request.task == "inpaint" and mask is not None:
-        options, simulate_mode = OperatorOptions(task="inpaint", noise_std=request.noise_std), False
+    if get_task(request.task).observation == "masked" and mask is not None:
+        options = OperatorOptions(task=request.task, noise_std=request.noise_std)
+        simulate_mode = False
     else:
         options, simulate_mode = request.options(), True
     truth = read_image(folder / "truth.png", "image", channels=image_shape[0])
@@ -171,10 +174,10 @@ def run_page_job(
     picture = comparison_picture(truth, problem.operator, problem.y,
                                  [(col.label, image, score) for col, image, score, _ in results])
     write_image(folder / "compare.png", picture)
-    write_image(folder / "observation.png", observation_preview(problem.operator, problem.y))
+    write_image(folder / "observation.png", problem.operator.preview(problem.y))
     summary = {
         "request": asdict(request),
-        "observation": describe_operator(problem.operator),
+        "observation": problem.operator.describe(),
         "mask": "painted" if mask is not None else None,
         "image_shape": list(image_shape),
         "columns": [
