@@ -13,7 +13,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from gs.artifact import artifact_format
+from gs.artifact import Artifact, artifact_format
 from gs.clitools import EXIT_SOME_FAILED, interruptible, task_options, user_errors
 from gs.compare import column_label, comparison_job, comparison_paths, write_comparisons
 from gs.errors import UserInputError
@@ -190,7 +190,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
     _finish(result)
 
 
-def _comparison(job: InversionJob, loaded, path: Path, overrides: dict) -> tuple:
+def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict) -> tuple:
     """The ``--compare`` job and artifact, every output checked before any work.
 
     The other artifact starts from its own recommended settings with the same overrides.

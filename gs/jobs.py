@@ -555,7 +555,7 @@ def engine_for(artifact: Artifact) -> Callable[..., list[InversionResult]]:
     return invert
 
 
-def load_artifact(path: str | Path, device: str = "auto") -> Any:
+def load_artifact(path: str | Path, device: str = "auto") -> Artifact:
     """Load the artifact with the runtime its suffix names: torch (.pt), onnxruntime (.onnx)."""
     from gs.artifact import artifact_format, load
 

@@ -28,8 +28,7 @@ def reconstruction_loss(x: Tensor, reconstruction: Tensor) -> Tensor:
 
 @register_trainer
 class BEGANModule(GANModule):
-    """BEGAN with skip connections (images scaled to [-1, 1]; --image-size a power of
-    two of at least 16, default 128 for a new run).
+    """BEGAN with skip connections, trained on images scaled to [-1, 1].
 
     Args:
         ndf: width n of the discriminator (encoder and decoder).

@@ -35,7 +35,7 @@ def dcgan_weights_init(module: nn.Module, generator: torch.Generator) -> None:
 
 @register_trainer
 class DCGANModule(GANModule):
-    """DCGAN as in pytorch/examples (images scaled to [-1, 1], image size a power of two).
+    """DCGAN as in pytorch/examples, trained on images scaled to [-1, 1].
 
     Args:
         ndf: discriminator width (first block).

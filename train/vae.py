@@ -27,8 +27,7 @@ def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
 
 @register_trainer
 class VAEModule(GeneratorModule):
-    """Convolutional VAE (images in [0, 1]; --image-size a power of two of at least 8,
-    default 128 for a new run); the decoder is the generator gs-export cuts.
+    """Convolutional VAE on images in [0, 1]; the decoder is the generator gs-export cuts.
 
     Args:
         nef: width of the encoder's first block.

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gs.artifact import Artifact
+from gs.artifact import Artifact, TorchScriptArtifact
 from gs.clitools import user_errors
 from gs.errors import UserInputError
 from gs.experiments import evalset, grid, studies
@@ -45,7 +45,7 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _load(path: str, device: str) -> Any:
+def _load(path: str, device: str) -> TorchScriptArtifact:
     from gs.artifact import load
     from gs.invert import resolve_device
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from gs.artifact import Artifact
 from gs.errors import UserInputError
 from gs.experiments.methods import (
     ArtifactAtCut,
@@ -52,7 +53,7 @@ def baseline_names() -> tuple[str, ...]:
     return tuple(name for name in baselines.METHODS if name != "surgery")
 
 
-def baseline_factory(artifacts: Sequence[Any], weights: str | Path | None = None,
+def baseline_factory(artifacts: Sequence[Artifact], weights: str | Path | None = None,
                      model: str | None = None, device: str = "cpu"
                      ) -> Callable[[str], Method] | None:
     """A function name → :class:`BaselineMethod`, or None without :mod:`gs.baselines`.

@@ -11,7 +11,7 @@ different study there needs ``overwrite``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,10 +135,11 @@ def _spread(images: Sequence[grid.EvalImage], count: int) -> list[grid.EvalImage
     return sorted(chosen, key=lambda img: img.index)
 
 
-BaselineFactory = Any  # Callable[[str], Method]: a baseline's runner method by name
+BaselineFactory = Callable[[str], Method]
+"""A baseline's runner method by name."""
 
 
-def _method_table(artifacts: Sequence[Any], names: Sequence[str],
+def _method_table(artifacts: Sequence[Artifact], names: Sequence[str],
                   make_baseline: BaselineFactory | None, surgery: dict[str, Any] | None
                   ) -> dict[str, Method]:
     table: dict[str, Method] = {}
@@ -160,9 +161,10 @@ def _method_table(artifacts: Sequence[Any], names: Sequence[str],
     return table
 
 
-def cs_curve(artifacts: Sequence[Any], images: Sequence[grid.EvalImage], ratios: Sequence[float],
-             out_dir: str | Path, *, methods: Sequence[str] = ("gs", "no-surgery"),
-             seeds: Sequence[int] = (0,), make_baseline: BaselineFactory | None = None,
+def cs_curve(artifacts: Sequence[Artifact], images: Sequence[grid.EvalImage],
+             ratios: Sequence[float], out_dir: str | Path, *,
+             methods: Sequence[str] = ("gs", "no-surgery"), seeds: Sequence[int] = (0,),
+             make_baseline: BaselineFactory | None = None,
              surgery: dict[str, Any] | None = None, **run_options: Any) -> StudyResult:
     """PSNR against m/n for every method on Gaussian CS (the paper's main figure).
 

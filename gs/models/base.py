@@ -34,6 +34,18 @@ Width = Annotated[int, Param("Generator width.", min=1)]
 Channels = Annotated[int, Param("Image channels.", min=1)]
 
 
+def doublings(image_size: int, base_side: int, minimum: int) -> int:
+    """How many times ``base_side`` doubles to ``image_size``, a power of two ≥ ``minimum``.
+
+    Raises:
+        ValueError: ``image_size`` is not such a power of two (the message says so).
+    """
+    if image_size < minimum or image_size & (image_size - 1):
+        raise ValueError(f"image size must be a power of two of at least {minimum}, "
+                         f"got {image_size}")
+    return image_size.bit_length() - base_side.bit_length()
+
+
 @dataclass(frozen=True)
 class PaperPreset:
     """A model's row of the supplement's Table 1: the best cut and L-BFGS settings.

@@ -30,7 +30,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
+from gs.models.base import (
+    Channels,
+    LatentSize,
+    PaperPreset,
+    StagedGenerator,
+    State,
+    Width,
+    doublings,
+)
 from gs.models.registry import register_model
 
 BASE_SIDE = 8
@@ -38,9 +46,7 @@ BASE_SIDE = 8
 
 def began_upsamplings(image_size: int) -> int:
     """Upsampling steps from 8×8 to ``image_size`` (a power of two, at least 16)."""
-    if image_size < 2 * BASE_SIDE or image_size & (image_size - 1):
-        raise ValueError(f"image size must be a power of two of at least 16, got {image_size}")
-    return image_size.bit_length() - BASE_SIDE.bit_length()
+    return doublings(image_size, BASE_SIDE, 2 * BASE_SIDE)
 
 
 def conv_block(in_ch: int, out_ch: int) -> nn.Sequential:

@@ -23,7 +23,15 @@ import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
+from gs.models.base import (
+    Channels,
+    LatentSize,
+    PaperPreset,
+    StagedGenerator,
+    State,
+    Width,
+    doublings,
+)
 from gs.models.registry import register_model
 
 WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
@@ -31,9 +39,7 @@ WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
 
 def dcgan_num_blocks(image_size: int) -> int:
     """Blocks a DCGAN needs for ``image_size`` (a power of two, at least 8)."""
-    if image_size < 8 or image_size & (image_size - 1):
-        raise ValueError(f"image size must be a power of two of at least 8, got {image_size}")
-    return image_size.bit_length() - 2
+    return doublings(image_size, 4, 8) + 1  # the first block makes the 4×4 map
 
 
 @register_model

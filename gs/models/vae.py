@@ -24,7 +24,15 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
+from gs.models.base import (
+    Channels,
+    LatentSize,
+    PaperPreset,
+    StagedGenerator,
+    State,
+    Width,
+    doublings,
+)
 from gs.models.registry import register_model
 
 BASE_SIDE = 4
@@ -32,9 +40,7 @@ BASE_SIDE = 4
 
 def vae_upsamplings(image_size: int) -> int:
     """Stride-2 blocks between 4×4 and ``image_size`` (a power of two, at least 8)."""
-    if image_size < 2 * BASE_SIDE or image_size & (image_size - 1):
-        raise ValueError(f"image size must be a power of two of at least 8, got {image_size}")
-    return image_size.bit_length() - BASE_SIDE.bit_length()
+    return doublings(image_size, BASE_SIDE, 2 * BASE_SIDE)
 
 
 @register_model
