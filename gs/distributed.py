@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gs.artifact import Artifact, load
 from gs.invert import resolve_device
-from gs.io import write_json
+from gs.io import atomic_write, write_json
 from gs.jobs import (
     InversionJob,
     JobReport,
@@ -102,7 +102,7 @@ class _RankWriter(BasePredictionWriter):
                            predictions: Any, batch_indices: Any) -> None:
         entries = [entry for batch in predictions for entry in batch]
         path = self.folder / f"rank{trainer.global_rank}.json"
-        path.write_text(json.dumps(entries))
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(entries)), overwrite=True)
         trainer.strategy.barrier()
 
 

@@ -8,6 +8,7 @@ refuses to replace an existing file unless ``overwrite`` is set.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -207,11 +208,29 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def encode_image(image: np.ndarray, format: str = "PNG") -> bytes:
+    """(C, H, W) float in [0, 1] → the bytes of an 8-bit image file (PIL ``format``)."""
+    array = to_uint8(image).transpose(1, 2, 0)
+    buffer = io.BytesIO()
+    Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(buffer, format=format)
+    return buffer.getvalue()
+
+
 def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False) -> Path:
     """Write (C, H, W) float in [0, 1] as an 8-bit image (format from the suffix)."""
-    array = to_uint8(image).transpose(1, 2, 0)
-    pil = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
-    return atomic_write(path, lambda tmp: pil.save(tmp, format=_pil_format(path)), overwrite)
+    data = encode_image(image, _pil_format(path))
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite)
+
+
+def write_npz(path: str | Path, overwrite: bool = False, field: str = "output",
+              **arrays: Any) -> Path:
+    """Write ``arrays`` (name → array or scalar) as an uncompressed ``.npz``, atomically."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    return atomic_write(path, write, overwrite, field)
 
 
 def _pil_format(path: str | Path) -> str:

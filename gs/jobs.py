@@ -41,12 +41,12 @@ from gs.errors import UserInputError
 from gs.invert import InversionResult, invert, resolve_device, simulate
 from gs.io import (
     IMAGE_SUFFIXES,
-    atomic_write,
     check_writable,
     read_image,
     resize_image,
     write_image,
     write_json,
+    write_npz,
 )
 from gs.latent import InitSpec
 from gs.metrics import psnr, ssim
@@ -483,13 +483,8 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 def save_measurements(path: Path, problem: Problem, seed: int, overwrite: bool) -> Path:
     """Write a CS observation (``y``, operator spec, seed, index) as ``.npz``."""
-    spec = json.dumps(problem.operator.spec())
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, y=problem.y, spec=spec, seed=seed, index=problem.index)
-
-    return atomic_write(path, write, overwrite, field="output_dir")
+    return write_npz(path, overwrite, "output_dir", y=problem.y,
+                     spec=json.dumps(problem.operator.spec()), seed=seed, index=problem.index)
 
 
 def solve_problems(

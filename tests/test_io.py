@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from gs.errors import UserInputError
-from gs.io import MAX_IMAGE_PIXELS, atomic_write, image_grid, read_image, write_json
+from gs.io import (
+    MAX_IMAGE_PIXELS,
+    atomic_write,
+    encode_image,
+    image_grid,
+    read_image,
+    write_image,
+    write_json,
+    write_npz,
+)
 from gs.jobs import MIN_TRUTH_SIDE, read_truth
 
 
@@ -148,6 +157,31 @@ def test_atomic_write_leaves_nothing_when_the_writer_fails(tmp_path):
     with pytest.raises(ValueError):
         write_json(target, {"a": float("nan")}, overwrite=True)
     assert target.read_text().strip().endswith("}") and '"a": 1' in target.read_text()
+
+
+def test_encoded_and_written_images_read_back_within_8_bit_rounding(tmp_path):
+    rgb = np.random.default_rng(0).random((3, 5, 7)).astype(np.float32)
+    grey = rgb[:1]
+    with Image.open(io.BytesIO(encode_image(rgb))) as img:
+        assert img.format == "PNG" and img.mode == "RGB" and img.size == (7, 5)
+    with Image.open(io.BytesIO(encode_image(grey, "BMP"))) as img:
+        assert img.format == "BMP" and img.mode == "L"
+    path = write_image(tmp_path / "x.png", rgb)
+    np.testing.assert_allclose(read_image(path), rgb, atol=0.5 / 255 + 1e-6)
+    with pytest.raises(UserInputError, match="already exists"):
+        write_image(path, rgb)
+
+
+def test_npz_is_written_atomically_and_refuses_to_overwrite(tmp_path):
+    path = write_npz(tmp_path / "m.npz", y=np.arange(3.0), seed=7, spec="{}")
+    with np.load(path) as data:
+        assert data["y"].tolist() == [0.0, 1.0, 2.0] and int(data["seed"]) == 7
+    with pytest.raises(UserInputError, match="measurements .* already exists"):
+        write_npz(path, field="measurements", y=np.zeros(1))
+    write_npz(path, overwrite=True, y=np.zeros(1))
+    with np.load(path) as data:
+        assert list(data) == ["y"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
 
 
 def test_image_grid_layout():

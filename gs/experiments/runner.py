@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from gs.experiments.grid import Cell
 from gs.experiments.methods import Method
-from gs.io import atomic_write
+from gs.io import write_npz
 from gs.jobs import Problem, simulated_problem
 from gs.metrics import psnr, ssim
 
@@ -53,11 +53,7 @@ def _read_cached(path: Path) -> CellResult | None:
 
 
 def _write_cached(path: Path, result: CellResult) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, image=result.image, scores=json.dumps(result.record))
-
-    atomic_write(path, write, overwrite=True)
+    write_npz(path, overwrite=True, image=result.image, scores=json.dumps(result.record))
 
 
 def _scores(cell: Cell, recovery: Any) -> dict[str, Any]:

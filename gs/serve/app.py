@@ -307,4 +307,4 @@ def _save_image(data: bytes, path: Path, field_name: str) -> None:
     except Exception:
         raise UserInputError(f"{field_name}: the uploaded file is not an image "
                              f"(png, jpg, webp...)") from None
-    path.write_bytes(data)
+    gs.io.atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite=True, field=field_name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import numpy as np
 
 from gs.artifact import Artifact, load
 from gs.errors import UserInputError
-from gs.io import resize_image, to_uint8
+from gs.io import encode_image, resize_image
 
 
 @dataclass
@@ -104,14 +103,11 @@ def example_photos() -> dict[str, bytes]:
         from skimage import data
     except ImportError:
         return {}
-    from PIL import Image
 
     photos = {}
     for name, loader, (r0, r1), (c0, c1) in _EXAMPLES:
         pixels = np.asarray(getattr(data, loader)()[r0:r1, c0:c1], dtype=np.float32) / 255.0
         image = resize_image(np.ascontiguousarray(pixels.transpose(2, 0, 1)),
                              (EXAMPLE_SIZE, EXAMPLE_SIZE))
-        buffer = io.BytesIO()
-        Image.fromarray(to_uint8(image).transpose(1, 2, 0)).save(buffer, format="PNG")
-        photos[name] = buffer.getvalue()
+        photos[name] = encode_image(image)
     return photos

@@ -7,7 +7,6 @@ once. Every file of a job lives in its own folder under the server's root.
 
 from __future__ import annotations
 
-import io
 import logging
 import queue
 import shutil
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from gs.errors import UserInputError
-from gs.io import to_uint8
+from gs.io import encode_image
 from gs.serve.catalog import Catalog
 from gs.serve.runner import PageRequest, columns, run_page_job
 
@@ -84,16 +83,6 @@ class Job:
             "result": self.result,
             "version": self.version,
         }
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """(C, H, W) float in [0, 1] → PNG bytes."""
-    from PIL import Image
-
-    array = to_uint8(image).transpose(1, 2, 0)
-    buffer = io.BytesIO()
-    Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 class JobBoard:
@@ -233,7 +222,7 @@ class JobBoard:
             if len(job.trace) < MAX_TRACE:
                 job.trace.append((column, int(event.stage), int(event.step), loss))
             if now - last_image[0] >= CURRENT_IMAGE_INTERVAL or event.step >= event.steps:
-                changes["current_png"] = png_bytes(np.asarray(event.current())[0])
+                changes["current_png"] = encode_image(np.asarray(event.current())[0])
                 last_image[0] = time.perf_counter()
             self._update(job, **changes)
 
