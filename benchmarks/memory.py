@@ -29,6 +29,7 @@ from cache import cached_artifact
 from gs.artifact import load
 from gs.invert import invert, simulate
 from gs.models.began import BEGANGenerator
+from gs.models.checkpoint import generator_file
 from gs.operators import GaussianCS
 from gs.seeding import Stream, problem_rng
 
@@ -41,8 +42,7 @@ def _artifact(model: str, weights: Path) -> Path:
         if not weights.exists():
             torch.manual_seed(0)
             generator = BEGANGenerator(nz=64, ngf=128, nc=3, image_size=128)
-            torch.save({"model_name": "began", "model_config": generator.config(),
-                        "state_dict": generator.state_dict()}, weights)
+            torch.save(generator_file(generator), weights)
     return cached_artifact(weights, CUTS[model], model)
 
 

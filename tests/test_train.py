@@ -326,3 +326,21 @@ def test_train_config_checks_its_declared_ranges_on_construction(images, tmp_pat
     with pytest.raises(UserInputError, match=r"val_fraction must be a number in \[0, 1\), got 1"):
         TrainConfig(data=images, out=tmp_path / "out", val_fraction=1)
     assert TrainConfig(data=images, out=tmp_path / "out", channels=1).channels == 1
+
+
+def test_resume_refuses_what_it_cannot_continue(smoke_run, images, tmp_path):
+    text = tmp_path / "notes.ckpt"
+    text.write_text("not a checkpoint")
+    cases = [
+        (["dcgan", "--resume", text], "--resume " + str(text) + " is not a readable Lightning"),
+        (["dcgan", "--resume", smoke_run.parent / "G.pth"], "is not a checkpoint written by"),
+        (["began", "--resume", smoke_run / "last.ckpt"], "was trained by gs-train dcgan, not began"),
+        (["dcgan", "--resume", smoke_run / "last.ckpt", "--overwrite"],
+         "--overwrite cannot be combined with --resume, which continues the run in --out"),
+    ]
+    for args, message in cases:
+        out = tmp_path / "out"
+        result = invoke_train(*args, "--data", images, "--out", out, "--max-steps", 1, *TRAINER)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, result.output
+        assert not out.exists(), args

@@ -128,14 +128,17 @@ def read_resume_checkpoint(path: Path, model_name: str) -> dict[str, Any]:
     except Exception:  # any unpickling failure means "not a checkpoint"
         raise UserInputError("is not a readable Lightning checkpoint", field="resume",
                              value=path) from None
-    hparams = checkpoint.get(contract.HYPER_PARAMETERS) if isinstance(checkpoint, dict) else None
-    if (not isinstance(hparams, dict) or contract.MODEL_NAME not in hparams
-            or contract.STATE_DICT not in checkpoint):
+    try:
+        record = contract.GeneratorRecord.read(checkpoint)
+    except ValueError:
+        record = None
+    if (record is None or contract.HYPER_PARAMETERS not in checkpoint
+            or contract.STATE_DICT not in checkpoint):  # a generator file cannot be resumed
         raise UserInputError("is not a checkpoint written by gs-train", field="resume", value=path)
-    if hparams[contract.MODEL_NAME] != model_name:
-        raise UserInputError(f"was trained by gs-train {hparams[contract.MODEL_NAME]}, not "
-                             f"{model_name}", field="resume", value=path)
-    return hparams
+    if record.model_name != model_name:
+        raise UserInputError(f"was trained by gs-train {record.model_name}, not {model_name}",
+                             field="resume", value=path)
+    return checkpoint[contract.HYPER_PARAMETERS]
 
 
 def resolve_shared(config: TrainConfig, module_class: type[GeneratorModule],
