@@ -334,7 +334,8 @@ def test_resume_refuses_what_it_cannot_continue(smoke_run, images, tmp_path):
     cases = [
         (["dcgan", "--resume", text], "--resume " + str(text) + " is not a readable Lightning"),
         (["dcgan", "--resume", smoke_run.parent / "G.pth"], "is not a checkpoint written by"),
-        (["began", "--resume", smoke_run / "last.ckpt"], "was trained by gs-train dcgan, not began"),
+        (["began", "--resume", smoke_run / "last.ckpt"],
+         "was trained by gs-train dcgan, not began"),
         (["dcgan", "--resume", smoke_run / "last.ckpt", "--overwrite"],
          "--overwrite cannot be combined with --resume, which continues the run in --out"),
     ]

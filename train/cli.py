@@ -42,7 +42,18 @@ def run_and_report(train: Callable[[], Any]) -> None:
     click.echo(str(result.last_checkpoint))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class TrainerGroup(click.Group):
+    """One sub-command per registered trainer, built when asked for (so that a trainer
+    registered after import, e.g. by a plug-in, is a command too)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(TRAINERS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return train_command(name, TRAINERS[name]) if name in TRAINERS else None
+
+
+@click.group(cls=TrainerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(gs.__version__, prog_name="gs-train")
 def main() -> None:
     """Train a generator on a folder of images; gs-export then cuts it.
@@ -69,8 +80,4 @@ def train_command(name: str, module_class: type[GeneratorModule]) -> click.Comma
     shared_flags = declared_options(declared_params(TrainConfig).values())
     model_flags = declared_options([hp.declared for hp in hyperparameters(module_class).values()],
                                    optional=True)
-    return main.command(name)(shared_flags(model_flags(command)))
-
-
-for _name, _module in sorted(TRAINERS.items()):
-    train_command(_name, _module)
+    return click.command(name)(shared_flags(model_flags(command)))

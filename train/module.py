@@ -38,9 +38,21 @@ TRAINERS: dict[str, type[GeneratorModule]] = {}
 
 
 def register_trainer(cls: M) -> M:
-    """Class decorator: ``gs-train <model_name>`` trains ``cls``."""
-    TRAINERS[cls.generator_class.model_name] = cls
+    """Class decorator: ``gs-train <model_name>`` trains ``cls``.
+
+    Raises:
+        ValueError: another class already trains that model.
+    """
+    name = cls.generator_class.model_name
+    if TRAINERS.get(name, cls) is not cls:
+        raise ValueError(f"{name} is already trained by {TRAINERS[name].__name__}")
+    TRAINERS[name] = cls
     return cls
+
+
+def unregister_trainer(name: str) -> None:
+    """Forget the trainer of model ``name`` (for tests that register one of their own)."""
+    TRAINERS.pop(name, None)
 
 
 def derived_seed(seed: int, *keys: int) -> int:
