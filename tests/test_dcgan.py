@@ -1,4 +1,5 @@
-"""DCGAN in the pytorch-examples layout: key mapping, its output range, its blocks per size.
+"""DCGAN in the pytorch-examples layout: key mapping, its output range, its blocks and
+widths per size.
 
 The paper's cut shapes and settings: the tables in test_models.py; cuts, export, inversion
 and the checkpoint contract: the conformance suite it runs.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gs import artifact as gs_artifact
 from gs.models.dcgan import DCGANGenerator, dcgan_num_blocks, unwrap_state_dict
-from helpers import tiny_dcgan
+from helpers import assert_close_f32, tiny_dcgan
 
 
 def test_pytorch_examples_keys_are_the_sequential_layout():
@@ -34,6 +36,17 @@ def test_loads_pytorch_examples_state_dicts(wrap):
         assert torch.equal(target.state_dict()[key], value)
 
 
+def test_an_artifact_of_a_pytorch_examples_file_makes_the_images_of_its_network(
+        tiny_artifacts):
+    """``tiny_weights`` is ``tiny_dcgan()`` saved as the public face weights are (under
+    ``netG_state_dict``): gs-export infers its size and maps its keys without a gs record."""
+    source = tiny_dcgan()
+    art = gs_artifact.load(tiny_artifacts[2])
+    z = torch.randn(5, 8, 1, 1, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert_close_f32(art.generator_at(0)(z), source.to_image(source(z)), source)
+
+
 def test_mismatched_state_dict_names_the_keys():
     state = DCGANGenerator(nz=8, ngf=8, image_size=16).state_dict()
     del state["main.0.weight"]
@@ -46,10 +59,16 @@ def test_mismatched_state_dict_names_the_keys():
         unwrap_state_dict({"epoch": 1})
 
 
-def test_images_are_the_tanh_output_mapped_to_0_1_and_blocks_follow_the_size():
+def test_images_are_the_tanh_output_mapped_to_0_1():
     model = tiny_dcgan()
     with torch.no_grad():
         raw = model(torch.randn(3, 8, 1, 1, generator=torch.Generator().manual_seed(0)))
     assert raw.min() >= -1 and raw.max() <= 1 and raw.min() < 0 < raw.max()
     assert torch.equal(model.to_image(raw), (raw + 1) / 2)
+
+
+def test_blocks_and_widths_follow_the_image_size():
     assert [dcgan_num_blocks(size) for size in (8, 16, 64, 128)] == [2, 3, 5, 6]
+    tiny = tiny_dcgan()  # 16 px, ngf 8: the first block has ngf·2^(K-2) channels
+    assert [tiny.cut_spec(c).shapes for c in tiny.valid_cuts] == [
+        ((8, 1, 1),), ((16, 4, 4),), ((8, 8, 8),)]
