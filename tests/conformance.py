@@ -147,8 +147,13 @@ class ModelConformance:
             assert meta.image_shape == loaded.image_shape
             assert meta.latents == tuple(loaded.cut_spec(k) for k in range(c + 1))
             assert meta.source_name == weights.name and len(meta.source_sha256) == 64
+            assert meta.torch_version == torch.__version__ and meta.format == "torchscript"
             assert meta.recommended == {t: loaded.recommended_settings(t, c) for t in TASKS}
             assert meta.paper == {t: loaded.paper_settings(t) for t in TASKS}
+            recorded = json.loads(json.dumps(meta.to_json()))  # as gs.json holds it
+            assert artifact.ArtifactMetadata.from_json(recorded) == meta
+            assert not art.module.training
+            assert not any(p.requires_grad for p in art.module.parameters())
             graph_inputs = list(art.module.tail.graph.inputs())[1:]  # the first is ``self``
             assert len(graph_inputs) == len(meta.spec.inputs)
             for batch in (1, 3):
@@ -156,6 +161,8 @@ class ModelConformance:
                     state = loaded.run_from(0, tuple(x[:batch] for x in state0), until=c)
                     image = art.generator(*state)
                     assert_close_f32(image, expected[:batch], loaded)
+                    heads_and_tail = art.generator_at(0)(*(x[:batch] for x in state0))
+                    assert_close_f32(heads_and_tail, expected[:batch], loaded)
                     for got, want in zip(art.carry(0, c, [x[:batch] for x in state0]), state,
                                          strict=True):
                         assert_close_f32(got, want, loaded)

@@ -73,7 +73,9 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def smoke_run(request: pytest.FixtureRequest, images: Path,
               tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``gs-train`` run from the command line as the test module's ``SMOKE_RUN`` says:
-    ``(model, iterations, model flags)``, quick trainer flags added; the run folder."""
+    ``(model, iterations, model flags)``, quick trainer flags added; the run folder. The
+    generator alone (``--export-generator``) lies beside it, as ``G.pth``."""
     model, steps, flags = request.module.SMOKE_RUN
-    return smoke_train(model, images, tmp_path_factory.mktemp("runs") / model, steps, *flags,
-                       *FAST_TRAINER)
+    runs = tmp_path_factory.mktemp("runs")
+    return smoke_train(model, images, runs / model, steps, *flags, "--export-generator",
+                       runs / "G.pth", *FAST_TRAINER)

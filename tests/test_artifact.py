@@ -1,8 +1,11 @@
-"""Export → reload → the same outputs; metadata validated; clear errors."""
+"""gs-export as a library: no silent overwrite, torch-free imports, self-describing files.
+
+Export parity and gs.json at every cut: the conformance suite (test_models.py); bad
+artifacts: test_artifact_errors.py.
+"""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -12,60 +15,14 @@ import torch
 from gs import artifact as gs_artifact
 from gs.errors import UserInputError
 from gs.export import export_artifact
-from gs.models import load_generator
 from gs.surgery import cut
-from helpers import TINY, assert_close_f32, tiny_architecture
-
-TINY_MODEL = tiny_architecture()  # the layers behind tiny_weights, for tolerances
+from helpers import assert_close_f32
 
 
-@pytest.mark.parametrize("c", [0, 1, 2])
-@pytest.mark.parametrize("batch", [1, 5])
-def test_artifact_matches_eager_cut_module(tiny_artifacts, tiny_weights, c, batch):
-    art = gs_artifact.load(tiny_artifacts[c])
-    eager = cut(load_generator(tiny_weights, "dcgan").model, c)
-    inputs = eager.model.example_state(c, batch)
-    with torch.no_grad():
-        assert_close_f32(art.generator(*inputs), eager(*inputs), eager.model)
-
-
-def test_metadata_is_complete(tiny_artifacts, tiny_weights):
-    meta = gs_artifact.load(tiny_artifacts[1]).metadata
-    assert meta.model == "dcgan" and meta.cut == 1 and meta.model_config == TINY
-    assert meta.spec.names == ("h1",) and meta.spec.shapes == ((16, 4, 4),)
-    assert [s.cut for s in meta.latents] == [0, 1] and meta.latents[0].shapes == ((8, 1, 1),)
-    assert meta.image_shape == (3, 16, 16)
-    assert meta.paper["cs"].lr == 0.1 and meta.paper["denoise"].steps == 100
-    assert meta.source_name == tiny_weights.name and len(meta.source_sha256) == 64
-    assert meta.torch_version == torch.__version__ and meta.format == "torchscript"
-    assert meta.spec.inputs[0].init.kind == "clamped_normal"
-    again = gs_artifact.ArtifactMetadata.from_json(json.loads(json.dumps(meta.to_json())))
-    assert again == meta
-
-
-def test_head_carries_a_shallow_state_to_the_cut(tiny_artifacts):
-    deep, shallow = gs_artifact.load(tiny_artifacts[2]), gs_artifact.load(tiny_artifacts[0])
-    z = torch.randn(4, 8, 1, 1)
-    with torch.no_grad():
-        assert_close_f32(deep.generator_at(0)(z), shallow.generator(z), TINY_MODEL)
-        (h2,) = deep.carry(0, 2, (z,))
-        assert h2.shape == (4, 8, 8, 8)
-        assert_close_f32(deep.generator(h2), shallow.generator(z), TINY_MODEL)
-
-
-def test_weights_are_frozen_and_eval(tiny_artifacts):
-    art = gs_artifact.load(tiny_artifacts[1])
-    assert not any(p.requires_grad for p in art.module.parameters())
-    assert not art.module.training
-
-
-def test_export_refuses_to_overwrite_and_checks_the_cut(tmp_path, tiny_weights):
+def test_export_refuses_to_overwrite_unless_asked(tmp_path, tiny_weights):
     out = export_artifact(tiny_weights, tmp_path / "a.pt", cut=1, model="dcgan")
     with pytest.raises(UserInputError, match="already exists"):
         export_artifact(tiny_weights, out, cut=1, model="dcgan")
-    with pytest.raises(UserInputError, match="cut 4 is not allowed.*from 0 to 2"):
-        export_artifact(tiny_weights, tmp_path / "b.pt", cut=4, model="dcgan")
-    assert not (tmp_path / "b.pt").exists()
     assert export_artifact(tiny_weights, out, cut=0, model="dcgan", overwrite=True) == out
 
 

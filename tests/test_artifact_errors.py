@@ -99,21 +99,28 @@ def deeper_cut(meta: dict) -> dict:
     return {**meta, "cut": meta["cut"] + 1, "latents": latents}
 
 
+def latents_of_one_cut_only(meta: dict) -> dict:
+    return {**meta, "latents": meta["latents"][:1]}
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_both_formats_satisfy_the_protocol(artifacts, fmt):
     art = load_any(artifacts[fmt])
     assert isinstance(art, Artifact) and art.device == "cpu"
 
 
+# --- the ladder every loader climbs: unreadable, missing, wrong name, invalid ------------
+
 UNREADABLE = {"pt": "is not a readable TorchScript artifact",
               "onnx": "is not a readable ONNX model"}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_not_an_artifact_or_truncated(artifacts, tmp_path, fmt):
+def test_not_an_artifact_missing_or_truncated(artifacts, tmp_path, fmt):
     junk = tmp_path / f"junk.{fmt}"
-    junk.write_bytes(b"GIF89a not a model at all")
-    refused(junk, UNREADABLE[fmt])
+    for content in (b"GIF89a not a model at all", b"\x01\x02garbage"):
+        junk.write_bytes(content)
+        refused(junk, f"{junk.name} {UNREADABLE[fmt]}")
     refused(tmp_path / f"missing.{fmt}", "does not exist")
     data = artifacts[fmt].read_bytes()
     truncated = tmp_path / f"truncated.{fmt}"
@@ -124,29 +131,6 @@ def test_not_an_artifact_or_truncated(artifacts, tmp_path, fmt):
     refused(empty)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("change, fragments", [
-    (future, ("format_version", "newer than this gs supports")),
-    (lambda meta: None, ("carries no gs",)),
-    (bigger_images, ("makes images of shape (3, 16, 16)", "(3, 32, 32)")),
-    (other_latent_shape, ()),
-    (deeper_cut, ("lacks the graph",)),
-], ids=["future", "no-metadata", "image-shape", "latent-shape", "cut"])
-def test_metadata_that_the_file_contradicts(artifacts, tmp_path, fmt, change, fragments):
-    bad = rewrite_metadata(artifacts[fmt], tmp_path / f"bad.{fmt}", change)
-    refused(bad, *fragments)
-
-
-def latents_of_one_cut_only(meta: dict) -> dict:
-    return {**meta, "latents": meta["latents"][:1]}
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_invalid_metadata_is_named(artifacts, tmp_path, fmt):
-    bad = rewrite_metadata(artifacts[fmt], tmp_path / f"tampered.{fmt}", latents_of_one_cut_only)
-    refused(bad, "invalid gs.json metadata: latents must describe")
-
-
 def test_each_loader_refuses_the_other_format(artifacts, tmp_path):
     with pytest.raises(UserInputError, match="must end in .pt"):
         gs_artifact.load(tmp_path / "model.bin")
@@ -154,6 +138,23 @@ def test_each_loader_refuses_the_other_format(artifacts, tmp_path):
         gs_artifact.load(artifacts["onnx"])
     with pytest.raises(UserInputError, match="not an .onnx artifact"):
         onnx_runtime.load(tmp_path / "a.pt")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("change, fragments", [
+    (future, ("format_version", "newer than this gs supports")),
+    (lambda meta: None, ("carries no gs",)),
+    (lambda meta: {"format_version": 1}, ("invalid gs.json metadata",)),
+    (latents_of_one_cut_only, ("invalid gs.json metadata: latents must describe",)),
+    (bigger_images, ("makes images of shape (3, 16, 16)", "(3, 32, 32)")),
+    (other_latent_shape, ()),
+    (deeper_cut, ("lacks the graph",)),
+], ids=["future", "no-metadata", "fields-missing", "latents-too-few", "image-shape",
+        "latent-shape", "cut"])
+def test_metadata_that_is_invalid_or_that_the_file_contradicts(artifacts, tmp_path, fmt, change,
+                                                               fragments):
+    bad = rewrite_metadata(artifacts[fmt], tmp_path / f"bad.{fmt}", change)
+    refused(bad, *fragments)
 
 
 def test_onnx_input_names_are_checked(artifacts, tmp_path):
@@ -203,41 +204,7 @@ def test_mutated_metadata_never_raises_anything_else(artifacts, tmp_path, fmt, k
     check_outcome(path)
 
 
-# --- the ladder every loader climbs: wrong name, missing, unreadable, invalid ------------
-
-LADDER = {  # format: (readable kind, another suffix and what its loader says of it)
-    "pt": ("TorchScript artifact", "model.bin", "must end in .pt"),
-    "onnx": ("ONNX model", "a.pt", "not an .onnx artifact"),
-}
-
-
-def shorter_latents(meta: dict) -> dict:
-    return {**meta, "latents": meta["latents"][:1]}
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_each_rung_of_the_ladder_names_the_file_and_what_was_expected(artifacts, tmp_path, fmt):
-    kind, other, other_error = LADDER[fmt]
-    junk = tmp_path / f"junk.{fmt}"
-    junk.write_bytes(b"\x01\x02garbage")
-    with pytest.raises(UserInputError, match=f"junk.{fmt} is not a readable {kind}"):
-        load_any(junk)
-    with pytest.raises(UserInputError, match=other_error):
-        (onnx_runtime.load if fmt == "onnx" else gs_artifact.load)(tmp_path / other)
-    with pytest.raises(UserInputError, match="does not exist"):
-        load_any(tmp_path / f"missing.{fmt}")
-    tampered = rewrite_metadata(artifacts[fmt], tmp_path / f"tampered.{fmt}", shorter_latents)
-    with pytest.raises(UserInputError, match="invalid gs.json metadata: latents must describe"):
-        load_any(tampered)
-    old = rewrite_metadata(artifacts[fmt], tmp_path / f"old.{fmt}",
-                           lambda meta: {"format_version": 1})
-    with pytest.raises(UserInputError, match="invalid gs.json metadata"):
-        load_any(old)
-
-
-def test_an_onnx_artifact_is_refused_by_the_torch_loader(artifacts):
-    with pytest.raises(UserInputError, match="load it with gs.onnx_runtime"):
-        gs_artifact.load(artifacts["onnx"])
+# --- files gs reads besides artifacts ----------------------------------------------------
 
 
 class _Payload:

@@ -1,6 +1,6 @@
 """BEGAN: what is particular to it (the skip input z2, the auto-encoder discriminator, the
-equilibrium k_t). Cuts, export, inversion and the checkpoint contract: the conformance
-suite (test_models.py).
+equilibrium k_t). The paper's shapes and settings: the tables in test_models.py; cuts,
+export, inversion and the checkpoint contract: the conformance suite it runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import torch
 from gs import artifact
 from gs.export import export_artifact
 from gs.invert import invert
-from gs.models import MODELS
 from gs.models.began import BEGANGenerator
 from gs.operators import GaussianCS
 from gs.surgery import cut
@@ -57,23 +56,7 @@ def latent(batch: int = 2, seed: int = 1) -> torch.Tensor:
     return torch.rand(batch, TINY["nz"], generator=gen) * 2 - 1  # U[-1, 1], BEGAN's prior
 
 
-# --- architecture and cut specs -----------------------------------------------------------
-
-
-def test_paper_configuration_and_registry():
-    g = BEGANGenerator()
-    assert MODELS["began"] is BEGANGenerator
-    assert g.config() == {"nz": 64, "ngf": 128, "nc": 3, "image_size": 128}
-    assert list(g.valid_cuts) == [0, 1, 2, 3, 4, 5] and g.recommended_cut == 2
-    spec0 = g.cut_spec(0)
-    assert spec0.names == ("z",) and spec0.shapes == ((64,),)
-    assert spec0.inputs[0].init.kind == "uniform" and spec0.inputs[0].init.limit == 1.0
-    assert g.cut_spec(1).shapes == ((128, 8, 8),)
-    for c, side in [(2, 16), (3, 32), (4, 64), (5, 128)]:
-        spec = g.cut_spec(c)
-        assert spec.names == (f"h{c}", "z2")
-        assert spec.shapes == ((128, side, side), (128, 8, 8))
-    assert g(torch.rand(1, 64) * 2 - 1).shape == (1, 3, 128, 128)
+# --- the discriminator --------------------------------------------------------------------
 
 
 def test_discriminator_is_an_auto_encoder():
@@ -113,15 +96,6 @@ def test_cut_2_and_deeper_with_the_true_first_tensor_as_z2_reproduce_the_uncut_o
             assert_close_f32(artifacts[c].generator(h_c, h1), expected, g)
             # z2 is a genuine second input: another skip tensor gives another image.
             assert not torch.allclose(cut(g, c)(h_c, h1 + 1), expected)
-
-
-def test_gs_json_carries_the_paper_settings(artifacts):
-    meta = artifacts[2].metadata
-    paper = {task: meta.settings_for(task, preset="paper") for task in ("cs", "inpaint", "denoise")}
-    assert paper["cs"].lr == 1.0 and paper["cs"].steps == 25
-    assert paper["inpaint"].steps == 25
-    assert paper["denoise"].steps == 100
-    assert meta.spec.inputs[1].name == "z2"
 
 
 # --- inversion round trip -----------------------------------------------------------------

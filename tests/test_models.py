@@ -11,8 +11,13 @@ from conformance import ModelConformance
 from gs import artifact
 from gs.export import export_artifact
 from gs.invert import invert
+from gs.latent import InitSpec
 from gs.metrics import psnr
 from gs.models import MODELS, model_class
+from gs.models.began import BEGANGenerator
+from gs.models.biggan import BIGGAN_DEEP_512, BigGANDeep
+from gs.models.dcgan import DCGANGenerator
+from gs.models.vae import VAEDecoder
 from gs.operators import GaussianCS
 from gs.train.models import TRAINERS
 from helpers import save_lightning_like
@@ -31,23 +36,84 @@ class TestRegisteredModels(ModelConformance):
 
 # --- the built-in models' own figures, one table each ------------------------------------
 
-SUPPLEMENT = {  # model: (lr, steps) for cs, inpaint and sr; denoising steps (Table 1)
-    "began": (1.0, 25, 100),
-    "vae": (1.0, 25, 40),
+SUPPLEMENT = {  # model: its row of Table 1: the cut c, then L-BFGS (lr, steps) for compressed
+    # sensing, inpainting and super-resolution, and for the raw reconstruction (A = I: denoising)
+    "dcgan": (1, (0.1, 25), (1.0, 100)),
+    "began": (2, (1.0, 25), (1.0, 100)),
+    "vae": (1, (1.0, 25), (1.0, 40)),
+    "biggan": (7, (1.5, 25), (1.5, 25)),  # no raw row: denoising keeps inpainting's settings
 }
 
 
 @pytest.mark.parametrize("name", sorted(SUPPLEMENT))
-def test_recommended_settings_follow_the_supplement(name):
-    lr, steps, denoise_steps = SUPPLEMENT[name]
-    g = model_class(name)(**model_class(name).smoke_config)
+def test_paper_settings_follow_the_supplement(name):
+    _, (lr, steps), (raw_lr, raw_steps) = SUPPLEMENT[name]
+    model_cls = model_class(name)
+    g = model_cls.from_config(model_cls.smoke_config)
     for task in ("cs", "inpaint", "sr"):
         s = g.paper_settings(task)
         assert (s.optimizer, s.lr, s.steps) == ("lbfgs", lr, steps)
-    assert g.paper_settings("denoise").steps == denoise_steps
+    s = g.paper_settings("denoise")
+    assert (s.optimizer, s.lr, s.steps) == ("lbfgs", raw_lr, raw_steps)
+
+
+CN = InitSpec()  # the paper's CN(0, 1): a normal draw clipped to [-1, 1]
+
+PAPER_ARCHITECTURES = {
+    # model: (class, default configuration (the paper's), image shape, number of blocks,
+    #         {cut: ((input name, shape), ...)}, initial distribution of z)
+    "dcgan": (DCGANGenerator, {"nz": 100, "ngf": 64, "nc": 3, "image_size": 64}, (3, 64, 64), 5,
+              {0: (("z", (100, 1, 1)),), 1: (("h1", (512, 4, 4)),), 2: (("h2", (256, 8, 8)),),
+               3: (("h3", (128, 16, 16)),), 4: (("h4", (64, 32, 32)),)}, CN),
+    "began": (BEGANGenerator, {"nz": 64, "ngf": 128, "nc": 3, "image_size": 128},
+              (3, 128, 128), 6,
+              {0: (("z", (64,)),), 1: (("h1", (128, 8, 8)),),
+               **{c: ((f"h{c}", (128, side, side)), ("z2", (128, 8, 8)))  # z2: the skip input
+                  for c, side in [(2, 16), (3, 32), (4, 64), (5, 128)]}},
+              InitSpec("uniform", limit=1.0)),
+    "vae": (VAEDecoder, {"nz": 512, "ngf": 64, "nc": 3, "image_size": 128}, (3, 128, 128), 6,
+            {0: (("z", (512,)),), 1: (("h1", (2048, 4, 4)),), 2: (("h2", (1024, 8, 8)),),
+             3: (("h3", (512, 16, 16)),), 4: (("h4", (256, 32, 32)),),
+             5: (("h5", (128, 64, 64)),)}, CN),
+    "biggan": (BigGANDeep, {"biggan_config": BIGGAN_DEEP_512, "truncation": 0.4},
+               (3, 512, 512), 17,
+               {0: (("z", (128,)), ("embedding", (128,))),
+                7: (("h7", (1024, 32, 32)), ("cond", (256,))),
+                10: (("h10", (512, 64, 64)), ("cond", (256,))),  # after the self-attention
+                16: (("h16", (128, 512, 512)),)}, InitSpec(std=0.4, limit=0.8)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_ARCHITECTURES))
+def test_paper_configuration_cut_shapes_and_registry(name):
+    """The paper's architecture: its cuts' inputs as documented, and the blocks really map
+    each cut's shapes to the next (propagated on the meta device: no arithmetic)."""
+    cls, config, image_shape, blocks, inputs, z_init = PAPER_ARCHITECTURES[name]
+    assert MODELS[name] is cls
+    g = cls().eval()
+    assert g.config() == config and g.image_shape == image_shape
+    assert g.num_blocks == blocks and g.recommended_cut == SUPPLEMENT[name][0]
+    specs = [g.cut_spec(c) for c in g.valid_cuts]
+    for c, named_shapes in inputs.items():
+        assert tuple(zip(specs[c].names, specs[c].shapes, strict=True)) == named_shapes
+    assert specs[0].inputs[0].init == z_init
+    assert all(spec.inputs[0].init == CN for spec in specs[1:])  # every h_c starts from CN
+    g = g.to("meta")
+    state = tuple(torch.empty(1, *shape, device="meta") for shape in specs[0].shapes)
+    with torch.no_grad():
+        for c, spec in enumerate(specs):
+            assert [tuple(s.shape[1:]) for s in state] == list(spec.shapes), c
+            state = g.stage(c, state)
+        assert g.to_image(state[0]).shape == (1, *image_shape)
+
+
+def test_an_unknown_model_name_lists_the_registered_ones():
+    with pytest.raises(ValueError, match=r"unknown model 'stylegan'; expected one of .*dcgan"):
+        model_class("stylegan")
 
 
 @pytest.mark.parametrize("name, size, minimum", [
+    ("dcgan", 4, 8), ("dcgan", 48, 8), ("dcgan", 100, 8),
     ("began", 8, 16), ("began", 24, 16), ("began", 100, 16),
     ("vae", 4, 8), ("vae", 12, 8), ("vae", 96, 8),
 ])

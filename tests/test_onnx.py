@@ -154,17 +154,6 @@ def test_foreign_and_forward_only_files_fail_with_one_sentence(tmp_path, onnx_c2
         onnx_runtime.load(missing, device="cpu")
 
 
-def test_onnx_load_errors(tmp_path, onnx_c2):
-    junk = tmp_path / "junk.onnx"
-    junk.write_bytes(b"\x01\x02garbage")
-    with pytest.raises(UserInputError, match="junk.onnx is not a readable ONNX model"):
-        onnx_runtime.load(junk)
-    with pytest.raises(UserInputError, match="not an .onnx artifact"):
-        onnx_runtime.load(tmp_path / "a.pt")
-    with pytest.raises(UserInputError, match="load it with gs.onnx_runtime"):
-        gs_artifact.load(onnx_c2)
-
-
 def test_cuda_device_is_refused_when_the_provider_does_not_load(onnx_c2, tmp_path, photo):
     try:
         onnx_runtime.load(onnx_c2, device="cuda")
