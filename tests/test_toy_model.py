@@ -131,3 +131,17 @@ def test_gs_train_trains_the_toy_and_checks_its_declared_option(tmp_path):
     checkpoint = torch.load(tmp_path / "run" / "last.ckpt", map_location="cpu",
                             weights_only=False)
     assert checkpoint["hyper_parameters"]["model_config"]["width"] == 3
+
+
+def test_a_name_is_registered_once():
+    class Impostor(ToyGenerator):
+        pass
+
+    class ImpostorModule(ToyModule):
+        generator_class = Impostor
+
+    assert register_model(ToyGenerator) is ToyGenerator  # again: a no-op
+    with pytest.raises(ValueError, match="'toy' is already registered by ToyGenerator"):
+        register_model(Impostor)
+    with pytest.raises(ValueError, match="'toy' is already registered by ToyModule"):
+        register_trainer(ImpostorModule)

@@ -22,6 +22,7 @@ from gs.errors import UserInputError
 from gs.latent import InputSpec
 from gs.models import checkpoint as contract
 from gs.models.base import StagedGenerator
+from gs.models.registry import claim
 from gs.models.seeded_init import reset_parameters_seeded
 from gs.params import Param, declared_params
 
@@ -43,10 +44,7 @@ def register_trainer(cls: M) -> M:
     Raises:
         ValueError: another class already trains that model.
     """
-    name = cls.generator_class.model_name
-    if TRAINERS.get(name, cls) is not cls:
-        raise ValueError(f"{name} is already trained by {TRAINERS[name].__name__}")
-    TRAINERS[name] = cls
+    claim(TRAINERS, cls.generator_class.model_name, cls)
     return cls
 
 

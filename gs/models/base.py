@@ -33,19 +33,6 @@ LatentSize = Annotated[int, Param("Latent size.", min=1)]
 Width = Annotated[int, Param("Generator width.", min=1)]
 Channels = Annotated[int, Param("Image channels.", min=1)]
 
-
-def doublings(image_size: int, base_side: int, minimum: int) -> int:
-    """How many times ``base_side`` doubles to ``image_size``, a power of two ≥ ``minimum``.
-
-    Raises:
-        ValueError: ``image_size`` is not such a power of two (the message says so).
-    """
-    if image_size < minimum or image_size & (image_size - 1):
-        raise ValueError(f"image size must be a power of two of at least {minimum}, "
-                         f"got {image_size}")
-    return image_size.bit_length() - base_side.bit_length()
-
-
 @dataclass(frozen=True)
 class PaperPreset:
     """A model's row of the supplement's Table 1: the best cut and L-BFGS settings.
@@ -140,6 +127,18 @@ class StagedGenerator(nn.Module):
         Folds training-time reparametrisations (BigGAN's spectral norm) into plain
         weights without changing the output; nothing to do for most models.
         """
+
+    @staticmethod
+    def doublings(image_size: int, base_side: int, minimum: int) -> int:
+        """How many times ``base_side`` doubles to ``image_size``, a power of two ≥ ``minimum``.
+
+        Raises:
+            ValueError: ``image_size`` is not such a power of two (the message says so).
+        """
+        if image_size < minimum or image_size & (image_size - 1):
+            raise ValueError(f"image size must be a power of two of at least {minimum}, "
+                             f"got {image_size}")
+        return image_size.bit_length() - base_side.bit_length()
 
     def check_cut(self, cut: int, field: str = "cut") -> None:
         """Raise ``UserInputError`` naming ``field`` and the allowed cuts if ``cut`` is invalid."""

@@ -30,15 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import (
-    Channels,
-    LatentSize,
-    PaperPreset,
-    StagedGenerator,
-    State,
-    Width,
-    doublings,
-)
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
 from gs.models.registry import register_model
 
 BASE_SIDE = 8
@@ -46,7 +38,7 @@ BASE_SIDE = 8
 
 def began_upsamplings(image_size: int) -> int:
     """Upsampling steps from 8×8 to ``image_size`` (a power of two, at least 16)."""
-    return doublings(image_size, BASE_SIDE, 2 * BASE_SIDE)
+    return StagedGenerator.doublings(image_size, BASE_SIDE, 2 * BASE_SIDE)
 
 
 def conv_block(in_ch: int, out_ch: int) -> nn.Sequential:

@@ -23,15 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import (
-    Channels,
-    LatentSize,
-    PaperPreset,
-    StagedGenerator,
-    State,
-    Width,
-    doublings,
-)
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
 from gs.models.registry import register_model
 
 WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
@@ -39,7 +31,7 @@ WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
 
 def dcgan_num_blocks(image_size: int) -> int:
     """Blocks a DCGAN needs for ``image_size`` (a power of two, at least 8)."""
-    return doublings(image_size, 4, 8) + 1  # the first block makes the 4×4 map
+    return StagedGenerator.doublings(image_size, 4, 8) + 1  # the first block makes the 4×4 map
 
 
 @register_model

@@ -18,6 +18,18 @@ MODELS: dict[str, type[StagedGenerator]] = {}
 """Registered generator classes by ``model_name`` (read-only for callers)."""
 
 
+def claim(registry: dict[str, Any], name: str, entry: Any) -> None:
+    """File ``entry`` (a class) under ``name`` in ``registry``; registering it again is a
+    no-op.
+
+    Raises:
+        ValueError: another class already holds ``name``.
+    """
+    if registry.get(name, entry) is not entry:
+        raise ValueError(f"{name!r} is already registered by {registry[name].__name__}")
+    registry[name] = entry
+
+
 def register_model(cls: G) -> G:
     """Class decorator: make ``cls`` known under ``cls.model_name``.
 
@@ -27,9 +39,7 @@ def register_model(cls: G) -> G:
     name = getattr(cls, "model_name", "")
     if not name:
         raise ValueError(f"{cls.__name__} needs a model_name to be registered")
-    if MODELS.get(name, cls) is not cls:
-        raise ValueError(f"model_name {name!r} is already registered by {MODELS[name].__name__}")
-    MODELS[name] = cls
+    claim(MODELS, name, cls)
     return cls
 
 

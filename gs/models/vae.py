@@ -24,15 +24,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
-from gs.models.base import (
-    Channels,
-    LatentSize,
-    PaperPreset,
-    StagedGenerator,
-    State,
-    Width,
-    doublings,
-)
+from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
 from gs.models.registry import register_model
 
 BASE_SIDE = 4
@@ -40,7 +32,7 @@ BASE_SIDE = 4
 
 def vae_upsamplings(image_size: int) -> int:
     """Stride-2 blocks between 4×4 and ``image_size`` (a power of two, at least 8)."""
-    return doublings(image_size, BASE_SIDE, 2 * BASE_SIDE)
+    return StagedGenerator.doublings(image_size, BASE_SIDE, 2 * BASE_SIDE)
 
 
 @register_model
