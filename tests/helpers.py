@@ -62,6 +62,18 @@ def smoke_train(model: str, images: Path, out: Path, steps: int, *options: objec
     return out
 
 
+def one_sentence_error(result: Result, *fragments: str) -> str:
+    """Check a CLI result is a user error: exit 2, no traceback, one ``Error:`` line that
+    holds every fragment; return that line."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
 def save_lightning_like(module: torch.nn.Module, path: Path) -> Path:
     """What ``trainer.save_checkpoint`` writes, as far as gs-export reads it."""
     torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, path)

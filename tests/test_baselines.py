@@ -32,7 +32,7 @@ from gs.io import write_image
 from gs.jobs import InversionJob, OperatorOptions, load_problems, plan_inputs, simulated_problem
 from gs.metrics import psnr
 from gs.operators import make_operator
-from helpers import in_range_image, tiny_dcgan
+from helpers import in_range_image, one_sentence_error, tiny_dcgan
 
 SHAPE = (3, 16, 16)
 EPS = np.finfo(np.float32).eps
@@ -345,14 +345,6 @@ def test_importing_the_package_does_not_import_torch():
 def invoke(*args):
     return CliRunner().invoke(baseline_cli, [str(a) for a in args])
 
-
-def one_sentence_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_cli_writes_gs_invert_report_format(tmp_path, photo, tiny_artifacts):

@@ -31,7 +31,7 @@ from gs.operators import RandomInpainting, SuperResolution
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 from gs.surgery import cut
-from helpers import assert_close_f32
+from helpers import assert_close_f32, one_sentence_error
 
 TINY = BIGGAN_SMOKE  # 16 px; stages: gen_z, 5 GenBlocks (self-attention before the third), out
 CUTS = list(range(8))
@@ -244,13 +244,6 @@ def test_a_generator_file_of_the_baked_model_loads_with_another_truncation(model
     assert load_generator(path).options["truncation"] == 0.4  # the recorded one
 
 
-def _error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
-    assert len(lines) == 1, result.output
-    return lines[0]
-
 
 def test_user_errors_exit_2_with_one_sentence_naming_the_file(folder, upstream, tmp_path,
                                                                tiny_weights):
@@ -297,7 +290,7 @@ def test_user_errors_exit_2_with_one_sentence_naming_the_file(folder, upstream, 
     ]
     out = tmp_path / "out.pt"
     for args, fragments in cases:
-        line = _error_line(invoke(export_cli, *args, "--cut", 1, "-o", out))
+        line = one_sentence_error(invoke(export_cli, *args, "--cut", 1, "-o", out))
         for fragment in fragments:
             assert fragment in line, (fragment, line)
         assert not out.exists()

@@ -13,6 +13,7 @@ from gs import artifact as gs_artifact
 from gs.cli import main as invert_cli
 from gs.export.cli import main as export_cli
 from gs.io import write_image
+from helpers import one_sentence_error
 
 FAST = ["--steps", "2", "--inner-iterations", "5", "--restarts", "2", "--seed", "0"]
 
@@ -21,14 +22,6 @@ def run(cli, args):
     result = CliRunner().invoke(cli, [str(a) for a in args])
     return result
 
-
-def one_sentence_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_simulate_mode_writes_images_and_report(tmp_path, tiny_artifacts, photo):

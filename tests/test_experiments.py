@@ -22,7 +22,7 @@ from gs.metrics import psnr
 from gs.operators import GaussianCS
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
-from helpers import in_range_image
+from helpers import in_range_image, one_sentence_error
 
 FAST = {"steps": 1, "restarts": 1}
 FAST_FLAGS = ["--steps", "1", "--restarts", "1"]
@@ -48,14 +48,6 @@ def folder(tmp_path):
 def _images(folder, shape=(3, 16, 16)):
     return grid.load_images(folder, shape)
 
-
-def _one_sentence_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 class Recorder:
@@ -276,19 +268,19 @@ def test_cli_cs_curve_and_bad_input(tiny_artifacts, folder, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().endswith("curve.png") and (out / "curve.png").exists()
     invoke = CliRunner().invoke
-    _one_sentence_error(invoke(experiment_cli, [*args, "--ratios", "0,2"]), "--ratios")
-    _one_sentence_error(invoke(experiment_cli, [*args, "--methods", "gs,magic"]), "magic")
-    _one_sentence_error(invoke(experiment_cli, [*args[:4], "--images", str(tmp_path / "no"),
+    one_sentence_error(invoke(experiment_cli, [*args, "--ratios", "0,2"]), "--ratios")
+    one_sentence_error(invoke(experiment_cli, [*args, "--methods", "gs,magic"]), "magic")
+    one_sentence_error(invoke(experiment_cli, [*args[:4], "--images", str(tmp_path / "no"),
                                                 "-o", str(out)]), "--images")
     other_ratio = [a if a != "0.2" else "0.4" for a in args]
-    _one_sentence_error(invoke(experiment_cli, other_ratio), "different experiment")
-    _one_sentence_error(invoke(experiment_cli, ["init", "--artifact", str(tiny_artifacts[1]),
+    one_sentence_error(invoke(experiment_cli, other_ratio), "different experiment")
+    one_sentence_error(invoke(experiment_cli, ["init", "--artifact", str(tiny_artifacts[1]),
                                                 "--images", str(folder), "--inits", "zero,x",
                                                 "-o", str(tmp_path / "i")]), "--inits")
-    _one_sentence_error(invoke(experiment_cli, ["cut-sweep", "--artifact", "a.pt", "--weights",
+    one_sentence_error(invoke(experiment_cli, ["cut-sweep", "--artifact", "a.pt", "--weights",
                                                 "w.pth", "--images", str(folder),
                                                 "-o", str(tmp_path / "s")]), "--artifact")
-    _one_sentence_error(invoke(experiment_cli, ["cut-sweep", "--artifact",
+    one_sentence_error(invoke(experiment_cli, ["cut-sweep", "--artifact",
                                                 str(tiny_artifacts[1]), "--cuts", "0,5",
                                                 "--images", str(folder),
                                                 "-o", str(tmp_path / "s")]), "--cuts")
@@ -318,10 +310,10 @@ def test_export_cut_auto_records_the_sweep(tiny_weights, folder, tmp_path):
     best = max(sweep["psnr"], key=lambda c: sweep["psnr"][c]["mean"])
     assert meta.cut == int(best)
     invoke = CliRunner().invoke
-    _one_sentence_error(invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
+    one_sentence_error(invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
                                             "auto", "-o", str(tmp_path / "x.pt")]),
                         "--val-images")
-    _one_sentence_error(invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
+    one_sentence_error(invoke(export_cli, ["dcgan", "--weights", str(tiny_weights), "--cut",
                                             "deep", "-o", str(tmp_path / "x.pt")]), "--cut")
 
 
