@@ -350,3 +350,21 @@ def test_baselines_plug_into_the_runner_on_the_same_measurements(tiny_artifacts,
     assert lasso[0]["psnr"] > psnr(adjoint, _images(folder)[0].pixels)  # beats Aᵀy
     with pytest.raises(ValueError, match="unknown method"):
         make("magic")
+
+
+def test_recovery_grid_has_a_captioned_tile_per_image_and_column(tmp_path):
+    from PIL import Image
+
+    from gs.experiments import plots
+
+    rng = np.random.default_rng(0)
+    truths = [rng.random((3, 16, 16)).astype(np.float32) for _ in range(2)]
+    columns = {"gs": truths, "no surgery": [t * 0.5 for t in truths]}
+    path = plots.recovery_grid(truths, truths, columns, tmp_path / "grid.png",
+                               row_names=["a", "b"])
+    with Image.open(path) as img:
+        width, height = img.size
+    tile = 16 * -(-plots.MIN_TILE_WIDTH // 16)
+    assert width == 2 + 4 * (tile + 2)  # original, observed, two methods
+    assert height > 2 * (tile + 2)  # caption bands under each row
+    assert plots.recovery_grid(truths, None, columns, path).is_file()  # replaces it

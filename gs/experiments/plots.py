@@ -8,7 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from gs.io import atomic_write
+from gs.io import atomic_write, image_grid, write_image
+
+#: Tiles of a recovery grid are enlarged (nearest neighbour) to at least this width.
+MIN_TILE_WIDTH = 128
 
 
 def _pyplot() -> Any:
@@ -107,33 +110,23 @@ def box_plot(records: Sequence[dict[str, Any]], path: str | Path, by: str = "ini
     return _save(fig, path)
 
 
-def image_grid_plot(truths: Sequence[np.ndarray], observed: Sequence[np.ndarray] | None,
-                    columns: dict[str, Sequence[np.ndarray]], path: str | Path,
-                    row_names: Sequence[str] = (), title: str = "") -> Path:
-    """Rows = images; columns = original, observed (if given), then each method.
+def recovery_grid(truths: Sequence[np.ndarray], observed: Sequence[np.ndarray] | None,
+                  columns: dict[str, Sequence[np.ndarray]], path: str | Path,
+                  row_names: Sequence[str] = ()) -> Path:
+    """A PNG of rows = images; columns = original, observed (if given), then each method.
 
-    Images are (C, H, W) in [0, 1]; a method column's tiles are titled with PSNR.
+    Images are (C, H, W) in [0, 1]; a method's tiles are captioned with its PSNR. Drawn
+    with :func:`gs.io.image_grid`, enlarged so that the captions fit.
     """
     from gs.metrics import psnr
 
-    plt = _pyplot()
-    heads = ["original"] + (["observed"] if observed is not None else []) + list(columns)
-    fig, axes = plt.subplots(len(truths), len(heads), squeeze=False,
-                             figsize=(1.25 * len(heads), 1.35 * len(truths) + 0.4))
+    rows, captions = [], []
     for i, truth in enumerate(truths):
-        tiles = [truth] + ([observed[i]] if observed is not None else []) + \
-            [images[i] for images in columns.values()]
-        for j, (head, tile) in enumerate(zip(heads, tiles)):
-            ax = axes[i][j]
-            ax.imshow(np.clip(np.asarray(tile).transpose(1, 2, 0), 0, 1))
-            ax.set_xticks([])
-            ax.set_yticks([])
-            note = f"{psnr(tile, truth):.1f} dB" if head in columns else ""
-            ax.set_xlabel(note, fontsize=6, labelpad=1)
-            if i == 0:
-                ax.set_title(head, fontsize=7)
-            if j == 0 and i < len(row_names):
-                ax.set_ylabel(row_names[i], fontsize=6)
-    if title:
-        fig.suptitle(title, fontsize=8)
-    return _save(fig, path)
+        name = row_names[i] if i < len(row_names) else ""
+        rows.append([truth, *([observed[i]] if observed is not None else []),
+                     *(images[i] for images in columns.values())])
+        captions.append([f"original\n{name}", *(["observed"] if observed is not None else []),
+                         *(f"{label}\n{psnr(images[i], truth):.1f} dB"
+                           for label, images in columns.items())])
+    scale = max(1, -(-MIN_TILE_WIDTH // truths[0].shape[2]))
+    return write_image(path, image_grid(rows, captions=captions, scale=scale), overwrite=True)

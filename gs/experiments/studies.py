@@ -113,10 +113,9 @@ def write_grids(out_dir: Path, results: Sequence[runner.CellResult],
         columns = {label: [d.get(img.index, np.zeros_like(img.pixels)) for img in shown]
                    for label, d in recovered.items()}
         name = point.task if point.ratio is None else f"{point.task}_{point.ratio:g}"
-        title = point.task + ("" if point.ratio is None else f", ratio {point.ratio:g}")
-        files.append(plots.image_grid_plot(
+        files.append(plots.recovery_grid(
             [img.pixels for img in shown], observed, columns, out_dir / f"grid_{name}.png",
-            row_names=[img.name for img in shown], title=f"{title}, seed {seed}"))
+            row_names=[img.name for img in shown]))
     return files
 
 
