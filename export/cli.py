@@ -24,7 +24,17 @@ def export_option_flags(command: Any) -> Any:
     return command
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+class ExportCommand(click.Command):
+    """gs-export, whose export-option flags follow the model registry when it runs (a
+    model registered after import, e.g. by a plug-in, gets its flags too)."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        flags = export_option_flags(lambda: None).__dict__.get("__click_params__", [])
+        help_option = self.get_help_option(ctx)
+        return [*self.params, *reversed(flags), *([help_option] if help_option else [])]
+
+
+@click.command(cls=ExportCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model", required=False)
 @click.option("--weights", required=True, type=click.Path(),
               help="Checkpoint, state dict or folder.")
@@ -41,7 +51,6 @@ def export_option_flags(command: Any) -> Any:
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Artifact path: .pt (TorchScript) or .onnx.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@export_option_flags
 @user_errors(aliases={"out": "output", "cuts": "val_cuts", "ratio": "val_ratio"})
 def main(model: str | None, weights: str, cut: str | None, val_images: str | None,
          val_ratio: float, val_cuts: str | None, val_cache: str | None, output: str,

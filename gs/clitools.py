@@ -43,15 +43,18 @@ class CliError(click.ClickException):
     exit_code = EXIT_USER_ERROR
 
 
-def flag_names(command: click.Command, aliases: Mapping[str, str] | None = None) -> dict[str, str]:
+def flag_names(command: click.Command, aliases: Mapping[str, str] | None = None,
+               ctx: click.Context | None = None) -> dict[str, str]:
     """Field → how ``command`` names it: ``--long-flag`` or ``ARGUMENT``.
 
     Every parameter of the command names the field of its Python name; ``aliases``
     maps further library fields to a parameter name (``{"out_dir": "output_dir"}``)
     or, when no parameter has that name, to the text itself (``"--last-iterate"``).
+    With ``ctx`` the command is asked for its parameters in that context (for a command
+    whose parameters are computed when it runs, such as gs-export's export options).
     """
     names: dict[str, str] = {}
-    for param in command.params:
+    for param in command.params if ctx is None else command.get_params(ctx):
         if param.name is None:
             continue
         if isinstance(param, click.Argument):
@@ -79,7 +82,8 @@ def user_errors(func: F | None = None, *, aliases: Mapping[str, str] | None = No
                 return body(*args, **kwargs)
             except UserInputError as exc:
                 context = click.get_current_context(silent=True)
-                names = flag_names(context.command, aliases) if context else dict(aliases or {})
+                names = (flag_names(context.command, aliases, context) if context
+                         else dict(aliases or {}))
                 raise CliError(exc.describe(names)) from None
 
         return wrapper  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from torch import Tensor, nn
 
 from conformance import ModelConformance
+from gs import artifact as gs_artifact
 from gs.cli import main as invert_cli
 from gs.export.cli import main as export_cli
 from gs.latent import InitSpec, InputSpec, LatentSpec
@@ -26,16 +27,22 @@ from helpers import FAST_TRAINER, write_images
 
 @register_model
 class ToyGenerator(StagedGenerator):
-    """Two blocks: ``z`` (nz,) → Linear → h1 (width, 4, 4) → ConvT, sigmoid → (nc, 8, 8)."""
+    """Two blocks: ``z`` (nz,) → Linear → h1 (width, 4, 4) → ConvT, ×gain, sigmoid →
+    (nc, 8, 8); ``gain`` is an export option (fixed in the artifact, like BigGAN's
+    truncation)."""
 
     model_name = "toy"
     paper = PaperPreset(cut=1, lr=0.5, steps=10, raw_lr=0.5, raw_steps=10)
     smoke_config = {"nz": 6, "width": 4, "nc": 3, "image_size": 8}
+    export_options = ("gain",)
 
     def __init__(self, nz: LatentSize = 6, width: Width = 4, nc: Channels = 3,
-                 image_size: int = 8) -> None:
+                 image_size: int = 8,
+                 gain: Annotated[float, Param("Output gain.", min=0, min_open=True)] = 1.0
+                 ) -> None:
         super().__init__()
         self.nz, self.width, self.nc, self.image_size = nz, width, nc, image_size
+        self.gain = gain
         self.fc = nn.Linear(nz, width * 16)
         self.up = nn.ConvTranspose2d(width, nc, 4, 2, 1)
 
@@ -50,7 +57,9 @@ class ToyGenerator(StagedGenerator):
 
     def stage(self, k: int, state: State) -> State:
         (h,) = state
-        return (self.fc(h).view(-1, self.width, 4, 4),) if k == 0 else (self.up(h).sigmoid(),)
+        if k == 0:
+            return (self.fc(h).view(-1, self.width, 4, 4),)
+        return ((self.up(h) * self.gain).sigmoid(),)
 
     def to_image(self, raw: Tensor) -> Tensor:
         return raw
@@ -106,8 +115,15 @@ def test_the_command_line_tools_export_and_invert_the_toy(tmp_path, photo):
     torch.save(generator_file(ToyGenerator().eval()), weights)
     artifact = tmp_path / "toy_c1.pt"
     runner = CliRunner()
-    result = runner.invoke(export_cli, ["--weights", str(weights), "-o", str(artifact)])
+    assert "toy only: Output gain." in runner.invoke(export_cli, ["--help"]).output
+    result = runner.invoke(export_cli, ["--weights", str(weights), "-o", str(artifact),
+                                        "--gain", "0"])
+    assert result.exit_code == 2 and "--gain must be a number > 0, got 0.0" in result.output
+    result = runner.invoke(export_cli, ["--weights", str(weights), "-o", str(artifact),
+                                        "--gain", "2"])
     assert result.exit_code == 0, result.output
+    metadata = gs_artifact.load(artifact).metadata.to_json()
+    assert metadata["model_config"]["gain"] == 2.0
     report = tmp_path / "report.json"
     result = runner.invoke(invert_cli, [str(artifact), str(photo), "--task", "inpaint",
                                         "--simulate", "-o", str(tmp_path / "out"), "--report",
