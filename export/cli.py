@@ -6,22 +6,22 @@ from typing import Any
 
 import click
 
-from gs.clitools import declared_option, user_errors
+from gs.clitools import declared_parameter, user_errors
 from gs.errors import UserInputError
 from gs.export.api import export_artifact
 from gs.models import MODELS, model_class, models_with_option
 from gs.params import declared_params
 
 
-def export_option_flags(command: Any) -> Any:
+def export_option_params() -> list[click.Option]:
     """One flag per export option that a registered model declares (BigGAN: --truncation)."""
-    names = sorted({option for cls in MODELS.values() for option in cls.export_options})
-    for name in reversed(names):
+    params = []
+    for name in sorted({option for cls in MODELS.values() for option in cls.export_options}):
         takers = models_with_option(name)
         declared = declared_params(model_class(takers[0]))[name]
         help = f"{', '.join(takers)} only: {declared.param.help}."
-        command = declared_option(declared, optional=True, help=help)(command)
-    return command
+        params.append(declared_parameter(declared, optional=True, help=help))
+    return params
 
 
 class ExportCommand(click.Command):
@@ -29,9 +29,8 @@ class ExportCommand(click.Command):
     model registered after import, e.g. by a plug-in, gets its flags too)."""
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        flags = export_option_flags(lambda: None).__dict__.get("__click_params__", [])
         help_option = self.get_help_option(ctx)
-        return [*self.params, *reversed(flags), *([help_option] if help_option else [])]
+        return [*self.params, *export_option_params(), *([help_option] if help_option else [])]
 
 
 @click.command(cls=ExportCommand, context_settings={"help_option_names": ["-h", "--help"]})

@@ -137,16 +137,9 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def declared_option(declared: Declared, optional: bool = False,
-                    help: str | None = None) -> Callable[[F], F]:
-    """The click option of a declared argument (:mod:`gs.params`), typed by its declaration.
-
-    The range is not checked here: the library checks the value against the same
-    declaration and its error names the field, which :func:`user_errors` shows as
-    this flag. ``optional``: the option defaults to ``None`` (the declared default,
-    or a value recorded elsewhere, such as in a resumed checkpoint) and its help
-    names the default. ``help`` replaces the declared help text.
-    """
+def _option_spec(declared: Declared, optional: bool, help: str | None
+                 ) -> tuple[list[str], dict[str, Any]]:
+    """The parameter declarations and keywords of :func:`declared_parameter`."""
     d, name = declared, flag(declared.name)
     kwargs: dict[str, Any] = {"help": help or d.param.help}
     if d.param.bounded:
@@ -159,12 +152,33 @@ def declared_option(declared: Declared, optional: bool = False,
         kwargs.update(default=d.default, show_default=d.default is not None)
     if d.type is bool and not optional:
         if d.default:
-            return click.option(f"{name}/--no-{name[2:]}", d.name, **kwargs)
-        return click.option(name, d.name, is_flag=True, help=kwargs["help"])
+            return [f"{name}/--no-{name[2:]}", d.name], kwargs
+        return [name, d.name], {"is_flag": True, "help": kwargs["help"]}
     custom = [extra for extra in d.extras if isinstance(extra, click.ParamType)]
     kwargs["type"] = custom[0] if custom else (
         click.Path(path_type=Path) if d.type is Path else d.type)
-    return click.option(name, d.name, **kwargs)
+    return [name, d.name], kwargs
+
+
+def declared_parameter(declared: Declared, optional: bool = False,
+                       help: str | None = None) -> click.Option:
+    """The click option of a declared argument (:mod:`gs.params`), typed by its declaration.
+
+    The range is not checked here: the library checks the value against the same
+    declaration and its error names the field, which :func:`user_errors` shows as
+    this flag. ``optional``: the option defaults to ``None`` (the declared default,
+    or a value recorded elsewhere, such as in a resumed checkpoint) and its help
+    names the default. ``help`` replaces the declared help text.
+    """
+    decls, kwargs = _option_spec(declared, optional, help)
+    return click.Option(decls, **kwargs)
+
+
+def declared_option(declared: Declared, optional: bool = False,
+                    help: str | None = None) -> Callable[[F], F]:
+    """:func:`declared_parameter` as a decorator of a click command function."""
+    decls, kwargs = _option_spec(declared, optional, help)
+    return click.option(*decls, **kwargs)
 
 
 def declared_options(declared: Iterable[Declared], optional: bool = False) -> Callable[[F], F]:
