@@ -26,10 +26,8 @@ from photos import faces
 
 from gs.artifact import load as load_torchscript
 from gs.export import export_artifact
-from gs.invert import invert as invert_torch
-from gs.invert import simulate
+from gs.invert import invert, simulate
 from gs.metrics import psnr
-from gs.onnx_runtime import invert as invert_onnx
 from gs.onnx_runtime import load as load_onnx
 from gs.operators import GaussianCS
 from gs.seeding import Stream, problem_rng
@@ -54,12 +52,13 @@ def problems(count: int, ratio: float, seed: int):
     return truths, ops, ys
 
 
-def time_engine(engine, art, ops, ys, settings, repeats: int) -> tuple[float, list]:
-    """Median seconds per objective evaluation (per row), and the last results."""
+def time_backend(art, ops, ys, settings, repeats: int) -> tuple[float, list]:
+    """Median seconds per objective evaluation (per row) on ``art``'s backend, and the last
+    results."""
     per_step = []
     for _ in range(repeats):
         start = time.perf_counter()
-        results = engine(art, ops, ys, settings, seed=0)
+        results = invert(art, ops, ys, settings, seed=0)
         elapsed = time.perf_counter() - start
         evaluations = max(r.total_evaluations for r in results)
         per_step.append(elapsed / evaluations)
@@ -83,8 +82,8 @@ def main() -> None:
     rows = []
     for batch in args.batches:
         truths, ops, ys = problems(batch, 0.1, seed=0)
-        t_torch, r_torch = time_engine(invert_torch, torch_art, ops, ys, settings, args.repeats)
-        t_onnx, r_onnx = time_engine(invert_onnx, onnx_art, ops, ys, settings, args.repeats)
+        t_torch, r_torch = time_backend(torch_art, ops, ys, settings, args.repeats)
+        t_onnx, r_onnx = time_backend(onnx_art, ops, ys, settings, args.repeats)
         rows.append({
             "batch": batch, "torch_ms": 1e3 * t_torch, "onnx_ms": 1e3 * t_onnx,
             "ratio": t_onnx / t_torch,

@@ -197,6 +197,31 @@ class Artifact(Protocol):
         """The generator cut at ``c`` ≤ cut: inputs at ``c`` → images in [0, 1]."""
         ...
 
+    # What the inversion engine (:func:`gs.invert.invert`) needs of a backend.
+    @property
+    def xp(self) -> Any:
+        """The array namespace of this backend's arrays (``array_api_compat``)."""
+        ...
+
+    def asarray(self, array: Any) -> Any:
+        """A numpy array as this backend's array on its device (dtype kept)."""
+        ...
+
+    def precision_for(self, precision: str) -> str:
+        """``fp32`` or ``bf16``: what ``precision`` (fp32, bf16, auto) means here; a
+        ``UserInputError`` (field ``precision``) where the backend cannot honour it."""
+        ...
+
+    def forward(self, c: int, inputs: Sequence[Any], precision: str = "fp32") -> Any:
+        """Images (B, C, H, W) float32 in [0, 1] of ``inputs`` at cut ``c``, no gradient."""
+        ...
+
+    def image_and_vjp(self, c: int, inputs: Sequence[Any], cotangent: Callable[[Any], Any],
+                      precision: str = "fp32") -> tuple[Any, list[Any]]:
+        """``G_c(inputs)`` (B, C, H, W) float32 and ``J_cᵀ v`` for ``v = cotangent(image)``
+        (an array of the image's shape): one gradient per input, shaped like it."""
+        ...
+
 
 class TorchScriptArtifact:
     """A loaded TorchScript artifact.
@@ -208,10 +233,13 @@ class TorchScriptArtifact:
     """
 
     def __init__(self, module: Any, metadata: ArtifactMetadata, path: Path, device: str) -> None:
+        import array_api_compat.torch as torch_namespace
+
         self.module = module
         self.metadata = metadata
         self.path = path
         self.device = device
+        self.xp = torch_namespace
         self._stages = [getattr(module, f"head_{k}") for k in range(metadata.cut)]
 
     @property
@@ -236,6 +264,46 @@ class TorchScriptArtifact:
         if c == self.metadata.cut:
             return self.generator
         return lambda *inputs: self.generator(*self.carry(c, self.metadata.cut, inputs))
+
+    def asarray(self, array: Any) -> Any:
+        """A numpy array as a tensor on this artifact's device (dtype kept)."""
+        import torch
+
+        return torch.as_tensor(array, device=self.device)
+
+    def precision_for(self, precision: str) -> str:
+        """``auto`` → ``bf16`` where this device computes it natively, else ``fp32``."""
+        from gs.devices import resolve_precision
+
+        return resolve_precision(precision, self.device)
+
+    def _autocast(self, precision: str) -> Any:
+        import torch
+
+        # bf16 covers the generator only; residuals and the optimiser stay in float32.
+        device_type = "cuda" if self.device.startswith("cuda") else "cpu"
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+    def forward(self, c: int, inputs: Sequence[Any], precision: str = "fp32") -> Any:
+        import torch
+
+        with torch.no_grad(), self._autocast(precision):
+            return self.generator_at(c)(*inputs).float()
+
+    def image_and_vjp(self, c: int, inputs: Sequence[Any], cotangent: Callable[[Any], Any],
+                      precision: str = "fp32") -> tuple[Any, list[Any]]:
+        """``G_c(inputs)`` and ``J_cᵀ v`` with ``v = cotangent(image)``, by autograd."""
+        import torch
+
+        with torch.enable_grad():
+            leaves = [t.detach().requires_grad_(True) for t in inputs]
+            with self._autocast(precision):
+                image = self.generator_at(c)(*leaves)
+            image = image.float()
+            with torch.no_grad():
+                v = cotangent(image.detach())
+            grads = torch.autograd.grad(image, leaves, v)
+        return image.detach(), list(grads)
 
 
 def load(path: str | Path, device: str = "cpu") -> TorchScriptArtifact:
@@ -278,6 +346,8 @@ def load(path: str | Path, device: str = "cpu") -> TorchScriptArtifact:
     if missing:
         raise refuse(f"lacks the graph {missing[0]!r} its metadata promises")
     module.eval()
+    for parameter in module.parameters():  # inversion differentiates the inputs only
+        parameter.requires_grad_(False)
     artifact = TorchScriptArtifact(module, metadata, path, device)
     with torch.no_grad():
         check_graph(artifact, refuse)

@@ -25,7 +25,6 @@ report entry with its ``failure`` and no output file.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -38,7 +37,7 @@ import numpy as np
 
 from gs.artifact import Artifact
 from gs.errors import UserInputError
-from gs.invert import InversionResult, invert, resolve_device, simulate
+from gs.invert import InversionResult, invert, simulate
 from gs.io import (
     IMAGE_SUFFIXES,
     check_writable,
@@ -502,15 +501,13 @@ def solve_problems(
     ``outputs[index]`` is where image ``index`` goes. ``on_entry(entry)`` is called
     after each image's outputs are written, with its report entry.
     """
-    engine = engine_for(artifact)
-    extra = {"on_step": on_step} if on_step is not None and _takes(engine, "on_step") else {}
     replace = job.overwrite or job.resume
     entries = []
     for start in range(0, len(problems), job.batch_size):
         batch = problems[start : start + job.batch_size]
-        results = engine(artifact, [p.operator for p in batch], [p.y for p in batch], settings,
+        results = invert(artifact, [p.operator for p in batch], [p.y for p in batch], settings,
                          seed=job.seed, image_indices=[p.index for p in batch], init=job.init,
-                         **extra)
+                         on_step=on_step)
         for problem, result in zip(batch, results):
             out = outputs[problem.index]
             failure = result_failure(result)
@@ -537,22 +534,10 @@ def result_failure(result: InversionResult) -> str | None:
     return failure_of(result.measurement_loss, result.image)
 
 
-def _takes(engine: Callable[..., Any], name: str) -> bool:
-    return name in inspect.signature(engine).parameters
-
-
-def engine_for(artifact: Artifact) -> Callable[..., list[InversionResult]]:
-    """The inversion engine of a loaded artifact: torch for TorchScript, numpy for ONNX."""
-    if artifact.metadata.format == "onnx":
-        from gs.onnx_runtime import invert as invert_onnx
-
-        return invert_onnx
-    return invert
-
-
 def load_artifact(path: str | Path, device: str = "auto") -> Artifact:
     """Load the artifact with the runtime its suffix names: torch (.pt), onnxruntime (.onnx)."""
     from gs.artifact import artifact_format, load
+    from gs.devices import resolve_device
 
     if artifact_format(path) == "onnx":
         from gs import onnx_runtime
@@ -576,7 +561,7 @@ def run_job(
         progress: called with each image's report entry once its files are written;
             an exception raised there stops the job (an app's cancel button), with
             every finished image written and recorded.
-        on_step: passed to :func:`gs.invert.invert` where it takes one.
+        on_step: passed to :func:`gs.invert.invert`.
 
     Returns:
         The report; ``report.failed`` lists images no restart could recover.

@@ -1,36 +1,29 @@
-"""Invert with an ONNX artifact using numpy and onnxruntime only (no torch, no onnx package).
+"""ONNX artifacts on numpy and onnxruntime only (no torch, no onnx package).
 
 ``load(path)`` opens the artifact (layout in :mod:`gs.onnx_graphs`: the file's own
 graph is the tail's forward pass; the VJP graphs and the head blocks are ONNX
 models stored in its metadata), validates it and returns an :class:`OnnxArtifact`:
 ``generator`` / ``generator_at(c)`` / ``carry`` run forward passes and
-``value_and_grad`` chains the stored vector–Jacobian products. :func:`invert` is
-the torch engine's :func:`gs.invert.invert` on top of them: the same seeded
-initial latents, batched restarts (rows) optimised by :mod:`gs.numpy_optim`,
-selection of the best restart by measurement loss, progressive surgery and the
-same :class:`gs.results.InversionResult` per image.
+``image_and_vjp`` chains the stored vector–Jacobian products. That is all the
+inversion engine (:func:`gs.invert.invert`, written once for every format) needs: the
+same seeded problems, restarts, progressive surgery and results as with TorchScript.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import array_api_compat.numpy as numpy_namespace
 import numpy as np
 
 from gs.artifact import ArtifactMetadata, artifact_format
 from gs.errors import UserInputError
-from gs.inversion_plan import StageTally, noise_floor, plan_batch
-from gs.latent import InitSpec, LatentSpec
-from gs.numpy_optim import BatchedAdam, BatchedLBFGS, OptimResult
+from gs.latent import LatentSpec
 from gs.onnx_graphs import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
-from gs.operators import Operator
-from gs.results import InversionResult
-from gs.settings import InversionSettings, make_optimizer
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -99,6 +92,9 @@ class OnnxArtifact:
         self._device_option = "cuda" if self._bind else "cpu"
         self._graphs["tail"] = self._checked(main, self.pieces["tail"])
 
+    #: The arrays of this backend: numpy (the graphs copy them to the device themselves).
+    xp = numpy_namespace
+
     @property
     def spec(self) -> LatentSpec:
         return self.metadata.spec
@@ -107,6 +103,22 @@ class OnnxArtifact:
     def device(self) -> str:
         """``cuda`` when the graphs run on onnxruntime's CUDA provider, else ``cpu``."""
         return "cuda" if self._bind else "cpu"
+
+    @staticmethod
+    def asarray(array: np.ndarray) -> np.ndarray:
+        """``array`` as this backend's array: numpy itself, on the host."""
+        return np.asarray(array)
+
+    def precision_for(self, precision: str) -> str:
+        """The precision the graphs run at: ``fp32`` for ``fp32`` and ``auto``.
+
+        Raises:
+            UserInputError: ``bf16`` (field ``precision``): the graphs are float32.
+        """
+        if precision == "bf16":
+            raise UserInputError("is not available with ONNX artifacts (their graphs are "
+                                 "float32); use fp32 or auto", field="precision", value="bf16")
+        return "fp32"
 
     def _refuse(self, problem: str) -> UserInputError:
         return UserInputError(problem, field="artifact", value=self.path)
@@ -151,9 +163,15 @@ class OnnxArtifact:
         self.metadata.spec_at(c)
         return lambda *inputs: self.generator(*self.carry(c, self.metadata.cut, inputs))
 
+    def forward(self, c: int, inputs: Sequence[np.ndarray], precision: str = "fp32"
+                ) -> np.ndarray:
+        """Images (B, C, H, W) float32 in [0, 1] of ``inputs`` at cut ``c``."""
+        self.precision_for(precision)
+        return self.generator_at(c)(*inputs)
+
     # ------------------------------------------------------------- gradients
     def image_and_vjp(self, c: int, inputs: Sequence[np.ndarray],
-                      cotangent: Callable[[np.ndarray], np.ndarray]
+                      cotangent: Callable[[np.ndarray], np.ndarray], precision: str = "fp32"
                       ) -> tuple[np.ndarray, list[np.ndarray]]:
         """``G_c(inputs)`` and ``J_cᵀ v`` with ``v = cotangent(image)`` (B, C, H, W).
 
@@ -164,6 +182,7 @@ class OnnxArtifact:
         of ``inputs``. The image is computed twice (forward, then inside the VJP
         graph): the cotangent depends on it.
         """
+        self.precision_for(precision)
         self.metadata.spec_at(c)
         states = [tuple(inputs)]
         for k in range(c, self.metadata.cut):
@@ -256,157 +275,3 @@ def load(path: str | Path, device: str = "auto",
     artifact = OnnxArtifact(path, metadata, main, stored, chosen)
     check_graph(artifact, refuse)
     return artifact
-
-
-# ------------------------------------------------------------------ inversion
-class _Problem:
-    """The batched objective over rows: latents → image → per-row mean squared residual.
-
-    ``held[i]`` (None or a (numel(y_i),) bool mask) marks the measurement entries
-    of image i left out of the fit and used for the score (``settings.holdout``).
-    """
-
-    def __init__(self, artifact: OnnxArtifact, cut: int, operators: Sequence[Operator],
-                 ys: Sequence[np.ndarray], rows_per_image: int,
-                 held: Sequence[np.ndarray | None]) -> None:
-        self.artifact, self.cut = artifact, cut
-        self.shapes = artifact.metadata.spec_at(cut).shapes
-        self.sizes = [int(np.prod(s)) for s in self.shapes]
-        self.operators, self.ys, self.rows_per_image = operators, ys, rows_per_image
-        self.held = list(held)
-
-    def unflatten(self, x: np.ndarray) -> list[np.ndarray]:
-        parts = np.split(x, np.cumsum(self.sizes)[:-1], axis=1)
-        return [np.ascontiguousarray(p).reshape(x.shape[0], *s)
-                for p, s in zip(parts, self.shapes)]
-
-    def images(self, x: np.ndarray) -> np.ndarray:
-        """The generator's images (n, C, H, W) of rows ``x`` (n, D)."""
-        return self.artifact.generator_at(self.cut)(*self.unflatten(x))
-
-    def _groups(self, idx: np.ndarray) -> list[tuple[int, slice]]:
-        image_of_row = idx // self.rows_per_image
-        bounds = np.flatnonzero(np.diff(image_of_row)) + 1
-        starts = np.concatenate([[0], bounds])
-        stops = np.concatenate([bounds, [idx.size]])
-        return [(int(image_of_row[a]), slice(int(a), int(b))) for a, b in zip(starts, stops)]
-
-    def _residuals(self, images: np.ndarray, idx: np.ndarray, fit: np.ndarray,
-                   score: np.ndarray, full: np.ndarray) -> list[tuple[int, slice, np.ndarray]]:
-        """Fill the per-row losses; return each image's rows and weighted fit residual."""
-        out = []
-        for image_index, rows in self._groups(idx):
-            residual = self.operators[image_index].A(images[rows]) - self.ys[image_index]
-            flat = residual.reshape(residual.shape[0], -1)
-            squared = flat**2
-            full[rows] = squared.mean(axis=1)
-            held = self.held[image_index]
-            if held is None:
-                fit[rows] = score[rows] = full[rows]
-                weighted = flat * np.float32(2.0 / flat.shape[1])
-            else:
-                fit[rows] = squared[:, ~held].mean(axis=1)
-                score[rows] = squared[:, held].mean(axis=1)
-                weighted = np.where(held, np.float32(0), flat * np.float32(2.0 / (~held).sum()))
-            out.append((image_index, rows, weighted.reshape(residual.shape)))
-        return out
-
-    def losses(self, x: np.ndarray, idx: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per-row fit loss, held-out score, loss over all entries (each (n,)), images."""
-        images = self.images(x)
-        fit, score, full = (np.empty(idx.size, dtype=np.float32) for _ in range(3))
-        self._residuals(images, idx, fit, score, full)
-        return fit, score, full, images
-
-    def __call__(self, x: np.ndarray, idx: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        fit, score, full = (np.empty(idx.size, dtype=np.float32) for _ in range(3))
-
-        def cotangent(images: np.ndarray) -> np.ndarray:
-            v = np.empty_like(images)
-            for image_index, rows, weighted in self._residuals(images, idx, fit, score, full):
-                v[rows] = self.operators[image_index].A_adjoint(weighted)
-            return v
-
-        _, grads = self.artifact.image_and_vjp(self.cut, self.unflatten(x), cotangent)
-        return fit, np.concatenate([g.reshape(g.shape[0], -1) for g in grads], axis=1), score
-
-
-def _restart_pruner(after: int, rows_per_image: int) -> Callable[..., np.ndarray]:
-    """After ``after`` outer steps, stop every row but its image's best so far."""
-
-    def hook(step: int, loss: np.ndarray, done: np.ndarray, points: Any) -> np.ndarray:
-        if not after or step != after or rows_per_image == 1:
-            return np.zeros_like(done)
-        per_image = np.nan_to_num(loss.reshape(-1, rows_per_image), nan=np.inf)
-        losing = np.ones_like(per_image, dtype=bool)
-        losing[np.arange(per_image.shape[0]), per_image.argmin(axis=1)] = False
-        return losing.reshape(-1)
-
-    return hook
-
-
-def check_settings(settings: InversionSettings) -> None:
-    """Refuse what this runtime cannot honour (the schedule is checked by the plan)."""
-    if settings.precision == "bf16":
-        raise UserInputError("is not available with ONNX artifacts (their graphs are "
-                             "float32); use fp32 or auto", field="precision", value="bf16")
-
-
-def invert(
-    artifact: OnnxArtifact,
-    operators: Sequence[Operator],
-    observations: Sequence[np.ndarray],
-    settings: InversionSettings,
-    *,
-    seed: int = 0,
-    image_indices: Sequence[int] | None = None,
-    init: InitSpec | None = None,
-) -> list[InversionResult]:
-    """Recover one image per (operator, observation) pair; see :func:`gs.invert.invert`.
-
-    Args:
-        artifact: from :func:`load`.
-        operators: one forward model per image (:mod:`gs.operators`).
-        observations: y per image, float arrays of ``operator.measurement_shape``.
-        settings: every field is honoured (``precision="auto"`` means fp32 here)
-            except ``precision="bf16"``, which raises ``UserInputError`` before any
-            work.
-        seed, image_indices, init: select the initial latents exactly as the torch
-            engine does (stream ``Stream.INIT`` of each image index).
-
-    Returns:
-        One :class:`gs.results.InversionResult` per image, in order.
-    """
-    meta = artifact.metadata
-    check_settings(settings)
-    start = time.perf_counter()
-    plan = plan_batch(meta, operators, observations, settings, seed, image_indices, init)
-    schedule = plan.schedule
-    ys = [np.asarray(y, dtype=np.float32)[None] for y in observations]
-    x = plan.x0
-    rows_per_image = settings.restarts
-    n_images = len(plan.indices)
-    tally = StageTally(n_images)
-    for stage_number, c in enumerate(schedule):
-        problem = _Problem(artifact, c, operators, ys, rows_per_image, plan.held)
-        rows = np.arange(x.shape[0])
-        _, _, first_loss, _ = problem.losses(x, rows)
-        hook = _restart_pruner(settings.keep_restarts_after, rows_per_image)
-        floor = noise_floor(operators, settings.discrepancy, rows_per_image)
-        optimizer = make_optimizer(settings, BatchedLBFGS, BatchedAdam)
-        result: OptimResult = optimizer.minimize(problem, x, settings.steps, hook, floor)
-        _, final_score, final_loss, images = problem.losses(result.x, rows)
-        choice = final_score if settings.holdout > 0 else final_loss
-        chosen = tally.add_stage(stage_number, c, rows_per_image, choice, first_loss,
-                                 final_loss, result.evaluations)
-        x_best = result.x[chosen]
-        if stage_number + 1 < len(schedule):
-            state = artifact.carry(c, schedule[stage_number + 1], problem.unflatten(x_best))
-            x = np.concatenate([s.reshape(s.shape[0], -1) for s in state], axis=1)
-            x = x.astype(np.float32)
-            rows_per_image = 1
-    final_images = np.clip(images[chosen], 0, 1)
-    latents = problem.unflatten(x_best)
-    return tally.results(final_images, latents, (time.perf_counter() - start) / n_images)

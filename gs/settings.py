@@ -8,10 +8,10 @@ from typing import Any
 
 from gs.errors import UserInputError
 from gs.operators.registry import TASKS  # noqa: F401 - re-exported; the registry owns it
+from gs.solve.options import LINE_SEARCHES
 
 OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("fp32", "bf16", "auto")
-LINE_SEARCHES = ("none", "strong_wolfe")
 PRESETS = ("recommended", "paper")
 
 
@@ -166,24 +166,3 @@ def recommended_settings(task: str, cut: int) -> InversionSettings:
     if cut < 0:
         raise ValueError(f"cut must be non-negative, got {cut}")
     return replace(MEASURED_DEFAULTS[task], schedule=(0, cut) if cut > 0 else ())
-
-
-# Adam iterations per outer step (stop rules, restart pruning and progress reports).
-ADAM_WINDOW = 20
-
-
-def make_optimizer(settings: InversionSettings, lbfgs: type, adam: type) -> Any:
-    """The batched optimiser ``settings`` ask for, built from an engine's own classes.
-
-    Both engines (torch: :mod:`gs.optim`; numpy: :mod:`gs.numpy_optim`) take the same
-    constructor arguments, so the settings map to them once, here.
-    """
-    if settings.optimizer == "adam":
-        return adam(lr=settings.lr, rtol=settings.tolerance, patience=settings.patience,
-                    keep_best=settings.keep_best, window=ADAM_WINDOW,
-                    min_steps=settings.min_steps)
-    return lbfgs(lr=settings.lr, max_iter=settings.inner_iterations,
-                 history_size=settings.history_size, rtol=settings.tolerance,
-                 patience=settings.patience, keep_best=settings.keep_best,
-                 line_search=None if settings.line_search == "none" else settings.line_search,
-                 min_steps=settings.min_steps)

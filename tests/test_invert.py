@@ -252,13 +252,42 @@ def test_the_cli_applies_the_settings_recorded_in_gs_json(tiny_artifacts, photo,
 
 
 def test_precision_auto_means_bf16_only_where_the_hardware_has_it(monkeypatch):
-    from gs import invert as engine
+    from gs import devices
 
-    assert engine.resolve_precision("fp32", "cpu") == "fp32"
-    assert engine.resolve_precision("bf16", "cpu") == "bf16"
+    assert devices.resolve_precision("fp32", "cpu") == "fp32"
+    assert devices.resolve_precision("bf16", "cpu") == "bf16"
     for native, expected in ((True, "bf16"), (False, "fp32")):
-        monkeypatch.setattr(engine, "_cpu_has_native_bf16", lambda native=native: native)
-        assert engine.resolve_precision("auto", "cpu") == expected
+        monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda native=native: native)
+        assert devices.resolve_precision("auto", "cpu") == expected
+
+
+def test_restart_screening_never_keeps_a_diverged_restart():
+    from gs.invert import screen_restarts
+
+    # Image 0's first restart overflowed to NaN, image 1's to inf: the healthy one leads.
+    losses = np.array([np.nan, 1.0, 2.0, np.inf, 3.0, 0.5])
+    np.testing.assert_array_equal(screen_restarts(1, 3, 1, losses),
+                                  [True, False, True, True, True, False])
+    # Before (or after) the screening step, and with one restart, nobody is stopped.
+    assert not screen_restarts(1, 3, 2, losses).any()
+    assert not screen_restarts(0, 3, 1, losses).any()
+    assert not screen_restarts(1, 1, 1, losses).any()
+
+
+def test_step_events_report_the_heldout_score_the_stop_judges(tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    truth = in_range_image(art, seed=3)
+    op, y = _cs_problem(truth, 200, 0, noise_std=0.01)
+    settings = InversionSettings(lr=0.5, steps=3, restarts=2, inner_iterations=4, holdout=0.2,
+                                 tolerance=0.0)
+    events = []
+    invert(art, [op], [y], settings, seed=0, on_step=events.append)
+    assert all(e.scores is not None and e.scores.shape == (1,) for e in events)
+    # The best held-out residual so far never rises.
+    assert (np.diff([e.scores[0] for e in events]) <= 0).all()
+    events.clear()
+    invert(art, [op], [y], settings.override(holdout=0.0), seed=0, on_step=events.append)
+    assert events and all(e.scores is None for e in events)
 
 
 def test_holdout_masks_are_seeded_per_image_and_batching_does_not_change_them(tiny_artifacts):

@@ -15,12 +15,11 @@ import torch
 from click.testing import CliRunner
 
 from gs import artifact as gs_artifact
-from gs import numpy_optim, onnx_runtime, optim
+from gs import onnx_runtime
 from gs.cli import main as invert_cli
 from gs.errors import UserInputError
 from gs.export.cli import main as export_cli
-from gs.invert import invert as invert_torch
-from gs.invert import simulate
+from gs.invert import invert, simulate
 from gs.jobs import OperatorOptions, build_operator
 from gs.metrics import psnr
 from gs.seeding import Stream, problem_rng
@@ -183,32 +182,32 @@ def _problem(ts_art, task="cs", count=2, **options):
 
 
 @pytest.mark.parametrize("schedule", [(), (0, 2)], ids=["c2", "progressive"])
-def test_same_seed_gives_the_torch_engines_psnr(loaded, tiny_artifacts, one_thread, schedule):
+def test_same_seed_gives_the_torchscript_psnr(loaded, tiny_artifacts, one_thread, schedule):
     ts_art = gs_artifact.load(tiny_artifacts[2])
     truths, ops, ys = _problem(ts_art, measurements=300)
     settings = InversionSettings(steps=4, inner_iterations=10, restarts=2, schedule=schedule)
-    ours = onnx_runtime.invert(loaded, ops, ys, settings, seed=0)
-    theirs = invert_torch(ts_art, ops, ys, settings, seed=0)
+    ours = invert(loaded, ops, ys, settings, seed=0)
+    theirs = invert(ts_art, ops, ys, settings, seed=0)
     for a, b, truth in zip(ours, theirs, truths):
         assert abs(psnr(a.image, truth) - psnr(b.image, truth)) < 0.2
         assert a.restart == b.restart and len(a.stages) == len(b.stages) == len(schedule or [2])
         assert a.image.shape == truth.shape and 0 <= a.image.min() <= a.image.max() <= 1
 
 
-def test_the_artifacts_recommended_settings_give_the_torch_engines_psnr(loaded, tiny_artifacts,
-                                                                       one_thread):
+def test_the_artifacts_recommended_settings_give_the_torchscript_psnr(loaded, tiny_artifacts,
+                                                                      one_thread):
     ts_art = gs_artifact.load(tiny_artifacts[2])
     settings = loaded.metadata.settings_for("cs")
     assert settings == ts_art.metadata.settings_for("cs")
     assert settings.line_search == "strong_wolfe" and settings.schedule  # the product's defaults
     truths, ops, ys = _problem(ts_art, measurements=300, count=6)
-    ours = onnx_runtime.invert(loaded, ops, ys, settings, seed=0)
-    theirs = invert_torch(ts_art, ops, ys, settings, seed=0)
+    ours = invert(loaded, ops, ys, settings, seed=0)
+    theirs = invert(ts_art, ops, ys, settings, seed=0)
     gaps = [psnr(a.image, truth) - psnr(b.image, truth)
             for a, b, truth in zip(ours, theirs, truths)]
-    # The optimisers agree to float64 rounding (tests/test_numpy_line_search.py), but a
-    # strong-Wolfe search compares float32 losses that differ by ~1e-7 between ONNX and
-    # torch kernels, so a row can take another trial and end in a neighbouring minimum
+    # The optimiser takes the same steps on both array libraries (tests/test_optim_backends.py),
+    # but a strong-Wolfe search compares float32 losses that differ by ~1e-7 between ONNX
+    # and torch kernels, so a row can take another trial and end in a neighbouring minimum
     # (a few tenths of a dB on one image). The recovery quality must agree on average.
     assert abs(np.mean(gaps)) < 0.2 and max(map(abs, gaps)) < 1.0, gaps
     for a, b in zip(ours, theirs):
@@ -220,48 +219,15 @@ def test_every_setting_is_honoured_or_refused(loaded, tiny_artifacts):
     ts_art = gs_artifact.load(tiny_artifacts[2])
     _, ops, ys = _problem(ts_art, task="denoise", count=1)
     with pytest.raises(UserInputError, match="precision bf16 is not"):
-        onnx_runtime.invert(loaded, ops, ys, InversionSettings(precision="bf16"))
+        invert(loaded, ops, ys, InversionSettings(precision="bf16"))
     for settings in (InversionSettings(steps=2, restarts=3, keep_restarts_after=1, holdout=0.2,
                                        discrepancy=1.0, min_steps=1, precision="auto"),
                      InversionSettings(steps=2, restarts=2, line_search="strong_wolfe"),
                      InversionSettings(optimizer="adam", lr=0.05, steps=40, restarts=2,
                                        keep_best=False, tolerance=0)):
-        (result,) = onnx_runtime.invert(loaded, ops, ys, settings, seed=1)
+        (result,) = invert(loaded, ops, ys, settings, seed=1)
         assert result.measurement_loss < result.stages[0].first_loss
         assert len(result.restart_losses) == settings.restarts
-
-
-def _quadratic(xp, rows: int = 4, dim: int = 12):
-    """Per-row ill-conditioned quadratics f_r(x) = ½ Σ q_i (x_i − b_ri)², in numpy or torch."""
-    rng = np.random.default_rng(0)
-    q = np.geomspace(0.1, 3.0, dim).astype(np.float32)
-    b = rng.standard_normal((rows, dim)).astype(np.float32)
-    q_, b_ = xp.asarray(q), xp.asarray(b)
-
-    def objective(x, idx):
-        diff = x - b_[idx]
-        return 0.5 * (q_ * diff * diff).sum(1), q_ * diff
-
-    return objective, np.zeros((rows, dim), np.float32)
-
-
-@pytest.mark.parametrize("keep_best", [True, False])
-def test_numpy_lbfgs_follows_the_torch_lbfgs(keep_best):
-    f_np, x0 = _quadratic(np)
-    f_torch, _ = _quadratic(torch)
-    kwargs = {"lr": 0.5, "max_iter": 4, "history_size": 3, "rtol": 1e-3, "keep_best": keep_best}
-    ours = numpy_optim.BatchedLBFGS(**kwargs).minimize(f_np, x0, 3)
-    theirs = optim.BatchedLBFGS(**kwargs).minimize(f_torch, torch.as_tensor(x0), 3)
-    np.testing.assert_allclose(ours.x, theirs.x.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(ours.evaluations, theirs.evaluations.numpy())
-
-
-def test_numpy_adam_follows_the_torch_adam():
-    f_np, x0 = _quadratic(np)
-    f_torch, _ = _quadratic(torch)
-    ours = numpy_optim.BatchedAdam(lr=0.1, keep_best=True).minimize(f_np, x0, 30)
-    theirs = optim.BatchedAdam(lr=0.1, keep_best=True).minimize(f_torch, torch.as_tensor(x0), 30)
-    np.testing.assert_allclose(ours.x, theirs.x.numpy(), rtol=1e-5, atol=1e-6)
 
 
 BLOCKER = '''
@@ -297,6 +263,7 @@ def test_inverts_in_a_process_where_torch_lightning_and_onnx_cannot_be_imported(
             else:
                 raise SystemExit(name + " was importable")
         from gs import onnx_runtime
+        from gs.invert import invert
         from gs.operators import make_operator
         from gs.seeding import Stream, problem_rng
         from gs.settings import InversionSettings
@@ -306,7 +273,7 @@ def test_inverts_in_a_process_where_torch_lightning_and_onnx_cannot_be_imported(
                            measurements=300)
         y = op.measure(truth[None], problem_rng(0, 0, Stream.NOISE))[0]
         settings = InversionSettings(steps=4, inner_iterations=10, restarts=2, schedule=(0, 2))
-        (result,) = onnx_runtime.invert(art, [op], [y], settings, seed=0)
+        (result,) = invert(art, [op], [y], settings, seed=0)
         mse = float(((result.image - truth) ** 2).mean())
         assert not any(m.split(".")[0] in ("torch", "onnx", "lightning") for m in sys.modules)
         print(10 * np.log10(1 / mse))
@@ -320,7 +287,7 @@ def test_inverts_in_a_process_where_torch_lightning_and_onnx_cannot_be_imported(
     art = onnx_runtime.load(onnx_c2, device="cpu")
     _, (op,), (y,) = _problem(ts_art, count=1, measurements=300)
     settings = InversionSettings(steps=4, inner_iterations=10, restarts=2, schedule=(0, 2))
-    (expected,) = onnx_runtime.invert(art, [op], [y], settings, seed=0)
+    (expected,) = invert(art, [op], [y], settings, seed=0)
     assert float(out.stdout.strip()) == pytest.approx(psnr(expected.image, truth), abs=1e-3)
     assert float(out.stdout.strip()) > 15
 

@@ -1,13 +1,28 @@
-"""Batched optimisers: every row equals torch's optimiser run on that row alone."""
+"""Batched optimisers: every row equals torch's optimiser run on that row alone.
+
+The optimisers are written once over the array API; every test runs them on torch
+tensors and on numpy arrays (the onnxruntime backend's), the objective computed by torch
+either way, so both must reproduce torch's own optimiser.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from gs.optim import BatchedAdam, BatchedLBFGS
+from gs.solve.adam import BatchedAdam
+from gs.solve.lbfgs import BatchedLBFGS
 
 ROWS, DIM, MEAS = 4, 30, 20
+
+
+@pytest.fixture(params=["torch", "numpy"])
+def backend(request):
+    """Rows as torch tensors or numpy arrays: ``(to_rows, to_torch)``."""
+    if request.param == "torch":
+        return (lambda t: t), (lambda x: x)
+    return (lambda t: t.detach().numpy()), torch.as_tensor
 
 
 def _problem(seed: int = 0, dim: int = DIM, meas: int = MEAS):
@@ -29,10 +44,23 @@ def _problem(seed: int = 0, dim: int = DIM, meas: int = MEAS):
     return single, objective, x0
 
 
+def _on(backend, objective):
+    """``objective`` (torch) answering in the backend's arrays."""
+    to_rows, to_torch = backend
+
+    def wrapped(x, idx):
+        return tuple(to_rows(out) for out in objective(to_torch(x), to_torch(idx)))
+
+    return wrapped
+
+
 @pytest.mark.parametrize("lr,history", [(0.5, 7), (1.0, 100)])
-def test_batched_lbfgs_equals_torch_lbfgs_row_by_row(lr, history):
+def test_batched_lbfgs_equals_torch_lbfgs_row_by_row(backend, lr, history):
     single, objective, x0 = _problem()
-    result = BatchedLBFGS(lr=lr, max_iter=20, history_size=history).minimize(objective, x0, 5)
+    to_rows, to_torch = backend
+    result = BatchedLBFGS(lr=lr, max_iter=20, history_size=history).minimize(
+        _on(backend, objective), to_rows(x0), 5)
+    result.x = to_torch(result.x)
     for i in range(ROWS):
         p = x0[i].clone().requires_grad_(True)
         opt = torch.optim.LBFGS([p], lr=lr, max_iter=20, history_size=history)
@@ -50,9 +78,11 @@ def test_batched_lbfgs_equals_torch_lbfgs_row_by_row(lr, history):
         assert int(result.evaluations[i]) <= opt.state[p]["func_evals"]
 
 
-def test_batched_adam_equals_torch_adam():
+def test_batched_adam_equals_torch_adam(backend):
     single, objective, x0 = _problem(1)
-    result = BatchedAdam(lr=0.05).minimize(objective, x0, 40)
+    to_rows, to_torch = backend
+    result = BatchedAdam(lr=0.05).minimize(_on(backend, objective), to_rows(x0), 40)
+    result.x = to_torch(result.x)
     for i in range(ROWS):
         p = x0[i].clone().requires_grad_(True)
         opt = torch.optim.Adam([p], lr=0.05)
@@ -63,26 +93,31 @@ def test_batched_adam_equals_torch_adam():
         torch.testing.assert_close(result.x[i], p.detach(), atol=1e-10, rtol=1e-8)
 
 
-def test_early_stop_saves_evaluations_and_keeps_the_solution():
+def test_early_stop_saves_evaluations_and_keeps_the_solution(backend):
     single, objective, x0 = _problem(2, dim=10, meas=60)
-    full = BatchedLBFGS(lr=0.1, max_iter=10).minimize(objective, x0, 40)
-    early = BatchedLBFGS(lr=0.1, max_iter=10, rtol=1e-3).minimize(objective, x0, 40)
+    to_rows, to_torch = backend
+    objective = _on(backend, objective)
+    full = BatchedLBFGS(lr=0.1, max_iter=10).minimize(objective, to_rows(x0), 40)
+    early = BatchedLBFGS(lr=0.1, max_iter=10, rtol=1e-3).minimize(objective, to_rows(x0), 40)
     assert early.evaluations.sum() < full.evaluations.sum()
     assert early.converged.all()
     for i in range(ROWS):
-        assert single(early.x[i], i) <= single(full.x[i], i) * 1.001 + 1e-6
+        assert single(to_torch(early.x)[i], i) <= single(to_torch(full.x)[i], i) * 1.001 + 1e-6
 
 
-def test_rows_do_not_interact():
+def test_rows_do_not_interact(backend):
     single, objective, x0 = _problem(3)
-    together = BatchedLBFGS(lr=1.0, rtol=1e-5).minimize(objective, x0, 6)
+    to_rows, to_torch = backend
+    together = BatchedLBFGS(lr=1.0, rtol=1e-5).minimize(_on(backend, objective), to_rows(x0), 6)
 
     def objective_row(i):
-        return lambda x, idx: objective(x, idx + i)
+        return _on(backend, lambda x, idx: objective(x, idx + i))
 
     for i in range(ROWS):
-        alone = BatchedLBFGS(lr=1.0, rtol=1e-5).minimize(objective_row(i), x0[i : i + 1], 6)
-        torch.testing.assert_close(together.x[i], alone.x[0], atol=1e-10, rtol=1e-8)
+        alone = BatchedLBFGS(lr=1.0, rtol=1e-5).minimize(objective_row(i),
+                                                         to_rows(x0[i : i + 1]), 6)
+        torch.testing.assert_close(to_torch(together.x)[i], to_torch(alone.x)[0], atol=1e-10,
+                                   rtol=1e-8)
         assert together.evaluations[i] == alone.evaluations[0]
 
 
@@ -103,13 +138,15 @@ def _recording(objective):
     BatchedLBFGS(lr=3.0, max_iter=10, keep_best=True),  # steps too long: loss goes up
     BatchedAdam(lr=0.8, keep_best=True),
 ])
-def test_keep_best_returns_the_lowest_loss_point_visited(optimizer):
+def test_keep_best_returns_the_lowest_loss_point_visited(backend, optimizer):
     single, objective, x0 = _problem(4)
+    to_rows, to_torch = backend
     wrapped, seen = _recording(objective)
-    best = optimizer.minimize(wrapped, x0, 6)
+    best = optimizer.minimize(_on(backend, wrapped), to_rows(x0), 6)
     optimizer.keep_best = False
-    last = optimizer.minimize(objective, x0, 6)
+    last = optimizer.minimize(_on(backend, objective), to_rows(x0), 6)
     optimizer.keep_best = True
+    best.x, last.x = to_torch(best.x), to_torch(last.x)
     uphill = 0
     for i in range(ROWS):
         final = float(single(best.x[i], i))
@@ -122,8 +159,9 @@ def test_keep_best_returns_the_lowest_loss_point_visited(optimizer):
 
 @pytest.mark.parametrize("make", [lambda: BatchedLBFGS(lr=0.5, max_iter=5, keep_best=True),
                                   lambda: BatchedAdam(lr=0.05, keep_best=True)])
-def test_a_row_that_overflows_stops_and_keeps_its_last_finite_point(make):
+def test_a_row_that_overflows_stops_and_keeps_its_last_finite_point(backend, make):
     single, objective, x0 = _problem(5)
+    to_rows, to_torch = backend
 
     def overflowing(x, idx):
         loss, grad = objective(x, idx)
@@ -131,7 +169,8 @@ def test_a_row_that_overflows_stops_and_keeps_its_last_finite_point(make):
         moved = (idx == 0) & ((x - x0[idx]).abs().amax(dim=1) > 0)
         return torch.where(moved, float("nan"), loss), grad
 
-    result = make().minimize(overflowing, x0, 4)
+    result = make().minimize(_on(backend, overflowing), to_rows(x0), 4)
+    result.x = to_torch(result.x)
     assert torch.isfinite(result.x).all()
     torch.testing.assert_close(result.x[0], x0[0])
     assert bool(result.converged[0]) and int(result.evaluations[0]) <= 3
@@ -140,11 +179,14 @@ def test_a_row_that_overflows_stops_and_keeps_its_last_finite_point(make):
 
 
 @pytest.mark.parametrize("lr,history,max_iter", [(1.0, 100, 20), (0.3, 5, 7)])
-def test_strong_wolfe_lbfgs_equals_torch_row_by_row(lr, history, max_iter):
+def test_strong_wolfe_lbfgs_equals_torch_row_by_row(backend, lr, history, max_iter):
     single, objective, x0 = _problem(6)
+    to_rows, to_torch = backend
     wrapped, seen = _recording(objective)
     result = BatchedLBFGS(lr=lr, max_iter=max_iter, history_size=history,
-                          line_search="strong_wolfe").minimize(wrapped, x0, 4)
+                          line_search="strong_wolfe").minimize(_on(backend, wrapped),
+                                                               to_rows(x0), 4)
+    result.x = to_torch(result.x)
     trials = []
     for i in range(ROWS):
         p = x0[i].clone().requires_grad_(True)
@@ -192,9 +234,10 @@ def _noisy_fit_with_heldout(seed: int = 7, dim: int = 40, fit: int = 30, held: i
     return objective, torch.zeros(ROWS, dim, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
-def test_heldout_stop_ends_each_row_at_its_lowest_heldout_residual(line_search):
+@pytest.mark.parametrize("line_search", ["none", "strong_wolfe"])
+def test_heldout_stop_ends_each_row_at_its_lowest_heldout_residual(backend, line_search):
     objective, x0 = _noisy_fit_with_heldout()
+    to_rows, to_torch = backend
     visited: dict[int, list[tuple[float, torch.Tensor]]] = {}
 
     def recording(x, idx):
@@ -205,7 +248,9 @@ def test_heldout_stop_ends_each_row_at_its_lowest_heldout_residual(line_search):
 
     steps, max_iter = 30, 3
     result = BatchedLBFGS(lr=0.5, max_iter=max_iter, line_search=line_search, rtol=1e-9,
-                          patience=2, keep_best=True).minimize(recording, x0, steps)
+                          patience=2, keep_best=True).minimize(_on(backend, recording),
+                                                               to_rows(x0), steps)
+    result.x = to_torch(result.x)
     for i in range(ROWS):
         scores = [s for s, _ in visited[i]]
         lowest = min(range(len(scores)), key=scores.__getitem__)

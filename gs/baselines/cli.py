@@ -73,7 +73,7 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
     Methods and presets (Table 3 of the paper's supplement):
     """
     from gs.baselines.run import run_method
-    from gs.invert import resolve_device
+    from gs.devices import resolve_device
 
     info = METHODS[method_name]
     device = resolve_device(device)

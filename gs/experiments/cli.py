@@ -47,7 +47,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def _load(path: str, device: str) -> TorchScriptArtifact:
     from gs.artifact import load
-    from gs.invert import resolve_device
+    from gs.devices import resolve_device
 
     return load(path, device=resolve_device(device))
 

@@ -59,7 +59,7 @@ def main(artifacts: tuple[str, ...], host: str, port: int, device: str, max_uplo
     if max_queued < 1:
         raise UserInputError(f"--max-queued must be at least 1, got {max_queued}")
     check_port(host, port)
-    from gs.invert import resolve_device
+    from gs.devices import resolve_device
     from gs.serve.app import create_app
     from gs.serve.catalog import Catalog
 

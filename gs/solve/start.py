@@ -1,10 +1,10 @@
-"""What both inversion engines do around the optimiser, in numpy (no torch).
+"""What a batch starts from and the record of its stages, in numpy (no torch).
 
-:func:`gs.invert.invert` (torch) and :func:`gs.onnx_runtime.invert` (onnxruntime)
-differ only in how they evaluate the generator and run the optimiser. The rest is
-here, once: the batch's plan (schedule of cuts, held-out masks, initial rows, noise
-floors) and, after each stage, the choice of every image's restart and the per-image
-record that :func:`gs.results.collect_results` turns into results.
+:func:`gs.invert.invert` draws a batch's start here (schedule of cuts, held-out masks,
+initial rows, noise floors) and, after each stage, records the choice of every image's
+restart and the per-image record that :func:`gs.results.collect_results` turns into
+results. Everything is drawn from the image's own seeded streams, so an image starts
+from the same point whatever batch it is in and whatever backend solves it.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def warm_starts(spec: LatentSpec, initial: Sequence[Sequence[np.ndarray]], image
 
 
 @dataclass
-class BatchPlan:
+class BatchStart:
     """A batch of images before the first stage.
 
     Attributes:
@@ -69,10 +69,10 @@ class BatchPlan:
     x0: np.ndarray
 
 
-def plan_batch(metadata: Any, operators: Sequence[Operator], observations: Sequence[np.ndarray],
+def start_batch(metadata: Any, operators: Sequence[Operator], observations: Sequence[np.ndarray],
                settings: InversionSettings, seed: int, image_indices: Sequence[int] | None,
                init: InitSpec | None,
-               initial: Sequence[Sequence[np.ndarray]] | None = None) -> BatchPlan:
+               initial: Sequence[Sequence[np.ndarray]] | None = None) -> BatchStart:
     """Check the batch and draw what it starts from (see :func:`gs.invert.invert`'s args).
 
     The initial latents of image i come from stream ``Stream.INIT`` of (seed, i) and
@@ -97,7 +97,7 @@ def plan_batch(metadata: Any, operators: Sequence[Operator], observations: Seque
                 problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
             for i in indices
         ])
-    return BatchPlan(indices, schedule, held, x0.astype(np.float32, copy=False))
+    return BatchStart(indices, schedule, held, x0.astype(np.float32, copy=False))
 
 
 def noise_floor(operators: Sequence[Operator], discrepancy: float,

@@ -1,8 +1,7 @@
 """Strong-Wolfe line search for one row, as a coroutine free of any array library.
 
-Shared by the torch engine (:mod:`gs.optim`) and the torch-free one
-(:mod:`gs.numpy_optim`): each yields trial step lengths and evaluates the trials
-of all its rows together, so both follow the same per-row search.
+:class:`gs.solve.lbfgs.BatchedLBFGS` runs one per row and evaluates the trials of all
+its rows together, whatever array library holds them.
 """
 
 from __future__ import annotations

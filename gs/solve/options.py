@@ -1,17 +1,17 @@
-"""The hyperparameters of the batched optimisers, defined once for both engines.
-
-:mod:`gs.optim` (torch) and :mod:`gs.numpy_optim` (numpy, for the torch-free ONNX
-runtime) implement the same algorithms row for row; their ``BatchedLBFGS`` and
-``BatchedAdam`` take these fields as constructor arguments by subclassing the
-dataclasses below. Imports nothing but the standard library.
-"""
+"""The hyperparameters of the batched optimisers (standard library only)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Step-length rules of BatchedLBFGS: fixed steps (torch's default) or strong Wolfe.
-LINE_SEARCHES = (None, "strong_wolfe")
+#: Step-length rules of :class:`gs.solve.lbfgs.BatchedLBFGS`: fixed steps (torch's
+#: default) or a strong-Wolfe line search per row. ``InversionSettings.line_search``
+#: takes the same names.
+LINE_SEARCHES = ("none", "strong_wolfe")
+
+#: Adam iterations per outer step: the unit of the stop rules, restart screening and
+#: progress reports.
+ADAM_WINDOW = 20
 
 
 @dataclass(eq=False)
@@ -30,7 +30,7 @@ class LBFGSOptions:
         keep_best: return each row's lowest-score point (costs one last evaluation
             of the rows whose final point was never evaluated); off, the rows end
             where ``torch.optim.LBFGS`` would.
-        line_search: None (fixed steps, torch's default) or ``"strong_wolfe"``.
+        line_search: ``"none"`` (fixed steps, torch's default) or ``"strong_wolfe"``.
         max_eval: evaluations per outer step (None: torch's default ``max_iter·5//4``);
             bounds the line searches of a step.
     """
@@ -43,7 +43,7 @@ class LBFGSOptions:
     rtol: float = 0.0
     patience: int = 1
     keep_best: bool = False
-    line_search: str | None = None
+    line_search: str = "none"
     max_eval: int | None = None
     min_steps: int = 0
 
@@ -72,6 +72,6 @@ class AdamOptions:
     eps: float = 1e-8
     rtol: float = 0.0
     patience: int = 1
-    window: int = 20
+    window: int = ADAM_WINDOW
     keep_best: bool = False
     min_steps: int = 0
