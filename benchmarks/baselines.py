@@ -25,7 +25,7 @@ import numpy as np
 
 from benchmarks.cache import cached_artifact
 from benchmarks.photos import faces, non_faces
-from gs.artifact import load
+from gs.artifacts import load
 from gs.baselines import get_method
 from gs.baselines.generators import load_full_generator
 from gs.baselines.presets import auto_preset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.export import export_artifact
 from gs.settings import TASKS, recommended_settings
 

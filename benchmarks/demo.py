@@ -14,7 +14,7 @@ import numpy as np
 from cache import cached_artifact
 from photos import faces, non_faces
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.invert import invert, simulate
 from gs.io import image_grid, write_image
 from gs.metrics import psnr

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from cache import cached_artifact
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.invert import invert, simulate
 from gs.models.began import BEGANGenerator
 from gs.models.checkpoint import generator_file

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 from photos import faces
 
-from gs.artifact import load as load_torchscript
+from gs.artifacts.onnx import load as load_onnx
+from gs.artifacts.torchscript import load as load_torchscript
 from gs.export import export_artifact
 from gs.invert import invert, simulate
 from gs.metrics import psnr
-from gs.onnx_runtime import load as load_onnx
 from gs.operators import GaussianCS
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings

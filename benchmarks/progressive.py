@@ -22,7 +22,7 @@ import torch
 from cache import cached_artifact
 from photos import faces
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.invert import invert, simulate
 from gs.metrics import psnr
 from gs.operators import make_operator

@@ -25,7 +25,7 @@ import torch
 from cache import cached_artifact
 from photos import faces, non_faces
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.io import write_image
 from gs.jobs import InversionJob, OperatorOptions, run_job
 

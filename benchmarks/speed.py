@@ -28,7 +28,7 @@ from cache import cached_artifact
 from photos import faces
 from torch.utils.flop_counter import FlopCounterMode
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.invert import invert, simulate
 from gs.metrics import psnr
 from gs.operators import GaussianCS

@@ -46,7 +46,7 @@ def quality(args: argparse.Namespace) -> None:
     from cache import cached_artifact
     from photos import faces, non_faces
 
-    from gs.artifact import load
+    from gs.artifacts import load
 
     art = load(cached_artifact(args.weights, args.cut))
     photos = faces(args.faces) + non_faces(args.others)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from cache import cached_artifact
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.models import load_generator
 from gs.surgery import cut
 

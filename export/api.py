@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from gs.artifact import ArtifactMetadata, artifact_format
+from gs.artifacts import ArtifactMetadata, artifact_format
 from gs.export.onnx import save_onnx
 from gs.export.torchscript import save_torchscript
 from gs.io import atomic_write, check_writable

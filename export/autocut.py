@@ -2,7 +2,7 @@
 
 The generator is exported once at the deepest candidate cut into a temporary
 folder; every shallower cut is a view of that artifact
-(:class:`gs.experiments.methods.ArtifactAtCut`), so the sweep costs no further
+(:class:`gs.artifacts.ArtifactView`), so the sweep costs no further
 exports. The cut with the best mean PSNR (:func:`gs.experiments.studies.cut_sweep`)
 is returned with the sweep record that goes into the artifact's ``gs.json``
 (``extra["cut_sweep"]``).
@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.errors import UserInputError
 from gs.experiments import grid, studies
 from gs.io import check_writable

@@ -3,7 +3,7 @@
 onnxruntime computes no gradients, so the artifact carries them: for the tail and
 every head block a second graph ``(inputs, v) ↦ (outputs, Jᵀv)``. Each piece is
 its own ONNX model (onnxruntime refuses a run unless every graph input is fed, so
-pieces cannot share one graph); the layout is described in :mod:`gs.onnx_graphs`.
+pieces cannot share one graph); the layout is described in :mod:`gs.artifacts.onnx_layout`.
 
 The VJP graphs are traced with ``make_fx`` through autograd. torch has no ONNX
 translation of ``aten.convolution_backward`` or ``aten.upsample_nearest2d_backward``,
@@ -31,9 +31,8 @@ from torch import Tensor, nn
 from torch._decomp import core_aten_decompositions
 from torch.fx.experimental.proxy_tensor import make_fx
 
-from gs.artifact import ArtifactMetadata
-from gs.models.base import StagedGenerator
-from gs.onnx_graphs import (
+from gs.artifacts import ArtifactMetadata
+from gs.artifacts.onnx_layout import (
     MAIN_GRAPH,
     ONNX_METADATA_KEY,
     Piece,
@@ -41,6 +40,7 @@ from gs.onnx_graphs import (
     layout_json,
     vjp_piece,
 )
+from gs.models.base import StagedGenerator
 from gs.surgery import cut, head_stages
 
 TRACE_BATCH = 2

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gs.artifact import METADATA_NAME, ArtifactMetadata
+from gs.artifacts import METADATA_NAME, ArtifactMetadata
 from gs.models.base import StagedGenerator
 from gs.surgery import cut, head_stages
 

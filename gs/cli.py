@@ -13,12 +13,12 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from gs.artifact import Artifact, artifact_format
+from gs.artifacts import Artifact, artifact_format, load
 from gs.clitools import EXIT_SOME_FAILED, interruptible, task_options, user_errors
 from gs.compare import column_label, comparison_job, comparison_paths, write_comparisons
 from gs.errors import UserInputError
 from gs.io import check_writable
-from gs.jobs import InversionJob, JobReport, OperatorOptions, load_artifact, plan_job, run_job
+from gs.jobs import InversionJob, JobReport, OperatorOptions, plan_job, run_job
 from gs.latent import InitSpec
 from gs.settings import LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
 
@@ -126,7 +126,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
     if devices is not None and artifact_format(artifact) == "onnx":
         raise UserInputError("shards .pt artifacts only; run .onnx artifacts without it",
                              field="devices")
-    loaded = load_artifact(artifact, device)
+    loaded = load(artifact, device)
     overrides = dict(
         steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
         optimizer=optimizer, tolerance=tolerance, precision=precision,
@@ -196,7 +196,7 @@ def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict
     The other artifact starts from its own recommended settings with the same overrides.
     """
     try:
-        other = load_artifact(path, loaded.device)
+        other = load(path, loaded.device)
     except UserInputError as exc:
         if exc.field != "artifact":
             raise

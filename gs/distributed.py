@@ -22,7 +22,7 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
-from gs.artifact import Artifact, load
+from gs.artifacts import Artifact, load
 from gs.devices import resolve_device
 from gs.io import atomic_write, write_json
 from gs.jobs import (

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact
 from gs.latent import InitSpec
 from gs.operators import Operator
 from gs.results import InversionResult, StepEvent
@@ -119,7 +119,7 @@ def invert(
     """Recover one image per (operator, observation) pair, all in one batch.
 
     Args:
-        artifact: a loaded artifact of any format (``gs.artifact.load``); its arrays
+        artifact: a loaded artifact of any format (``gs.artifacts.load``); its arrays
             and device are used.
         operators: one forward model per image.
         observations: y per image, arrays of ``operator.measurement_shape``.

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact, load
 from gs.errors import UserInputError
 from gs.invert import InversionResult, invert, simulate
 from gs.io import (
@@ -534,18 +534,6 @@ def result_failure(result: InversionResult) -> str | None:
     return failure_of(result.measurement_loss, result.image)
 
 
-def load_artifact(path: str | Path, device: str = "auto") -> Artifact:
-    """Load the artifact with the runtime its suffix names: torch (.pt), onnxruntime (.onnx)."""
-    from gs.artifact import artifact_format, load
-    from gs.devices import resolve_device
-
-    if artifact_format(path) == "onnx":
-        from gs import onnx_runtime
-
-        return onnx_runtime.load(path, device=device)
-    return load(path, device=resolve_device(device))
-
-
 def run_job(
     job: InversionJob,
     artifact: Artifact | None = None,
@@ -571,7 +559,7 @@ def run_job(
             written, since every input is read and every output checked first.
     """
     if artifact is None:
-        artifact = load_artifact(job.artifact, job.device)
+        artifact = load(job.artifact, job.device)
     settings = job.settings_for(artifact)
     plan = plan_job(job, settings)
     problems = load_problems(job, tuple(artifact.metadata.image_shape), plan.todo)

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from gs import artifact, onnx_runtime
+from gs import artifacts as artifact
+from gs.artifacts import onnx as onnx_runtime
 from gs.export import export_artifact
 from gs.invert import invert, simulate
 from gs.models import MODELS, StagedGenerator, build_model, load_generator, model_class

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-from gs import artifact as gs_artifact
+from gs import artifacts as gs_artifact
 from gs.errors import UserInputError
 from gs.export import export_artifact
 from gs.surgery import cut
@@ -27,8 +27,8 @@ def test_export_refuses_to_overwrite_unless_asked(tmp_path, tiny_weights):
 
 
 def test_import_gs_does_not_import_torch():
-    code = ("import sys, gs, gs.latent, gs.settings, gs.seeding, gs.artifact, gs.operators; "
-            "print('torch' in sys.modules)")
+    code = ("import sys, gs, gs.latent, gs.settings, gs.seeding, gs.artifacts, gs.artifacts.onnx, "
+            "gs.invert, gs.operators; print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gs import ARTIFACT_FORMAT_VERSION, onnx_runtime
-from gs import artifact as gs_artifact
-from gs.artifact import Artifact
+from gs import ARTIFACT_FORMAT_VERSION
+from gs import artifacts as gs_artifact
+from gs.artifacts import Artifact, torchscript
+from gs.artifacts import onnx as onnx_runtime
 from gs.errors import UserInputError
 from gs.export import export_artifact
 
@@ -29,9 +30,7 @@ def artifacts(tiny_weights, tiny_artifacts, tmp_path_factory) -> dict[str, Path]
 
 
 def load_any(path: Path) -> Artifact:
-    if path.suffix == ".onnx":
-        return onnx_runtime.load(path, providers=["CPUExecutionProvider"])
-    return gs_artifact.load(path)
+    return gs_artifact.load(path, device="cpu")
 
 
 def rewrite_metadata(source: Path, target: Path, change: Callable[[dict], dict | None]) -> Path:
@@ -131,13 +130,15 @@ def test_not_an_artifact_missing_or_truncated(artifacts, tmp_path, fmt):
     refused(empty)
 
 
-def test_each_loader_refuses_the_other_format(artifacts, tmp_path):
+def test_each_backend_refuses_the_other_format_and_load_picks_by_suffix(artifacts, tmp_path):
     with pytest.raises(UserInputError, match="must end in .pt"):
         gs_artifact.load(tmp_path / "model.bin")
-    with pytest.raises(UserInputError, match="load it with gs.onnx_runtime"):
-        gs_artifact.load(artifacts["onnx"])
+    with pytest.raises(UserInputError, match="load it with gs.artifacts.load"):
+        torchscript.load(artifacts["onnx"])
     with pytest.raises(UserInputError, match="not an .onnx artifact"):
         onnx_runtime.load(tmp_path / "a.pt")
+    assert isinstance(gs_artifact.load(artifacts["onnx"], "cpu"), onnx_runtime.OnnxArtifact)
+    assert isinstance(gs_artifact.load(artifacts["pt"], "cpu"), torchscript.TorchScriptArtifact)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

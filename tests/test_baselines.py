@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from gs.artifact import load
+from gs.artifacts import load
 from gs.baselines import METHODS, get_method
 from gs.baselines.base import measurement_loss
 from gs.baselines.cli import main as baseline_cli

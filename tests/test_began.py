@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from gs import artifact
+from gs import artifacts as artifact
 from gs.export import export_artifact
 from gs.invert import invert
 from gs.models.began import BEGANGenerator
@@ -42,7 +42,7 @@ def tiny(tmp_path_factory) -> tuple[BEGANGenerator, Path]:
 
 
 @pytest.fixture(scope="module")
-def artifacts(tiny, tmp_path_factory) -> dict[int, artifact.TorchScriptArtifact]:
+def artifacts(tiny, tmp_path_factory) -> dict[int, artifact.Artifact]:
     generator, ckpt = tiny
     folder = tmp_path_factory.mktemp("artifacts")
     return {

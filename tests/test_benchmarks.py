@@ -44,7 +44,7 @@ def test_memory_benchmark_measures_one_solve(tiny_artifacts):
 def test_speed_benchmark_counts_the_flops_of_one_evaluation(tiny_artifacts):
     import speed
 
-    from gs.artifact import load
+    from gs.artifacts import load
     from gs.invert import simulate
     from gs.operators import GaussianCS
     from gs.seeding import Stream, problem_rng

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from pytorch_pretrained_biggan import BigGAN, BigGANConfig
 from pytorch_pretrained_biggan.model import SelfAttn
 
-from gs import artifact
+from gs import artifacts as artifact
 from gs.cli import main as invert_cli
 from gs.errors import UserInputError
 from gs.export import export_artifact
@@ -106,7 +106,7 @@ def model(folder) -> BigGANDeep:
 
 
 @pytest.fixture(scope="module")
-def artifacts(folder, tmp_path_factory) -> dict[int, artifact.TorchScriptArtifact]:
+def artifacts(folder, tmp_path_factory) -> dict[int, artifact.Artifact]:
     out = tmp_path_factory.mktemp("artifacts")
     return {c: artifact.load(export_artifact(folder, out / f"biggan_c{c}.pt", cut=c))
             for c in EXPORTED}

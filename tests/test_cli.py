@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from gs import artifact as gs_artifact
+from gs import artifacts as gs_artifact
 from gs.cli import main as invert_cli
 from gs.export.cli import main as export_cli
 from gs.io import write_image

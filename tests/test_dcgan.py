@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gs import artifact as gs_artifact
+from gs import artifacts as gs_artifact
 from gs.models.dcgan import DCGANGenerator, dcgan_num_blocks, unwrap_state_dict
 from helpers import assert_close_f32, tiny_dcgan
 

@@ -11,10 +11,11 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from gs import artifact as gs_artifact
+from gs import artifacts as gs_artifact
+from gs.artifacts import ArtifactView
 from gs.experiments import grid, runner, studies, summary
 from gs.experiments.cli import main as experiment_cli
-from gs.experiments.methods import ArtifactAtCut, Recovery, SurgeryMethod, parse_init
+from gs.experiments.methods import Recovery, SurgeryMethod, parse_init
 from gs.export.cli import main as export_cli
 from gs.invert import invert, simulate
 from gs.io import write_image
@@ -207,7 +208,7 @@ def test_cut_sweep_and_init_studies_write_their_plots(tiny_artifacts, folder, tm
 # ------------------------------------------------------------------ methods
 def test_a_view_at_a_shallower_cut_is_that_cut_s_generator(tiny_artifacts):
     deep, shallow = gs_artifact.load(tiny_artifacts[2]), gs_artifact.load(tiny_artifacts[1])
-    view = ArtifactAtCut(deep, 1)
+    view = ArtifactView(deep, 1)
     assert view.metadata.cut == 1 and view.spec == shallow.spec
     inputs = [torch.randn(2, *s, generator=torch.Generator().manual_seed(0))
               for s in shallow.spec.shapes]
@@ -215,7 +216,7 @@ def test_a_view_at_a_shallower_cut_is_that_cut_s_generator(tiny_artifacts):
         torch.testing.assert_close(view.generator(*inputs), shallow.generator(*inputs),
                                    rtol=0, atol=1e-6)
     with pytest.raises(ValueError):
-        ArtifactAtCut(shallow, 2)
+        ArtifactView(shallow, 2)
 
 
 def test_init_names_follow_the_supplement():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gs import artifact as gs_artifact
+from gs import artifacts as gs_artifact
 from gs.invert import invert, simulate
 from gs.metrics import psnr
 from gs.operators import Denoising, GaussianCS, RandomInpainting

@@ -295,7 +295,7 @@ def test_a_signal_ends_a_command_promptly_with_its_exit_code(signum, code):
 
 
 def test_the_engine_marks_an_image_whose_every_restart_diverged(tmp_path, tiny_artifacts, photo):
-    from gs.artifact import load
+    from gs.artifacts import load
     from gs.invert import invert
     from gs.jobs import load_problems
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conformance import ModelConformance
-from gs import artifact
+from gs import artifacts as artifact
 from gs.export import export_artifact
 from gs.invert import invert
 from gs.latent import InitSpec

@@ -14,8 +14,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from gs import artifact as gs_artifact
-from gs import onnx_runtime
+from gs import artifacts as gs_artifact
+from gs.artifacts import onnx as onnx_runtime
 from gs.cli import main as invert_cli
 from gs.errors import UserInputError
 from gs.export.cli import main as export_cli
@@ -262,7 +262,7 @@ def test_inverts_in_a_process_where_torch_lightning_and_onnx_cannot_be_imported(
                 pass
             else:
                 raise SystemExit(name + " was importable")
-        from gs import onnx_runtime
+        from gs.artifacts import onnx as onnx_runtime
         from gs.invert import invert
         from gs.operators import make_operator
         from gs.seeding import Stream, problem_rng

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from gs import onnx_runtime
+from gs.artifacts import onnx as onnx_runtime
 from gs.export.api import build_metadata
 from gs.export.onnx import save_onnx
 from gs.models import MODELS, LoadedGenerator

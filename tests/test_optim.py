@@ -7,7 +7,6 @@ either way, so both must reproduce torch's own optimiser.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 

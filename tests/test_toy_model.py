@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from torch import Tensor, nn
 
 from conformance import ModelConformance
-from gs import artifact as gs_artifact
+from gs import artifacts as gs_artifact
 from gs.cli import main as invert_cli
 from gs.export.cli import main as export_cli
 from gs.latent import InitSpec, InputSpec, LatentSpec

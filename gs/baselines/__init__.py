@@ -9,7 +9,7 @@ the measurements gs-invert sees for the same images and seed::
 
     from gs.baselines import get_method
     method = get_method("lasso-dct")
-    method = get_method("csgm", artifact=gs.artifact.load("dcgan_c0.pt"))
+    method = get_method("csgm", artifact=gs.artifacts.load("dcgan_c0.pt"))
     method = get_method("iagan", generator=load_full_generator("G.pth", "dcgan"))
     results = method.solve(problems, seed=0)
 
@@ -23,7 +23,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact
 from gs.baselines.base import PRIORS, BaselineResult, Method, ProblemLike
 
 __all__ = ["METHODS", "PRIORS", "BaselineResult", "Method", "MethodInfo", "ProblemLike",

@@ -81,7 +81,7 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
     if info.prior == "artifact":
         if artifact is None:
             raise UserInputError(f"is required by {method_name}", field="artifact")
-        from gs.artifact import load
+        from gs.artifacts import load
 
         loaded = load(artifact, device=device)
         source, shape = str(artifact), tuple(loaded.metadata.image_shape)

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact
 from gs.baselines.base import Baseline, BaselineResult, ProblemLike
 from gs.baselines.fitting import fit_batched_restarts, residual_losses, to_tensor
 from gs.baselines.presets import CSGMSettings, preset
@@ -22,7 +22,7 @@ from gs.seeding import Stream, problem_rng
 
 
 class CSGM(Baseline):
-    """CSGM on a loaded gs artifact (``gs.artifact.load``); see the module docstring."""
+    """CSGM on a loaded gs artifact (``gs.artifacts.load``); see the module docstring."""
 
     name: ClassVar[str] = "csgm"
     prior: ClassVar[str] = "artifact"

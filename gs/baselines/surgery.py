@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact
 from gs.baselines.base import Baseline, BaselineResult, ProblemLike
 from gs.invert import invert
 from gs.settings import InversionSettings

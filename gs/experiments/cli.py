@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gs.artifact import Artifact, TorchScriptArtifact
+from gs.artifacts import Artifact, load
 from gs.clitools import user_errors
 from gs.errors import UserInputError
 from gs.experiments import evalset, grid, studies
@@ -43,13 +43,6 @@ def parse_seeds(text: str) -> list[int]:
     if any(s < 0 for s in seeds):
         raise UserInputError(f"must be non-negative integers, got {text!r}", field="seeds")
     return seeds
-
-
-def _load(path: str, device: str) -> TorchScriptArtifact:
-    from gs.artifact import load
-    from gs.devices import resolve_device
-
-    return load(path, device=resolve_device(device))
 
 
 def _images(folder: str, artifact: Artifact, limit: int | None) -> list[grid.EvalImage]:
@@ -158,7 +151,7 @@ def cs_curve_command(more_artifacts: tuple[str, ...], artifacts: tuple[str, ...]
     common = _common(options)
     names = parse_list(methods, "methods")
     ratio_values = parse_ratios(ratios)
-    loaded = [_load(p, options["device"]) for p in paths]
+    loaded = [load(p, options["device"]) for p in paths]
     images = _images(options["images"], loaded[0], options["limit"])
     from gs.experiments.registry import baseline_factory
 
@@ -193,7 +186,7 @@ def cut_sweep_command(artifact: str | None, weights: str | None, model: str | No
                              refs=("artifact", "weights"))
     if weights is not None:
         artifact = str(export_deepest(weights, model, cut_list, common["out_dir"]))
-    loaded = _load(str(artifact), options["device"])
+    loaded = load(str(artifact), options["device"])
     images = _images(options["images"], loaded, options["limit"])
     result = studies.cut_sweep(loaded, images, cuts=cut_list, ratio=ratio, raw=raw,
                                point_task=task, **common)
@@ -233,7 +226,7 @@ def init_command(artifact: str, inits: str, ratio: float, **options: Any) -> Non
     for name in names:
         parse_init(name)
     parse_ratios(str(ratio), "ratio")
-    loaded = _load(artifact, options["device"])
+    loaded = load(artifact, options["device"])
     images = _images(options["images"], loaded, options["limit"])
     from gs.experiments.registry import baseline_factory
 

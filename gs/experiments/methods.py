@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact, at_cut
 from gs.errors import UserInputError
 from gs.io import sha256_file
 from gs.jobs import Problem, build_operator
@@ -45,39 +45,6 @@ class Method(Protocol):
 
     def recover(self, problems: Sequence[Problem], seed: int) -> list[Recovery]:
         """Recover every problem (same order); ``seed`` keys the method's own randomness."""
-
-
-class ArtifactAtCut:
-    """A loaded artifact seen as if exported at a shallower cut ``c``.
-
-    The artifact carries the blocks in front of its cut, so ``G_c`` for any
-    ``c ≤ cut`` is available from one file: a cut sweep and "no surgery" (c = 0)
-    need no second export. Quacks like :class:`gs.artifact.TorchScriptArtifact`
-    for :func:`gs.invert.invert`.
-    """
-
-    def __init__(self, artifact: Artifact, cut: int) -> None:
-        artifact.metadata.spec_at(cut)
-        self.artifact = artifact
-        self.metadata = replace(artifact.metadata, cut=cut,
-                                latents=artifact.metadata.latents[: cut + 1])
-        self.path = artifact.path
-        self.device = artifact.device
-
-    @property
-    def spec(self) -> Any:
-        return self.metadata.spec
-
-    def generator_at(self, c: int) -> Callable[..., Any]:
-        self.metadata.spec_at(c)
-        return self.artifact.generator_at(c)
-
-    def generator(self, *inputs: Any) -> Any:
-        return self.artifact.generator_at(self.metadata.cut)(*inputs)
-
-    def carry(self, c_from: int, c_to: int, state: Sequence[Any]) -> tuple[Any, ...]:
-        self.metadata.spec_at(c_to)
-        return self.artifact.carry(c_from, c_to, state)
 
 
 @cache
@@ -148,7 +115,7 @@ class SurgeryMethod:
                  overrides: dict[str, Any] | None = None) -> None:
         if init == "lasso" and warm_start is None:
             raise ValueError("init 'lasso' needs a warm_start method (Lasso-DCT)")
-        self.artifact = artifact if cut == artifact.metadata.cut else ArtifactAtCut(artifact, cut)
+        self.artifact = at_cut(artifact, cut)
         self.cut = cut
         overrides = overrides or {}
         chosen = (settings or artifact.metadata.settings_for(task)).override(**overrides)

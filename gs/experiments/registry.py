@@ -12,10 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact, at_cut
 from gs.errors import UserInputError
 from gs.experiments.methods import (
-    ArtifactAtCut,
     Method,
     Recovery,
     artifact_identity,
@@ -77,8 +76,7 @@ def baseline_factory(artifacts: Sequence[Artifact], weights: str | Path | None =
         if prior == "artifact":
             if not artifacts:
                 raise UserInputError(f"{name} needs an artifact", field="methods")
-            uncut = artifacts[0] if artifacts[0].metadata.cut == 0 else \
-                ArtifactAtCut(artifacts[0], 0)
+            uncut = at_cut(artifacts[0], 0)
             return BaselineMethod(baselines.get_method(name, artifact=uncut, device=device),
                                   artifact_identity(artifacts[0]))
         if prior == "generator":

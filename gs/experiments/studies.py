@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact
 from gs.errors import UserInputError
 from gs.experiments import grid, plots, runner, summary
 from gs.experiments.methods import INIT_LABELS, Method, SurgeryMethod, parse_init

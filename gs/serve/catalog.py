@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gs.artifact import Artifact, load
+from gs.artifacts import Artifact, load
 from gs.errors import UserInputError
 from gs.io import encode_image, resize_image
 

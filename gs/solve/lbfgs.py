@@ -340,10 +340,12 @@ class _History:
         p_s = xp.take_along_axis(xp.matmul(s_all, g[:, :, None])[:, :, 0], order, axis=1) * valid
         p_y = xp.take_along_axis(xp.matmul(y_all, g[:, :, None])[:, :, 0], order, axis=1) * valid
 
+        by_row = xp.broadcast_to(order[:, :, None], (r, size, size))
+        by_column = xp.broadcast_to(order[:, None, :], (r, size, size))
+
         def by_age(matrix: Any) -> Any:
-            m = xp.take_along_axis(matrix[rows], xp.broadcast_to(order[:, :, None], (r, size, size)),
-                                   axis=1)
-            m = xp.take_along_axis(m, xp.broadcast_to(order[:, None, :], (r, size, size)), axis=2)
+            m = xp.take_along_axis(xp.take_along_axis(matrix[rows], by_row, axis=1), by_column,
+                                   axis=2)
             return m * valid[:, :, None] * valid[:, None, :]
 
         sy, yy = by_age(self.sy), by_age(self.yy)

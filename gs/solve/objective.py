@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gs.artifact import Artifact
+from gs.artifacts import Artifact
 from gs.operators import Operator
 from gs.solve.arrays import to_list
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gs.artifact import ArtifactMetadata
+from gs.artifacts.metadata import ArtifactMetadata
 
 ONNX_METADATA_KEY = "gs"
 PIECE_KEY_PREFIX = "gs.piece."

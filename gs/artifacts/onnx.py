@@ -1,6 +1,6 @@
 """ONNX artifacts on numpy and onnxruntime only (no torch, no onnx package).
 
-``load(path)`` opens the artifact (layout in :mod:`gs.onnx_graphs`: the file's own
+``load(path)`` opens the artifact (layout in :mod:`gs.artifacts.onnx_layout`: the file's own
 graph is the tail's forward pass; the VJP graphs and the head blocks are ONNX
 models stored in its metadata), validates it and returns an :class:`OnnxArtifact`:
 ``generator`` / ``generator_at(c)`` / ``carry`` run forward passes and
@@ -20,10 +20,10 @@ from typing import Any
 import array_api_compat.numpy as numpy_namespace
 import numpy as np
 
-from gs.artifact import ArtifactMetadata, artifact_format
+from gs.artifacts.metadata import ArtifactMetadata, artifact_format
+from gs.artifacts.onnx_layout import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
 from gs.errors import UserInputError
 from gs.latent import LatentSpec
-from gs.onnx_graphs import ONNX_METADATA_KEY, Piece, all_pieces, layout_json
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -218,7 +218,7 @@ def load(path: str | Path, device: str = "auto",
 
     Needs onnxruntime only (no torch, no onnx package). The file's own graph and
     every piece listed in its metadata are checked against the layout of
-    :mod:`gs.onnx_graphs`; the forward pieces are run once on zeros.
+    :mod:`gs.artifacts.onnx_layout`; the forward pieces are run once on zeros.
 
     Args:
         path: the artifact.
@@ -230,7 +230,7 @@ def load(path: str | Path, device: str = "auto",
         UserInputError: (field ``artifact``) missing, unreadable, foreign or
             forward-only file; (field ``device``) CUDA asked for but not loaded.
     """
-    from gs.artifact import check_graph
+    from gs.artifacts.base import check_graph
 
     path = Path(path)
 
