@@ -26,11 +26,11 @@ import numpy as np
 from benchmarks.cache import cached_artifact
 from benchmarks.photos import faces, non_faces
 from gs.artifacts import load
-from gs.baselines import get_method
-from gs.baselines.generators import load_full_generator
-from gs.baselines.presets import auto_preset
-from gs.jobs import OperatorOptions, simulated_problem
+from gs.methods import build_method
+from gs.methods.generators import load_full_generator
+from gs.methods.presets import auto_preset
 from gs.metrics import psnr
+from gs.problems import OperatorOptions, simulated_problem
 
 TASKS = {
     "CS 8 %": OperatorOptions(task="cs", ratio=0.08),
@@ -61,18 +61,18 @@ def build_methods(weights: Path, budget: float, restarts: int | None) -> dict[st
     uncut = load(cached_artifact(weights, 0))
     generator = load_full_generator(weights, "dcgan")
     return {
-        "GS (c=1)": get_method("surgery", artifact=gs_artifact),
-        "no surgery (c=0)": get_method("surgery", artifact=uncut),
-        "lasso-dct": get_method("lasso-dct"),
-        "lasso-wavelet": get_method("lasso-wavelet"),
-        "csgm": get_method("csgm", artifact=uncut,
+        "GS (c=1)": build_method("surgery", artifact=gs_artifact),
+        "no surgery (c=0)": build_method("no-surgery", artifact=gs_artifact),
+        "lasso-dct": build_method("lasso-dct"),
+        "lasso-wavelet": build_method("lasso-wavelet"),
+        "csgm": build_method("csgm", artifact=uncut,
                            settings=scaled(auto_preset("csgm"), budget, restarts)),
-        "deep-decoder": get_method("deep-decoder", settings=scaled(
+        "deep-decoder": build_method("deep-decoder", settings=scaled(
             auto_preset("deep-decoder", image_side=64), budget, restarts)),
-        "dip": get_method("dip", settings=scaled(auto_preset("dip"), budget, restarts)),
-        "iagan": get_method("iagan", generator=generator,
+        "dip": build_method("dip", settings=scaled(auto_preset("dip"), budget, restarts)),
+        "iagan": build_method("iagan", generator=generator,
                             settings=scaled(auto_preset("iagan", model="dcgan"), budget, restarts)),
-        "mganprior": get_method("mganprior", generator=generator,
+        "mganprior": build_method("mganprior", generator=generator,
                                 settings=scaled(auto_preset("mganprior", model="dcgan"), budget,
                                                 restarts)),
     }

@@ -15,10 +15,11 @@ from cache import cached_artifact
 from photos import faces, non_faces
 
 from gs.artifacts import load
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.io import image_grid, write_image
 from gs.metrics import psnr
 from gs.operators import GaussianCS
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 
 

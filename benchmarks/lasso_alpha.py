@@ -3,7 +3,7 @@
     nice -n 19 .venv/bin/python -m benchmarks.lasso_alpha [--images 3]
 
 Prints mean PSNR per alpha of the grid and the best one per (transform, task);
-the chosen values are written into gs/baselines/presets.py by hand (BENCHMARKS.md,
+the chosen values are written into gs/methods/presets.py by hand (BENCHMARKS.md,
 "Baselines"). Test photos (benchmarks/photos.py) are never used here.
 """
 
@@ -14,10 +14,10 @@ import argparse
 import numpy as np
 
 from benchmarks.validation import validation_photos
-from gs.baselines.lasso import LassoDCT, LassoWavelet
-from gs.baselines.presets import LassoSettings
-from gs.jobs import OperatorOptions, simulated_problem
+from gs.methods.lasso import LassoDCT, LassoWavelet
+from gs.methods.presets import LassoSettings
 from gs.metrics import psnr
+from gs.problems import OperatorOptions, simulated_problem
 
 TASKS = {
     "cs": OperatorOptions(task="cs", ratio=0.08),

@@ -27,10 +27,11 @@ import torch
 from cache import cached_artifact
 
 from gs.artifacts import load
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.models.began import BEGANGenerator
 from gs.models.checkpoint import generator_file
 from gs.operators import GaussianCS
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 
 CUTS = {"dcgan": 1, "began": 2}

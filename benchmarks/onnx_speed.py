@@ -27,9 +27,10 @@ from photos import faces
 from gs.artifacts.onnx import load as load_onnx
 from gs.artifacts.torchscript import load as load_torchscript
 from gs.export import export_artifact
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.metrics import psnr
 from gs.operators import GaussianCS
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 

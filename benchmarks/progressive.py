@@ -23,9 +23,10 @@ from cache import cached_artifact
 from photos import faces
 
 from gs.artifacts import load
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.metrics import psnr
 from gs.operators import make_operator
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 
 # (label, task, operator options)

@@ -29,9 +29,10 @@ from photos import faces
 from torch.utils.flop_counter import FlopCounterMode
 
 from gs.artifacts import load
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.metrics import psnr
 from gs.operators import GaussianCS
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 
 

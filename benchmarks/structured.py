@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.metrics import psnr
 from gs.operators import GaussianCS, make_operator
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 
 

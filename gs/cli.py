@@ -18,7 +18,7 @@ from gs.clitools import EXIT_SOME_FAILED, interruptible, task_options, user_erro
 from gs.compare import column_label, comparison_job, comparison_paths, write_comparisons
 from gs.errors import UserInputError
 from gs.io import check_writable
-from gs.jobs import InversionJob, JobReport, OperatorOptions, plan_job, run_job
+from gs.jobs import InversionJob, JobReport, OperatorOptions, prepare_job, run_job
 from gs.latent import InitSpec
 from gs.settings import LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
 
@@ -53,7 +53,9 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--inner-iterations", type=int, help="L-BFGS iterations per step.")
 @click.option("--lr", type=float, help="Learning rate / L-BFGS step scale.")
 @click.option("--restarts", type=int, help="Random restarts; the best by measurement loss wins.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="lbfgs (default) or adam.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS),
+              help="lbfgs (default) or adam, each with its own measured lr, step cap and "
+                   "line search unless those flags are given too.")
 @click.option("--tolerance", type=float,
               help="Per-sample relative loss change that counts as converged (0 = never).")
 @click.option("--keep-restarts-after", type=int,
@@ -136,7 +138,8 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         # alone fits every measurement.
         holdout=holdout if holdout is not None or not last_iterate else 0.0,
     )
-    settings = loaded.metadata.settings_for(task, preset).override(**overrides)
+    settings = loaded.metadata.settings_for(task, preset).with_optimizer(optimizer).override(
+        **overrides)
     init_spec = None
     if init == "progressive":
         cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)
@@ -206,9 +209,10 @@ def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict
         raise UserInputError(
             f"makes images of shape {tuple(other.metadata.image_shape)}, ARTIFACT "
             f"{tuple(loaded.metadata.image_shape)}", field="compare", value=path)
-    settings = other.metadata.settings_for(job.operator.task).override(**overrides)
+    settings = other.metadata.settings_for(job.operator.task).with_optimizer(
+        overrides["optimizer"]).override(**overrides)
     other_job = comparison_job(job, path, settings)
-    plan_job(other_job, settings)
+    prepare_job(other_job, settings.to_json())
     for picture in comparison_paths(job):
         check_writable(picture, job.overwrite, "compare")
     return other_job, other

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gs.io import image_grid
-from gs.jobs import InversionJob, JobReport, load_problems, plan_inputs
+from gs.jobs import InversionJob, JobReport, list_inputs, load_problems
 from gs.operators import Operator
 from gs.settings import InversionSettings
 
@@ -75,7 +75,7 @@ def comparison_job(job: InversionJob, other: Path, settings: InversionSettings) 
 def comparison_paths(job: InversionJob) -> list[Path]:
     """Where each image's picture goes: ``<output>_compare.png`` beside its recovery."""
     return [item.output.with_name(f"{item.output.stem}_compare.png")
-            for item in plan_inputs(job)]
+            for item in list_inputs(job)]
 
 
 def write_comparisons(
@@ -97,7 +97,7 @@ def write_comparisons(
     """
     from gs.io import read_image, write_image
 
-    inputs = plan_inputs(job)
+    inputs = list_inputs(job)
     written = []
     for item, problem, path in zip(inputs, load_problems(job, image_shape, inputs),
                                    comparison_paths(job)):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,14 @@ from gs.io import atomic_write, write_json
 from gs.jobs import (
     InversionJob,
     JobReport,
+    list_inputs,
     load_problems,
     new_report,
-    plan_inputs,
-    plan_job,
+    prepare_job,
     solve_problems,
+    surgery_for,
 )
+from gs.jobs.report import method_settings
 from gs.settings import InversionSettings
 
 
@@ -80,15 +82,17 @@ class _InversionModule(L.LightningModule):
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads_per_process(self.trainer.num_devices))
         self.artifact = load(self.shard.job.artifact, device=str(self.device))
+        self.method = surgery_for(replace(self.shard.job, settings=self.shard.settings),
+                                  self.artifact)
 
     def predict_step(self, batch: torch.Tensor, batch_idx: int) -> list[dict[str, Any]]:
         shard, job = self.shard, self.shard.job
-        inputs = plan_inputs(job)  # checked by run_sharded; outputs may exist by now
+        inputs = list_inputs(job)  # checked by run_sharded; outputs may exist by now
         wanted = {int(i) for i in batch}
         chosen = [item for item in inputs if item.index in wanted]
         problems = load_problems(job, shard.image_shape, chosen)
         outputs = {item.index: item.output for item in inputs}
-        return solve_problems(self.artifact, job, problems, outputs, shard.settings)
+        return solve_problems(self.method, job, problems, outputs)
 
 
 class _RankWriter(BasePredictionWriter):
@@ -122,18 +126,19 @@ def run_sharded(
     """
     artifact = load(job.artifact, device="cpu" if job.device == "auto" else
                     resolve_device(job.device))
-    settings = job.settings_for(artifact)
+    method = surgery_for(job, artifact)
     image_shape = tuple(artifact.metadata.image_shape)
-    plan = plan_job(job, settings)
-    load_problems(job, image_shape, plan.todo)  # refuse bad inputs before any worker starts
-    shard = _Shard(job, settings, image_shape, tuple(item.index for item in plan.todo))
-    report = new_report(job, settings)
-    if job.report is not None:  # before any output, as run_job does (see plan_job)
-        report.images = [plan.done[i] for i in sorted(plan.done)]
+    prepared = prepare_job(job, method_settings(method))
+    load_problems(job, image_shape, prepared.todo)  # refuse bad inputs before any worker starts
+    shard = _Shard(job, method.settings, image_shape,
+                   tuple(item.index for item in prepared.todo))
+    report = new_report(job, method)
+    if job.report is not None:  # before any output, as run_job does (see prepare_job)
+        report.images = [prepared.done[i] for i in sorted(prepared.done)]
         write_json(job.report, report.to_json(), overwrite=True)
     if strategy == "auto" and devices * num_nodes > 1:
         strategy = "ddp_spawn"  # works from any entry point, tests and notebooks included
-    merged: dict[int, dict[str, Any]] = dict(plan.done)
+    merged: dict[int, dict[str, Any]] = dict(prepared.done)
     with tempfile.TemporaryDirectory(prefix="gs-shards-") as tmp:
         folder = Path(tmp)
         trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes,

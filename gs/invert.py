@@ -27,7 +27,7 @@ import numpy as np
 from gs.artifacts import Artifact
 from gs.latent import InitSpec
 from gs.operators import Operator
-from gs.results import InversionResult, StepEvent
+from gs.results import Recovery, StepEvent
 from gs.settings import InversionSettings
 from gs.solve.adam import BatchedAdam
 from gs.solve.arrays import as_numpy
@@ -35,11 +35,6 @@ from gs.solve.lbfgs import BatchedLBFGS
 from gs.solve.objective import MeasurementObjective
 from gs.solve.options import ADAM_WINDOW
 from gs.solve.start import StageTally, noise_floor, start_batch
-
-
-def simulate(image: np.ndarray, operator: Operator, rng: np.random.Generator) -> np.ndarray:
-    """Measurements y = A x + noise of a ground-truth (C, H, W) image in [0, 1]."""
-    return operator.measure(image[None].astype(np.float32), rng)[0]
 
 
 def optimizer_for(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:
@@ -115,7 +110,7 @@ def invert(
     init: InitSpec | None = None,
     initial: Sequence[Sequence[np.ndarray]] | None = None,
     on_step: Callable[[StepEvent], None] | None = None,
-) -> list[InversionResult]:
+) -> list[Recovery]:
     """Recover one image per (operator, observation) pair, all in one batch.
 
     Args:
@@ -135,7 +130,7 @@ def invert(
             stage; an exception it raises propagates out of ``invert`` (cancel).
 
     Returns:
-        One :class:`InversionResult` per image, in order.
+        One :class:`Recovery` per image, in order.
 
     Raises:
         UserInputError: a setting the artifact's backend cannot honour (``bf16`` on

@@ -1,10 +1,11 @@
-"""Per-image inversion results, progress events and the held-out mask, shared by both
-engines (no torch)."""
+"""The one result type of every recovery method, progress events and the held-out mask
+(no torch)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,52 +47,65 @@ class StageRecord:
 
 
 @dataclass
-class InversionResult:
-    """Recovery of one image.
+class Recovery:
+    """Recovery of one image by any method (surgery, a classical answer, a baseline).
 
     Attributes:
-        image: (C, H, W) float32 in [0, 1], the generator's output at the solution.
-        latents: the chosen solution, one array (*shape) per artifact input.
-        measurement_loss: mean squared residual of the chosen restart.
-        restart: index of the chosen restart (at the first stage).
+        image: (C, H, W) float32 in [0, 1].
+        measurement_loss: mean squared residual ``mean((A(image) − y)²)`` of the answer
+            (for surgery: of the chosen restart at its solution, fitted entries).
+        seconds: wall time spent on this image (a batch's time divided by its images).
+        restart: index of the chosen restart (at the first stage; 0 without restarts).
         restart_losses: final measurement loss of every restart (first stage).
         evaluations: objective evaluations spent on the chosen row, all stages.
         total_evaluations: evaluations spent on this image, all restarts and stages.
-        seconds: wall time of the batch divided by its number of images.
-        stages: per-cut record, one entry per stage of the schedule.
-        failure: why no restart of this image could be used (every one ended with a
-            NaN or infinite loss), else ``None``; ``image`` must then not be used.
+        stages: per-cut record, one entry per stage of a surgery schedule.
+        latents: the chosen solution, one array (*shape) per artifact input, for
+            methods that optimise a generator's inputs; else None.
+        failure: why no usable answer came out (every restart ended with a NaN or
+            infinite loss), else ``None``; ``image`` must then not be used.
+        details: method-specific facts worth reporting (chosen solver, the answer a
+            hybrid returned and the score that chose it, ...), JSON-able.
     """
 
     image: np.ndarray
-    latents: list[np.ndarray]
     measurement_loss: float
-    restart: int
-    restart_losses: list[float]
-    evaluations: int
-    total_evaluations: int
     seconds: float
+    restart: int = 0
+    restart_losses: list[float] = field(default_factory=list)
+    evaluations: int = 0
+    total_evaluations: int = 0
     stages: list[StageRecord] = field(default_factory=list)
+    latents: list[np.ndarray] | None = None
     failure: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
-def holdout_mask(size: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """(size,) bool, True on ``round(fraction·size)`` entries (at least one) drawn by ``rng``.
+def holdout_mask(groups: np.ndarray | int, fraction: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """(m,) bool over the flattened y: True on every entry of ``round(fraction·G)`` of its
+    G groups (at least one, never all), drawn by ``rng``.
 
-    The mask covers the flattened measurement residual, whatever the operator;
-    both engines draw it here, so they hold out the same entries.
+    ``groups`` is the operator's :meth:`~gs.operators.Operator.measurement_groups` (an
+    int ``m`` means m entries each on its own); entries of group -1 are never held out.
     """
-    count = min(size - 1, max(1, round(fraction * size)))
-    mask = np.zeros(size, dtype=bool)
-    mask[rng.choice(size, size=count, replace=False)] = True
-    return mask
+    groups = np.arange(groups) if isinstance(groups, int) else np.asarray(groups)
+    ids = np.unique(groups[groups >= 0])
+    count = min(ids.size - 1, max(1, round(fraction * ids.size)))
+    chosen = ids[rng.choice(ids.size, size=count, replace=False)] if count > 0 else ids[:0]
+    return np.isin(groups, chosen)
 
 
 def failure_of(loss: float, image: np.ndarray) -> str | None:
-    """Why a chosen row cannot be returned (NaN/Inf in its loss or image), or None."""
+    """Why an answer cannot be returned (NaN/Inf in its loss or image), or None."""
     if np.isfinite(loss) and np.isfinite(image).all():
         return None
     return "every restart's measurement loss became NaN or infinite"
+
+
+def result_failure(result: Recovery) -> str | None:
+    """Why ``result`` cannot be used: its own ``failure``, or a non-finite loss or image."""
+    return result.failure or failure_of(result.measurement_loss, result.image)
 
 
 def collect_results(
@@ -103,14 +117,14 @@ def collect_results(
     evaluations: np.ndarray,
     total_evaluations: np.ndarray,
     seconds: float,
-) -> list[InversionResult]:
-    """One :class:`InversionResult` per image from an engine's per-image arrays.
+) -> list[Recovery]:
+    """One :class:`Recovery` per image from the engine's per-image arrays.
 
     ``images`` (B, C, H, W) in [0, 1] and each of ``latents`` (B, *shape) hold the chosen
     row of every image; the other arguments are indexed by image.
     """
     return [
-        InversionResult(
+        Recovery(
             image=images[i],
             latents=[lat[i] for lat in latents],
             measurement_loss=records[i][-1].final_loss,

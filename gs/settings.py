@@ -111,6 +111,17 @@ class InversionSettings:
         """A copy with every non-None value of ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def with_optimizer(self, optimizer: str | None) -> InversionSettings:
+        """These settings run by ``optimizer`` with its own measured step size, step cap
+        and line search (:data:`OPTIMIZER_DEFAULTS`); unchanged for None or the optimiser
+        they already use. Apply a user's own values afterwards (:meth:`override`)."""
+        if optimizer is None or optimizer == self.optimizer:
+            return self
+        if optimizer not in OPTIMIZER_DEFAULTS:
+            raise UserInputError(f"must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}",
+                                 field="optimizer")
+        return replace(self, optimizer=optimizer, **asdict(OPTIMIZER_DEFAULTS[optimizer]))
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["schedule"] = list(self.schedule)
@@ -142,12 +153,31 @@ def paper_settings(lr: float, steps: int) -> InversionSettings:
                              discrepancy=0.0, min_steps=0)
 
 
+@dataclass(frozen=True)
+class OptimizerDefaults:
+    """The fields whose best value depends on the optimiser: step size (L-BFGS: the first
+    line-search trial; Adam: its learning rate), step cap (L-BFGS outer steps; Adam
+    iterations), L-BFGS iterations per step, and the line search (L-BFGS only)."""
+
+    lr: float
+    steps: int
+    inner_iterations: int
+    line_search: str
+
+
+#: Each optimiser's measured fields (BENCHMARKS.md, "Defaults" and "Adam's own
+#: defaults"): choosing an optimiser takes its own unless they are set too.
+OPTIMIZER_DEFAULTS: dict[str, OptimizerDefaults] = {
+    "lbfgs": OptimizerDefaults(lr=1.0, steps=40, inner_iterations=5, line_search="strong_wolfe"),
+    "adam": OptimizerDefaults(lr=0.03, steps=1000, inner_iterations=5, line_search="none"),
+}
+
 # The measured defaults per task (BENCHMARKS.md, "Defaults"): DCGAN face weights,
 # real faces, CPU. The schedule is filled in per cut by recommended_settings.
 _MEASURED = InversionSettings(
-    optimizer="lbfgs", lr=1.0, steps=40, inner_iterations=5, restarts=3, history_size=100,
+    optimizer="lbfgs", **asdict(OPTIMIZER_DEFAULTS["lbfgs"]), restarts=3, history_size=100,
     tolerance=1e-3, patience=1, precision="fp32", keep_restarts_after=1, keep_best=True,
-    line_search="strong_wolfe", holdout=0.1, discrepancy=1.0, min_steps=1,
+    holdout=0.1, discrepancy=1.0, min_steps=1,
 )
 # One entry per task; the tasks measured so far share one setting.
 MEASURED_DEFAULTS: dict[str, InversionSettings] = {task: _MEASURED for task in TASKS}

@@ -19,10 +19,11 @@ import torch
 from gs import artifacts as artifact
 from gs.artifacts import onnx as onnx_runtime
 from gs.export import export_artifact
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.models import MODELS, StagedGenerator, build_model, load_generator, model_class
 from gs.models import checkpoint as contract
 from gs.operators import GaussianCS
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 from gs.settings import TASKS, InversionSettings
 from gs.surgery import cut, head_stages

@@ -45,8 +45,8 @@ def test_speed_benchmark_counts_the_flops_of_one_evaluation(tiny_artifacts):
     import speed
 
     from gs.artifacts import load
-    from gs.invert import simulate
     from gs.operators import GaussianCS
+    from gs.problems import simulate
     from gs.seeding import Stream, problem_rng
 
     art = load(tiny_artifacts[1])

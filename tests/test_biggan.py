@@ -23,11 +23,12 @@ from gs.errors import UserInputError
 from gs.export import export_artifact
 from gs.export.cli import main as export_cli
 from gs.export.torchscript import trace_artifact
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.io import sha256_file
 from gs.models import build_model, load_generator
 from gs.models.biggan import BIGGAN_SMOKE, BigGANDeep
 from gs.operators import RandomInpainting, SuperResolution
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 from gs.surgery import cut

@@ -13,14 +13,18 @@ from PIL import Image
 
 from gs import artifacts as gs_artifact
 from gs.artifacts import ArtifactView
-from gs.experiments import grid, runner, studies, summary
+from gs.experiments import cells, grid, studies, summary
 from gs.experiments.cli import main as experiment_cli
-from gs.experiments.methods import Recovery, SurgeryMethod, parse_init
+from gs.experiments.inits import parse_init
 from gs.export.cli import main as export_cli
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.io import write_image
+from gs.methods.base import Method
+from gs.methods.surgery import Surgery
 from gs.metrics import psnr
 from gs.operators import GaussianCS
+from gs.problems import simulate
+from gs.results import Recovery
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 from helpers import in_range_image, one_sentence_error
@@ -51,21 +55,16 @@ def _images(folder, shape=(3, 16, 16)):
 
 
 
-class Recorder:
+class Recorder(Method):
     """A method that returns the adjoint image and remembers what it was given."""
 
     def __init__(self, name):
         self.name, self.seen = name, []
 
-    def columns(self):
-        return {"method": self.name, "cut": None, "init": None}
-
-    def config(self):
-        return self.columns()
-
-    def recover(self, problems, seed):
+    def solve(self, problems, *, seed=0, on_step=None):
         self.seen += [(p.index, np.array(p.y)) for p in problems]
-        return [Recovery(np.clip(p.operator.A_adjoint(p.y[None])[0], 0, 1), 0.0) for p in problems]
+        return [Recovery(np.clip(p.operator.A_adjoint(p.y[None])[0], 0, 1), 0.0, 0.0)
+                for p in problems]
 
 
 # ------------------------------------------------------------------ grid and runner
@@ -80,8 +79,8 @@ def test_images_keep_their_group_and_index(folder):
 
 def test_every_method_sees_the_same_measurements(folder, tmp_path):
     methods = {"a": Recorder("a"), "b": Recorder("b")}
-    cells = grid.plan(["a", "b"], [grid.TaskPoint("cs", 0.2)], _images(folder), [3])
-    runner.run(cells, methods, tmp_path / "cache", batch_size=3, progress=False)
+    planned = grid.plan(["a", "b"], [grid.TaskPoint("cs", 0.2)], _images(folder), [3])
+    cells.run(planned, methods, tmp_path / "cache", batch_size=3, progress=False)
     seen_a, seen_b = dict(methods["a"].seen), dict(methods["b"].seen)
     assert sorted(seen_a) == [0, 1, 2, 3]
     for index in seen_a:
@@ -103,10 +102,10 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path,
     cached = sorted((out / "cache").rglob("*.npz"))
     assert len(cached) == 16
 
-    def no_work(self, problems, seed):
+    def no_work(self, problems, *, seed=0, on_step=None):
         raise AssertionError("a finished cell was recomputed")
 
-    monkeypatch.setattr(SurgeryMethod, "recover", no_work)
+    monkeypatch.setattr(Surgery, "solve", no_work)
     second = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
                               progress=False)
     assert second.records == first.records
@@ -114,7 +113,7 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path,
     # An interrupted run: one cell missing → a look computes nothing and counts it,
     monkeypatch.undo()
     cached[0].unlink()
-    monkeypatch.setattr(SurgeryMethod, "recover", no_work)
+    monkeypatch.setattr(Surgery, "solve", no_work)
     peek = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
                             progress=False, compute=False)
     assert len(peek.records) == 15
@@ -122,13 +121,13 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path,
     # and a run recomputes exactly that cell.
     monkeypatch.undo()
     calls = []
-    original = SurgeryMethod.recover
+    original = Surgery.solve
 
-    def counting(self, problems, seed):
+    def counting(self, problems, *, seed=0, on_step=None):
         calls.append(len(problems))
-        return original(self, problems, seed)
+        return original(self, problems, seed=seed)
 
-    monkeypatch.setattr(SurgeryMethod, "recover", counting)
+    monkeypatch.setattr(Surgery, "solve", counting)
     third = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
                              progress=False)
     assert calls == [1]
@@ -248,15 +247,17 @@ def test_lasso_inv_starts_from_the_latent_fitted_to_the_warm_start(tiny_artifact
     write_image(tmp_path / "t.png", truth)
 
     class Oracle(Recorder):
-        def recover(self, problems, seed):
-            return [Recovery(truth, 0.0) for _ in problems]
+        def solve(self, problems, *, seed=0, on_step=None):
+            return [Recovery(truth, 0.0, 0.0) for _ in problems]
 
     image = grid.EvalImage(0, "t", grid.DEFAULT_GROUP, tmp_path / "t.png", truth)
-    problem = runner.build_problem(grid.Cell("x", grid.TaskPoint("cs", 0.05), image, 0))
+    problem = cells.build_problem(grid.Cell("x", grid.TaskPoint("cs", 0.05), image, 0))
     settings = {"steps": 4, "restarts": 1}
-    warm = SurgeryMethod(art, 1, init="lasso", warm_start=Oracle("oracle"), overrides=settings)
-    cold = SurgeryMethod(art, 1, init=parse_init("normal:10"), overrides=settings)
-    (from_warm,), (from_cold,) = warm.recover([problem], 0), cold.recover([problem], 0)
+    one_stage = art.metadata.settings_for("cs").override(schedule=())
+    warm = Surgery(art, settings=one_stage, init="lasso", warm_start=Oracle("oracle"),
+                   overrides=settings)
+    cold = Surgery(art, settings=one_stage, init=parse_init("normal:10"), overrides=settings)
+    (from_warm,), (from_cold,) = warm.solve([problem]), cold.solve([problem])
     assert psnr(from_warm.image, truth) > psnr(from_cold.image, truth) + 3
 
 
@@ -333,23 +334,23 @@ def test_evalset_splits_are_disjoint_and_written(tmp_path):
         assert img.size == (64, 64)
 
 
-def test_baselines_plug_into_the_runner_on_the_same_measurements(tiny_artifacts, folder,
-                                                                 tmp_path):
-    from gs.experiments.registry import baseline_factory, baseline_names
+def test_registered_methods_plug_into_the_cells_on_the_same_measurements(tiny_artifacts,
+                                                                         folder, tmp_path):
+    from gs.experiments.method_table import available, method_factory
 
-    assert "lasso-dct" in baseline_names() and "surgery" not in baseline_names()
+    assert "lasso-dct" in available() and "gs" in available() and "surgery" not in available()
     art = gs_artifact.load(tiny_artifacts[1])
-    make = baseline_factory([art])
+    make = method_factory([art])
     result = studies.cs_curve([art], _images(folder), [0.3], tmp_path / "c",
-                              methods=("gs", "lasso-dct"), make_baseline=make, surgery=FAST,
+                              methods=("gs", "lasso-dct"), make_method=make, surgery=FAST,
                               progress=False)
     lasso = [r for r in result.records if r["label"] == "lasso-dct"]
     assert len(lasso) == 4 and all(r["method"] == "lasso-dct" and r["cut"] is None
                                    for r in lasso)
-    problem = runner.build_problem(grid.Cell("", grid.TaskPoint("cs", 0.3), _images(folder)[0], 0))
+    problem = cells.build_problem(grid.Cell("", grid.TaskPoint("cs", 0.3), _images(folder)[0], 0))
     adjoint = problem.operator.preview(problem.y)
     assert lasso[0]["psnr"] > psnr(adjoint, _images(folder)[0].pixels)  # beats Aᵀy
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(ValueError, match="unknown method 'magic'"):
         make("magic")
 
 

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from gs import artifacts as gs_artifact
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.metrics import psnr
 from gs.operators import Denoising, GaussianCS, RandomInpainting
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 from helpers import assert_close_f32, in_range_image, tiny_architecture
@@ -294,6 +295,13 @@ def test_holdout_masks_are_seeded_per_image_and_batching_does_not_change_them(ti
     from gs.results import holdout_mask
 
     mask = holdout_mask(300, 0.1, problem_rng(0, 2, Stream.HOLDOUT))
+    # Entries of one group go together; -1 entries never do; a single group spares none.
+    groups = np.repeat(np.arange(-1, 99), 3)
+    grouped = holdout_mask(groups, 0.1, problem_rng(0, 2, Stream.HOLDOUT)).reshape(100, 3)
+    assert (grouped.all(axis=1) | ~grouped.any(axis=1)).all() and grouped.any(axis=1).sum() == 10
+    assert not grouped[0].any()
+    assert not holdout_mask(np.zeros(5, dtype=np.int64), 0.5, problem_rng(0, 2,
+                                                                             Stream.HOLDOUT)).any()
     assert mask.sum() == 30
     np.testing.assert_array_equal(mask, holdout_mask(300, 0.1, problem_rng(0, 2, Stream.HOLDOUT)))
     assert (mask != holdout_mask(300, 0.1, problem_rng(0, 3, Stream.HOLDOUT))).any()

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from gs.cli import main as invert_cli
 from gs.clitools import EXIT_SOME_FAILED, flag_names, user_errors
 from gs.errors import UserInputError
-from gs.jobs import InversionJob, OperatorOptions, plan_inputs, run_job
+from gs.jobs import InversionJob, OperatorOptions, list_inputs, run_job
 from gs.settings import InversionSettings
 from helpers import write_images
 
@@ -47,7 +47,7 @@ def test_folders_expand_sorted_recursively_with_their_layout(tmp_path, tiny_arti
     (folder / ".cache").mkdir()
     (folder / ".cache" / "thumb.png").write_bytes(b"")
     job = InversionJob(tiny_artifacts[1], (folder, photo), tmp_path / "out", simulate=True)
-    inputs = plan_inputs(job)
+    inputs = list_inputs(job)
     relative = [item.path.relative_to(folder).as_posix() for item in inputs[:-1]]
     assert relative == ["faces/img01.jpg", "faces/img03.png", "more/nested/img00.png",
                         "more/nested/img02.webp", "more/nested/img04.jpg"]
@@ -302,7 +302,7 @@ def test_the_engine_marks_an_image_whose_every_restart_diverged(tmp_path, tiny_a
     bad = make_diverging_observation(tmp_path, tiny_artifacts[1], photo)
     art = load(tiny_artifacts[1])
     job = InversionJob(tiny_artifacts[1], (bad,), tmp_path / "o", OperatorOptions("cs"))
-    (problem,) = load_problems(job, art.metadata.image_shape, plan_inputs(job))
+    (problem,) = load_problems(job, art.metadata.image_shape, list_inputs(job))
     (result,) = invert(art, [problem.operator], [problem.y], SETTINGS)
     assert result.failure is not None and "NaN or infinite" in result.failure
     assert not np.isfinite(result.measurement_loss)

@@ -19,9 +19,10 @@ from gs.artifacts import onnx as onnx_runtime
 from gs.cli import main as invert_cli
 from gs.errors import UserInputError
 from gs.export.cli import main as export_cli
-from gs.invert import invert, simulate
+from gs.invert import invert
 from gs.jobs import OperatorOptions, build_operator
 from gs.metrics import psnr
+from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 from helpers import assert_close_f32, in_range_image, tiny_architecture

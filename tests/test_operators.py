@@ -269,6 +269,23 @@ def test_preview_is_an_image_and_describe_a_caption(case):
     assert op.describe() and "\n" not in op.describe()
 
 
+def test_measurement_groups_never_let_the_fit_see_a_held_out_value(case):
+    """A group's entries all move with one image value or none do: whatever changes a
+    held-out entry's image pixels reaches no entry of another group through A's channels."""
+    op = build(case)
+    groups = op.measurement_groups()
+    assert groups.shape == (op.measurement_size,) and groups.dtype == np.int64
+    assert (groups >= -1).all() and (groups >= 0).any()
+    # Entries the image never reaches (masked out) are exactly those of group -1.
+    positive = np.random.default_rng(5).uniform(0.5, 1.0, (1, *op.image_shape))
+    reach = np.abs(np.asarray(op.A(positive))).reshape(-1)
+    np.testing.assert_array_equal(groups == -1, reach == 0)
+    if len(op.measurement_shape) == 3 and op.measurement_shape[0] > 1:
+        # Image-shaped y: the channels of one pixel share its group.
+        by_pixel = groups.reshape(op.measurement_shape)
+        assert (by_pixel == by_pixel[:1]).all()
+
+
 def test_shape_mismatch_is_rejected(case):
     op = build(case)
     with pytest.raises(ValueError, match="shape"):

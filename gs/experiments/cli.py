@@ -146,18 +146,18 @@ def cs_curve_command(more_artifacts: tuple[str, ...], artifacts: tuple[str, ...]
     paths = [p for text in artifacts for p in parse_list(text, "artifacts")]
     paths += list(more_artifacts)
     if not paths:
-        raise UserInputError("needs at least one artifact (.pt from gs-export)",
+        raise UserInputError("needs at least one artifact (.pt or .onnx from gs-export)",
                              field="artifacts")
     common = _common(options)
     names = parse_list(methods, "methods")
     ratio_values = parse_ratios(ratios)
     loaded = [load(p, options["device"]) for p in paths]
     images = _images(options["images"], loaded[0], options["limit"])
-    from gs.experiments.registry import baseline_factory
+    from gs.experiments.method_table import method_factory
 
-    factory = baseline_factory(loaded, weights, model, loaded[0].device)
+    factory = method_factory(loaded, weights, model, loaded[0].device)
     result = studies.cs_curve(loaded, images, ratio_values, methods=names,
-                              make_baseline=factory, **common)
+                              make_method=factory, **common)
     _echo_summary(result.summary)
     click.echo(str(common["out_dir"] / "curve.png"))
 
@@ -221,17 +221,13 @@ def init_command(artifact: str, inits: str, ratio: float, **options: Any) -> Non
     """Surgery from each initialisation strategy (box plot inits.png, tables)."""
     common = _common(options)
     names = parse_list(inits, "inits")
-    from gs.experiments.methods import parse_init
+    from gs.experiments.inits import parse_init
 
     for name in names:
         parse_init(name)
     parse_ratios(str(ratio), "ratio")
     loaded = load(artifact, options["device"])
     images = _images(options["images"], loaded, options["limit"])
-    from gs.experiments.registry import baseline_factory
-
-    factory = baseline_factory([loaded], device=loaded.device)
-    result = studies.init_comparison(loaded, images, inits=names, ratio=ratio,
-                                     make_baseline=factory, **common)
+    result = studies.init_comparison(loaded, images, inits=names, ratio=ratio, **common)
     _echo_summary(result.summary)
     click.echo(str(common["out_dir"] / "inits.png"))

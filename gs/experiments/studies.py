@@ -1,7 +1,7 @@
 """The three studies of the paper's figures, as functions the CLI calls.
 
 Each study builds its method table, plans its grid, runs it through the cache
-(:mod:`gs.experiments.runner`), and writes into ``out_dir``: ``results.csv`` /
+(:mod:`gs.experiments.cells`), and writes into ``out_dir``: ``results.csv`` /
 ``summary.csv`` / ``results.json`` (:mod:`gs.experiments.summary`), its plot, and
 image grids of original / observed / recovered per method. ``plan.json`` records
 the grid; rerunning the same study into the same folder resumes it, while a
@@ -11,7 +11,7 @@ different study there needs ``overwrite``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,12 @@ import numpy as np
 
 from gs.artifacts import Artifact
 from gs.errors import UserInputError
-from gs.experiments import grid, plots, runner, summary
-from gs.experiments.methods import INIT_LABELS, Method, SurgeryMethod, parse_init
+from gs.experiments import cells, grid, plots, summary
+from gs.experiments.inits import INIT_LABELS, parse_init
+from gs.experiments.method_table import SURGERY, MethodFactory, method_factory
 from gs.io import check_writable, write_json
-
-#: Method names every study knows without the baselines package.
-SURGERY_METHODS = ("gs", "no-surgery")
+from gs.methods import Method
+from gs.methods.surgery import NoSurgery, Surgery
 
 
 @dataclass
@@ -70,7 +70,7 @@ def execute(study: str, methods: Mapping[str, Method], points: Sequence[grid.Tas
             images: Sequence[grid.EvalImage], seeds: Sequence[int], out_dir: str | Path,
             cache_dir: str | Path | None = None, *, overwrite: bool = False,
             batch_size: int = 4, progress: bool = True, compute: bool = True,
-            extra: dict[str, Any] | None = None) -> tuple[StudyResult, list[runner.CellResult]]:
+            extra: dict[str, Any] | None = None) -> tuple[StudyResult, list[cells.CellResult]]:
     """Plan, run (resuming from the cache) and tabulate one study.
 
     ``compute=False`` tabulates and plots the finished cells only; ``extra["missing"]``
@@ -78,20 +78,20 @@ def execute(study: str, methods: Mapping[str, Method], points: Sequence[grid.Tas
     """
     out = Path(out_dir)
     _start(out, study, methods, points, images, seeds, overwrite)
-    cells = grid.plan(list(methods), list(points), list(images), list(seeds))
-    results = runner.run(cells, methods, out / "cache" if cache_dir is None else cache_dir,
+    planned = grid.plan(list(methods), list(points), list(images), list(seeds))
+    results = cells.run(planned, methods, out / "cache" if cache_dir is None else cache_dir,
                          batch_size=batch_size, progress=progress, compute=compute)
     if not results:
         raise UserInputError("holds no finished cells of this study yet", field="cache_dir",
                              value=cache_dir or out / "cache")
     records = [r.record for r in results]
     table = summary.summarise(records)
-    extra = {"study": study, **(extra or {}), "missing": len(cells) - len(results)}
+    extra = {"study": study, **(extra or {}), "missing": len(planned) - len(results)}
     files = summary.write_tables(out, records, table, extra)
     return StudyResult(records, table, files), results
 
 
-def write_grids(out_dir: Path, results: Sequence[runner.CellResult],
+def write_grids(out_dir: Path, results: Sequence[cells.CellResult],
                 images: Sequence[grid.EvalImage], points: Sequence[grid.TaskPoint], seed: int,
                 max_rows: int = 8) -> list[Path]:
     """One grid PNG per task point: rows = images (at most ``max_rows``, spread over the
@@ -108,7 +108,7 @@ def write_grids(out_dir: Path, results: Sequence[runner.CellResult],
         shown = [img for img in rows if any(img.index in d for d in recovered.values())]
         if not shown:
             continue
-        problems = [runner.build_problem(grid.Cell("", point, img, seed)) for img in shown]
+        problems = [cells.build_problem(grid.Cell("", point, img, seed)) for img in shown]
         observed = [problem.operator.preview(problem.y) for problem in problems]
         columns = {label: [d.get(img.index, np.zeros_like(img.pixels)) for img in shown]
                    for label, d in recovered.items()}
@@ -134,52 +134,46 @@ def _spread(images: Sequence[grid.EvalImage], count: int) -> list[grid.EvalImage
     return sorted(chosen, key=lambda img: img.index)
 
 
-BaselineFactory = Callable[[str], Method]
-"""A baseline's runner method by name."""
-
-
 def _method_table(artifacts: Sequence[Artifact], names: Sequence[str],
-                  make_baseline: BaselineFactory | None, surgery: dict[str, Any] | None
-                  ) -> dict[str, Method]:
+                  make: MethodFactory, surgery: dict[str, Any] | None) -> dict[str, Method]:
     table: dict[str, Method] = {}
     gs_cuts = [a.metadata.cut for a in artifacts if a.metadata.cut > 0]
     for name in names:
-        if name == "gs":
+        if name == SURGERY:
             for artifact in artifacts:
                 cut = artifact.metadata.cut
                 label = ("no surgery" if cut == 0 else "gs" if len(gs_cuts) == 1
                          else f"gs c={cut}")
-                table[label] = SurgeryMethod(artifact, cut, overrides=surgery)
+                table[label] = Surgery(artifact, overrides=surgery)
         elif name == "no-surgery":
-            table.setdefault("no surgery", SurgeryMethod(artifacts[0], 0, overrides=surgery))
-        elif make_baseline is None:
-            raise UserInputError(f"holds an unknown method {name!r}; available: "
-                                 f"{', '.join(SURGERY_METHODS)}", field="methods")
+            table.setdefault("no surgery", NoSurgery(artifacts[0], overrides=surgery))
         else:
-            table[name] = make_baseline(name)
+            table[name] = make(name)
     return table
 
 
 def cs_curve(artifacts: Sequence[Artifact], images: Sequence[grid.EvalImage],
              ratios: Sequence[float], out_dir: str | Path, *,
-             methods: Sequence[str] = ("gs", "no-surgery"), seeds: Sequence[int] = (0,),
-             make_baseline: BaselineFactory | None = None,
+             methods: Sequence[str] = (SURGERY, "no-surgery"), seeds: Sequence[int] = (0,),
+             make_method: MethodFactory | None = None,
              surgery: dict[str, Any] | None = None, **run_options: Any) -> StudyResult:
     """PSNR against m/n for every method on Gaussian CS (the paper's main figure).
 
     ``gs`` runs every artifact at its own cut (c = 0 is labelled "no surgery");
-    ``no-surgery`` adds the first artifact seen at c = 0; other names come from
-    ``make_baseline``. ``surgery`` overrides the artifacts' settings (e.g. steps).
+    ``no-surgery`` adds the first artifact seen at c = 0; other names are methods of
+    :mod:`gs.methods` built by ``make_method`` (default: :func:`method_factory` on the
+    artifacts). ``surgery`` overrides the artifacts' settings (e.g. steps).
     Writes ``curve.png`` and ``grid_cs_<ratio>.png``.
     """
     if not artifacts:
         raise ValueError("cs_curve needs at least one artifact")
-    table = _method_table(artifacts, methods, make_baseline, surgery)
+    table = _method_table(artifacts, methods, make_method or method_factory(artifacts),
+                          surgery)
     points = [grid.TaskPoint("cs", float(r)) for r in ratios]
-    result, cells = execute("cs-curve", table, points, images, seeds, out_dir, **run_options)
+    result, finished = execute("cs-curve", table, points, images, seeds, out_dir, **run_options)
     out = Path(out_dir)
     result.files.append(plots.curve_plot(result.summary, out / "curve.png"))
-    result.files += write_grids(out, cells, images, points, seeds[0])
+    result.files += write_grids(out, finished, images, points, seeds[0])
     return result
 
 
@@ -200,11 +194,11 @@ def cut_sweep(artifact: Artifact, images: Sequence[grid.EvalImage], out_dir: str
         raise UserInputError(f"must be among {available} (the artifact's cut "
                              f"{artifact.metadata.cut} and those in front), got {list(cuts)}",
                              field="cuts")
-    table: dict[str, Method] = {f"c={c}": SurgeryMethod(artifact, c, task=point_task,
-                                                        overrides=surgery) for c in cuts}
+    table: dict[str, Method] = {f"c={c}": Surgery(artifact, task=point_task, cut=c,
+                                                  overrides=surgery) for c in cuts}
     cs = grid.TaskPoint(point_task, float(ratio))
     points = [cs] + ([grid.TaskPoint("raw")] if raw else [])
-    result, cells = execute("cut-sweep", table, points, images, seeds, out_dir, **run_options)
+    result, finished = execute("cut-sweep", table, points, images, seeds, out_dir, **run_options)
     sweep = sweep_record(result.records, cs)
     result.best_cut, result.sweep = sweep["best_cut"], sweep
     if result.best_cut is None:
@@ -216,7 +210,7 @@ def cut_sweep(artifact: Artifact, images: Sequence[grid.EvalImage], out_dir: str
                           "missing": len(table) * len(points) * len(images) * len(seeds)
                           - len(result.records)})
     result.files.append(plots.cut_plot(result.summary, out / "cuts.png", best=result.best_cut))
-    result.files += write_grids(out, cells, images, points, seeds[0])
+    result.files += write_grids(out, finished, images, points, seeds[0])
     return result
 
 
@@ -247,27 +241,23 @@ def init_comparison(artifact: Artifact, images: Sequence[grid.EvalImage], out_di
                     inits: Sequence[str] = ("zero", "clamped_normal", "normal:5", "normal:10",
                                             "lasso"),
                     ratio: float = 0.1, seeds: Sequence[int] = (0,),
-                    make_baseline: BaselineFactory | None = None,
                     surgery: dict[str, Any] | None = None, **run_options: Any) -> StudyResult:
     """Surgery at the artifact's cut from each initialisation (supplement Fig. 5).
 
-    ``lasso`` (LassoInv) needs ``make_baseline("lasso-dct")``. Writes ``inits.png``.
+    ``lasso`` (LassoInv) starts from the Lasso-DCT recovery. Writes ``inits.png``.
     """
     table: dict[str, Method] = {}
+    cs_settings = artifact.metadata.settings_for("cs").override(schedule=())
     for name in inits:
         init = parse_init(name)
-        warm = None
-        if init == "lasso":
-            if make_baseline is None:
-                raise UserInputError("lasso needs the lasso-dct baseline (gs.baselines)",
-                                     field="inits")
-            warm = make_baseline("lasso-dct")
+        warm = method_factory([artifact])("lasso-dct") if init == "lasso" else None
         label = INIT_LABELS.get(name, name)
-        table[label] = SurgeryMethod(artifact, artifact.metadata.cut, init=init, init_name=label,
-                                     warm_start=warm, overrides=surgery)
+        # Each strategy starts at the cut itself (the supplement's protocol): one stage.
+        table[label] = Surgery(artifact, settings=cs_settings, init=init, init_name=label,
+                               warm_start=warm, overrides=surgery)
     points = [grid.TaskPoint("cs", float(ratio))]
-    result, cells = execute("init", table, points, images, seeds, out_dir, **run_options)
+    result, finished = execute("init", table, points, images, seeds, out_dir, **run_options)
     out = Path(out_dir)
     result.files.append(plots.box_plot(result.records, out / "inits.png", by="init"))
-    result.files += write_grids(out, cells, images, points, seeds[0])
+    result.files += write_grids(out, finished, images, points, seeds[0])
     return result

@@ -132,6 +132,17 @@ class Operator:
         """
         return self._noise(self.A(x), rng)
 
+    def measurement_groups(self) -> np.ndarray:
+        """(m,) int64: which entries of the flattened y are held out together, and which
+        carry no information (-1: never held out).
+
+        A held-out entry must not be predictable from the entries the fit sees. By
+        default every entry stands alone (compressed sensing: each row is an independent
+        projection); operators whose y is an image group each pixel's channels, which a
+        fit would otherwise read off one another (on a grey photo, exactly).
+        """
+        return np.arange(self.measurement_size, dtype=np.int64)
+
     # ------------------------------------------------------------- for people
     def preview(self, y: np.ndarray) -> np.ndarray:
         """What a person can look at of one observation ``y`` (``measurement_shape``):
@@ -257,4 +268,10 @@ class Operator:
         return xp
 
 
-__all__ = ["Operator", "field_error", "read_only"]
+def pixel_groups(shape: tuple[int, ...]) -> np.ndarray:
+    """(C·H·W,) int64 groups of a (C, H, W) measurement: one per pixel, all channels."""
+    _, h, w = shape
+    return np.broadcast_to(np.arange(h * w, dtype=np.int64).reshape(1, h, w), shape).reshape(-1)
+
+
+__all__ = ["Operator", "field_error", "pixel_groups", "read_only"]

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gs.operators.base import Operator
+from gs.operators.base import Operator, pixel_groups
 
 
 class Identity(Operator):
@@ -36,6 +36,10 @@ class Identity(Operator):
 
     def describe(self) -> str:
         return f"noise std {self.noise_std:.3g}"
+
+    def measurement_groups(self) -> np.ndarray:
+        """Every channel of a pixel together (see :meth:`Operator.measurement_groups`)."""
+        return pixel_groups(self.measurement_shape)
 
     def A(self, x: Any) -> Any:  # noqa: N802
         """Returns ``x`` itself (no copy)."""

@@ -98,6 +98,13 @@ class RandomInpainting(Operator):
         """The ``(H, W)`` bool mask, True where the pixel is observed (read-only view)."""
         return read_only(self._mask)
 
+    def measurement_groups(self) -> np.ndarray:
+        """Every channel of an observed pixel together; unobserved pixels (y = 0 there,
+        whatever the image) carry no information: -1."""
+        rank = np.full(self._mask.shape, -1, dtype=np.int64)
+        rank[self._mask] = np.arange(int(self._mask.sum()))
+        return np.broadcast_to(rank, self.measurement_shape).reshape(-1).copy()
+
     @property
     def measurement_shape(self) -> tuple[int, ...]:
         return self._image_shape

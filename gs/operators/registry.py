@@ -73,6 +73,8 @@ class Task:
         from_ratio: the options of a point at "ratio" on a study's axis (m/n, kept
             fraction, 1/scale); None: the task has no such axis.
         identity: ``A = I``, so the paper's "raw reconstruction" settings apply.
+        classical: the registered methods (:mod:`gs.methods`) that give the task's
+            classical answer, in order of preference (the first installed is used).
     """
 
     name: str
@@ -83,6 +85,7 @@ class Task:
     observation: str = "image"
     from_ratio: Callable[[float], dict[str, Any]] | None = field(default=None, compare=False)
     identity: bool = False
+    classical: tuple[str, ...] = ()
 
     @property
     def default_operator(self) -> str:
@@ -145,15 +148,17 @@ def _cs_operator(image_shape: tuple[int, int, int]) -> str:
 register(Task("cs", "compressed sensing: m random projections of the image",
               {"gaussian": GaussianCS, "structured": StructuredCS},
               ("measurements", "ratio", "rounds", "noise_std"), choose=_cs_operator,
-              observation="measurements", from_ratio=lambda ratio: {"ratio": ratio}))
+              observation="measurements", from_ratio=lambda ratio: {"ratio": ratio},
+              classical=("lasso-dct",)))
 register(Task("inpaint", "inpainting: a random subset of pixels is observed",
               {"mask": RandomInpainting}, ("keep", "noise_std"), observation="masked",
-              from_ratio=lambda ratio: {"keep": ratio}))
+              from_ratio=lambda ratio: {"keep": ratio}, classical=("interpolation",)))
 register(Task("sr", "super-resolution: the image is downsampled",
               {"downsample": SuperResolution}, ("scale", "method", "noise_std"),
-              from_ratio=lambda ratio: {"scale": round(1 / ratio)}))
+              from_ratio=lambda ratio: {"scale": round(1 / ratio)}, classical=("bicubic",)))
 register(Task("denoise", "denoising: the whole image plus Gaussian noise",
-              {"identity": Denoising}, ("noise_std",), identity=True))
+              {"identity": Denoising}, ("noise_std",), identity=True,
+              classical=("bm3d", "nl-means")))
 register(Task("raw", "representation: the clean image itself (A = I, no noise)",
               {"identity": Identity}, ("noise_std",), identity=True))
 

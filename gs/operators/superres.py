@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gs.operators.base import Operator, read_only
+from gs.operators.base import Operator, pixel_groups, read_only
 from gs.operators.validation import as_image_shape, as_int, field_error
 
 SR_SCALES = (2, 4, 8)
@@ -84,6 +84,10 @@ class SuperResolution(Operator):
     def measurement_shape(self) -> tuple[int, ...]:
         c, h, w = self._image_shape
         return (c, h // self._scale, w // self._scale)
+
+    def measurement_groups(self) -> np.ndarray:
+        """Every channel of a low-resolution pixel together."""
+        return pixel_groups(self.measurement_shape)
 
     def preview(self, y: np.ndarray) -> np.ndarray:
         """The low-resolution image enlarged to the image size (nearest neighbour)."""

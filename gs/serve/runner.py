@@ -20,7 +20,7 @@ import numpy as np
 from gs.compare import column_label, comparison_picture
 from gs.errors import UserInputError
 from gs.io import read_image, resize_image, write_image, write_json
-from gs.jobs import InversionJob, OperatorOptions, load_problems, plan_inputs, run_job
+from gs.jobs import InversionJob, OperatorOptions, list_inputs, load_problems, run_job
 from gs.metrics import psnr, ssim
 from gs.operators import SR_SCALES, get_task
 from gs.serve.catalog import Catalog, ServedArtifact
@@ -170,7 +170,7 @@ def run_page_job(
         score = ((entry["psnr"], entry["ssim"]) if entry["psnr"] is not None
                  else (psnr(image, truth), ssim(image, truth)))
         results.append((col, image, score, report.to_json()))
-    problem = load_problems(job, image_shape, plan_inputs(job))[0]
+    problem = load_problems(job, image_shape, list_inputs(job))[0]
     picture = comparison_picture(truth, problem.operator, problem.y,
                                  [(col.label, image, score) for col, image, score, _ in results])
     write_image(folder / "compare.png", picture)

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace, device, to_device
 
-__all__ = ["array_namespace", "as_numpy", "copy", "device", "positions", "to_list"]
+__all__ = ["array_namespace", "as_numpy", "copy", "device", "positions", "solve_triangular",
+           "to_list"]
 
 
 def positions(mask: Any) -> Any:
@@ -28,6 +29,21 @@ def copy(array: Any) -> Any:
 def to_list(array: Any) -> list:
     """The entries of a 1-D array as Python numbers (one transfer from a device)."""
     return array.tolist()
+
+
+def solve_triangular(matrix: Any, rhs: Any, *, upper: bool) -> Any:
+    """Solve ``matrix @ x = rhs`` for batched triangular ``matrix`` (…, k, k), ``rhs``
+    (…, k, 1) with a non-zero diagonal.
+
+    The array API has no triangular solve: the namespace's own is used where it has one
+    (torch), else a general solve (numpy), which on such a matrix does the same
+    substitutions up to rounding.
+    """
+    xp = array_namespace(matrix)
+    native = getattr(xp.linalg, "solve_triangular", None)  # torch's, for one
+    if native is None:
+        return xp.linalg.solve(matrix, rhs)
+    return native(matrix, rhs, upper=upper)
 
 
 def as_numpy(array: Any) -> np.ndarray:

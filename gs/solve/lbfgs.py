@@ -31,7 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from gs.solve.arrays import array_namespace, copy, device, positions, to_list
+from gs.solve.arrays import (
+    array_namespace,
+    copy,
+    device,
+    positions,
+    solve_triangular,
+    to_list,
+)
 from gs.solve.line_search import strong_wolfe
 from gs.solve.options import LBFGSOptions
 from gs.solve.rows import (
@@ -353,10 +360,9 @@ class _History:
         upper = xp.where(self.upper, sy, xp.zeros_like(sy)) + self.eye * (1.0 - valid)[:, :, None]
         diag = xp.linalg.diagonal(sy)
         gamma = self.gamma[rows][:, None]
-        # R is triangular with a non-zero diagonal: a general solve pivots nowhere.
-        u = xp.linalg.solve(upper, p_s[:, :, None])[:, :, 0]
+        u = solve_triangular(upper, p_s[:, :, None], upper=True)[:, :, 0]
         rhs = diag * u + gamma * xp.matmul(yy, u[:, :, None])[:, :, 0] - gamma * p_y
-        top = xp.linalg.solve(xp.matrix_transpose(upper), rhs[:, :, None])[:, :, 0]
+        top = solve_triangular(xp.matrix_transpose(upper), rhs[:, :, None], upper=False)[:, :, 0]
         coef_s = xp.take_along_axis(top * valid, slot_age, axis=1)
         coef_y = xp.take_along_axis(-gamma * u * valid, slot_age, axis=1)
         return (gamma * g + xp.matmul(coef_s[:, None, :], s_all)[:, 0]

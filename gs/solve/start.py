@@ -18,7 +18,7 @@ import numpy as np
 from gs.errors import UserInputError
 from gs.latent import InitSpec, LatentSpec
 from gs.operators import Operator
-from gs.results import InversionResult, StageRecord, collect_results, holdout_mask
+from gs.results import Recovery, StageRecord, collect_results, holdout_mask
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 
@@ -83,8 +83,8 @@ def start_batch(metadata: Any, operators: Sequence[Operator], observations: Sequ
         raise ValueError("operators and observations must be non-empty lists of equal length")
     indices = list(range(len(operators))) if image_indices is None else list(image_indices)
     schedule = schedule_of(settings, metadata.cut)
-    held = [holdout_mask(int(np.size(y)), settings.holdout, problem_rng(seed, i, Stream.HOLDOUT))
-            if settings.holdout > 0 else None for i, y in zip(indices, observations)]
+    held = [_held(op, settings.holdout, problem_rng(seed, i, Stream.HOLDOUT))
+            for i, op in zip(indices, operators)]
     spec0 = metadata.spec_at(schedule[0])
     if init is not None:
         spec0 = spec0.with_init(init)
@@ -98,6 +98,15 @@ def start_batch(metadata: Any, operators: Sequence[Operator], observations: Sequ
             for i in indices
         ])
     return BatchStart(indices, schedule, held, x0.astype(np.float32, copy=False))
+
+
+def _held(operator: Operator, fraction: float, rng: np.random.Generator) -> np.ndarray | None:
+    """The held-out entries of one image's y (bool, flattened), or None: nothing held out
+    (``fraction`` 0, or too few groups to spare one)."""
+    if fraction <= 0:
+        return None
+    mask = holdout_mask(operator.measurement_groups(), fraction, rng)
+    return mask if mask.any() else None
 
 
 def noise_floor(operators: Sequence[Operator], discrepancy: float,
@@ -156,7 +165,7 @@ class StageTally:
         return chosen
 
     def results(self, images: np.ndarray, latents: list[np.ndarray],
-                seconds: float) -> list[InversionResult]:
+                seconds: float) -> list[Recovery]:
         """The results of the batch from its final images and latents (chosen rows)."""
         return collect_results(images, latents, self.records, self.restart_choice,
                                self.restart_losses, self.evaluations, self.total_evaluations,

@@ -3,8 +3,8 @@
 Two shapes of restart: CSGM and mGANprior hold their R restarts as rows of one
 batch (:func:`fit_batched_restarts`); IAGAN, Deep Decoder and DIP fit one network
 per restart (:func:`fit_each_restart`). Either way the restart with the lowest
-measurement loss wins (:func:`gs.baselines.base.choose_restart`) and the record is
-built by :func:`gs.baselines.base.restart_result`.
+measurement loss wins (:func:`gs.methods.base.choose_restart`) and the record is
+built by :func:`gs.methods.base.restart_result`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gs.baselines.base import (
-    BaselineResult,
-    ProblemLike,
-    choose_restart,
-    restart_result,
-    stopwatch,
-)
+from gs.methods.base import choose_restart, restart_result, stopwatch
 from gs.operators import Operator
+from gs.problems import Problem
+from gs.results import Recovery
 from gs.seeding import Stream, problem_rng
 
 
@@ -75,7 +71,7 @@ def to_image(image: Tensor) -> np.ndarray:
 
 
 def fit_batched_restarts(
-    problem: ProblemLike,
+    problem: Problem,
     params: Sequence[Any],
     row_losses: Callable[[], Tensor],
     steps: int,
@@ -83,7 +79,7 @@ def fit_batched_restarts(
     render: Callable[[int], Tensor],
     objective: Callable[[Tensor], Tensor] | None = None,
     **details: Any,
-) -> BaselineResult:
+) -> Recovery:
     """Adam on restarts held as the rows of one batch; the lowest-loss row wins.
 
     ``row_losses()`` gives the (R,) measurement losses of the R restarts and
@@ -98,12 +94,12 @@ def fit_batched_restarts(
 
 
 def fit_each_restart(
-    problem: ProblemLike,
+    problem: Problem,
     restarts: int,
     fit: Callable[[int], tuple[np.ndarray, float]],
     steps: int,
     **details: Any,
-) -> BaselineResult:
+) -> Recovery:
     """Run ``fit(r) -> (image, loss)`` for every restart r; the lowest loss wins."""
     images, losses = [], []
     with stopwatch() as elapsed:

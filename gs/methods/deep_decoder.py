@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from gs.baselines.base import Baseline, BaselineResult, ProblemLike
-from gs.baselines.fitting import (
+from gs.errors import UserInputError
+from gs.methods.base import Method, MethodContext
+from gs.methods.fitting import (
     adam_rows,
     fit_each_restart,
     residual_losses,
@@ -25,9 +26,10 @@ from gs.baselines.fitting import (
     to_tensor,
     torch_generator,
 )
-from gs.baselines.presets import DeepDecoderSettings, auto_preset
-from gs.errors import UserInputError
+from gs.methods.presets import DeepDecoderSettings, auto_preset
 from gs.models.seeded_init import reset_parameters_seeded
+from gs.problems import Problem
+from gs.results import Recovery
 
 
 class DeepDecoderNet(nn.Module):
@@ -48,7 +50,7 @@ class DeepDecoderNet(nn.Module):
         return self.net(seed_tensor)
 
 
-class DeepDecoder(Baseline):
+class DeepDecoder(Method):
     """Deep Decoder fitted per image; settings default to Table 3's row for the size."""
 
     name: ClassVar[str] = "deep-decoder"
@@ -58,11 +60,15 @@ class DeepDecoder(Baseline):
         self.settings = settings
         self.device = device
 
+    @classmethod
+    def build(cls, context: MethodContext) -> Method:
+        return cls(context.settings, device=context.device)
+
     def settings_for(self, image_side: int) -> DeepDecoderSettings:
         """The configured settings, or Table 3's row for ``image_side`` px."""
         return self.settings or auto_preset(self.name, image_side=image_side)
 
-    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    def solve_one(self, problem: Problem, seed: int) -> Recovery:
         c, h, w = problem.operator.image_shape
         s = self.settings_for(h)
         if (h, w) != (s.output_side, s.output_side):
@@ -75,9 +81,9 @@ class DeepDecoder(Baseline):
                              self.device)
 
 
-def fit_untrained(problem: ProblemLike, seed: int, restarts: int, steps: int, lr: float,
+def fit_untrained(problem: Problem, seed: int, restarts: int, steps: int, lr: float,
                   build: Callable[[], nn.Module], input_shape: tuple[int, ...],
-                  input_scale: float, input_noise: float, device: str) -> BaselineResult:
+                  input_scale: float, input_noise: float, device: str) -> Recovery:
     """Fit ``restarts`` freshly initialised networks ``build()`` to y; keep the best.
 
     Each restart draws its weights and its fixed input (uniform × ``input_scale``)

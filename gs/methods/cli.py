@@ -1,4 +1,4 @@
-"""``gs-baseline``: recover images with a baseline method (thin layer over gs.baselines)."""
+"""``gs-baseline``: recover images with any registered method (thin layer over gs.methods)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from gs.baselines import METHODS, get_method
-from gs.baselines.presets import PRESETS, auto_preset, preset
 from gs.clitools import task_options, user_errors
 from gs.errors import UserInputError
 from gs.jobs import InversionJob, OperatorOptions
+from gs.methods import METHODS, build_method
+from gs.methods.presets import PRESETS, auto_preset, preset
 
 #: CLI flag → settings field it overrides (where the method's settings have it).
 OVERRIDE_FLAGS = {
@@ -39,7 +39,8 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("method_name", metavar="METHOD", type=click.Choice(list(METHODS)))
 @click.argument("images", nargs=-1, required=True, type=click.Path())
-@click.option("--artifact", type=click.Path(), help="gs artifact (.pt): csgm, surgery.")
+@click.option("--artifact", type=click.Path(),
+              help="gs artifact (.pt or .onnx): surgery, no-surgery; csgm (.pt).")
 @click.option("--weights", type=click.Path(), help="Whole generator: iagan, mganprior.")
 @click.option("--model", help="Model of --weights (dcgan, began, vae, biggan).")
 @task_options
@@ -67,32 +68,32 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
          cut: int | None, codes: int | None, back_projection: bool | None, size: int | None,
          seed: int, device: str, output_dir: str, report: str | None,
          overwrite: bool, **operator_options: Any) -> None:
-    """Recover IMAGES with baseline METHOD on gs-invert's measurements and report format.
+    """Recover IMAGES with METHOD on gs-invert's measurements and report format.
 
     \b
     Methods and presets (Table 3 of the paper's supplement):
     """
-    from gs.baselines.run import run_method
     from gs.devices import resolve_device
+    from gs.jobs import run_job
 
     info = METHODS[method_name]
     device = resolve_device(device)
-    loaded, generator, source = None, None, ""
+    loaded, generator, source = None, None, None
     if info.prior == "artifact":
         if artifact is None:
             raise UserInputError(f"is required by {method_name}", field="artifact")
         from gs.artifacts import load
 
         loaded = load(artifact, device=device)
-        source, shape = str(artifact), tuple(loaded.metadata.image_shape)
+        source, shape = Path(artifact), tuple(loaded.metadata.image_shape)
     elif info.prior == "generator":
         if weights is None or model is None:
             raise UserInputError(f"and {{model}} are required by {method_name}", field="weights",
-                             refs=("model",))
-        from gs.baselines.generators import load_full_generator
+                                 refs=("model",))
+        from gs.methods.generators import load_full_generator
 
         generator = load_full_generator(weights, model)
-        source, shape = str(weights), tuple(generator.image_shape)
+        source, shape = Path(weights), tuple(generator.image_shape)
     else:
         side = 64 if size is None else size
         if side < 8:
@@ -102,16 +103,16 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
         "--steps": steps, "--lr": lr, "--restarts": restarts, "--alpha": alpha,
         "--solver": solver, "--cut": cut, "--codes": codes,
         "--back-projection": back_projection})
-    built = get_method(method_name, settings=settings, artifact=loaded, generator=generator,
-                       device=device)
+    built = build_method(method_name, task=task, settings=settings, artifact=loaded,
+                         generator=generator, device=device, image_side=shape[1])
     job = InversionJob(
-        artifact=Path(source or method_name), images=tuple(Path(p) for p in images),
+        artifact=source, images=tuple(Path(p) for p in images),
         output_dir=Path(output_dir),
         operator=OperatorOptions(task, operator, **operator_options),
         seed=seed, simulate=simulate, mask=None if mask is None else Path(mask),
         report=None if report is None else Path(report), overwrite=overwrite,
         device=device)
-    result = run_method(built, job, shape)
+    result = run_job(job, loaded, method=built, image_shape=shape)
     for entry in result.images:
         score = "" if entry["psnr"] is None else f"  PSNR {entry['psnr']:.2f} dB"
         click.echo(f"{entry['path']} -> {entry['output']}{score}", err=True)
@@ -119,10 +120,12 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
 
 def _settings(method_name: str, preset_name: str | None, generator: Any,
               shape: tuple[int, int, int], task: str, overrides: dict[str, Any]) -> Any:
-    if method_name == "surgery":
+    if method_name not in PRESETS:  # surgery (the artifact's settings) and classical
         if any(v is not None for v in overrides.values()) or preset_name is not None:
-            raise UserInputError("surgery takes its settings from the artifact; use gs-invert "
-                                 "to change them")
+            where = ("the artifact; use gs-invert to change them"
+                     if METHODS[method_name].kind == "surgery" else
+                     "the task's classical method; name that method to change them")
+            raise UserInputError(f"{method_name} takes its settings from {where}")
         return None
     if preset_name is not None:
         base = preset(method_name, preset_name)

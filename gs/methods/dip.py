@@ -5,7 +5,7 @@ BN, LeakyReLU; skip = conv1×1 to ``skip_channels``, BN, LeakyReLU; up = BN of
 [skip, bilinear ×2 of the deeper output], conv3×3, BN, LeakyReLU, conv1×1, BN,
 LeakyReLU. A final conv1×1 and a sigmoid give the image. The network is fitted to
 y from a fixed noise input for a fixed number of Adam steps (no early stopping,
-which would need the ground truth); see :class:`gs.baselines.presets.DIPSettings`.
+which would need the ground truth); see :class:`gs.methods.presets.DIPSettings`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from gs.baselines.base import Baseline, BaselineResult, ProblemLike
-from gs.baselines.deep_decoder import fit_untrained
-from gs.baselines.presets import DIPSettings, preset
 from gs.errors import UserInputError
+from gs.methods.base import Method, MethodContext
+from gs.methods.deep_decoder import fit_untrained
+from gs.methods.presets import DIPSettings, preset
+from gs.problems import Problem
+from gs.results import Recovery
 
 
 def _conv(cin: int, cout: int, kernel: int, stride: int = 1) -> list[nn.Module]:
@@ -69,7 +71,7 @@ class SkipNet(nn.Module):
         return self.head(self.body(x))
 
 
-class DeepImagePrior(Baseline):
+class DeepImagePrior(Method):
     """Deep Image Prior with a fixed step budget (see the module docstring)."""
 
     name: ClassVar[str] = "dip"
@@ -79,7 +81,11 @@ class DeepImagePrior(Baseline):
         self.settings = settings or preset(self.name)
         self.device = device
 
-    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    @classmethod
+    def build(cls, context: MethodContext) -> Method:
+        return cls(context.settings, device=context.device)
+
+    def solve_one(self, problem: Problem, seed: int) -> Recovery:
         s = self.settings
         c, h, w = problem.operator.image_shape
         factor = 2 ** len(s.channels)

@@ -20,10 +20,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from gs.baselines.base import Baseline, BaselineResult, ProblemLike, measurement_loss, stopwatch
-from gs.baselines.presets import LassoSettings, auto_preset
-from gs.baselines.transforms import DCT2, Wavelet2
+from gs.methods.base import Method, measurement_loss, stopwatch
+from gs.methods.presets import LassoSettings, auto_preset
+from gs.methods.transforms import DCT2, Wavelet2
 from gs.operators import Operator, StructuredCS
+from gs.problems import Problem
+from gs.results import Recovery
 
 _ROW_CHUNK = 256  # adjoint applications per block while the design matrix is built
 
@@ -91,7 +93,7 @@ def lasso_fista(operator: Operator, transform, y: np.ndarray, alpha: float, max_
     return w[0], iterations
 
 
-class _Lasso(Baseline):
+class _Lasso(Method):
     """Shared body of Lasso-DCT and Lasso-Wavelet (``transform_name`` differs)."""
 
     name: ClassVar[str]
@@ -120,7 +122,7 @@ class _Lasso(Baseline):
         n = int(np.prod(operator.image_shape))
         return "sklearn" if m * n <= settings.max_design_entries else "fista"
 
-    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    def solve_one(self, problem: Problem, seed: int) -> Recovery:
         """Recover one problem; deterministic, so ``seed`` is unused."""
         operator = problem.operator
         s = self.settings_for(operator.task)
@@ -136,7 +138,7 @@ class _Lasso(Baseline):
             else:
                 w, iterations = lasso_fista(operator, transform, y, s.alpha, s.max_iter, s.tol)
             image = np.clip(transform.synthesis(w[None])[0], 0.0, 1.0).astype(np.float32)
-        return BaselineResult(
+        return Recovery(
             image=image, measurement_loss=measurement_loss(operator, image, y),
             seconds=elapsed[0], restart_losses=[], evaluations=iterations,
             total_evaluations=iterations,

@@ -9,29 +9,44 @@ stream, i.e. exactly the starts of gs-invert's "no surgery" runs.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from gs.artifacts import Artifact
-from gs.baselines.base import Baseline, BaselineResult, ProblemLike
-from gs.baselines.fitting import fit_batched_restarts, residual_losses, to_tensor
-from gs.baselines.presets import CSGMSettings, preset
+from gs.artifacts import Artifact, at_cut
+from gs.errors import UserInputError
+from gs.methods.base import Method, MethodContext
+from gs.methods.fitting import fit_batched_restarts, residual_losses, to_tensor
+from gs.methods.presets import CSGMSettings, preset
+from gs.methods.surgery import artifact_identity
+from gs.problems import Problem
+from gs.results import Recovery
 from gs.seeding import Stream, problem_rng
 
 
-class CSGM(Baseline):
+class CSGM(Method):
     """CSGM on a loaded gs artifact (``gs.artifacts.load``); see the module docstring."""
 
     name: ClassVar[str] = "csgm"
     prior: ClassVar[str] = "artifact"
 
     def __init__(self, artifact: Artifact, settings: CSGMSettings | None = None) -> None:
+        if artifact.metadata.format != "torchscript":
+            raise UserInputError("must be a TorchScript (.pt) artifact for csgm, which "
+                                 "differentiates through torch", field="artifact",
+                                 value=artifact.path)
         self.artifact = artifact
         self.settings = settings or preset(self.name)
 
-    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    @classmethod
+    def build(cls, context: MethodContext) -> Method:
+        return cls(at_cut(context.artifact, 0), context.settings)
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "artifact": artifact_identity(self.artifact)}
+
+    def solve_one(self, problem: Problem, seed: int) -> Recovery:
         s, operator = self.settings, problem.operator
         device = torch.device(self.artifact.device)
         spec = self.artifact.metadata.spec_at(0)

@@ -15,14 +15,16 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from gs.baselines.base import BaselineResult, GeneratorBaseline, ProblemLike
-from gs.baselines.fitting import fit_batched_restarts, residual_losses, to_tensor
-from gs.baselines.presets import MGANPriorSettings
+from gs.methods.fitting import fit_batched_restarts, residual_losses, to_tensor
+from gs.methods.generators import GeneratorMethod
+from gs.methods.presets import MGANPriorSettings
 from gs.models.base import StagedGenerator
+from gs.problems import Problem
+from gs.results import Recovery
 from gs.seeding import Stream, problem_rng
 
 
-class MGANPrior(GeneratorBaseline):
+class MGANPrior(GeneratorMethod):
     """mGANprior on a whole pretrained generator (``gs.models`` StagedGenerator)."""
 
     name: ClassVar[str] = "mganprior"
@@ -44,7 +46,7 @@ class MGANPrior(GeneratorBaseline):
             mixed.append((per_code * scale).sum(dim=1))
         return g.to_image(g.run_from(s.layer, tuple(mixed))[0])
 
-    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    def solve_one(self, problem: Problem, seed: int) -> Recovery:
         s, operator, g = self.settings, problem.operator, self.generator
         rows_total = s.restarts * s.codes
         starts = g.cut_spec(0).sample(problem_rng(seed, problem.index, Stream.INIT), rows_total)

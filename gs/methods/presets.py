@@ -71,6 +71,67 @@ class LassoSettings(_Settings):
 
 
 @dataclass(frozen=True)
+class BicubicSettings(_Settings):
+    """Spline upsampling of the low-resolution observation (scipy.ndimage.zoom).
+
+    ``order`` 3 (cubic) with the border reflected measured best among the centre-aligned
+    upsamplers (scipy, scikit-image, PIL, torch: all within 0.15 dB; BENCHMARKS.md).
+    """
+
+    order: int = 3
+    mode: str = "reflect"
+
+    def __post_init__(self) -> None:
+        if self.order not in range(6):
+            raise UserInputError(f"must be 0 to 5, got {self.order!r}", field="order")
+
+
+@dataclass(frozen=True)
+class InterpolationSettings(_Settings):
+    """Inpainting by interpolation: ``biharmonic`` (measured +1.2 dB over ``linear`` on
+    faces, BENCHMARKS.md) or ``linear``."""
+
+    kind: str = "biharmonic"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("biharmonic", "linear"):
+            raise UserInputError(f"must be biharmonic or linear, got {self.kind!r}",
+                                 field="kind")
+
+
+@dataclass(frozen=True)
+class BM3DSettings(_Settings):
+    """BM3D with the known noise level; ``profile`` is the bm3d package's (``np``:
+    normal profile)."""
+
+    profile: str = "np"
+
+
+@dataclass(frozen=True)
+class NLMeansSettings(_Settings):
+    """Non-local means: filter strength ``h`` in units of the noise std, patch size and
+    search distance in pixels (scikit-image's ``fast_mode``)."""
+
+    h: float = 0.6
+    patch_size: int = 5
+    patch_distance: int = 6
+
+    def __post_init__(self) -> None:
+        _positive("NLMeansSettings", h=self.h, patch_size=self.patch_size,
+                  patch_distance=self.patch_distance)
+
+
+@dataclass(frozen=True)
+class TVSettings(_Settings):
+    """Total-variation denoising: Chambolle's weight in units of the noise std."""
+
+    weight: float = 1.5
+
+    def __post_init__(self) -> None:
+        _positive("TVSettings", weight=self.weight)
+
+
+@dataclass(frozen=True)
 class CSGMSettings(_Settings):
     """CSGM (Bora et al. 2017): min_z ‖A G(z) − y‖² + z_weight·‖z‖², Adam, restarts.
 
@@ -205,7 +266,13 @@ def _lasso_per_task(*, cs: float, inpaint: float, sr: float) -> dict[str, _Setti
 
 #: Named presets: method name → preset name → settings. ``default`` is what the
 #: CLI uses when nothing else is asked for; the model/size-named ones are Table 3.
-PRESETS: dict[str, dict[str, _Settings]] = {
+PRESETS: dict[str, dict[str, Any]] = {
+    "bicubic": {"default": BicubicSettings()},
+    "interpolation": {"default": InterpolationSettings(),
+                      "linear": InterpolationSettings(kind="linear")},
+    "bm3d": {"default": BM3DSettings()},
+    "nl-means": {"default": NLMeansSettings()},
+    "tv": {"default": TVSettings()},
     # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py,
     # BENCHMARKS.md "Baselines"); CS was validated at m/n = 8 %.
     "lasso-dct": _lasso_per_task(cs=3e-2, inpaint=3e-3, sr=3e-4),

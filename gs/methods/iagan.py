@@ -17,10 +17,13 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from gs.baselines.base import BaselineResult, GeneratorBaseline, ProblemLike, measurement_loss
-from gs.baselines.fitting import adam_rows, fit_each_restart, residual_losses, to_tensor
-from gs.baselines.presets import IAGANSettings
+from gs.methods.base import measurement_loss
+from gs.methods.fitting import adam_rows, fit_each_restart, residual_losses, to_tensor
+from gs.methods.generators import GeneratorMethod
+from gs.methods.presets import IAGANSettings
 from gs.operators import Operator
+from gs.problems import Problem
+from gs.results import Recovery
 from gs.seeding import Stream, problem_rng
 
 
@@ -53,13 +56,13 @@ def back_project(operator: Operator, image: np.ndarray, y: np.ndarray,
     return (x + operator.A_adjoint(u))[0]
 
 
-class IAGAN(GeneratorBaseline):
+class IAGAN(GeneratorMethod):
     """IAGAN on a whole pretrained generator (``gs.models`` StagedGenerator)."""
 
     name: ClassVar[str] = "iagan"
     settings: IAGANSettings
 
-    def solve_one(self, problem: ProblemLike, seed: int) -> BaselineResult:
+    def solve_one(self, problem: Problem, seed: int) -> Recovery:
         s, operator = self.settings, problem.operator
         spec = self.generator.cut_spec(0)
         starts = spec.sample(problem_rng(seed, problem.index, Stream.INIT), s.restarts)

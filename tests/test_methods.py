@@ -1,4 +1,4 @@
-"""gs.baselines: every method on tiny problems, shared measurements, presets, gs-baseline."""
+"""gs.methods: every method on tiny problems, shared measurements, presets, gs-baseline."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ import torch
 from click.testing import CliRunner
 
 from gs.artifacts import load
-from gs.baselines import METHODS, get_method
-from gs.baselines.base import measurement_loss
-from gs.baselines.cli import main as baseline_cli
-from gs.baselines.iagan import back_project
-from gs.baselines.lasso import design_matrix, lasso_fista, lasso_sklearn
-from gs.baselines.presets import (
+from gs.errors import UserInputError
+from gs.io import write_image
+from gs.jobs import InversionJob, OperatorOptions, list_inputs, load_problems, simulated_problem
+from gs.methods import METHODS, build_method, method_names
+from gs.methods.base import measurement_loss
+from gs.methods.cli import main as baseline_cli
+from gs.methods.iagan import back_project
+from gs.methods.lasso import design_matrix, lasso_fista, lasso_sklearn
+from gs.methods.presets import (
     PRESETS,
     CSGMSettings,
     DeepDecoderSettings,
@@ -27,9 +30,7 @@ from gs.baselines.presets import (
     auto_preset,
     preset,
 )
-from gs.baselines.transforms import DCT2, Wavelet2
-from gs.io import write_image
-from gs.jobs import InversionJob, OperatorOptions, load_problems, plan_inputs, simulated_problem
+from gs.methods.transforms import DCT2, Wavelet2
 from gs.metrics import psnr
 from gs.operators import make_operator
 from helpers import in_range_image, one_sentence_error, tiny_dcgan
@@ -133,7 +134,7 @@ def sparse_image(transform, k: int = 12, seed: int = 0) -> np.ndarray:
 def test_lasso_beats_the_adjoint_estimate(name, solver):
     image = sparse_image(DCT2(SHAPE) if name == "lasso-dct" else Wavelet2(SHAPE))
     p = problem(image, "cs")
-    (result,) = get_method(name, settings=LassoSettings(alpha=1e-2, solver=solver)).solve([p])
+    (result,) = build_method(name, settings=LassoSettings(alpha=1e-2, solver=solver)).solve([p])
     assert result.details["solver"] == solver
     assert result.image.shape == SHAPE and result.image.dtype == np.float32
     assert psnr(result.image, image) > psnr(trivial(p), image) + 3
@@ -142,20 +143,20 @@ def test_lasso_beats_the_adjoint_estimate(name, solver):
 
 
 def test_lasso_auto_switches_to_fista_for_large_design_matrices():
-    method = get_method("lasso-dct", settings=LassoSettings(max_design_entries=10))
+    method = build_method("lasso-dct", settings=LassoSettings(max_design_entries=10))
     p = problem(smooth_image(), "cs")
     assert method.solver_for(p.operator) == "fista"
-    assert get_method("lasso-dct").solver_for(p.operator) == "sklearn"
+    assert build_method("lasso-dct").solver_for(p.operator) == "sklearn"
     structured = make_operator("cs", SHAPE, np.random.default_rng(0), operator="structured",
                                ratio=0.3)
-    assert get_method("lasso-dct").solver_for(structured) == "fista"
+    assert build_method("lasso-dct").solver_for(structured) == "fista"
 
 
 # ------------------------------------------------------------------ generator priors
 def test_csgm_beats_the_adjoint_on_an_image_in_range(uncut):
     image = in_range_image(uncut, seed=3)
     p = problem(image, "cs", ratio=0.2, noise_std=0.0)
-    method = get_method("csgm", artifact=uncut, settings=CSGMSettings(steps=60, restarts=2))
+    method = build_method("csgm", artifact=uncut, settings=CSGMSettings(steps=60, restarts=2))
     (result,) = method.solve([p], seed=0)
     assert len(result.restart_losses) == 2
     assert result.restart == int(np.argmin(result.restart_losses))
@@ -167,7 +168,7 @@ def test_iagan_beats_the_adjoint_and_leaves_the_pretrained_weights_alone(generat
     image = in_range_image(load_tiny_uncut(generator), seed=4)
     p = problem(image, "inpaint", keep=0.5)
     settings = IAGANSettings(stage1_steps=60, stage2_steps=30, restarts=2)
-    (result,) = get_method("iagan", generator=generator, settings=settings).solve([p])
+    (result,) = build_method("iagan", generator=generator, settings=settings).solve([p])
     assert psnr(result.image, image) > psnr(trivial(p), image) + 3
     for key, value in generator.state_dict().items():
         assert torch.equal(value, before[key]), key
@@ -179,8 +180,8 @@ def test_iagan_restarts_start_from_the_pretrained_weights(generator):
     image = in_range_image(load_tiny_uncut(generator), seed=5)
     p = problem(image, "cs")
     settings = IAGANSettings(stage1_steps=10, stage2_steps=10, restarts=1)
-    (alone,) = get_method("iagan", generator=generator, settings=settings).solve([p])
-    (first,) = get_method("iagan", generator=generator,
+    (alone,) = build_method("iagan", generator=generator, settings=settings).solve([p])
+    (first,) = build_method("iagan", generator=generator,
                           settings=settings.override(restarts=2)).solve([p])
     assert first.restart_losses[0] == pytest.approx(alone.restart_losses[0], rel=1e-5)
 
@@ -196,7 +197,7 @@ def test_back_projection_makes_the_measurements_hold():
 
 
 def test_mganprior_composition_of_equal_codes_is_the_generator(generator):
-    method = get_method("mganprior", generator=generator,
+    method = build_method("mganprior", generator=generator,
                         settings=MGANPriorSettings(codes=4, layer=1))
     z = torch.randn(1, 8, 1, 1).clamp(-1, 1)
     channels = generator.cut_spec(1).shapes[0][0]
@@ -211,7 +212,7 @@ def test_mganprior_beats_the_adjoint(generator):
     image = in_range_image(load_tiny_uncut(generator), seed=6)
     p = problem(image, "cs", ratio=0.2, noise_std=0.0)
     settings = MGANPriorSettings(codes=3, layer=1, lr=3e-2, steps=150, restarts=2)
-    (result,) = get_method("mganprior", generator=generator, settings=settings).solve([p])
+    (result,) = build_method("mganprior", generator=generator, settings=settings).solve([p])
     assert result.details == {"codes": 3, "layer": 1}
     assert psnr(result.image, image) > psnr(trivial(p), image) + 5
 
@@ -221,13 +222,13 @@ def test_deep_decoder_beats_the_masked_image():
     image = smooth_image(1)
     p = problem(image, "inpaint", keep=0.3)
     settings = DeepDecoderSettings(depth=3, channels=16, steps=300)
-    (result,) = get_method("deep-decoder", settings=settings).solve([p], seed=0)
+    (result,) = build_method("deep-decoder", settings=settings).solve([p], seed=0)
     assert psnr(result.image, image) > psnr(trivial(p), image) + 5
 
 
 def test_deep_decoder_rejects_a_size_its_depth_cannot_make():
     with pytest.raises(ValueError, match="make 64 px"):
-        get_method("deep-decoder", settings=DeepDecoderSettings()).solve(
+        build_method("deep-decoder", settings=DeepDecoderSettings()).solve(
             [problem(smooth_image(), "cs")])
 
 
@@ -235,7 +236,7 @@ def test_dip_beats_the_masked_image_and_is_seeded():
     image = smooth_image(2)
     p = problem(image, "inpaint", keep=0.3)
     settings = DIPSettings(channels=(8, 8), skip_channels=2, input_depth=4, steps=150)
-    method = get_method("dip", settings=settings)
+    method = build_method("dip", settings=settings)
     (first,) = method.solve([p], seed=0)
     (again,) = method.solve([p], seed=0)
     assert psnr(first.image, image) > psnr(trivial(p), image) + 5
@@ -269,7 +270,7 @@ def load_tiny_uncut(model):
 
 def test_every_method_sees_the_measurements_gs_invert_sees(tmp_path, tiny_artifacts, photo,
                                                            generator):
-    from gs.baselines.run import run_method
+    from gs.jobs import run_job
     from gs.settings import InversionSettings
 
     options = OperatorOptions(task="cs", ratio=0.2)
@@ -279,26 +280,29 @@ def test_every_method_sees_the_measurements_gs_invert_sees(tmp_path, tiny_artifa
                             output_dir=tmp_path / name, operator=options, seed=7,
                             simulate=True, report=tmp_path / f"{name}.json")
 
-    reference = load_problems(job("ref"), SHAPE, plan_inputs(job("ref")))
+    reference = load_problems(job("ref"), SHAPE, list_inputs(job("ref")))
     seen = {}
-    for name in METHODS:
-        settings = TINY_SETTINGS[name]
-        if name == "surgery":
+    names = method_names(task="cs")
+    for name in names:
+        info = METHODS[name]
+        settings = TINY_SETTINGS.get(name)
+        if info.kind == "surgery":
             settings = InversionSettings(steps=1, inner_iterations=2, restarts=1)
-        method = get_method(name, settings=settings, artifact=load(tiny_artifacts[1]),
-                            generator=generator)
+        method = build_method(name, settings=settings, artifact=load(tiny_artifacts[1]),
+                              generator=generator)
         solve = method.solve
 
-        def spy(problems, seed=0, name=name, solve=solve):
+        def spy(problems, seed=0, on_step=None, name=name, solve=solve):
             seen[name] = [p.y.copy() for p in problems]
-            return solve(problems, seed=seed)
+            return solve(problems, seed=seed, on_step=on_step)
 
         method.solve = spy
-        report = run_method(method, job(name), SHAPE)
+        report = run_job(job(name), method=method, image_shape=SHAPE)
         assert [e["index"] for e in report.images] == [0, 1]
         data = json.loads((tmp_path / f"{name}.json").read_text())
-        assert data["settings"]["method"] == name and data["seed"] == 7
-    assert set(seen) == set(METHODS)
+        assert data["method"] == name and data["seed"] == 7
+    assert set(seen) == set(names) >= {"surgery", "no-surgery", "classical", "lasso-dct", "csgm",
+                                       "deep-decoder", "dip", "iagan", "mganprior"}
     for name, ys in seen.items():
         for y, ref in zip(ys, reference):
             assert np.array_equal(y, ref.y), name
@@ -306,8 +310,8 @@ def test_every_method_sees_the_measurements_gs_invert_sees(tmp_path, tiny_artifa
 
 
 def test_registry_and_presets():
-    assert set(METHODS) == {"lasso-dct", "lasso-wavelet", "csgm", "deep-decoder", "dip", "iagan",
-                            "mganprior", "surgery"}
+    assert {"lasso-dct", "lasso-wavelet", "csgm", "deep-decoder", "dip", "iagan", "mganprior",
+            "surgery", "no-surgery"} <= set(METHODS)
     dd64, dd128 = preset("deep-decoder", "64px"), preset("deep-decoder", "128px")
     assert (dd64.depth, dd64.channels, dd128.depth, dd128.channels) == (5, 44, 6, 89)
     assert dd64.lr == 1e-2 and dd64.steps == 5000 and dd64.seed_side == 4
@@ -321,13 +325,16 @@ def test_registry_and_presets():
     assert (iagan.stage1_lr, iagan.stage1_steps, iagan.stage2_z_lr, iagan.stage2_weights_lr,
             iagan.stage2_steps) == (0.1, 1600, 1e-4, 1e-4, 600)
     assert preset("iagan", "vae").stage1_steps == 1000
-    assert set(PRESETS) == set(METHODS) - {"surgery"}
+    assert set(PRESETS) == {name for name, info in METHODS.items()
+                            if info.kind != "surgery"} - {"classical"}  # it takes its choice's
     with pytest.raises(ValueError, match="expected one of"):
         preset("iagan", "stylegan")
-    with pytest.raises(ValueError, match="unknown method"):
-        get_method("lasso")
-    with pytest.raises(ValueError, match="needs generator"):
-        get_method("iagan")
+    with pytest.raises(UserInputError, match="method must be one of"):
+        build_method("lasso")
+    with pytest.raises(UserInputError, match="weights is required by iagan"):
+        build_method("iagan")
+    with pytest.raises(UserInputError, match="artifact is required by surgery"):
+        build_method("surgery")
     with pytest.raises(ValueError, match="alpha must be positive"):
         LassoSettings(alpha=0)
 
@@ -336,9 +343,68 @@ def test_importing_the_package_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, gs.baselines; print('torch' in sys.modules)"
+    code = "import sys, gs.methods; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------ classical answers
+@pytest.mark.parametrize("name, task, options", [
+    ("bicubic", "sr", {"scale": 2}), ("bicubic", "sr", {"scale": 4}),
+    ("interpolation", "inpaint", {"keep": 0.3}), ("bm3d", "denoise", {"noise_std": 0.1}),
+    ("nl-means", "denoise", {"noise_std": 0.1}), ("tv", "denoise", {"noise_std": 0.1}),
+])
+def test_each_classical_answer_beats_its_observation(name, task, options):
+    truth = smooth_image(2)
+    p = problem(truth, task, **options)
+    (result,) = build_method(name, task=task).solve([p])
+    assert result.image.shape == truth.shape and result.image.dtype == np.float32
+    assert 0 <= result.image.min() and result.image.max() <= 1
+    observed = p.operator.preview(p.y) if task == "sr" else trivial(p)
+    assert psnr(result.image, truth) > psnr(observed, truth) + 1, name
+    assert result.details["answer"] == name
+    assert result.measurement_loss == pytest.approx(
+        measurement_loss(p.operator, result.image, p.y), rel=1e-6)
+
+
+def test_interpolation_returns_the_observed_pixels_as_observed():
+    truth = smooth_image(3)
+    p = problem(truth, "inpaint", keep=0.2)
+    for kind in ("biharmonic", "linear"):
+        (result,) = build_method("interpolation", task="inpaint",
+                                 settings=preset("interpolation", "default").override(
+                                     kind=kind)).solve([p])
+        keep = p.operator.mask
+        # float32 round trip of values already in [0, 1]: exact.
+        np.testing.assert_array_equal(result.image[:, keep], truth[:, keep])
+
+
+def test_bicubic_is_centred_on_the_operators_blocks():
+    # A linear ramp is reproduced by cubic splines away from the border; a corner-aligned
+    # grid would shift it by (s - 1) / 2 pixels.
+    ramp = np.tile(np.linspace(0.2, 0.8, 32, dtype=np.float32), (3, 32, 1))
+    p = problem(ramp, "sr", scale=4, method="area")
+    (result,) = build_method("bicubic", task="sr").solve([p])
+    inner = (slice(None), slice(4, -4), slice(4, -4))
+    assert np.abs(result.image[inner] - ramp[inner]).max() < 0.01
+
+
+def test_classical_is_the_tasks_first_installed_preference(monkeypatch):
+    from gs.methods import classical
+
+    for task, expected in (("sr", "bicubic"), ("inpaint", "interpolation"),
+                           ("denoise", "bm3d"), ("cs", "lasso-dct")):
+        assert classical.classical_name(task) == expected
+        assert build_method("classical", task=task).config() == build_method(
+            expected, task=task).config()
+    monkeypatch.setattr(classical.BM3D, "available", classmethod(lambda cls: False))
+    assert classical.classical_name("denoise") == "nl-means"
+    with pytest.raises(UserInputError, match="needs the bm3d package"):
+        build_method("bm3d", task="denoise")
+    with pytest.raises(UserInputError, match="raw has no classical answer"):
+        classical.classical_name("raw")
+    with pytest.raises(UserInputError, match="bicubic does not apply to task cs"):
+        build_method("bicubic", task="cs")
 
 
 # ------------------------------------------------------------------ gs-baseline
@@ -363,8 +429,9 @@ def test_cli_writes_gs_invert_report_format(tmp_path, photo, tiny_artifacts):
     assert ran.exit_code == 0, ran.output
     expected = json.loads(reference.read_text())
     assert set(data) == set(expected)
-    assert set(data["images"][0]) == set(expected["images"][0]) | {"details"}
-    assert data["settings"]["method"] == "lasso-dct" and data["task"] == "cs"
+    assert set(data["images"][0]) == set(expected["images"][0])
+    assert data["method"] == "lasso-dct" and expected["method"] == "surgery"
+    assert data["task"] == "cs"
     assert data["settings"]["alpha"] == auto_preset("lasso-dct", task="cs").alpha
     assert 5 < data["images"][0]["psnr"] < 60
     assert (out / "astronaut.png").exists()

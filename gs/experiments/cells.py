@@ -19,10 +19,10 @@ import numpy as np
 from tqdm import tqdm
 
 from gs.experiments.grid import Cell
-from gs.experiments.methods import Method
 from gs.io import write_npz
-from gs.jobs import Problem, simulated_problem
+from gs.methods import Method
 from gs.metrics import psnr, ssim
+from gs.problems import Problem, simulated_problem
 
 
 @dataclass
@@ -65,7 +65,7 @@ def _scores(cell: Cell, recovery: Any) -> dict[str, Any]:
 def _record(cell: Cell, method: Method, scores: dict[str, Any]) -> dict[str, Any]:
     """One tidy row; only the scores come from the cache, the names from the plan."""
     return {
-        **method.columns(),
+        **method.describe(),
         "label": cell.method,
         "task": cell.point.task,
         "ratio": cell.point.ratio,
@@ -122,7 +122,7 @@ def run(cells: Sequence[Cell], methods: Mapping[str, Method], cache_dir: str | P
                 if not batch:
                     continue
                 problems = [build_problem(cells[i]) for i in batch]
-                for i, recovery in zip(batch, method.recover(problems, seed)):
+                for i, recovery in zip(batch, method.solve(problems, seed=seed)):
                     result = CellResult(_scores(cells[i], recovery),
                                         np.asarray(recovery.image, dtype=np.float32))
                     _write_cached(_cache_path(cache_dir, keys[i]), result)

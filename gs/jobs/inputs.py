@@ -1,0 +1,197 @@
+"""The images of a job: files and folders expanded, and each read into a problem.
+
+``images`` may name files and folders; a folder means every image file below it
+(recursively, sorted), and its layout is kept under ``output_dir``. The index of an
+image, which seeds its problem, is its position in that expanded list, so a resumed or
+sharded run draws the same problems.
+
+Two modes:
+  * simulate: each image is ground truth; it is degraded with the operator of its
+    index (seeded), recovered, and scored (PSNR/SSIM).
+  * observation: each image is what was observed: a low-resolution image (``sr``), an
+    image plus a mask (``inpaint``), a noisy image (``denoise``), or a ``.npz`` with
+    ``y`` and the operator's spec and seed (``cs``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gs.errors import UserInputError
+from gs.io import IMAGE_SUFFIXES, read_image, resize_image, write_npz
+from gs.jobs.request import InversionJob
+from gs.operators import get_task, operator_from_spec
+from gs.problems import Problem, build_operator, simulated_problem
+from gs.seeding import Stream, problem_rng
+
+MIN_TRUTH_SIDE = 8
+"""Ground-truth images (``simulate``) with a side under this many pixels are refused."""
+
+MEASUREMENT_SUFFIX = ".npz"
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """One image of a job: its index (position in the expanded list), file and output path."""
+
+    index: int
+    path: Path
+    output: Path
+
+
+def input_suffixes(job: InversionJob) -> tuple[str, ...]:
+    """File suffixes a folder contributes: measurement files for a task observed as
+    measurements (compressed sensing), else images."""
+    if get_task(job.operator.task).observation == "measurements" and not job.simulate:
+        return (MEASUREMENT_SUFFIX,)
+    return IMAGE_SUFFIXES
+
+
+def expand_images(images: Sequence[str | Path], suffixes: Sequence[str] = IMAGE_SUFFIXES
+                  ) -> list[tuple[Path, Path]]:
+    """(file, output path relative to the output folder, without suffix) per input.
+
+    A file stands for itself (output ``<stem>``); a folder for every file below it
+    with one of ``suffixes`` (case-insensitive), sorted by relative path, its
+    layout kept (``sub/<stem>``). Hidden files and folders (``.name``: editor and
+    macOS ``._`` files, temporary files) are skipped. A missing path or an empty folder
+    is refused.
+    """
+    found: list[tuple[Path, Path]] = []
+    for item in map(Path, images):
+        if item.is_dir():
+            files = sorted((p for p in item.rglob("*")
+                            if p.is_file() and p.suffix.lower() in suffixes
+                            and not _hidden(p.relative_to(item))),
+                           key=lambda p: p.relative_to(item).as_posix())
+            if not files:
+                raise UserInputError(f"is a folder with no {'/'.join(suffixes)} files",
+                                     field="images", value=item)
+            found += [(p, p.relative_to(item).with_suffix("")) for p in files]
+        elif item.is_file():
+            found.append((item, Path(item.stem)))
+        else:
+            raise UserInputError("does not exist", field="images", value=item)
+    return found
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def list_inputs(job: InversionJob) -> list[JobInput]:
+    """Every image of ``job`` with its index and output path (names made unique)."""
+    seen: dict[Path, int] = {}
+    inputs = []
+    for index, (path, relative) in enumerate(expand_images(job.images, input_suffixes(job))):
+        seen[relative] = seen.get(relative, 0) + 1
+        if seen[relative] > 1:
+            relative = relative.with_name(f"{relative.name}_{seen[relative]}")
+        inputs.append(JobInput(index, path, job.output_dir / f"{relative}.png"))
+    return inputs
+
+
+def measurement_path(output: Path) -> Path:
+    """Where ``save_measurements`` writes the observation of the image recovered to ``output``."""
+    return output.with_suffix(MEASUREMENT_SUFFIX)
+
+
+def read_truth(path: Path, image_shape: tuple[int, int, int]) -> np.ndarray:
+    """A ground-truth image fitted to the artifact: center-crop and resize (notice on stderr)."""
+    image = read_image(path, "image", channels=image_shape[0])
+    if min(image.shape[1:]) < MIN_TRUTH_SIDE:
+        raise UserInputError(
+            f"is {image.shape[2]}x{image.shape[1]} pixels; a ground-truth image needs at least "
+            f"{MIN_TRUTH_SIDE} pixels on each side", field="image", value=path)
+    return resize_image(image, image_shape[1:], path)
+
+
+def observed_problem(path: Path, index: int, job: InversionJob,
+                     image_shape: tuple[int, int, int]) -> Problem:
+    """Read what was observed for one image (see the module docstring)."""
+    options = job.operator
+    c, h, w = image_shape
+    observation = get_task(options.task).observation
+    if observation == "measurements":
+        return _read_measurements(path, index, image_shape)
+    observed = read_image(path, "image", channels=c)
+    # an "image" observation has the operator's measurement shape (smaller for SR)
+    operator = build_operator(options, image_shape, job.seed, index) if (
+        observation == "image") else None
+    expected = tuple(image_shape) if operator is None else tuple(operator.measurement_shape)
+    if observed.shape != expected:
+        got = f"is {observed.shape[2]}x{observed.shape[1]} pixels"
+        if expected == tuple(image_shape):
+            raise UserInputError(f"{got} with {observed.shape[0]} channels; the artifact "
+                                 f"expects {w}x{h} with {c}", field="image", value=path)
+        raise UserInputError(f"{got}; a {operator.describe()} observation for this artifact "
+                             f"must be {expected[2]}x{expected[1]}", field="image", value=path)
+    if operator is not None:
+        return Problem(path, index, operator, observed)
+    if job.mask is None:  # a "masked" observation: the kept pixels are given by a mask
+        raise UserInputError("is required to inpaint an observed image", field="mask")
+    keep = read_image(job.mask, "mask", channels=1)[0] > 0.5
+    if keep.shape != (h, w):
+        raise UserInputError(f"must be {w}x{h} pixels like the artifact", field="mask",
+                             value=job.mask)
+    noise = 0.0 if options.noise_std is None else options.noise_std
+    masked = get_task(options.task).operator_class(options.operator)  # has from_mask
+    operator = masked.from_mask(keep, image_shape, noise_std=noise)
+    return Problem(path, index, operator, operator.A(observed[None])[0])
+
+
+def _read_measurements(path: Path, index: int, image_shape: tuple[int, int, int]) -> Problem:
+    def refuse(problem: str) -> UserInputError:
+        return UserInputError(problem, field="image", value=path)
+
+    if path.suffix.lower() != MEASUREMENT_SUFFIX or not path.is_file():
+        raise refuse("must be an existing .npz with y, spec and seed for cs")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            y = np.asarray(data["y"], dtype=np.float32)
+            spec = json.loads(str(data["spec"]))
+            seed, stored_index = int(data["seed"]), int(data["index"])
+        operator = operator_from_spec(spec, problem_rng(seed, stored_index, Stream.OPERATOR))
+    except UserInputError as exc:
+        raise refuse(f"is not a gs measurement file ({exc})") from None
+    except Exception:  # noqa: BLE001 - numpy/zip/json decoders on a hostile file
+        raise refuse("is not a gs measurement file (y, spec, seed, index)") from None
+    if tuple(operator.image_shape) != tuple(image_shape):
+        raise refuse(f"was measured for images of shape {operator.image_shape}, the artifact "
+                     f"makes {tuple(image_shape)}")
+    if y.shape != tuple(operator.measurement_shape):
+        raise refuse(f"holds y of shape {y.shape}, expected {operator.measurement_shape}")
+    if not np.isfinite(y).all():
+        raise refuse("holds measurements that are NaN or infinite")
+    return Problem(path, index, operator, y)
+
+
+def load_problems(job: InversionJob, image_shape: tuple[int, int, int],
+                  inputs: Sequence[JobInput]) -> list[Problem]:
+    """Read and degrade (simulate) or read (observation) the images ``inputs``."""
+    problems = []
+    for item in inputs:
+        if job.simulate:
+            truth = read_truth(item.path, image_shape)
+            problems.append(simulated_problem(item.path, item.index, truth, job.operator,
+                                              job.seed))
+        else:
+            problems.append(observed_problem(item.path, item.index, job, image_shape))
+    return problems
+
+
+def saves_measurements(job: InversionJob) -> bool:
+    """Whether the job also writes each simulated observation (cs) as ``.npz``."""
+    return (job.save_measurements and job.simulate
+            and get_task(job.operator.task).observation == "measurements")
+
+
+def save_measurements(path: Path, problem: Problem, seed: int, overwrite: bool) -> Path:
+    """Write a CS observation (``y``, operator spec, seed, index) as ``.npz``."""
+    return write_npz(path, overwrite, "output_dir", y=problem.y,
+                     spec=json.dumps(problem.operator.spec()), seed=seed, index=problem.index)

@@ -1,0 +1,238 @@
+"""The classical answers: what a user gets in milliseconds from a well-kept library.
+
+One method per well-known answer, each on the observation alone (no learned prior):
+
+* ``bicubic`` (super-resolution): cubic-spline upsampling of y (scipy.ndimage.zoom,
+  centre-aligned as the operator's blocks are).
+* ``interpolation`` (inpainting): biharmonic (scikit-image) or linear (scipy) fill of
+  the missing pixels; kept pixels come back as observed.
+* ``bm3d`` (denoising, the ``bm3d`` package, an optional extra: free for non-commercial
+  use only), ``nl-means`` and ``tv`` (scikit-image, BSD) with the known noise level.
+* ``lasso-dct`` / ``lasso-wavelet`` (compressed sensing): :mod:`gs.methods.lasso`.
+
+``classical`` picks the task's own (:data:`gs.operators.registry.Task.classical`, the
+first of its preferences whose library is installed), so every comparison the product
+shows can put the classical answer beside surgery.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gs.errors import UserInputError
+from gs.methods.base import Method, MethodContext, answer, stopwatch
+from gs.methods.presets import auto_preset
+from gs.operators import get_task
+from gs.problems import Problem
+from gs.results import Recovery
+
+
+def _single_thread() -> Any:
+    """Run the library call on one BLAS thread: the images are small, and an idle pool of
+    threads fighting a loaded machine costs far more than it gains."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
+class _Classical(Method):
+    """A classical answer: settings default to the method's preset; one image at a time."""
+
+    prior: ClassVar[str] = "none"
+    #: The task this method answers (its operator's attributes are read).
+    task: ClassVar[str]
+    #: The Python package the method needs beyond gs's own dependencies, if any.
+    requires: ClassVar[str | None] = None
+
+    def __init__(self, settings: Any = None) -> None:
+        self.settings = settings or auto_preset(self.name)
+
+    @classmethod
+    def available(cls) -> bool:
+        """Whether the library this method needs is installed."""
+        return cls.requires is None or importlib.util.find_spec(cls.requires) is not None
+
+    @classmethod
+    def build(cls, context: MethodContext) -> Method:
+        if not cls.available():
+            raise UserInputError(f"{cls.name} needs the {cls.requires} package; install it "
+                                 f"with pip install 'gs[{cls.requires}]'", field="method")
+        return cls(context.settings)
+
+    def solve_one(self, problem: Problem, seed: int) -> Recovery:
+        if problem.operator.task != self.task:
+            raise UserInputError(f"{self.name} answers {self.task} problems, not "
+                                 f"{problem.operator.task}", field="method")
+        with stopwatch() as elapsed, _single_thread():
+            image = self.recover(problem)
+        return answer(problem, image, elapsed[0], answer=self.name)
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        """The (C, H, W) answer to one problem (clipped to [0, 1] by the caller)."""
+        raise NotImplementedError
+
+
+class Bicubic(_Classical):
+    """Cubic-spline upsampling of the low-resolution observation (scipy.ndimage.zoom).
+
+    ``grid_mode=True`` aligns pixel *areas*, as the operator's s×s blocks are (each
+    measurement sits at its block's centre); the border is reflected.
+    """
+
+    name: ClassVar[str] = "bicubic"
+    task: ClassVar[str] = "sr"
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        from scipy.ndimage import zoom
+
+        s = problem.operator.scale
+        return zoom(np.asarray(problem.y, dtype=np.float64), (1, s, s), order=self.settings.order,
+                    grid_mode=True, mode=self.settings.mode)
+
+
+class Interpolation(_Classical):
+    """Fill the missing pixels from the observed ones; observed pixels stay as observed.
+
+    ``biharmonic``: skimage.restoration.inpaint_biharmonic (smooth, per channel);
+    ``linear``: scipy.interpolate.griddata on the Delaunay triangulation of the kept
+    pixels, nearest kept pixel outside their convex hull.
+    """
+
+    name: ClassVar[str] = "interpolation"
+    task: ClassVar[str] = "inpaint"
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        keep = np.asarray(problem.operator.mask, dtype=bool)
+        observed = np.asarray(problem.y, dtype=np.float64)
+        if keep.all():
+            return observed
+        if self.settings.kind == "biharmonic":
+            from skimage.restoration import inpaint_biharmonic
+
+            filled = inpaint_biharmonic(observed.transpose(1, 2, 0), ~keep, channel_axis=-1)
+            filled = filled.transpose(2, 0, 1)
+        else:
+            filled = _linear_fill(observed, keep)
+        return np.where(keep[None], observed, filled)
+
+
+def _linear_fill(observed: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """(C, H, W) with the pixels where ``keep`` is False filled linearly (nearest outside)."""
+    from scipy.interpolate import griddata
+
+    known = np.argwhere(keep)
+    missing = np.argwhere(~keep)
+    out = observed.copy()
+    for channel in out:
+        values = channel[keep]
+        linear = (griddata(known, values, missing, method="linear") if len(known) >= 3
+                  else np.full(len(missing), np.nan))
+        nearest = griddata(known, values, missing, method="nearest")
+        channel[~keep] = np.where(np.isnan(linear), nearest, linear)
+    return out
+
+
+class BM3D(_Classical):
+    """BM3D (Dabov et al. 2007) with the known noise level, the ``bm3d`` package.
+
+    The package is free for non-commercial use only (Tampere University's licence),
+    so it is an optional extra: ``pip install 'gs[bm3d]'``.
+    """
+
+    name: ClassVar[str] = "bm3d"
+    task: ClassVar[str] = "denoise"
+    requires: ClassVar[str | None] = "bm3d"
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        import bm3d
+
+        y = np.asarray(problem.y, dtype=np.float64)
+        sigma = problem.operator.noise_std
+        if sigma <= 0:
+            return y
+        profile = self.settings.profile
+        if y.shape[0] == 3:
+            return bm3d.bm3d_rgb(y.transpose(1, 2, 0), sigma, profile=profile).transpose(2, 0, 1)
+        return np.stack([bm3d.bm3d(channel, sigma, profile=profile) for channel in y])
+
+
+class NLMeans(_Classical):
+    """Non-local means (Buades et al. 2005), scikit-image, with the known noise level."""
+
+    name: ClassVar[str] = "nl-means"
+    task: ClassVar[str] = "denoise"
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        from skimage.restoration import denoise_nl_means
+
+        y = np.asarray(problem.y, dtype=np.float64)
+        sigma = problem.operator.noise_std
+        if sigma <= 0:
+            return y
+        s = self.settings
+        return denoise_nl_means(y, h=s.h * sigma, sigma=sigma, patch_size=s.patch_size,
+                                patch_distance=s.patch_distance, fast_mode=True,
+                                channel_axis=0)
+
+
+class TotalVariation(_Classical):
+    """Total-variation denoising (Chambolle 2004), scikit-image, weight ∝ noise level."""
+
+    name: ClassVar[str] = "tv"
+    task: ClassVar[str] = "denoise"
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        from skimage.restoration import denoise_tv_chambolle
+
+        y = np.asarray(problem.y, dtype=np.float64)
+        sigma = problem.operator.noise_std
+        if sigma <= 0:
+            return y
+        return denoise_tv_chambolle(y, weight=self.settings.weight * sigma, channel_axis=0)
+
+
+def classical_name(task: str) -> str:
+    """The registered classical answer of ``task``: its first preference that is installed.
+
+    Raises:
+        UserInputError: the task has no classical answer (field ``task``).
+    """
+    from gs.methods import method_class
+
+    preferences = get_task(task).classical
+    for name in preferences:
+        cls = method_class(name)
+        if getattr(cls, "available", lambda: True)():
+            return name
+    raise UserInputError(f"{task} has no classical answer installed"
+                         + (f" (it takes {', '.join(preferences)})" if preferences else ""),
+                         field="task")
+
+
+class Classical(Method):
+    """The classical answer of the problems' task (see :func:`classical_name`)."""
+
+    name: ClassVar[str] = "classical"
+    prior: ClassVar[str] = "none"
+
+    def __init__(self, task: str = "cs", settings: Any = None) -> None:
+        from gs.methods import build_method
+
+        self.inner = build_method(classical_name(task), task=task, settings=settings)
+        self.settings = self.inner.settings
+
+    @classmethod
+    def build(cls, context: MethodContext) -> Method:
+        return cls(context.task, context.settings)
+
+    def config(self) -> dict[str, Any]:
+        return self.inner.config()
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    def solve(self, problems, *, seed=0, on_step=None) -> list[Recovery]:
+        return self.inner.solve(problems, seed=seed)

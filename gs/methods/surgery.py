@@ -1,0 +1,167 @@
+"""Generator Surgery as a method: invert an artifact's cut generator (c = 0: no surgery).
+
+The artifact carries the blocks in front of its cut, so one file serves surgery at its
+own cut and at every shallower one, "no surgery" (c = 0) included
+(:class:`gs.artifacts.ArtifactView`). The inversion itself is :func:`gs.invert.invert`,
+on whatever backend the artifact has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gs.artifacts import Artifact, at_cut
+from gs.io import sha256_file
+from gs.latent import InitSpec
+from gs.methods.base import Method, MethodContext, StepCallback, check_problems
+from gs.problems import OperatorOptions, Problem, build_operator
+from gs.results import Recovery
+from gs.settings import InversionSettings
+
+
+@cache
+def file_digest(path: str) -> str:
+    """sha256 of a file, computed once per path and process."""
+    return sha256_file(path)
+
+
+def artifact_identity(artifact: Artifact) -> dict[str, Any]:
+    """What determines an artifact's generator: source weights, model and versions.
+
+    Not the file's bytes: the same weights cut at c give the same ``G_c`` whether
+    exported at c or viewed at c from a deeper export, so results computed with either
+    are interchangeable.
+    """
+    meta = artifact.metadata
+    return {"source_sha256": meta.source_sha256, "model": meta.model,
+            "model_config": meta.model_config, "gs_version": meta.gs_version,
+            "torch_version": meta.torch_version}
+
+
+def _shallower(settings: InversionSettings, cut: int, artifact_cut: int) -> InversionSettings:
+    """For an artifact cut at ``artifact_cut`` seen at the shallower ``cut``: ``settings``
+    with a progressive schedule ending at ``cut`` (dropped when that leaves one stage)."""
+    if cut == artifact_cut or not settings.schedule:
+        return settings
+    schedule = tuple(k for k in settings.schedule if k < cut) + (cut,)
+    return settings.override(schedule=schedule if len(schedule) > 1 else ())
+
+
+class Surgery(Method):
+    """Invert an artifact at cut ``cut`` (default its own; 0 = no surgery).
+
+    Args:
+        artifact: a loaded artifact (its own cut ≥ ``cut``), of any format.
+        task: which of the artifact's recommended settings to use.
+        settings: the settings to run with; None: the artifact's recommendation for
+            ``task`` (its ``gs.json``). A progressive schedule stops at ``cut``.
+        cut: the cut to solve at; None: the artifact's own.
+        init: None (the artifact's init), an :class:`InitSpec`, or ``"lasso"``:
+            LassoInv, start from the latent that best explains ``warm_start``'s
+            recovery (fitted with A = I, no noise, all restarts), then solve from
+            that single start.
+        init_name: the name tables show for ``init``.
+        warm_start: the method whose recovery LassoInv fits (Lasso-DCT).
+        overrides: non-None values replace those of the settings (and of the A = I
+            fit of LassoInv), e.g. ``{"steps": 2}`` for smoke runs.
+    """
+
+    name: ClassVar[str] = "surgery"
+    prior: ClassVar[str] = "artifact"
+
+    def __init__(self, artifact: Artifact, task: str = "cs",
+                 settings: InversionSettings | None = None, cut: int | None = None,
+                 init: InitSpec | str | None = None, init_name: str | None = None,
+                 warm_start: Method | None = None,
+                 overrides: dict[str, Any] | None = None) -> None:
+        if init == "lasso" and warm_start is None:
+            raise ValueError("init 'lasso' needs a warm_start method (Lasso-DCT)")
+        cut = artifact.metadata.cut if cut is None else cut
+        self.artifact = at_cut(artifact, cut)
+        self.cut = cut
+        overrides = overrides or {}
+        self.settings = _shallower((settings or artifact.metadata.settings_for(task)).override(
+            **overrides), cut, artifact.metadata.cut)
+        self.init = init
+        self.init_name = init_name
+        self.warm_start = warm_start
+        self.raw_settings = None
+        if init == "lasso":
+            self.raw_settings = _shallower(
+                artifact.metadata.settings_for("raw").override(**overrides), cut,
+                artifact.metadata.cut)
+
+    @classmethod
+    def build(cls, context: MethodContext) -> Surgery:
+        return cls(context.artifact, task=context.task, settings=context.settings)
+
+    def describe(self) -> dict[str, Any]:
+        return {"method": "no surgery" if self.cut == 0 else "gs", "cut": self.cut,
+                "init": self.init_name}
+
+    def config(self) -> dict[str, Any]:
+        """Labels are left out and an init equal to the artifact's own is recorded as
+        the default, so studies share results (the sweep's c = 1 cells are the init
+        study's CN(0,1) cells)."""
+        init: Any = self.init
+        if isinstance(init, InitSpec):
+            own = {spec.init for spec in self.artifact.metadata.spec.inputs}
+            init = None if own == {init} else init.to_json()
+        return {
+            "method": "surgery",
+            "cut": self.cut,
+            "artifact": artifact_identity(self.artifact),
+            "settings": self.settings.to_json(),
+            "init_spec": init,
+            "warm_start": None if self.warm_start is None else self.warm_start.config(),
+            "raw_settings": None if self.raw_settings is None else self.raw_settings.to_json(),
+        }
+
+    def solve(self, problems: Sequence[Problem], *, seed: int = 0,
+              on_step: StepCallback | None = None) -> list[Recovery]:
+        """Invert every problem in one batch (each image with all its restarts)."""
+        from gs.invert import invert
+
+        check_problems(problems)
+        operators = [p.operator for p in problems]
+        ys = [p.y for p in problems]
+        indices = [p.index for p in problems]
+        if self.init == "lasso":
+            results = invert(self.artifact, operators, ys, self.settings.override(restarts=1),
+                             seed=seed, image_indices=indices,
+                             initial=self._lasso_latents(problems, seed), on_step=on_step)
+        else:
+            results = invert(self.artifact, operators, ys, self.settings, seed=seed,
+                             image_indices=indices,
+                             init=self.init if isinstance(self.init, InitSpec) else None,
+                             on_step=on_step)
+        for result in results:
+            result.details = {"cut": self.cut}
+        return results
+
+    def _lasso_latents(self, problems: Sequence[Problem], seed: int) -> list[list[np.ndarray]]:
+        """LassoInv: per problem, the latents whose image best explains the warm start's
+        recovery (A = I, no noise; best of the settings' restarts)."""
+        from gs.invert import invert
+
+        warm = self.warm_start.solve(problems, seed=seed)
+        shape = tuple(self.artifact.metadata.image_shape)
+        identity = [build_operator(OperatorOptions("raw"), shape, seed, p.index)
+                    for p in problems]
+        fits = invert(self.artifact, identity, [w.image for w in warm], self.raw_settings,
+                      seed=seed, image_indices=[p.index for p in problems])
+        return [fit.latents for fit in fits]
+
+
+class NoSurgery(Surgery):
+    """The same weights at c = 0 (plain CSGM-style inversion of the whole generator)."""
+
+    name: ClassVar[str] = "no-surgery"
+
+    def __init__(self, artifact: Artifact, task: str = "cs",
+                 settings: InversionSettings | None = None, **options: Any) -> None:
+        super().__init__(artifact, task=task, settings=settings, cut=0, **options)
