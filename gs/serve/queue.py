@@ -245,9 +245,14 @@ class JobBoard:
                 last_image[0] = time.perf_counter()
             self._update(job, **changes)
 
+        def on_column(key: str) -> None:
+            # a new column has no progress and no current image until its first step
+            last_image[0] = 0.0
+            self._update(job, column=key, progress=None, current_png=None)
+
         try:
             result = self.runner(job.folder, job.request, self.catalog, job.upload, job.mask,
-                                 on_step, lambda key: self._update(job, column=key, progress=None))
+                                 on_step, on_column)
         except JobCancelled:
             self._update(job, status="cancelled", error="cancelled while running",
                          seconds=time.perf_counter() - start)

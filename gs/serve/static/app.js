@@ -8,7 +8,7 @@ const RECENT_KEY = "gs-serve.recent-jobs";
 const RECENT_MAX = 8;
 const COLOURS = { no_surgery: "#52606d", surgery: "#1d4ed8" };
 const state = {
-  file: null, example: null, photoToken: 0, limits: null, artifacts: [],
+  file: null, example: null, photoToken: 0, photoLoading: null, limits: null, artifacts: [],
   job: null, plan: [], running: false, stream: null, lastImage: 0,
   undo: [], painted: false, previewTimer: null, previewAbort: null, previewError: false,
   shown: [],
@@ -93,7 +93,13 @@ function clearResults() {
   }
 }
 
-async function choosePhoto({ file = null, example = null }) {
+function choosePhoto(choice) {
+  // run() waits for the photo being read, so a quick click runs on the new photo
+  state.photoLoading = readPhoto(choice);
+  return state.photoLoading;
+}
+
+async function readPhoto({ file = null, example = null }) {
   showError("");
   clearResults();
   const token = ++state.photoToken;
@@ -322,6 +328,7 @@ async function updatePreview() {
 
 // ------------------------------------------------------------------ running
 async function run() {
+  await state.photoLoading;
   showError("");
   if (!state.file && !state.example) { showError("Choose a photo first: upload one or pick an example."); return; }
   const limit = state.limits && state.limits.max_upload_bytes;
@@ -404,6 +411,7 @@ function update(snap) {
         state.lastImage = now;
         const img = $("current");
         img.onload = () => { $("current-figure").hidden = false; };
+        img.onerror = () => { $("current-figure").hidden = true; };
         img.src = `/api/jobs/${snap.id}/current.png?v=${snap.version}`;
         $("current-caption").textContent = `current image: ${col.label}`;
       }
@@ -544,9 +552,9 @@ function summarise(r) {
   }
   const diffs = others.map((c) => {
     const d = surgery.psnr - c.psnr;
-    return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)} dB over ${c.label}`;
+    return `${Math.abs(d).toFixed(2)} dB ${d >= 0 ? "above" : "below"} ${c.label}`;
   });
-  return `${surgery.label}: ${surgery.psnr.toFixed(2)} dB, ${diffs.join(" and ")} on this photo (seed ${r.request.seed}).`;
+  return `${surgery.label}: PSNR ${surgery.psnr.toFixed(2)} dB, ${diffs.join(", ")} on this photo (seed ${r.request.seed}).`;
 }
 
 function fillSwipe() {
@@ -680,6 +688,15 @@ async function init() {
   }
   for (const id of ["swipe-a", "swipe-b"]) $(id).addEventListener("change", showSwipe);
   $("swipe-pos").addEventListener("input", showSwipe);
+  const view = $("swipe-view");
+  const drag = (ev) => {
+    if (ev.type !== "pointerdown" && !view.hasPointerCapture(ev.pointerId)) return;
+    const r = view.getBoundingClientRect();
+    $("swipe-pos").value = String(Math.round(100 * (ev.clientX - r.left) / r.width));
+    showSwipe();
+  };
+  view.addEventListener("pointerdown", (ev) => { view.setPointerCapture(ev.pointerId); drag(ev); });
+  view.addEventListener("pointermove", drag);
   $("zoom-close").addEventListener("click", () => $("zoom").close());
   showOptions();
   try {
