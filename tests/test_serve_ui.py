@@ -261,6 +261,20 @@ def test_reload_brings_back_a_running_and_a_finished_job(server, page, browser):
         expect(page.locator("#cancel")).to_be_enabled()
         expect(page.locator("#run")).to_be_disabled()
         expect(page.locator("#current-figure")).to_be_hidden()  # no broken image
+        # meanwhile another visitor's job waits in the queue, and can be cancelled there
+        visitor = browser.new_context(viewport=DESKTOP)
+        queued = visitor.new_page()
+        open_page(queued, server.url)
+        queued.locator("#examples button[data-example=coffee]").click()
+        expect(queued.locator("#photo-name")).to_have_text("example: coffee")
+        queued.click("#run")
+        expect(queued.locator("#status")).to_have_text("Waiting in the queue (position 1).")
+        expect(queued.locator("#current-figure")).to_be_hidden()
+        queued.click("#cancel")
+        expect(queued.locator("#status")).to_have_text(
+            "The job was cancelled before it started.")
+        expect(queued.locator("#run")).to_be_enabled()
+        visitor.close()
     finally:
         server.gate.set()
     expect(page.locator("#results")).to_be_visible(timeout=60_000)
@@ -380,7 +394,7 @@ def test_drop_paste_paint_undo_erase_run_and_screenshot(server, page, photo, tmp
         page.mouse.up()
 
     # a band over the eyes: those pixels are what the recovery never sees
-    stroke(110)
+    stroke(128)
     band = page.evaluate(PAINTED)
     stroke(200)
     assert page.evaluate(PAINTED) > band
@@ -388,7 +402,7 @@ def test_drop_paste_paint_undo_erase_run_and_screenshot(server, page, photo, tmp
     assert page.evaluate(PAINTED) == band
     expect(page.locator("#undo")).to_be_enabled()  # the first stroke can still be undone
     page.check("input[name=tool][value=erase]")
-    stroke(110, 170, 230)
+    stroke(128, 170, 230)
     erased = page.evaluate(PAINTED)
     assert 0 < erased < band
     page.keyboard.press("Control+z")
@@ -418,8 +432,10 @@ def test_drop_paste_paint_undo_erase_run_and_screenshot(server, page, photo, tmp
     assert report.ok and report.json()["columns"][-1]["psnr"] == surgery["psnr"]
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
-    page.set_viewport_size(PHONE)
-    page.locator("#results").screenshot(path=str(narrow))
+    page.set_viewport_size(PHONE)  # what a phone shows once the page scrolled to the result
+    page.evaluate("document.getElementById('results').scrollIntoView()")
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(narrow))
     assert shot.stat().st_size > 10_000 and narrow.stat().st_size > 10_000
 
 

@@ -204,8 +204,14 @@ def classical_recovery(problem: Problem, seed: int = 0) -> np.ndarray:
     The single place that says how the page's "classical" column is made; the
     method of each task is :data:`CLASSICAL`.
     """
+    from threadpoolctl import threadpool_limits
+
     method = CLASSICAL[problem.operator.task]
-    return np.clip(method.solve(problem, seed), 0.0, 1.0).astype(np.float32)
+    # One BLAS thread: these solvers make many tiny LAPACK calls, which a thread pool
+    # slows by orders of magnitude on a busy machine (and the generator columns use torch's).
+    with threadpool_limits(limits=1):
+        image = method.solve(problem, seed)
+    return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
 # --- the columns of a job ---------------------------------------------------------------

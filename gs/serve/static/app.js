@@ -422,7 +422,7 @@ function update(snap) {
     drawChart(snap.trace);
   }
   if (snap.status === "failed" || snap.status === "cancelled") {
-    say(snap.status === "failed" ? "The job failed." : `Cancelled: ${snap.error}.`);
+    say(snap.status === "failed" ? "The job failed." : `The job was ${snap.error}.`);
     $("detail").textContent = "";
     bar.value = 0;
     if (snap.status === "failed") showError(snap.error);
