@@ -67,18 +67,27 @@ lint: venv
 clean:
 	rm -rf $(VENV) demo_out
 
-# make test-ui : the gs-serve page in headless Chromium (Debian's /usr/bin/chromium)
-test-ui: venv
+# make test-ui : the gs-serve page in headless Chromium (Debian's /usr/bin/chromium), with
+#                axe-core (npm, pinned in tests/ui/package-lock.json) checking accessibility
+AXE := tests/ui/node_modules/axe-core/axe.min.js
+$(AXE): tests/ui/package.json tests/ui/package-lock.json
+	@command -v npm >/dev/null || { echo "make test-ui needs npm: apt-get install -y npm" >&2; exit 1; }
+	cd tests/ui && npm ci --no-audit --no-fund
+	touch $@
+
+test-ui: venv $(AXE)
 	$(BIN)/python -m pytest -q -m ui tests/test_serve_ui.py
 
-# make serve-screenshot : docs/serve.png from the face weights, recommended settings
+# make serve-screenshot : docs/serve.png and docs/serve_narrow.png from the face weights,
+#                         recommended settings
 SERVE_ARTIFACTS := demo_out/dcgan_c1.pt demo_out/dcgan_c0.pt
 demo_out/dcgan_c%.pt: $(WEIGHTS)
 	$(BIN)/gs-export dcgan --weights $(WEIGHTS) --cut $* -o $@
 
-serve-screenshot: venv $(SERVE_ARTIFACTS)
+serve-screenshot: venv $(AXE) $(SERVE_ARTIFACTS)
 	GS_UI_ARTIFACTS=$(subst $(eval) ,$(comma),$(SERVE_ARTIFACTS)) GS_UI_STEPS= \
-	GS_UI_SCREENSHOT=docs/serve.png $(BIN)/python -m pytest -q -m ui tests/test_serve_ui.py
+	GS_UI_SCREENSHOT=docs/serve.png $(BIN)/python -m pytest -q -m ui tests/test_serve_ui.py \
+	-k screenshot
 
 # make serve : the page on http://127.0.0.1:8000 with the face weights (surgery and no surgery)
 serve: venv $(SERVE_ARTIFACTS)

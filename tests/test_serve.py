@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import socket
@@ -15,10 +16,14 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gs.cli import main as invert_cli
-from gs.io import read_image, resize_image, write_image
+from gs.errors import UserInputError
+from gs.io import read_image, resize_image, to_uint8, write_image
+from gs.jobs import OperatorOptions, Problem, simulated_problem
+from gs.metrics import psnr
+from gs.results import StepEvent
 from gs.serve.catalog import Catalog
 from gs.serve.queue import Job, JobBoard
-from gs.serve.runner import PageRequest
+from gs.serve.runner import PageRequest, check_request, classical_label, classical_recovery
 
 pytestmark = [
     pytest.mark.usefixtures("one_thread"),
@@ -131,13 +136,34 @@ def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifa
     current = client.get(f"/api/jobs/{job_id}/current.png")
     assert current.status_code == 200 and pixels(current.content).shape == (16, 16, 3)
 
+    # every running event says which stage of how many, at which cut, and the held-out
+    # residual the recommended settings stop by
+    assert all(e["progress"]["stages"] == len(plan["schedule"]) and e["progress"]["cut"] ==
+               plan["schedule"][e["progress"]["stage"]] and e["progress"]["score"] >= 0
+               for e in running for plan in seen[-1]["plan"]
+               if plan["key"] == e["progress"]["column"])
+    assert [(p["key"], p["label"]) for p in seen[-1]["plan"]] == [
+        ("classical", "classical: lasso-dct"), ("no_surgery", "no surgery (c=0)"),
+        ("surgery", "surgery (c=1)")]
+    assert seen[-1]["source"] == "uploaded photo" and seen[-1]["request"]["ratio"] == 0.3
+
     result = seen[-1]["result"]
-    assert [c["key"] for c in result["columns"]] == ["no_surgery", "surgery"]
+    assert [c["key"] for c in result["columns"]] == ["classical", "no_surgery", "surgery"]
     files = {name: client.get(f"/api/jobs/{job_id}/files/{name}") for name in
-             ("truth.png", "observation.png", "no_surgery.png", "surgery.png", "compare.png",
-              "report.json")}
+             ("truth.png", "observation.png", "classical.png", "no_surgery.png", "surgery.png",
+              "compare.png", "report.json")}
     assert all(r.status_code == 200 for r in files.values())
-    assert files["report.json"].json()["columns"][1]["psnr"] == result["columns"][1]["psnr"]
+    assert files["report.json"].json()["columns"][2]["psnr"] == result["columns"][2]["psnr"]
+    scores = {c["key"]: c["psnr"] for c in result["columns"]}
+    assert result["best"]["psnr"] == max(scores, key=scores.get)
+    # the classical column is Lasso-DCT on the very measurements the generator columns saw
+    (tmp_path / "truth.png").write_bytes(files["truth.png"].content)
+    truth = read_image(tmp_path / "truth.png")
+    problem = simulated_problem(photo16, 0, truth, OperatorOptions(task="cs", ratio=0.3), 3)
+    classical = classical_recovery(problem, seed=3)
+    np.testing.assert_array_equal(pixels(files["classical.png"].content),
+                                  to_uint8(classical).transpose(1, 2, 0))
+    assert result["columns"][0]["psnr"] == pytest.approx(psnr(classical, truth), rel=1e-6)
 
     out = tmp_path / "cli"
     cli = CliRunner().invoke(invert_cli, [
@@ -146,7 +172,7 @@ def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifa
         "--report", str(tmp_path / "r.json"), "--compare", str(tiny_artifacts[0])])
     assert cli.exit_code == 0, cli.output
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["images"][0]["psnr"] == pytest.approx(result["columns"][1]["psnr"], abs=0)
+    assert report["images"][0]["psnr"] == pytest.approx(result["columns"][2]["psnr"], abs=0)
     np.testing.assert_array_equal(pixels(out / "face.png"), pixels(files["surgery.png"].content))
     np.testing.assert_array_equal(pixels(out / "compare" / "face.png"),
                                   pixels(files["no_surgery.png"].content))
@@ -162,7 +188,7 @@ def test_painted_mask_runs_as_gs_invert_mask(client, photo16, tiny_artifacts, tm
     assert response.status_code == 202, response.text
     job = wait(client, response.json()["id"])
     assert job["status"] == "done", job["error"]
-    assert [c["key"] for c in job["result"]["columns"]] == ["surgery"]
+    assert [c["key"] for c in job["result"]["columns"]] == ["classical", "surgery"]
     base = f"/api/jobs/{job['id']}/files"
     mask = pixels(client.get(f"{base}/mask.png").content)
     assert (mask[:, :8] == 0).all() and (mask[:, 8:] == 255).all()
@@ -177,7 +203,7 @@ def test_painted_mask_runs_as_gs_invert_mask(client, photo16, tiny_artifacts, tm
     assert cli.exit_code == 0, cli.output
     np.testing.assert_array_equal(pixels(tmp_path / "out" / "observed.png"),
                                   pixels(client.get(f"{base}/surgery.png").content))
-    score = job["result"]["columns"][0]
+    score = job["result"]["columns"][1]
     assert 0 < score["psnr"] < 100 and -1 <= score["ssim"] <= 1
 
 
@@ -186,7 +212,16 @@ def test_painted_mask_runs_as_gs_invert_mask(client, photo16, tiny_artifacts, tm
     ({}, b"", 400, "image: the uploaded file is empty"),
     ({}, None, 400, "upload a photo or choose an example"),
     ({"artifact": "dcgan_c9"}, "photo", 400, "artifact 'dcgan_c9' is not served here"),
-    ({"ratio": "lots"}, "photo", 400, "ratio must be a float"),
+    ({"ratio": "lots"}, "photo", 400, "ratio must be a number, got 'lots'"),
+    ({"seed": "2.5"}, "photo", 400, "seed must be an integer, got '2.5'"),
+    ({"compare": "maybe"}, "photo", 400, "compare must be true or false, got 'maybe'"),
+    # 16 x 16 x 3 = 768 values: round(0.02 * 768) = 15 measurements, one too few
+    ({"ratio": "0.02"}, "photo", 400, "ratio 0.02 gives 15 of the 768 values of this artifact's "
+                                      "images; at least 16 measurements are needed (ratio ≥ "
+                                      "0.021)"),
+    ({"ratio": "1e-9"}, "photo", 400, "gives 1 of the 768 values"),
+    ({"task": "inpaint", "keep": "0.01"}, "photo", 400, "keep 0.01 keeps 3 of the 256 pixels"),
+    ({"example": "chelsea"}, "photo", 400, "give either image (an uploaded photo) or example"),
     ({"ratio": "1.5"}, "photo", 400, "ratio must be in (0, 1]"),
     ({"scale": "3", "task": "sr"}, "photo", 400, "scale must be one of 2, 4, 8"),
     ({"task": "deblur"}, "photo", 400, "task must be one of cs, inpaint, sr, denoise"),
@@ -269,9 +304,13 @@ def test_own_temp_folder_lives_as_long_as_the_server(catalog, photo16):
 def test_pages_and_examples(client):
     page = client.get("/")
     assert page.status_code == 200
-    for element in ('id="file"', 'id="paint"', 'id="ratio"', 'id="run"', 'id="cancel"',
-                    'id="error"', 'id="dl-report"', 'value="sr"', 'value="denoise"'):
+    for element in ('id="file"', 'id="drop"', 'id="paint"', 'id="ratio"', 'id="run"',
+                    'id="cancel"', 'id="error"', 'id="dl-report"', 'value="sr"',
+                    'value="denoise"', 'aria-live="polite"', 'id="swipe-pos"', 'rel="icon"'):
         assert element in page.text
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert icon.content.startswith(b"<svg")
     assert "EventSource" in client.get("/static/app.js").text
     info = client.get("/api/artifacts").json()
     assert {a["id"]: a["no_surgery"] for a in info["artifacts"]} == {"tiny_c1": "tiny_c0",
@@ -318,13 +357,10 @@ def test_gs_invert_compare_refuses_before_any_work(tiny_artifacts, photo16, tmp_
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["face_compare.png"]
 
 
-class _Event:
-    def __init__(self, step: int) -> None:
-        self.stage, self.cut, self.step, self.steps = 0, 1, step, 10**6
-        self.losses = np.array([1.0 / step])
-
-    def current(self) -> np.ndarray:
-        return np.zeros((1, 3, 4, 4), np.float32)
+def _event(step: int, scores: np.ndarray | None = None) -> StepEvent:
+    """A step of a long stage, as the engine reports it; ``scores`` only when held out."""
+    return StepEvent(0, 1, step, 10**6, np.array([1.0 / step]),
+                     lambda: np.zeros((1, 3, 4, 4), np.float32), scores)
 
 
 def test_board_cancels_running_jobs_and_survives_bugs(catalog, tmp_path):
@@ -336,7 +372,7 @@ def test_board_cancels_running_jobs_and_survives_bugs(catalog, tmp_path):
         step = 0
         while True:  # stops only when on_step raises (the cancel)
             step += 1
-            on_step("surgery", _Event(step))
+            on_step("surgery", _event(step, np.array([0.5]) if step > 1 else None))
             started.set()
             time.sleep(0.001)
 
@@ -345,7 +381,9 @@ def test_board_cancels_running_jobs_and_survives_bugs(catalog, tmp_path):
     for seed in (1, 0):
         job_id, folder = board.new_folder()
         jobs.append(board.submit(Job(job_id, PageRequest("tiny_c1", seed=seed), folder,
-                                     folder / "upload", None)))
+                                     folder / "upload", None, plan=[
+                                         {"key": "surgery", "label": "surgery (c=1)",
+                                          "schedule": [0, 1]}])))
     assert started.wait(30)
     board.cancel(jobs[1].id)
     board.wait_for_change(jobs[1], -1, 0)
@@ -355,6 +393,8 @@ def test_board_cancels_running_jobs_and_survives_bugs(catalog, tmp_path):
     assert jobs[0].status == "failed"
     assert jobs[0].error == "the server failed on this job (RuntimeError: boom)"
     assert jobs[1].status == "cancelled" and jobs[1].progress["step"] >= 1
+    assert jobs[1].progress["stages"] == 2
+    assert jobs[1].progress["score"] == (0.5 if jobs[1].progress["step"] > 1 else None)
     assert jobs[1].current_png is not None
     board.close()
 
@@ -388,3 +428,171 @@ def test_gs_serve_cli(tiny_artifacts, tmp_path, monkeypatch):
                                ("--port", "70000", "--port must be between 0 and 65535")):
         refused = CliRunner().invoke(serve_cli, [str(tiny_artifacts[1]), flag, value])
         assert refused.exit_code == 2 and words in refused.output
+
+
+def test_a_full_queue_answers_429_and_missing_files_are_not_listed(catalog, photo16, tmp_path):
+    gate = threading.Event()
+
+    def held(folder, request, catalog, upload, mask, on_step, on_column):
+        gate.wait(30)
+        return {"columns": []}
+
+    with serve(catalog, tmp_path / "root", max_queued=1) as small:
+        small.app.state.board.runner = held
+        first = submit(small, photo16).json()
+        end = time.monotonic() + 30
+        while small.get(f"/api/jobs/{first['id']}").json()["status"] == "queued":
+            assert time.monotonic() < end
+            time.sleep(0.01)
+        second = submit(small, photo16)
+        assert second.status_code == 202 and second.json()["status"] == "queued"
+        third = submit(small, photo16)
+        assert third.status_code == 429 and third.headers["retry-after"] == "10"
+        assert third.json()["error"] == ("the queue of tiny_c1 is full (1 waiting); try again "
+                                         "when a job has finished")
+        missing = small.get(f"/api/jobs/{first['id']}/files/surgery.png")
+        assert missing.status_code == 404
+        assert missing.json()["error"] == (f"job {first['id']} has no file 'surgery.png' yet; "
+                                           f"its files are none so far")
+        gate.set()
+        assert wait(small, second.json()["id"])["status"] == "done"
+    # the refused job left no folder behind
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == sorted(
+        [first["id"], second.json()["id"]])
+
+
+def test_missing_file_lists_only_files_that_exist(shared_client, photo16):
+    job = wait(shared_client, submit(shared_client, photo16, compare="false").json()["id"])
+    answer = shared_client.get(f"/api/jobs/{job['id']}/files/secret.txt").json()["error"]
+    assert answer == (f"job {job['id']} has no file 'secret.txt'; its files are classical.png, "
+                      f"compare.png, observation.png, report.json, surgery.png, truth.png")
+    assert "no_surgery.png" in shared_client.get(
+        f"/api/jobs/{job['id']}/files/no_surgery.png").json()["error"].split(";")[0]
+
+
+def test_form_values_sent_as_files_are_refused(shared_client, photo16):
+    as_file = shared_client.post("/api/jobs", data=JOB, files={
+        "example": ("chelsea", b"chelsea", "text/plain")})
+    assert as_file.status_code == 400
+    assert as_file.json()["error"] == ("example must be the name of an example photo (a text "
+                                       "field, not a file); see /api/examples")
+    ratio = shared_client.post("/api/jobs", data={k: v for k, v in JOB.items() if k != "ratio"},
+                               files={"image": ("face.png", photo16.read_bytes(), "image/png"),
+                                      "ratio": ("ratio.txt", b"0.3", "text/plain")})
+    assert ratio.status_code == 400
+    assert ratio.json()["error"] == "ratio must be a text field, not a file"
+
+
+def test_the_minimum_number_of_measurements_is_the_stated_one(catalog):
+    check_request(PageRequest("tiny_c1", ratio=0.021), catalog)  # the bound the error states
+    check_request(PageRequest("tiny_c1", task="inpaint", keep=0.024), catalog)
+    check_request(PageRequest("tiny_c1", task="inpaint", keep=1e-9), catalog, painted=True)
+    with pytest.raises(UserInputError, match=r"keep 0.02 keeps 5 of the 256 pixels of this "
+                                             r"artifact's images; at least 6 are needed "
+                                             r"\(keep ≥ 0.024\)"):
+        check_request(PageRequest("tiny_c1", task="inpaint", keep=0.02), catalog)
+    check_request(PageRequest("tiny_c1", task="sr"), catalog)
+
+
+#: (method, path) → the statuses it can answer; every error one is listed with its body.
+API_ANSWERS = {
+    ("get", "/api/artifacts"): {"200", "500"},
+    ("get", "/api/examples"): {"200", "500"},
+    ("get", "/api/examples/{name}"): {"200", "404", "500"},
+    ("post", "/api/preview"): {"200", "400", "413", "500"},
+    ("post", "/api/jobs"): {"202", "400", "413", "429", "500"},
+    ("get", "/api/jobs/{job_id}"): {"200", "404", "500"},
+    ("delete", "/api/jobs/{job_id}"): {"200", "404", "500"},
+    ("get", "/api/jobs/{job_id}/events"): {"200", "404", "500"},
+    ("get", "/api/jobs/{job_id}/current.png"): {"200", "404", "500"},
+    ("get", "/api/jobs/{job_id}/files/{name}"): {"200", "404", "500"},
+}
+
+
+def test_openapi_lists_every_answer_and_the_form(shared_client):
+    schema = shared_client.get("/openapi.json").json()
+    listed = {(method, path): set(operation["responses"])
+              for path, operations in schema["paths"].items()
+              for method, operation in operations.items()}
+    assert listed == API_ANSWERS
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            for status, answer in operation["responses"].items():
+                if status[0] in "45":
+                    body = answer["content"]["application/json"]["schema"]
+                    assert body == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
+    form = schema["paths"]["/api/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    properties = form["schema"]["properties"]
+    assert {"image", "example", "mask", "artifact", "task", "ratio", "keep", "scale", "noise_std",
+            "seed", "steps", "restarts", "compare", "classical"} == set(properties)
+    assert properties["ratio"] == {"type": "number", "default": 0.1}
+    assert properties["task"]["enum"] == ["cs", "inpaint", "sr", "denoise"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+def test_preview_is_what_the_job_starts_from(client, photo16, tmp_path):
+    fields = {**JOB, "task": "inpaint", "keep": "0.5", "compare": "false", "classical": "false"}
+    image = {"image": ("face.png", photo16.read_bytes(), "image/png")}
+    shown = client.post("/api/preview", data=fields, files=image)
+    assert shown.status_code == 200, shown.text
+    shown = shown.json()
+    assert shown["image_shape"] == [3, 16, 16] and shown["observation"] == "50 % of pixels kept"
+    job = wait(client, client.post("/api/jobs", data=fields, files=image).json()["id"])
+    assert job["status"] == "done", job["error"]
+    for key in ("truth", "observation"):
+        kind, data = shown["images"][key].split(",")
+        assert kind == "data:image/png;base64"
+        np.testing.assert_array_equal(
+            pixels(base64.b64decode(data)),
+            pixels(client.get(f"/api/jobs/{job['id']}/files/{key}.png").content))
+    keep = np.full((16, 16), 255, dtype=np.uint8)
+    keep[:, :4] = 0
+    painted = client.post("/api/preview", data=fields, files={
+        **image, "mask": ("mask.png", png(keep), "image/png")}).json()
+    observation = pixels(base64.b64decode(painted["images"]["observation"].split(",")[1]))
+    truth = pixels(base64.b64decode(painted["images"]["truth"].split(",")[1]))
+    assert (observation[:, :4] == 128).all()
+    np.testing.assert_array_equal(observation[:, 4:], truth[:, 4:])
+    refused = client.post("/api/preview", data={**fields, "task": "cs", "ratio": "0.01"},
+                          files=image)
+    assert refused.status_code == 400 and "at least 16 measurements" in refused.json()["error"]
+    # a preview leaves nothing on disk
+    assert [p.name for p in (tmp_path / "root").iterdir()] == [job["id"]]
+
+
+@pytest.mark.parametrize(("task", "options", "method"), [
+    ("sr", {"scale": 4}, "bicubic"),
+    ("inpaint", {"keep": 0.3}, "interpolation"),
+    ("denoise", {"noise_std": 0.1}, "bm3d"),
+    ("cs", {"ratio": 0.3}, "lasso-dct"),
+])
+def test_classical_recovery_beats_what_was_observed(photo, task, options, method):
+    truth = resize_image(read_image(photo), (32, 32))
+    problem = simulated_problem(photo, 0, truth, OperatorOptions(task=task, **options), 0)
+    image = classical_recovery(problem, seed=0)
+    assert image.shape == truth.shape and image.dtype == np.float32
+    assert 0 <= image.min() and image.max() <= 1
+    assert psnr(image, truth) > psnr(problem.operator.preview(problem.y), truth) + 1
+    assert classical_label(task) == f"classical: {method}"
+    if task == "inpaint":  # interpolation passes through every kept pixel
+        kept = problem.operator.mask
+        np.testing.assert_allclose(image[:, kept], np.clip(problem.y[:, kept], 0, 1),
+                                   rtol=0, atol=8 * np.finfo(np.float32).eps)
+    from gs.methods import build_method  # the page's column is the registry's answer
+
+    # BM3D's float32 sums are not in a fixed order from run to run: a few ulps apart.
+    np.testing.assert_allclose(image, build_method(method, task=task).solve([problem])[0].image,
+                               rtol=0, atol=4 * np.finfo(np.float32).eps)
+
+
+def test_classical_inpainting_of_a_few_pixels_on_a_line(photo):
+    from gs.operators.inpainting import RandomInpainting
+
+    keep = np.zeros((8, 8), dtype=bool)
+    keep[3, 2] = keep[3, 6] = True  # two pixels: no triangle to interpolate in
+    operator = RandomInpainting.from_mask(keep, (3, 8, 8))
+    truth = resize_image(read_image(photo), (8, 8))
+    image = classical_recovery(Problem(photo, 0, operator, operator.A(truth[None])[0], truth))
+    assert np.isfinite(image).all()
+    np.testing.assert_allclose(image[:, keep], truth[:, keep], rtol=0,
+                               atol=8 * np.finfo(np.float32).eps)

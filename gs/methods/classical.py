@@ -122,15 +122,18 @@ class Interpolation(_Classical):
 def _linear_fill(observed: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """(C, H, W) with the pixels where ``keep`` is False filled linearly (nearest outside)."""
     from scipy.interpolate import griddata
+    from scipy.spatial import QhullError
 
     known = np.argwhere(keep)
     missing = np.argwhere(~keep)
     out = observed.copy()
     for channel in out:
         values = channel[keep]
-        linear = (griddata(known, values, missing, method="linear") if len(known) >= 3
-                  else np.full(len(missing), np.nan))
         nearest = griddata(known, values, missing, method="nearest")
+        try:  # linear inside the kept pixels' convex hull
+            linear = griddata(known, values, missing, method="linear")
+        except (QhullError, ValueError):  # fewer than 3 kept pixels, or all on one line
+            linear = nearest
         channel[~keep] = np.where(np.isnan(linear), nearest, linear)
     return out
 

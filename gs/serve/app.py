@@ -1,36 +1,44 @@
 """The FastAPI application: the page, its static files and the JSON API.
 
-API (every error is JSON ``{"error": "<one sentence>"}`` with a 4xx status):
+API (every error is JSON ``{"error": "<one sentence>"}`` with a 4xx status, listed per
+call in the OpenAPI schema at ``/openapi.json``):
 
 * ``GET  /api/artifacts``          served artifacts, tasks and limits
 * ``GET  /api/examples``           example photo names; ``/api/examples/{name}`` the PNG
+* ``POST /api/preview``            the same form as a job → what the job would start from:
+  the photo at the artifact's size and the observation (PNG data URLs)
 * ``POST /api/jobs``               multipart form: ``image`` (file) or ``example``, optional
   ``mask`` (file, white = kept), and the fields of :class:`PageRequest` → 202 + the job
-  (a url-encoded form does for an ``example`` job)
-* ``GET  /api/jobs/{id}``          status, progress, result (poll)
+  (a url-encoded form does for an ``example`` job); 429 when the queue is full
+* ``GET  /api/jobs/{id}``          status, plan, progress, result (poll)
 * ``GET  /api/jobs/{id}/events``   the same as server-sent events, until the job ends
 * ``GET  /api/jobs/{id}/current.png``   the best current image while it runs
 * ``GET  /api/jobs/{id}/files/{name}``  truth.png, observation.png, mask.png,
-  no_surgery.png, surgery.png, compare.png, report.json
+  classical.png, no_surgery.png, surgery.png, compare.png, report.json
 * ``DELETE /api/jobs/{id}``        cancel
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 import shutil
 import tempfile
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
@@ -39,17 +47,49 @@ import gs.io
 from gs.errors import UserInputError
 from gs.operators import get_task
 from gs.serve.catalog import Catalog, example_photos
-from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound
-from gs.serve.runner import MAX_RESTARTS, MAX_STEPS, PAGE_TASKS, PageRequest
+from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound, QueueFull
+from gs.serve.runner import (
+    MAX_RESTARTS,
+    MAX_STEPS,
+    MIN_MEASUREMENTS,
+    PAGE_TASKS,
+    PageRequest,
+    check_request,
+    column_plan,
+    preview,
+)
 
 STATIC = Path(__file__).parent / "static"
-#: Files a job may hand out, by API name → name inside the job folder.
-JOB_FILES = {"truth.png": "truth.png", "observation.png": "observation.png",
-             "mask.png": "mask.png", "compare.png": "compare.png", "report.json": "report.json"}
+#: Files every job may hand out besides its columns' ``<key>.png``.
+JOB_FILES = ("truth.png", "observation.png", "mask.png", "compare.png", "report.json")
+#: Seconds a client is asked to wait after a 429 (a short job's duration).
+RETRY_AFTER_S = 10
 
 
 class UploadTooLarge(UserInputError):
     """The request body is over the server's upload limit."""
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: one sentence that says what was wrong and what is expected."""
+
+    error: str
+
+
+#: What each error status means, for the OpenAPI schema.
+ERROR_MEANINGS = {
+    400: "a bad request: a field, photo or mask the server cannot use (one sentence says which)",
+    404: "no such job, example or file (finished jobs are kept for a while)",
+    413: "the request body is over the server's upload limit",
+    429: "this artifact's queue is full; try again when a job has finished",
+    500: "the server failed on this request (a bug; the log has the traceback)",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """FastAPI ``responses=`` entries for ``codes`` (500 is always possible)."""
+    return {code: {"model": ErrorBody, "description": ERROR_MEANINGS[code]}
+            for code in sorted({*codes, 500})}
 
 
 class _InMemoryParser(MultiPartParser):
@@ -84,11 +124,13 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
                   "generator artifact", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.board = board
 
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
+    def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     @app.exception_handler(UserInputError)
     async def user_error(request: Request, exc: UserInputError) -> JSONResponse:
+        if isinstance(exc, QueueFull):
+            return error(429, str(exc), {"Retry-After": str(RETRY_AFTER_S)})
         return error(413 if isinstance(exc, UploadTooLarge) else 400, str(exc))
 
     @app.exception_handler(JobNotFound)
@@ -113,67 +155,117 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/api/artifacts")
+    @app.get("/api/artifacts", responses=errors())
     async def artifacts() -> dict[str, Any]:
+        """The served artifacts, the page's tasks and the server's limits."""
         return {"artifacts": catalog.describe(), "tasks": list(PAGE_TASKS),
                 "limits": {"max_upload_bytes": max_bytes, "max_pixels": gs.io.MAX_IMAGE_PIXELS,
-                           "max_steps": MAX_STEPS, "max_restarts": MAX_RESTARTS}}
+                           "max_steps": MAX_STEPS, "max_restarts": MAX_RESTARTS,
+                           "min_measurements": MIN_MEASUREMENTS}}
 
-    @app.get("/api/examples")
+    @app.get("/api/examples", responses=errors())
     async def example_list() -> dict[str, list[str]]:
+        """The names of the example photos."""
         return {"examples": sorted(examples)}
 
-    @app.get("/api/examples/{name}")
+    @app.get("/api/examples/{name}", responses={200: {"content": {"image/png": {}}},
+                                                **errors(404)})
     async def example(name: str) -> Response:
+        """One example photo, a 256 px PNG."""
         if name.removesuffix(".png") not in examples:
             return error(404, f"there is no example {name!r}; see /api/examples")
         return Response(examples[name.removesuffix(".png")], media_type="image/png")
 
-    @app.post("/api/jobs", status_code=202)
-    async def submit(request: Request) -> JSONResponse:
+    async def read_inputs(request: Request, folder: Path) -> tuple[PageRequest, Path, Path | None,
+                                                                   str]:
+        """The form of a job or preview, its photo and mask written into ``folder``."""
         form = await _read_form(request, max_bytes, max_upload_mb)
         page_request = _page_request(form)
+        mask = form.get("mask")
+        painted = isinstance(mask, UploadFile) and bool(mask.filename)
+        check_request(page_request, catalog, painted=painted)
+        upload = folder / "upload"
+        image, chosen = form.get("image"), form.get("example")
+        has_image = isinstance(image, UploadFile) and bool(image.filename)
+        if isinstance(chosen, UploadFile):
+            raise UserInputError("example must be the name of an example photo (a text field, "
+                                 "not a file); see /api/examples")
+        if has_image and chosen:
+            raise UserInputError("give either image (an uploaded photo) or example (a name), "
+                                 "not both")
+        if has_image:
+            _save_image(await image.read(), upload, "image")
+            source = "uploaded photo"
+        elif chosen:
+            name = str(chosen)
+            if name not in examples:
+                raise UserInputError(f"example must be one of {', '.join(sorted(examples))}, "
+                                     f"got {name!r}")
+            upload.write_bytes(examples[name])
+            source = f"example: {name}"
+        else:
+            raise UserInputError("image: upload a photo or choose an example")
+        mask_path = None
+        if painted:
+            if get_task(page_request.task).observation != "masked":
+                raise UserInputError("mask is only used by the inpaint task")
+            mask_path = folder / "mask_upload"
+            _save_image(await mask.read(), mask_path, "mask")
+        return page_request, upload, mask_path, source
+
+    @app.post("/api/preview", responses=errors(400, 413),
+              openapi_extra={"requestBody": _form_body(sorted(examples))})
+    async def preview_job(request: Request) -> dict[str, Any]:
+        """What a job with this form would start from, without running it: ``image_shape``,
+        ``observation`` (its caption) and ``images`` (``truth``: the photo centre-cropped
+        and resized to the artifact, ``observation``: what the job observes), PNG data URLs."""
+        _, folder = board.new_folder(prefix="preview-")
+        try:
+            page_request, upload, mask, _ = await read_inputs(request, folder)
+            shown = await run_in_threadpool(preview, folder, page_request, catalog, upload, mask)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return {"image_shape": shown["image_shape"], "observation": shown["observation"],
+                "images": {key: _data_url(shown[f"{key}_png"])
+                           for key in ("truth", "observation")}}
+
+    @app.post("/api/jobs", status_code=202, responses={
+        202: {"description": "the job, as GET /api/jobs/{job_id} returns it"},
+        **errors(400, 413, 429)}, openapi_extra={"requestBody": _form_body(sorted(examples))})
+    async def submit(request: Request) -> JSONResponse:
+        """Queue a job; follow it with ``/api/jobs/{job_id}`` or its ``/events``."""
         job_id, folder = board.new_folder()
         try:
-            upload = folder / "upload"
-            image = form.get("image")
-            if isinstance(image, UploadFile) and image.filename:
-                _save_image(await image.read(), upload, "image")
-            elif form.get("example"):
-                name = str(form["example"])
-                if name not in examples:
-                    raise UserInputError(f"example must be one of {', '.join(sorted(examples))}, "
-                                         f"got {name!r}")
-                upload.write_bytes(examples[name])
-            else:
-                raise UserInputError("image: upload a photo or choose an example")
-            mask = form.get("mask")
-            mask_path = None
-            if isinstance(mask, UploadFile) and mask.filename:
-                if get_task(page_request.task).observation != "masked":
-                    raise UserInputError("mask is only used by the inpaint task")
-                mask_path = folder / "mask_upload"
-                _save_image(await mask.read(), mask_path, "mask")
-            job = board.submit(Job(job_id, page_request, folder, upload, mask_path))
+            page_request, upload, mask, source = await read_inputs(request, folder)
+            job = board.submit(Job(job_id, page_request, folder, upload, mask,
+                                   plan=column_plan(page_request, catalog), source=source))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return JSONResponse(job.snapshot(board.position(job)), status_code=202)
 
-    @app.get("/api/jobs/{job_id}")
+    @app.get("/api/jobs/{job_id}", responses=errors(404))
     async def status(job_id: str) -> dict[str, Any]:
+        """The job: status, plan, progress, trace, result."""
         job = board.get(job_id)
         return job.snapshot(board.position(job))
 
-    @app.delete("/api/jobs/{job_id}")
+    @app.delete("/api/jobs/{job_id}", responses=errors(404))
     async def cancel(job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running job (a finished one is left as it is)."""
         job = board.cancel(job_id)
         return job.snapshot(board.position(job))
 
-    @app.get("/api/jobs/{job_id}/events")
+    @app.get("/api/jobs/{job_id}/events", responses={
+        200: {"content": {"text/event-stream": {}}}, **errors(404)})
     async def events(job_id: str, request: Request) -> StreamingResponse:
+        """The job as server-sent events (event name = status), one per change, until it ends."""
         job = board.get(job_id)
 
         async def stream() -> AsyncGenerator[str, None]:
@@ -192,37 +284,82 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
 
-    @app.get("/api/jobs/{job_id}/current.png")
+    @app.get("/api/jobs/{job_id}/current.png", responses={
+        200: {"content": {"image/png": {}}}, **errors(404)})
     async def current(job_id: str) -> Response:
+        """The running column's best image now."""
         job = board.get(job_id)
         if job.current_png is None:
             return error(404, f"job {job_id} has no current image yet")
         return Response(job.current_png, media_type="image/png",
                         headers={"Cache-Control": "no-store"})
 
-    @app.get("/api/jobs/{job_id}/files/{name}")
+    @app.get("/api/jobs/{job_id}/files/{name}", responses={
+        200: {"content": {"image/png": {}, "application/json": {}}}, **errors(404)})
     async def job_file(job_id: str, name: str) -> Response:
+        """A file of the job (see the module's list)."""
         job = board.get(job_id)
-        path = _job_file(job, name)
-        if path is None or not path.is_file():
-            return error(404, f"job {job_id} has no file {name!r} (yet); its files are "
-                              f"{', '.join(sorted(JOB_FILES) + ['no_surgery.png', 'surgery.png'])}")
+        files = _job_files(job)
+        if name not in files:
+            yet = "" if job.status in FINISHED else " yet"
+            return error(404, f"job {job_id} has no file {name!r}{yet}; its files are "
+                              f"{', '.join(sorted(files)) or 'none so far'}")
         media = "application/json" if name.endswith(".json") else "image/png"
-        return FileResponse(path, media_type=media,
-                            filename=f"gs_{job_id}_{name}" if name != "current.png" else None)
+        return FileResponse(files[name], media_type=media, filename=f"gs_{job_id}_{name}")
 
+    def openapi() -> dict[str, Any]:
+        # Validation errors answer 400 (see bad_request), never FastAPI's default 422.
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                                 routes=app.routes)
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(unused, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
-def _job_file(job: Job, name: str) -> Path | None:
-    if name in JOB_FILES:
-        return job.folder / JOB_FILES[name]
-    if job.result is not None and name.endswith(".png"):
+def _job_files(job: Job) -> dict[str, Path]:
+    """The files ``job`` has now, by the name the API gives them."""
+    files = {name: job.folder / name for name in JOB_FILES}
+    if job.result is not None:
         for column in job.result["columns"]:
-            if name == f"{column['key']}.png":
-                output = Path(column["job"]["images"][0]["output"])
-                return output if output.parent.parent == job.folder else None
-    return None
+            report = column["job"]
+            files[f"{column['key']}.png"] = (job.folder / f"{column['key']}.png" if report is None
+                                             else Path(report["images"][0]["output"]))
+    return {name: path for name, path in files.items()
+            if job.folder in path.parents and path.is_file()}
+
+
+def _data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _form_body(examples: list[str]) -> dict[str, Any]:
+    """The OpenAPI description of a job's form (the handlers read it themselves)."""
+    types = {"str": {"type": "string"}, "int": {"type": "integer"},
+             "float": {"type": "number"}, "bool": {"type": "boolean"}}
+    properties: dict[str, Any] = {
+        "image": {"type": "string", "format": "binary", "description": "the photo"},
+        "example": {"type": "string", "enum": examples,
+                    "description": "an example photo instead of image"},
+        "mask": {"type": "string", "format": "binary",
+                 "description": "inpaint: white = kept pixel, black = missing"},
+    }
+    for spec in fields(PageRequest):
+        entry = dict(types[str(spec.type).split(" ")[0]])
+        if spec.default is not MISSING and spec.default is not None:
+            entry["default"] = spec.default
+        properties[spec.name] = entry
+    properties["task"]["enum"] = list(PAGE_TASKS)
+    schema = {"type": "object", "required": ["artifact"], "properties": properties}
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema},
+                                          "application/x-www-form-urlencoded": {"schema": schema}}}
 
 
 async def _read_form(request: Request, max_bytes: int, limit_mb: float) -> Any:
@@ -234,7 +371,8 @@ async def _read_form(request: Request, max_bytes: int, limit_mb: float) -> Any:
     content_type = request.headers.get("content-type", "")
     multipart = content_type.startswith("multipart/form-data")
     if not multipart and not content_type.startswith("application/x-www-form-urlencoded"):
-        raise UserInputError("POST /api/jobs takes a multipart/form-data form (image, task, ...)")
+        raise UserInputError(f"{request.url.path} takes a multipart/form-data form "
+                             f"(image, task, ...)")
 
     async def capped() -> AsyncGenerator[bytes, None]:
         total = 0
@@ -255,23 +393,29 @@ async def _read_form(request: Request, max_bytes: int, limit_mb: float) -> Any:
         raise UserInputError(f"the form could not be read: {exc.message}") from None
 
 
+#: How a value of each field type is described when it cannot be read.
+_EXPECTED = {"bool": "true or false", "int": "an integer", "float": "a number"}
+
+
 def _page_request(form: Any) -> PageRequest:
     """Form fields → :class:`PageRequest`, each value converted to its field's type."""
     values: dict[str, Any] = {}
     for spec in fields(PageRequest):
         raw = form.get(spec.name)
-        if raw is None or isinstance(raw, UploadFile) or str(raw).strip() == "":
+        if isinstance(raw, UploadFile):
+            raise UserInputError(f"{spec.name} must be a text field, not a file")
+        if raw is None or str(raw).strip() == "":
             continue
         text = str(raw).strip()
-        kind = str(spec.type)
+        kind = str(spec.type).split(" ")[0]
         try:
-            if "bool" in kind:
+            if kind == "bool":
                 if text.lower() not in ("true", "false", "1", "0", "on", "off"):
                     raise ValueError
                 values[spec.name] = text.lower() in ("true", "1", "on")
-            elif "int" in kind:
+            elif kind == "int":
                 values[spec.name] = int(text)
-            elif "float" in kind:
+            elif kind == "float":
                 value = float(text)
                 if value != value or value in (float("inf"), float("-inf")):
                     raise ValueError
@@ -279,8 +423,7 @@ def _page_request(form: Any) -> PageRequest:
             else:
                 values[spec.name] = text
         except ValueError:
-            expected = kind.split(" ")[0].replace("|", "").strip()
-            raise UserInputError(f"{spec.name} must be a {expected}, got {text!r}") from None
+            raise UserInputError(f"{spec.name} must be {_EXPECTED[kind]}, got {text!r}") from None
     if "artifact" not in values:
         raise UserInputError("artifact: choose one of the served artifacts (GET /api/artifacts)")
     return PageRequest(**values)
@@ -288,8 +431,6 @@ def _page_request(form: Any) -> PageRequest:
 
 def _save_image(data: bytes, path: Path, field_name: str) -> None:
     """Check that ``data`` is a decodable image of sane size, then write it to ``path``."""
-    import io
-
     from PIL import Image
 
     if not data:

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,10 @@ FINISHED = ("done", "failed", "cancelled")
 MAX_TRACE = 4000
 
 
+class QueueFull(UserInputError):
+    """An artifact's queue holds ``max_queued`` waiting jobs (the API answers 429)."""
+
+
 class JobCancelled(Exception):
     """Raised inside the step hook to stop a job's inversion."""
 
@@ -46,8 +50,13 @@ class JobNotFound(KeyError):
 class Job:
     """A submitted job and everything the API reports about it.
 
-    ``progress`` is the latest step (column, stage, cut, step, steps, loss);
-    ``trace`` every step's lowest measurement loss so far, for a loss curve.
+    ``plan`` lists the columns the job will show (key, label, schedule: the cut of
+    each stage); ``source`` says what the photo was (``example: coffee`` or
+    ``uploaded photo``; a client's file name is never kept). ``progress`` is the
+    latest step (column, stage, stages, cut, step, steps, loss, score: the held-out
+    residual when the settings hold measurements out, else None; ``steps`` is the
+    stage's step budget, which a stop rule usually ends early); ``trace`` every
+    step's lowest measurement loss so far, for a loss curve.
     """
 
     id: str
@@ -55,6 +64,8 @@ class Job:
     folder: Path
     upload: Path
     mask: Path | None
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    source: str = ""
     status: str = "queued"
     column: str | None = None
     progress: dict[str, Any] | None = None
@@ -74,6 +85,10 @@ class Job:
             "status": self.status,
             "artifact": self.request.artifact,
             "task": self.request.task,
+            "request": asdict(self.request),
+            "source": self.source,
+            "plan": self.plan,
+            "created": self.created,
             "queue_position": position,
             "column": self.column,
             "progress": self.progress,
@@ -111,11 +126,12 @@ class JobBoard:
         self.workers: dict[str, threading.Thread] = {}
 
     # ------------------------------------------------------------------ API
-    def new_folder(self) -> tuple[str, Path]:
+    def new_folder(self, prefix: str = "") -> tuple[str, Path]:
+        """A new id and its empty folder under ``root`` (``prefix`` + the id)."""
         if self.root is None:
             raise RuntimeError("the job board has no folder yet: start the server first")
         job_id = uuid.uuid4().hex[:12]
-        folder = self.root / job_id
+        folder = self.root / f"{prefix}{job_id}"
         folder.mkdir()
         return job_id, folder
 
@@ -124,8 +140,8 @@ class JobBoard:
         waiting = sum(1 for j in self.jobs.values()
                       if j.status == "queued" and j.request.artifact == job.request.artifact)
         if waiting >= self.max_queued:
-            raise UserInputError(f"the queue of {job.request.artifact} is full "
-                                 f"({self.max_queued} jobs); try again when one has finished")
+            raise QueueFull(f"the queue of {job.request.artifact} is full ({self.max_queued} "
+                            f"waiting); try again when a job has finished")
         with self.changed:
             self.jobs[job.id] = job
         self._queue(job.request.artifact).put(job)
@@ -215,9 +231,12 @@ class JobBoard:
                 raise JobCancelled
             now = time.perf_counter()
             loss = float(np.min(event.losses))
+            scores = event.scores  # held-out residuals (None: nothing held out)
+            stages = next((len(c["schedule"]) for c in job.plan if c["key"] == column), None)
             changes: dict[str, Any] = {"progress": {
-                "column": column, "stage": int(event.stage), "cut": int(event.cut),
-                "step": int(event.step), "steps": int(event.steps), "loss": loss,
+                "column": column, "stage": int(event.stage), "stages": stages,
+                "cut": int(event.cut), "step": int(event.step), "steps": int(event.steps),
+                "loss": loss, "score": None if scores is None else float(np.min(scores)),
             }}
             if len(job.trace) < MAX_TRACE:
                 job.trace.append((column, int(event.stage), int(event.step), loss))
@@ -226,9 +245,14 @@ class JobBoard:
                 last_image[0] = time.perf_counter()
             self._update(job, **changes)
 
+        def on_column(key: str) -> None:
+            # a new column has no progress and no current image until its first step
+            last_image[0] = 0.0
+            self._update(job, column=key, progress=None, current_png=None)
+
         try:
             result = self.runner(job.folder, job.request, self.catalog, job.upload, job.mask,
-                                 on_step, lambda key: self._update(job, column=key))
+                                 on_step, on_column)
         except JobCancelled:
             self._update(job, status="cancelled", error="cancelled while running",
                          seconds=time.perf_counter() - start)
