@@ -190,8 +190,7 @@ class Registry(MutableMapping[str, type]):
                 problem = f"cannot be registered: {exc}"
             else:
                 if not adopted and not isinstance(loaded, types.ModuleType):
-                    problem = (f"names a {type(loaded).__name__}, expected a module or "
-                               f"{self.expected}")
+                    problem = f"names {loaded!r}, which is neither a module nor {self.expected}"
                 elif point.name not in self._entries:
                     added = sorted(set(self._entries) - before)
                     problem = (f"registers no {self.kind} named {point.name!r}"

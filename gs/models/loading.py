@@ -118,13 +118,7 @@ def _from_record(record: GeneratorRecord, path: Path, model: str | None,
     name = record.model_name
     if model is not None and model != name:
         raise UserInputError(f"holds a {name} model, not {model}", field="weights", value=path)
-    named = [option for option in model_class(name).required_options() if option not in options]
-    if named:
-        code = record.model_config.get(named[0])
-        raise UserInputError(
-            f"names the code of its {name} model ({{{named[0]}}} {code}); give {{{named[0]}}} "
-            "to load it (gs imports only code that you name)", field="weights", value=path,
-            refs=(named[0],))
+    _check_required(name, options)
     if record.cut_before_training > 0:
         raise UserInputError(
             "was trained with --cut-before-training; such a generator cannot be cut again",
@@ -145,6 +139,14 @@ def _readers(hook: str) -> list[str]:
     return sorted(name for name, cls in MODELS.items() if cls.reads(hook))
 
 
+def _check_required(name: str, options: Mapping[str, Any]) -> None:
+    """Refuse to build ``name`` without its required options; a file's record never stands
+    in for them (the ``module`` model's code would then be what a file names)."""
+    missing = [option for option in model_class(name).required_options() if option not in options]
+    if missing:
+        raise UserInputError(f"is needed to load a {name} model", field=missing[0])
+
+
 def _takes(name: str, options: Mapping[str, Any]) -> bool:
     """Whether model ``name`` can be built from ``options`` alone (and takes them all)."""
     cls = model_class(name)
@@ -162,6 +164,7 @@ def _from_state_dict(checkpoint: Any, path: Path, model: str | None,
         model = fitting[0]
     name = model
     cls = model_class(name)
+    _check_required(name, options)
     if not cls.reads("from_state_dict"):
         if cls.reads("from_folder"):
             raise UserInputError(f"is a file; {name} is read from {cls.folder_layout}",

@@ -26,13 +26,14 @@ blocks must compose to the network's own ``forward``; that is checked.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
 import re
 import sys
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 import torch
@@ -83,10 +84,9 @@ def import_reference(reference: str, field: str = "module") -> Any:
     module_name, colon, attribute = reference.partition(":")
     if not colon or not module_name or not attribute:
         raise UserInputError(f"must be package.module:name, got {reference!r}", field=field)
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
-        target: Any = importlib.import_module(module_name)
+        with _current_directory_importable():
+            target: Any = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - whatever the user's module raises
         raise UserInputError(f"cannot be imported: {first_line(exc)}", field=field,
                              value=reference) from None
@@ -98,11 +98,25 @@ def import_reference(reference: str, field: str = "module") -> Any:
     return target
 
 
+@contextlib.contextmanager
+def _current_directory_importable() -> Iterator[None]:
+    """The current directory on ``sys.path`` for the time of an import (as ``python -m``
+    has it; console scripts do not)."""
+    added = os.getcwd() not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, os.getcwd())
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(os.getcwd())
+
+
 def build_network(reference: str) -> nn.Module:
     """Call the class or function at ``reference`` with no arguments; check it is a module."""
     factory = import_reference(reference)
     if not callable(factory):
-        kind = "a module" if inspect.ismodule(factory) else f"a {type(factory).__name__} value"
+        kind = f"the module {factory.__name__}" if inspect.ismodule(factory) else repr(factory)
         raise UserInputError(f"names {kind}, expected a class or function", field="module",
                              value=reference)
     try:
