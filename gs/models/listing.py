@@ -1,14 +1,15 @@
 """What models are installed, described for people (``gs models``) and machines (``--json``).
 
-Each registered model is built once with its default configuration on the meta device
-(shapes only: no memory, no weights; on the CPU where its specs read weights) to read
-its cuts and the latent shapes at each cut. A model that cannot be described this way
-is listed with the reason, and the plug-ins that were left out are listed apart;
-nothing here raises for a broken model.
+Each registered model is built once per process with its default configuration on the
+meta device (shapes only: no memory, no weights; on the CPU where its specs read
+weights) to read its cuts and the latent shapes at each cut. A model that cannot be
+described this way is listed with the reason, and the plug-ins that were left out are
+listed apart; nothing here raises for a broken model.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 
 import gs
+from gs.models.base import StagedGenerator
 from gs.models.discovery import GS_SOURCE, Registry, first_line
 from gs.models.registry import MODELS
 
@@ -71,23 +73,27 @@ def describe(name: str, trainers: Container[str] = ()) -> ModelDescription:
         flags = ", ".join("--" + option.replace("_", "-") for option in required)
         return ModelDescription(**base, note=f"cuts and shapes follow from {flags}")
     try:
-        try:
-            latents, model = _latents(cls, "meta")
-        except RuntimeError:  # a spec that reads the weights (BigGAN's embedding spread)
-            latents, model = _latents(cls, "cpu")
+        shapes = default_shapes(cls)
     except Exception as exc:  # noqa: BLE001 - a plug-in's bug must not stop the listing
         return ModelDescription(**base, note=f"its default configuration fails: "
                                              f"{first_line(exc)}")
-    return ModelDescription(**base, recommended_cut=model.recommended_cut,
-                            image_shape=tuple(model.image_shape), latents=latents)
+    return ModelDescription(**base, **shapes)
 
 
-def _latents(cls: Any, device: str) -> tuple[dict[int, list[tuple[str, tuple[int, ...]]]], Any]:
-    """``(name, shape)`` of the inputs at every cut of ``cls()`` built on ``device``."""
-    with torch.device(device):
+@functools.cache
+def default_shapes(cls: type[StagedGenerator]) -> dict[str, Any]:
+    """``recommended_cut``, ``image_shape`` and ``latents`` (``(name, shape)`` of the inputs
+    at every cut) of ``cls()``, built on the meta device, or on the CPU where its specs
+    read the weights (BigGAN's embedding spread); computed once per class."""
+    try:
+        with torch.device("meta"):
+            model = cls()
+        specs = [model.cut_spec(c) for c in model.valid_cuts]
+    except RuntimeError:
         model = cls()
-    specs = [model.cut_spec(c) for c in model.valid_cuts]
-    return {spec.cut: list(zip(spec.names, spec.shapes)) for spec in specs}, model
+        specs = [model.cut_spec(c) for c in model.valid_cuts]
+    return {"recommended_cut": model.recommended_cut, "image_shape": tuple(model.image_shape),
+            "latents": {spec.cut: list(zip(spec.names, spec.shapes)) for spec in specs}}
 
 
 def describe_models(trainers: Registry | None = None
