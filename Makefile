@@ -64,7 +64,7 @@ test: venv $(WEIGHTS)
 	$(BIN)/python -m pytest -q -m "not ui"
 
 lint: venv
-	$(BIN)/ruff check gs export train tests benchmarks
+	$(BIN)/ruff check gs export train tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) demo_out

@@ -32,7 +32,8 @@ class UpconvGenerator(StagedGenerator):
     def __init__(self, nz: LatentSize = 64, width: Width = 64, nc: Channels = 3,
                  image_size: int = 32) -> None:
         super().__init__()
-        self.nz, self.width, self.nc, self.image_size = int(nz), int(width), int(nc), int(image_size)
+        self.nz, self.width, self.nc = int(nz), int(width), int(nc)
+        self.image_size = int(image_size)
         doublings = self.doublings(self.image_size, 4, 8)
         self.widths = [max(1, self.width // 2 ** i) for i in range(doublings)]
         self.head = nn.Linear(self.nz, self.widths[0] * 16)
