@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 import gs
+from gs.clitools import flag
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -25,7 +26,8 @@ def models_table(models: list[Any], left_out: list[Any]) -> str:
             cuts, latent = f"{min(m.latents)}-{max(m.latents)}", f"c={cut}: {inputs}"
             image = _shape(m.image_shape)
         else:
-            cuts, latent, image = "-", m.note, "-"
+            needs = ", ".join(map(flag, m.needs))
+            cuts, latent, image = "-", m.note or f"cuts and shapes follow from {needs}", "-"
         rows.append((m.name, m.source, cuts, latent, image, "yes" if m.trainer else "no"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]

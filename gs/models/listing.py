@@ -26,8 +26,9 @@ from gs.models.registry import MODELS
 class ModelDescription:
     """One installed model as its default configuration has it.
 
-    ``latents[c]`` lists ``(name, shape)`` of each input at cut ``c``; empty with
-    ``note`` set when the model needs options to be built (``module``) or failed to.
+    ``latents[c]`` lists ``(name, shape)`` of each input at cut ``c``; empty when the
+    model is built from options it ``needs`` (``module``: its code and blocks) or when
+    its default configuration fails (``note`` says how).
     """
 
     name: str
@@ -37,6 +38,7 @@ class ModelDescription:
     recommended_cut: int | None = None
     image_shape: tuple[int, ...] | None = None
     latents: dict[int, list[tuple[str, tuple[int, ...]]]] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -68,11 +70,10 @@ def describe(name: str, trainers: Container[str] = ()) -> ModelDescription:
     cls = MODELS[name]
     base = {"name": name, "source": _source(name), "trainer": name in trainers,
             "export_options": tuple(cls.export_options)}
-    required = cls.required_options()
-    if required:
-        flags = ", ".join("--" + option.replace("_", "-") for option in required)
-        return ModelDescription(**base, note=f"cuts and shapes follow from {flags}")
     try:
+        required = cls.required_options()
+        if required:
+            return ModelDescription(**base, needs=required)
         shapes = default_shapes(cls)
     except Exception as exc:  # noqa: BLE001 - a plug-in's bug must not stop the listing
         return ModelDescription(**base, note=f"its default configuration fails: "
