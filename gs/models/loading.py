@@ -147,22 +147,23 @@ def _check_required(name: str, options: Mapping[str, Any]) -> None:
         raise UserInputError(f"is needed to load a {name} model", field=missing[0])
 
 
-def _takes(name: str, options: Mapping[str, Any]) -> bool:
-    """Whether model ``name`` can be built from ``options`` alone (and takes them all)."""
-    cls = model_class(name)
-    return set(cls.required_options()) <= set(options) <= set(cls.export_options)
+def _reader_for(readers: list[str], options: Mapping[str, Any]) -> str | None:
+    """The one model of ``readers`` that plain weights and ``options`` make: those whose
+    required options are given, then, of several, those that take every option given."""
+    given = set(options)
+    able = [name for name in readers if set(model_class(name).required_options()) <= given]
+    if len(able) > 1:
+        able = [name for name in able if given <= set(model_class(name).export_options)]
+    return able[0] if len(able) == 1 else None
 
 
 def _from_state_dict(checkpoint: Any, path: Path, model: str | None,
                      options: dict[str, Any]) -> StagedGenerator:
     readers = _readers("from_state_dict")
-    if model is None:
-        fitting = [name for name in readers if _takes(name, options)]
-        if len(fitting) != 1:
-            raise UserInputError("is a plain state dict; name its {model}", field="weights",
-                                 value=path, refs=("model",))
-        model = fitting[0]
-    name = model
+    name = model or _reader_for(readers, options)
+    if name is None:
+        raise UserInputError("is a plain state dict; name its {model}", field="weights",
+                             value=path, refs=("model",))
     cls = model_class(name)
     _check_required(name, options)
     if not cls.reads("from_state_dict"):

@@ -227,17 +227,16 @@ class SequentialGenerator(StagedGenerator):
         self.net = build_network(module)
         self._blocks = resolve_blocks(self.net, blocks)
         leaves = _leaves(self._blocks[0]), _leaves(self._blocks[-1])
-        if not leaves[0]:
-            raise UserInputError("has a first block without layers", field="blocks", value=blocks)
+        if not (leaves[0] and leaves[1]):
+            raise UserInputError("has a block without layers", field="blocks", value=blocks)
         shape = (parse_shape(input_shape) if input_shape is not None
                  else infer_input_shape(leaves[0][0]))
         if output_range is None:
-            last = type(leaves[1][-1]) if leaves[1] else None
+            last = type(leaves[1][-1])
             if last not in _FINAL_LAYERS:
                 raise UserInputError(
-                    f"is needed: the last layer, a {getattr(last, '__name__', 'nothing')}, does "
-                    f"not say the output's range ({', '.join(OUTPUT_RANGES)})",
-                    field="output_range")
+                    f"is needed: the last layer, a {last.__name__}, does not say the output's "
+                    f"range ({', '.join(OUTPUT_RANGES)})", field="output_range")
             output_range = _FINAL_LAYERS[last]
         self.module, self.blocks, self.weights_key = module, blocks, weights_key
         self.input_shape, self.output_range = _shape_text(shape), output_range
