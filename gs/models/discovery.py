@@ -46,7 +46,7 @@ class PluginFailure:
     """What went wrong, e.g. ``raised RuntimeError: no GPU``."""
 
     def describe(self) -> str:
-        """One sentence without subject punctuation, naming the plug-in and the problem."""
+        """The plug-in and its problem in one sentence (no full stop, so it can be continued)."""
         return (f"the plug-in {self.kind} {self.name!r} of {self.origin} "
                 f"(entry point {self.name} = {self.value}) {self.problem}")
 
