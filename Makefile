@@ -1,5 +1,6 @@
 # make demo  : set up .venv, fetch the public DCGAN face weights, run the surgery demo
-# make test  : set up .venv and run the test suite (the browser test is make test-ui)
+# make test  : set up .venv, fetch the face weights and run the test suite (the browser test
+#              is make test-ui)
 # make experiments : the paper's figures on the DCGAN face weights and the bundled photos
 #                    (docs/results/, summarised in BENCHMARKS.md; cells cached in experiments_out/)
 PYTHON ?= python3
@@ -58,11 +59,12 @@ experiments: venv $(WEIGHTS)
 	$(RUN_EXP) init --artifact $(EXP)/dcgan_auto.pt --images $(EXP)/eval/val --ratio 0.1 \
 		--inits $(INITS) -o $(RESULTS)/init $(EXP_COMMON)
 
-test: venv
+# the public face weights are a test input (the module path must reproduce gs-export dcgan)
+test: venv $(WEIGHTS)
 	$(BIN)/python -m pytest -q -m "not ui"
 
 lint: venv
-	$(BIN)/ruff check gs export train tests benchmarks
+	$(BIN)/ruff check gs export train tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) demo_out

@@ -19,7 +19,7 @@ def export_option_params() -> list[click.Option]:
     for name in sorted({option for cls in MODELS.values() for option in cls.export_options}):
         takers = models_with_option(name)
         declared = declared_params(model_class(takers[0]))[name]
-        help = f"{', '.join(takers)} only: {declared.param.help}."
+        help = f"{', '.join(takers)} only: {declared.param.help.rstrip('.')}."
         params.append(declared_parameter(declared, optional=True, help=help))
     return params
 
@@ -33,7 +33,18 @@ class ExportCommand(click.Command):
         return [*self.params, *export_option_params(), *([help_option] if help_option else [])]
 
 
+def list_models(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--list``: print the installed models (as ``gs models`` does) and stop."""
+    if value and not ctx.resilient_parsing:
+        from gs.commands import list_models as table
+
+        click.echo(table())
+        ctx.exit()
+
+
 @click.command(cls=ExportCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--list", "list_", is_flag=True, is_eager=True, expose_value=False,
+              callback=list_models, help="List the installed models and exit.")
 @click.argument("model", required=False)
 @click.option("--weights", required=True, type=click.Path(),
               help="Checkpoint, state dict or folder.")
@@ -58,7 +69,16 @@ def main(model: str | None, weights: str, cut: str | None, val_images: str | Non
 
     MODEL may be left out for checkpoints written by gs-train, which record it, and
     for the layouts only one model reads (a pytorch-examples state dict: dcgan; a
-    folder with config.json + pytorch_model.bin: biggan).
+    folder with config.json + pytorch_model.bin: biggan). --list shows the installed
+    models, plug-ins included.
+
+    MODEL module cuts a generator of your own whose blocks run one after another,
+    with no model class: --module names the code that builds it, --blocks its blocks,
+    e.g.
+
+    \b
+    gs-export module --module dcgan_generator:Generator --weights G.pth \\
+        --blocks main.0-2,main.3-5,main.6-8,main.9-11,main.12-13 --cut 1 -o G_c1.pt
     """
     given = {name: value for name, value in options.items() if value is not None}
     extra = None

@@ -145,7 +145,9 @@ def _option_spec(declared: Declared, optional: bool, help: str | None
     if d.param.bounded:
         kwargs["help"] += f"  Allowed: {d.param.describe()}."
     if optional:
-        kwargs.update(default=None, help=f"{kwargs['help']}  [default: {d.default}]")
+        shown = d.default not in (None, inspect.Parameter.empty)  # no default to show
+        kwargs.update(default=None, help=kwargs["help"] + (f"  [default: {d.default}]" if shown
+                                                           else ""))
     elif d.default is inspect.Parameter.empty:
         kwargs.update(required=True)
     else:

@@ -1,4 +1,5 @@
-"""Small shared helpers for the tests (tiny models, in-range images, training runs)."""
+"""Small shared helpers for the tests (tiny models, in-range images, training runs); the
+float32 comparison and the image folders are gs.testing's (re-exported here)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from click.testing import CliRunner, Result
-from PIL import Image
 
 from gs.models.dcgan import DCGANGenerator
+from gs.testing import assert_close_f32, write_images
 from gs.train.cli import main as train_cli
+
+__all__ = ["FAST_TRAINER", "TINY", "assert_close_f32", "in_range_image", "invoke_train",
+           "one_sentence_error", "save_lightning_like", "smoke_train", "tiny_architecture",
+           "tiny_dcgan", "write_images"]
 
 TINY = DCGANGenerator.smoke_config
 FAST_TRAINER = ["--batch-size", "4", "--num-workers", "0", "--accelerator", "cpu", "--devices",
@@ -35,17 +40,6 @@ def in_range_image(artifact, seed: int = 1) -> np.ndarray:
     inputs = [torch.randn((1, *s), generator=gen).clamp(-1, 1) for s in artifact.spec.shapes]
     with torch.no_grad():
         return artifact.generator(*inputs)[0].numpy()
-
-
-def write_images(folder: Path, count: int = 16, seed: int = 0) -> Path:
-    """``count`` small RGB images of varied sizes and formats in nested folders."""
-    rng = np.random.default_rng(seed)
-    for i in range(count):
-        sub = folder / ("faces" if i % 2 else "more/nested")
-        sub.mkdir(parents=True, exist_ok=True)
-        pixels = (rng.random((18 + i, 24, 3)) * 255).astype(np.uint8)
-        Image.fromarray(pixels).save(sub / f"img{i:02d}.{('png', 'jpg', 'webp')[i % 3]}")
-    return folder
 
 
 def invoke_train(*args: object) -> Result:
@@ -80,56 +74,7 @@ def save_lightning_like(module: torch.nn.Module, path: Path) -> Path:
     return path
 
 
-# --- tolerances that follow from float32 arithmetic -----------------------------------------
-
-F32_EPS = float(np.finfo(np.float32).eps)  # 1.19e-7: relative rounding of one float32 op
-
-
-def f32_atol(reduction: int, magnitude: float = 1.0, depth: int = 1) -> float:
-    """Absolute tolerance between two float32 computations of the same quantity.
-
-    A sum of ``reduction`` products whose terms are of size ``magnitude`` carries a
-    rounding error that grows like a random walk, ``eps · √reduction · magnitude``;
-    another summation order (another BLAS, thread count or fused kernel) gives
-    another such error, and ``depth`` stacked layers add theirs. The factor 4
-    covers both sides with room (each side's error stays within 2σ).
-    """
-    return 4.0 * depth * F32_EPS * float(np.sqrt(reduction)) * magnitude
-
-
-def network_atol(module: torch.nn.Module, magnitude: float = 1.0) -> float:
-    """:func:`f32_atol` for a network's output: its widest reduction, once per layer.
-
-    The reduction of a convolution, transposed convolution or linear layer is its
-    fan-in (input channels × kernel size); ``depth`` is the number of such layers.
-    """
-    layers = [m for m in module.modules()
-              if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d | torch.nn.Linear)]
-    return f32_atol(max(map(_fan_in, layers)), magnitude, depth=len(layers))
-
-
-def _fan_in(layer: torch.nn.Module) -> int:
-    """Products summed into one output: weight (in, out, kh, kw) for transposed convolutions."""
-    weight = layer.weight
-    if isinstance(layer, torch.nn.ConvTranspose2d):
-        return weight[:, 0].numel()
-    return weight[0].numel()
-
-
 def tiny_architecture() -> DCGANGenerator:
     """The tiny DCGAN's layers without weights (meta device: no memory, no random draws)."""
     with torch.device("meta"):
         return DCGANGenerator(**TINY)
-
-
-def assert_close_f32(actual: object, expected: object, module: torch.nn.Module) -> None:
-    """``actual`` equals ``expected`` (outputs of ``module``) within float32 rounding.
-
-    The tolerance is :func:`network_atol` at the magnitude of ``expected`` (at least 1).
-    """
-    expected = torch.as_tensor(np.asarray(expected) if isinstance(expected, np.ndarray)
-                               else expected)
-    actual = torch.as_tensor(np.asarray(actual) if isinstance(actual, np.ndarray) else actual)
-    expected, actual = expected.detach(), actual.detach()
-    magnitude = max(1.0, float(expected.abs().max()))
-    torch.testing.assert_close(actual, expected, rtol=0, atol=network_atol(module, magnitude))

@@ -1,4 +1,4 @@
-"""Every registered model passes the conformance suite (tests/conformance.py); the
+"""Every registered model passes the conformance suite (gs.testing); the
 built-in models' own figures (supplement settings, sizes, recovery) as tables."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from conformance import ModelConformance
 from gs import artifacts as artifact
 from gs.export import export_artifact
 from gs.invert import invert
@@ -19,6 +18,7 @@ from gs.models.biggan import BIGGAN_DEEP_512, BigGANDeep
 from gs.models.dcgan import DCGANGenerator
 from gs.models.vae import VAEDecoder
 from gs.operators import GaussianCS
+from gs.testing import ModelConformance
 from gs.train.models import TRAINERS
 from helpers import save_lightning_like
 
@@ -108,7 +108,7 @@ def test_paper_configuration_cut_shapes_and_registry(name):
 
 
 def test_an_unknown_model_name_lists_the_registered_ones():
-    with pytest.raises(ValueError, match=r"unknown model 'stylegan'; expected one of .*dcgan"):
+    with pytest.raises(ValueError, match=r"model 'stylegan' is not known; expected one of .*dcgan"):
         model_class("stylegan")
 
 

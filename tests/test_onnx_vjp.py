@@ -18,6 +18,7 @@ from gs.export.onnx import save_onnx
 from gs.models import MODELS, LoadedGenerator
 from gs.models.began import BEGANGenerator
 from gs.models.biggan import BigGANDeep
+from gs.models.sequential import SequentialGenerator
 from gs.models.vae import VAEDecoder
 from gs.surgery import cut, head_stages
 from helpers import tiny_dcgan
@@ -62,10 +63,12 @@ def _build(name: str) -> torch.nn.Module:
         return BEGANGenerator(nz=4, ngf=4, nc=3, image_size=16).eval()
     if name == "vae":  # 8 px: linear head, ConvT + BN + LeakyReLU, conv + sigmoid
         return _randomise_batch_norm(VAEDecoder(nz=4, ngf=2, nc=3, image_size=8))
+    if name == "module":  # the smoke network: ConvT + BN + ReLU twice, ConvT + tanh
+        return _randomise_batch_norm(SequentialGenerator(**SequentialGenerator.smoke_config))
     return _biggan()
 
 
-BUILT = ("began", "biggan", "dcgan", "vae")  # every model gs ships; see the test below
+BUILT = ("began", "biggan", "dcgan", "module", "vae")  # every model gs ships; see the test below
 
 
 @pytest.fixture(scope="module", params=BUILT)

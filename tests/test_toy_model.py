@@ -11,7 +11,6 @@ import torch
 from click.testing import CliRunner
 from torch import Tensor, nn
 
-from conformance import ModelConformance
 from gs import artifacts as gs_artifact
 from gs.cli import main as invert_cli
 from gs.export.cli import main as export_cli
@@ -20,6 +19,7 @@ from gs.models import StagedGenerator, register_model, unregister_model
 from gs.models.base import Channels, LatentSize, PaperPreset, State, Width
 from gs.models.checkpoint import generator_file
 from gs.params import Param
+from gs.testing import ModelConformance
 from gs.train.cli import main as train_cli
 from gs.train.module import GeneratorModule, register_trainer, unregister_trainer
 from helpers import FAST_TRAINER, write_images
@@ -103,10 +103,7 @@ def forget_the_toy_afterwards():
 
 
 class TestToyConformance(ModelConformance):
-    @pytest.fixture(scope="class")
-    @classmethod
-    def model_name(cls) -> str:
-        return ToyGenerator.model_name
+    model_under_test = ToyGenerator.model_name
 
 
 def test_the_command_line_tools_export_and_invert_the_toy(tmp_path, photo):

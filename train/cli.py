@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 import gs
-from gs.clitools import declared_options, user_errors
+from gs.clitools import CliError, declared_options, user_errors
 from gs.params import declared_params
 from gs.train.config import TrainConfig
 from gs.train.hparams import hyperparameters
@@ -50,7 +50,11 @@ class TrainerGroup(click.Group):
         return sorted(TRAINERS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return train_command(name, TRAINERS[name]) if name in TRAINERS else None
+        if name in TRAINERS:
+            return train_command(name, TRAINERS[name])
+        if name in TRAINERS.failures:  # a plug-in that was left out: say why
+            raise CliError(f"gs-train {name} {TRAINERS.unknown(name)}")
+        return None
 
 
 @click.group(cls=TrainerGroup, context_settings={"help_option_names": ["-h", "--help"]})

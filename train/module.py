@@ -22,7 +22,8 @@ from gs.errors import UserInputError
 from gs.latent import InputSpec
 from gs.models import checkpoint as contract
 from gs.models.base import StagedGenerator
-from gs.models.registry import claim
+from gs.models.discovery import Registry
+from gs.models.registry import MODELS
 from gs.models.seeded_init import reset_parameters_seeded
 from gs.params import Param, declared_params
 
@@ -34,8 +35,8 @@ ADAM_BETA2 = Param("Adam beta2.", min=0, max=1, max_open=True)
 
 M = TypeVar("M", bound="type[GeneratorModule]")
 
-TRAINERS: dict[str, type[GeneratorModule]] = {}
-"""Training modules by model name; ``gs-train`` has one sub-command per entry."""
+TRAINERS_GROUP = "gs.trainers"
+"""The entry-point group of trainer plug-ins (see :mod:`gs.models.discovery`)."""
 
 
 def register_trainer(cls: M) -> M:
@@ -44,8 +45,22 @@ def register_trainer(cls: M) -> M:
     Raises:
         ValueError: another class already trains that model.
     """
-    claim(TRAINERS, cls.generator_class.model_name, cls)
+    TRAINERS.claim(cls.generator_class.model_name, cls)
     return cls
+
+
+def _adopt(loaded: Any) -> bool:
+    """Register an entry point that names a training module (a module registers itself)."""
+    if isinstance(loaded, type) and issubclass(loaded, GeneratorModule):
+        register_trainer(loaded)
+        return True
+    return False
+
+
+TRAINERS: Registry = Registry(TRAINERS_GROUP, "trainer", _adopt, "a GeneratorModule subclass",
+                              "has no trainer", after=MODELS)
+"""Training modules by model name; ``gs-train`` has one sub-command per entry. Reading it
+loads the installed plug-ins first."""
 
 
 def unregister_trainer(name: str) -> None:

@@ -334,7 +334,7 @@ def fit(model_name: str, config: TrainConfig, **hyperparameters: Any) -> TrainRe
             before anything is written.
     """
     if model_name not in TRAINERS:
-        raise UserInputError(f"is not one of the trained models {', '.join(sorted(TRAINERS))}",
+        raise UserInputError(TRAINERS.unknown(model_name),
                              field="model_name", value=repr(model_name))
     module_class = TRAINERS[model_name]
     resumed = None if config.resume is None else read_resume_checkpoint(config.resume, model_name)

@@ -2,8 +2,10 @@
 
 A model is one file that subclasses :class:`StagedGenerator` and is decorated with
 :func:`register_model`; importing it here makes it available to export, training,
-loading and the conformance tests. This package imports torch, so it is not
-imported by ``gs/__init__``.
+loading and the conformance tests. Models of other packages are found through their
+``gs.models`` entry points (:mod:`gs.models.discovery`); a generator whose blocks run one
+after another needs no class at all (:mod:`gs.models.sequential`, model ``module``).
+This package imports torch, so it is not imported by ``gs/__init__``.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from gs.models.registry import (
     register_model,
     unregister_model,
 )
+from gs.models.sequential import SequentialGenerator
 from gs.models.vae import VAEDecoder
 
 __all__ = [
     "MODELS", "BEGANGenerator", "BigGANDeep", "DCGANGenerator", "LoadedGenerator",
-    "PaperPreset", "StagedGenerator", "VAEDecoder", "build_model", "load_generator",
-    "model_class", "models_with_option", "register_model", "unregister_model",
+    "PaperPreset", "SequentialGenerator", "StagedGenerator", "VAEDecoder", "build_model",
+    "load_generator", "model_class", "models_with_option", "register_model", "unregister_model",
 ]

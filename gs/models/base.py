@@ -184,14 +184,25 @@ class StagedGenerator(nn.Module):
 
     # Loaders of weights in other layouts; a model that reads one overrides its hook.
     @classmethod
-    def from_state_dict(cls, state: Mapping[str, Any], source: str) -> StagedGenerator:
-        """Build and load a model from a plain third-party state dict (config read off it)."""
+    def from_state_dict(cls, state: Mapping[str, Any], source: str,
+                        **options: Any) -> StagedGenerator:
+        """Build and load a model from a plain third-party state dict: its configuration
+        read off the weights, or given as export ``options``."""
         raise NotImplementedError
 
     @classmethod
     def from_folder(cls, folder: Path, **options: Any) -> tuple[StagedGenerator, Path]:
         """Build and load a model from a released folder; also return the weights file."""
         raise NotImplementedError
+
+    @classmethod
+    def required_options(cls) -> tuple[str, ...]:
+        """The export options without a default: every load names them (the sequential
+        wrapper's ``module`` and ``blocks``). A model without any is built from plain
+        weights alone."""
+        parameters = inspect.signature(cls.__init__).parameters
+        return tuple(name for name in cls.export_options
+                     if parameters[name].default is inspect.Parameter.empty)
 
     @classmethod
     def reads(cls, hook: str) -> bool:

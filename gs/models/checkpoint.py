@@ -12,7 +12,7 @@ any library caller, see :func:`gs.models.loading.load_generator`) reads them:
 * ``checkpoint["gs"]`` adds the gs version and the number of training iterations;
 * a *generator file* (``gs-train --export-generator``) is ``{MODEL_NAME,
   MODEL_CONFIG, "state_dict"}``, or, for a model that reads its configuration off
-  plain weights (``from_state_dict``), the bare state dict.
+  plain weights alone (``from_state_dict``, no required options), the bare state dict.
 """
 
 from __future__ import annotations
@@ -69,6 +69,6 @@ class GeneratorRecord:
 def generator_file(model: StagedGenerator) -> dict[str, Any]:
     """What ``--export-generator`` writes for ``model`` (tensors on the CPU)."""
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    if type(model).reads("from_state_dict"):
+    if type(model).reads("from_state_dict") and not type(model).required_options():
         return state
     return {MODEL_NAME: model.model_name, MODEL_CONFIG: model.config(), STATE_DICT: state}

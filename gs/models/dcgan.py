@@ -19,14 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from gs.latent import InitSpec, InputSpec, LatentSpec
 from gs.models.base import Channels, LatentSize, PaperPreset, StagedGenerator, State, Width
+from gs.models.loading import unwrap_state_dict
 from gs.models.registry import register_model
-
-WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
 
 
 def dcgan_num_blocks(image_size: int) -> int:
@@ -93,7 +91,8 @@ class DCGANGenerator(StagedGenerator):
         return (raw + 1) / 2
 
     @classmethod
-    def from_state_dict(cls, state: Mapping[str, Any], source: str) -> DCGANGenerator:
+    def from_state_dict(cls, state: Mapping[str, Any], source: str,
+                        **options: Any) -> DCGANGenerator:
         """A pytorch-examples state dict, its configuration read off the weight shapes."""
         generator = cls(**cls.infer_config(state))
         generator.load_pytorch_examples(state, source=source)
@@ -143,18 +142,3 @@ class DCGANGenerator(StagedGenerator):
         ngf = convs[-1][1].shape[0]
         image_size = 2 ** (len(convs) + 1)
         return {"nz": int(nz), "ngf": int(ngf), "nc": int(nc), "image_size": image_size}
-
-
-def unwrap_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, Tensor]:
-    """Return the tensor mapping inside ``checkpoint`` with ``module.`` prefixes removed."""
-    if not isinstance(checkpoint, Mapping):
-        raise ValueError(f"expected a state dict (a mapping), got {type(checkpoint).__name__}")
-    state: Any = checkpoint
-    for key in WRAPPER_KEYS:
-        if key in state and isinstance(state[key], Mapping):
-            state = state[key]
-            break
-    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
-    if not tensors:
-        raise ValueError("the checkpoint holds no tensors")
-    return {k.removeprefix("module."): v for k, v in tensors.items()}

@@ -21,6 +21,9 @@ from gs.models.checkpoint import GeneratorRecord
 from gs.models.registry import MODELS, build_model, model_class, models_with_option
 from gs.params import declared_params
 
+WRAPPER_KEYS = ("netG_state_dict", "state_dict", "generator", "model", "netG")
+"""Keys under which third-party checkpoints keep a generator's state dict."""
+
 
 @dataclass(frozen=True)
 class LoadedGenerator:
@@ -46,10 +49,12 @@ def load_generator(weights: str | Path, model: str | None = None,
             pytorch-examples layout), or a folder of a model that reads one
             (BigGAN-deep's ``config.json`` + ``pytorch_model.bin``).
         model: the model name; required where the layout does not say it (a plain
-            state dict defaults to the one model that reads those), checked
-            against the checkpoint's record otherwise.
+            state dict defaults to the one model that reads those with the options
+            given), checked against the checkpoint's record otherwise.
         options: export options the model declares (``truncation=0.5``); default:
-            the recorded value, else the model's default.
+            the recorded value, else the model's default. A model's required options
+            (the sequential wrapper's ``module`` and ``blocks``) are always given: gs
+            imports code only from what its caller names, never from a file.
 
     Raises:
         UserInputError: unreadable file, unknown model, mismatching weights, an
@@ -57,8 +62,7 @@ def load_generator(weights: str | Path, model: str | None = None,
     """
     path = Path(weights)
     if model is not None and model not in MODELS:
-        raise UserInputError(f"is not known; expected one of {', '.join(sorted(MODELS))}",
-                             field="model", value=repr(model))
+        raise UserInputError(MODELS.unknown(model), field="model", value=repr(model))
     _check_options(options, model)
     if not path.exists():
         raise UserInputError("does not exist", field="weights", value=path)
@@ -87,7 +91,7 @@ def _from_file(path: Path, model: str | None, options: dict[str, Any]) -> Staged
     except ValueError as exc:
         raise UserInputError(f"is {exc}", field="weights", value=path) from None
     if record is None:
-        generator = _from_state_dict(checkpoint, path, model)
+        generator = _from_state_dict(checkpoint, path, model, options)
     else:
         generator = _from_record(record, path, model, options)
     extra = sorted(set(options) - set(generator.export_options))
@@ -114,6 +118,7 @@ def _from_record(record: GeneratorRecord, path: Path, model: str | None,
     name = record.model_name
     if model is not None and model != name:
         raise UserInputError(f"holds a {name} model, not {model}", field="weights", value=path)
+    _check_required(name, options)
     if record.cut_before_training > 0:
         raise UserInputError(
             "was trained with --cut-before-training; such a generator cannot be cut again",
@@ -134,21 +139,44 @@ def _readers(hook: str) -> list[str]:
     return sorted(name for name, cls in MODELS.items() if cls.reads(hook))
 
 
-def _from_state_dict(checkpoint: Any, path: Path, model: str | None) -> StagedGenerator:
+def _check_required(name: str, options: Mapping[str, Any]) -> None:
+    """Refuse to build ``name`` without its required options; a file's record never stands
+    in for them (the ``module`` model's code would then be what a file names)."""
+    missing = [option for option in model_class(name).required_options() if option not in options]
+    if missing:
+        raise UserInputError(f"is needed to load a {name} model", field=missing[0])
+
+
+def _reader_for(readers: list[str], options: Mapping[str, Any]) -> str | None:
+    """The one model of ``readers`` that plain weights and ``options`` make: those whose
+    required options are given, then, of several, those that take every option given."""
+    given = set(options)
+    able = [name for name in readers if set(model_class(name).required_options()) <= given]
+    if len(able) > 1:
+        able = [name for name in able if given <= set(model_class(name).export_options)]
+    return able[0] if len(able) == 1 else None
+
+
+def _from_state_dict(checkpoint: Any, path: Path, model: str | None,
+                     options: dict[str, Any]) -> StagedGenerator:
     readers = _readers("from_state_dict")
-    if model is None and len(readers) != 1:
+    name = model or _reader_for(readers, options)
+    if name is None:
         raise UserInputError("is a plain state dict; name its {model}", field="weights",
                              value=path, refs=("model",))
-    name = model or readers[0]
     cls = model_class(name)
+    _check_required(name, options)
     if not cls.reads("from_state_dict"):
         if cls.reads("from_folder"):
             raise UserInputError(f"is a file; {name} is read from {cls.folder_layout}",
                                  field="weights", value=path)
-        raise UserInputError(f"is a plain state dict, which only {', '.join(readers)} reads",
+        verb = "reads" if len(readers) == 1 else "read"
+        raise UserInputError(f"is a plain state dict, which only {' and '.join(readers)} {verb}",
                              field="weights", value=path)
     try:
-        return cls.from_state_dict(checkpoint, source=str(path))
+        return cls.from_state_dict(checkpoint, source=str(path), **options)
+    except UserInputError:
+        raise
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
 
@@ -171,3 +199,18 @@ def _freeze(generator: StagedGenerator) -> StagedGenerator:
     for param in generator.parameters():
         param.requires_grad_(False)
     return generator
+
+
+def unwrap_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """Return the tensor mapping inside ``checkpoint`` with ``module.`` prefixes removed."""
+    if not isinstance(checkpoint, Mapping):
+        raise ValueError(f"expected a state dict (a mapping), got {type(checkpoint).__name__}")
+    state: Any = checkpoint
+    for key in WRAPPER_KEYS:
+        if key in state and isinstance(state[key], Mapping):
+            state = state[key]
+            break
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise ValueError("the checkpoint holds no tensors")
+    return {k.removeprefix("module."): v for k, v in tensors.items()}

@@ -1,4 +1,5 @@
-"""The model registry: name → generator class, filled by :func:`register_model`.
+"""The model registry: name → generator class, filled by :func:`register_model` and by
+the ``gs.models`` entry points of installed plug-ins (:mod:`gs.models.discovery`).
 
 Everything that handles "some model" (export, training, loading, the CLIs, the
 conformance tests) asks this registry and the class it returns; nothing tests
@@ -9,25 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gs.models.discovery import Registry
+
 if TYPE_CHECKING:
     from gs.models.base import StagedGenerator
 
 G = TypeVar("G", bound="type[StagedGenerator]")
 
-MODELS: dict[str, type[StagedGenerator]] = {}
-"""Registered generator classes by ``model_name`` (read-only for callers)."""
-
-
-def claim(registry: dict[str, Any], name: str, entry: Any) -> None:
-    """File ``entry`` (a class) under ``name`` in ``registry``; registering it again is a
-    no-op.
-
-    Raises:
-        ValueError: another class already holds ``name``.
-    """
-    if registry.get(name, entry) is not entry:
-        raise ValueError(f"{name!r} is already registered by {registry[name].__name__}")
-    registry[name] = entry
+MODELS_GROUP = "gs.models"
+"""The entry-point group of model plug-ins."""
 
 
 def register_model(cls: G) -> G:
@@ -39,8 +30,24 @@ def register_model(cls: G) -> G:
     name = getattr(cls, "model_name", "")
     if not name:
         raise ValueError(f"{cls.__name__} needs a model_name to be registered")
-    claim(MODELS, name, cls)
+    MODELS.claim(name, cls)
     return cls
+
+
+def _adopt(loaded: Any) -> bool:
+    """Register an entry point that names a generator class (a module registers itself)."""
+    from gs.models.base import StagedGenerator
+
+    if isinstance(loaded, type) and issubclass(loaded, StagedGenerator):
+        register_model(loaded)
+        return True
+    return False
+
+
+MODELS: Registry = Registry(MODELS_GROUP, "model", _adopt, "a StagedGenerator subclass",
+                            "is not known")
+"""Registered generator classes by ``model_name`` (read-only for callers); reading it
+loads the installed plug-ins first."""
 
 
 def unregister_model(name: str) -> None:
@@ -52,14 +59,13 @@ def model_class(name: str) -> type[StagedGenerator]:
     """Return the generator class registered under ``name``.
 
     Raises:
-        ValueError: ``name`` is not a known model; the message lists the known ones.
+        ValueError: ``name`` is not a known model; the message lists the known ones, or
+            says why the plug-in that declares it was left out.
     """
     try:
         return MODELS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; expected one of {', '.join(sorted(MODELS))}"
-        ) from None
+        raise ValueError(f"model {name!r} {MODELS.unknown(name)}") from None
 
 
 def build_model(name: str, config: dict[str, Any]) -> StagedGenerator:

@@ -1,16 +1,23 @@
-"""The contract every registered model passes: cuts, gs.json, export parity, training.
+"""The contract every registered model passes: cuts, gs.json, export parity (forward and
+gradients), inversion, training.
 
-A test class inherits :class:`ModelConformance` and provides a ``model_name``
-fixture: ``test_models.py`` runs it over every model in the registry, and a model
-defined in a test (see ``test_toy_model.py``) runs it on itself. Every model is
-built from its ``smoke_config``; nothing here knows a particular model.
+A test class inherits :class:`ModelConformance` and names its model::
+
+    from gs.testing import ModelConformance
+
+    class TestMyGenerator(ModelConformance):
+        model_under_test = "mygen"
+
+(or overrides the ``model_name`` fixture, e.g. to run over several models, as gs's own
+``tests/test_models.py`` does). Every model is built from its ``smoke_config``; nothing
+here knows a particular model.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -27,7 +34,8 @@ from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 from gs.settings import TASKS, InversionSettings
 from gs.surgery import cut, head_stages
-from helpers import assert_close_f32
+from gs.testing.images import write_images
+from gs.testing.tolerances import assert_close_f32, assert_gradients_close
 
 WARMUP_PASSES = 30
 
@@ -44,8 +52,26 @@ def first_state(model: StagedGenerator, batch: int, seed: int = 1) -> tuple[torc
     return tuple(torch.from_numpy(x) for x in model.cut_spec(0).sample(rng, batch))
 
 
+def required_options(model: StagedGenerator) -> dict[str, Any]:
+    """The options every load of ``model`` names (the ``module`` model's code and blocks)."""
+    config = model.config()
+    return {name: config[name] for name in model.required_options()}
+
+
 class ModelConformance:
-    """Mixin of the conformance tests; subclasses provide the ``model_name`` fixture."""
+    """Mixin of the conformance tests (pytest); set :attr:`model_under_test` or override
+    the ``model_name`` fixture."""
+
+    model_under_test: ClassVar[str] = ""
+    """The registered name of the model the tests run on."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def model_name(cls) -> str:
+        """:attr:`model_under_test`, which a subclass sets."""
+        if not cls.model_under_test:
+            pytest.fail(f"{cls.__name__} names no model: set model_under_test = '<name>'")
+        return cls.model_under_test
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -71,17 +97,36 @@ class ModelConformance:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def loaded(cls, weights: Path, model_name: str) -> StagedGenerator:
-        return load_generator(weights, model_name).model
+    def options(cls, model: StagedGenerator) -> dict[str, Any]:
+        """What each load and export names besides the weights (see :func:`required_options`)."""
+        return required_options(model)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def loaded(cls, weights: Path, model_name: str, options: dict[str, Any]) -> StagedGenerator:
+        return load_generator(weights, model_name, **options).model
 
     @pytest.fixture(scope="class")
     @classmethod
     def artifacts(cls, weights: Path, loaded: StagedGenerator, model_name: str,
-                  tmp_path_factory: pytest.TempPathFactory) -> dict[int, Any]:
+                  options: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+                  ) -> dict[int, Any]:
         folder = tmp_path_factory.mktemp(f"{model_name}_artifacts")
         return {c: artifact.load(export_artifact(weights, folder / f"c{c}.pt", cut=c,
-                                                 model=model_name))
+                                                 model=model_name, **options))
                 for c in export_cuts(loaded)}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def onnx_artifact(cls, weights: Path, loaded: StagedGenerator, model_name: str,
+                      options: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Any:
+        """The ONNX artifact at the first cut (no surgery for a one-block model), whose head
+        makes every graph kind: tail, head, and the VJP of each."""
+        cuts = export_cuts(loaded)
+        first = cuts[1] if len(cuts) > 1 else 0
+        path = tmp_path_factory.mktemp(f"{model_name}_onnx") / "a.onnx"
+        export_artifact(weights, path, cut=first, model=model_name, **options)
+        return onnx_runtime.load(path, providers=["CPUExecutionProvider"])
 
     # --- the model alone ----------------------------------------------------------------
 
@@ -114,14 +159,15 @@ class ModelConformance:
                     assert torch.equal(got, want)
 
     def test_a_cut_outside_the_model_names_the_allowed_range(self, model, weights, model_name,
-                                                             tmp_path):
+                                                             options, tmp_path):
         last = model.num_blocks - 1
         for bad in (-1, model.num_blocks):
             with pytest.raises(ValueError, match=f"expected an integer from 0 to {last}"):
                 cut(model, bad)
         with pytest.raises(ValueError, match=f"cut {last + 1} is not allowed for {model_name}; "
                                              f"expected an integer from 0 to {last}"):
-            export_artifact(weights, tmp_path / "bad.pt", cut=last + 1, model=model_name)
+            export_artifact(weights, tmp_path / "bad.pt", cut=last + 1, model=model_name,
+                            **options)
         assert not (tmp_path / "bad.pt").exists()
 
     def test_recommended_settings_cover_every_task(self, model):
@@ -175,15 +221,14 @@ class ModelConformance:
                     art.generator(*inputs)
 
     def test_default_export_cut_is_the_recommended_one(self, loaded, weights, model_name,
-                                                       tmp_path):
-        meta = artifact.load(export_artifact(weights, tmp_path / "d.pt", model=model_name))
+                                                       options, tmp_path):
+        meta = artifact.load(export_artifact(weights, tmp_path / "d.pt", model=model_name,
+                                             **options))
         assert meta.metadata.cut == loaded.recommended_cut
 
-    def test_onnx_matches_torchscript_with_its_head(self, loaded, artifacts, weights,
-                                                   model_name, tmp_path):
-        deepest = export_cuts(loaded)[1] if len(export_cuts(loaded)) > 1 else 0
-        path = export_artifact(weights, tmp_path / "a.onnx", cut=deepest, model=model_name)
-        onnx_art = onnx_runtime.load(path, providers=["CPUExecutionProvider"])
+    def test_onnx_matches_torchscript_with_its_head(self, loaded, artifacts, onnx_artifact):
+        onnx_art = onnx_artifact
+        deepest = onnx_art.metadata.cut
         ts = artifacts[deepest]
         for field in ("model", "model_config", "cut", "latents", "image_shape", "recommended",
                       "source_sha256"):
@@ -206,6 +251,30 @@ class ModelConformance:
                                               onnx_art.metadata.spec.shapes]
         for got, ref in zip(carried, want, strict=True):
             assert_close_f32(got, ref.numpy(), loaded)
+
+    def test_onnx_gradients_match_autograd_at_every_cut(self, loaded, onnx_artifact):
+        """The artifact's own vector–Jacobian products (heads and tail chained) equal torch
+        autograd through the eager model, from every cut the artifact serves."""
+        gen = torch.Generator().manual_seed(5)
+        state0 = first_state(loaded, 2, seed=3)
+        for c in range(onnx_artifact.metadata.cut + 1):
+            with torch.no_grad():
+                state = loaded.run_from(0, state0, until=c)
+            leaves = [x.clone().requires_grad_(True) for x in state]
+            with torch.enable_grad():
+                image = cut(loaded, c)(*leaves)
+                v = torch.randn(image.shape, generator=gen)
+                grads = torch.autograd.grad(image, leaves, v, allow_unused=True)
+            got_image, got_grads = onnx_artifact.image_and_vjp(
+                c, [x.numpy() for x in state], lambda _image, v=v: v.numpy())
+            assert_close_f32(got_image, image.detach(), loaded)
+            assert len(got_grads) == len(grads)
+            for got, want, x in zip(got_grads, grads, state, strict=True):
+                assert got.shape == tuple(x.shape)
+                if want is None:  # an input the image ignores: the graph gives zeros
+                    assert not np.any(got)
+                else:
+                    assert_gradients_close(got, want, loaded)
 
     # --- inversion ----------------------------------------------------------------------
 
@@ -230,7 +299,6 @@ class ModelConformance:
         from gs.train.config import TrainConfig
         from gs.train.models import TRAINERS
         from gs.train.runner import fit
-        from helpers import write_images
 
         if model_name not in TRAINERS:
             pytest.skip(f"gs-train does not train {model_name}")
@@ -263,7 +331,8 @@ class ModelConformance:
         for weights in (result.last_checkpoint, result.generator_state):
             c = generator.recommended_cut
             out = tmp_path / f"from_{weights.stem}.pt"
-            art = artifact.load(export_artifact(weights, out, cut=c, model=model_name))
+            art = artifact.load(export_artifact(weights, out, cut=c, model=model_name,
+                                                **required_options(generator)))
             with torch.no_grad():
                 image = art.generator(*generator.run_from(0, state0, until=c))
             assert_close_f32(image, expected, generator)
