@@ -230,7 +230,7 @@ def test_checkpoints_with_pickled_objects_are_refused_without_running_them(tmp_p
 def test_lightning_checkpoints_are_written_atomically(tmp_path):
     import torch
 
-    from gs.train.runner import AtomicCheckpointIO
+    from gs.train.fit import AtomicCheckpointIO
 
     path = tmp_path / "run" / "last.ckpt"
     AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(2)}}, path)

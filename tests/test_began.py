@@ -20,9 +20,9 @@ from gs.operators import GaussianCS
 from gs.surgery import cut
 from gs.train.began import BEGANModule, reconstruction_loss
 from gs.train.config import TrainConfig
+from gs.train.fit import fit
 from gs.train.module import STREAM_NOISE, derived_seed
 from gs.train.networks import BEGANDiscriminator
-from gs.train.runner import fit
 from helpers import assert_close_f32, save_lightning_like
 
 TINY = {"nz": 4, "ngf": 4, "nc": 3, "image_size": 32}  # cuts 0 … 3

@@ -22,8 +22,8 @@ from gs.jobs import OperatorOptions, Problem, simulated_problem
 from gs.metrics import psnr
 from gs.results import StepEvent
 from gs.serve.catalog import Catalog
+from gs.serve.page_jobs import PageRequest, check_request, classical_label, classical_recovery
 from gs.serve.queue import Job, JobBoard
-from gs.serve.runner import PageRequest, check_request, classical_label, classical_recovery
 
 pytestmark = [
     pytest.mark.usefixtures("one_thread"),

@@ -54,7 +54,7 @@ def server(tiny_artifacts, tmp_path_factory):
     (clear ``gate`` to hold the running job at its next step)."""
     import uvicorn
 
-    import gs.serve.runner as page_runner
+    import gs.serve.page_jobs as page_runner
     from gs.serve import create_app
     from gs.serve.catalog import Catalog
 

@@ -17,9 +17,9 @@ from gs.models.dcgan import DCGANGenerator
 from gs.train.config import TrainConfig
 from gs.train.data import ImageFolderDataModule, is_validation, split_files
 from gs.train.dcgan import DCGANModule
+from gs.train.fit import fit, make_grid
 from gs.train.module import sample_init
 from gs.train.networks import DCGANDiscriminator
-from gs.train.runner import fit, make_grid
 from helpers import FAST_TRAINER, invoke_train, write_images
 
 MODEL = ["--image-size", "16", "--nz", "8", "--ngf", "8", "--ndf", "8"]

@@ -1,7 +1,7 @@
 """``gs-train``: one sub-command per registered model, over the shared options of
 :class:`TrainConfig`.
 
-Thin by design: parse, build the typed settings, call :func:`gs.train.runner.fit`,
+Thin by design: parse, build the typed settings, call :func:`gs.train.fit.fit`,
 print. Each model's own flags are generated from its declared hyperparameters
 (:mod:`gs.train.hparams`). Progress goes to stderr; the path of the final checkpoint
 is printed on stdout. A user error exits with code 2 and one sentence.
@@ -20,10 +20,10 @@ import gs
 from gs.clitools import CliError, declared_options, user_errors
 from gs.params import declared_params
 from gs.train.config import TrainConfig
+from gs.train.fit import fit
 from gs.train.hparams import hyperparameters
 from gs.train.models import TRAINERS
 from gs.train.module import GeneratorModule
-from gs.train.runner import fit
 
 
 def run_and_report(train: Callable[[], Any]) -> None:

@@ -47,8 +47,7 @@ import gs.io
 from gs.errors import UserInputError
 from gs.operators import get_task
 from gs.serve.catalog import Catalog, example_photos
-from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound, QueueFull
-from gs.serve.runner import (
+from gs.serve.page_jobs import (
     MAX_RESTARTS,
     MAX_STEPS,
     MIN_MEASUREMENTS,
@@ -58,6 +57,7 @@ from gs.serve.runner import (
     column_plan,
     preview,
 )
+from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound, QueueFull
 
 STATIC = Path(__file__).parent / "static"
 #: Files every job may hand out besides its columns' ``<key>.png``.

@@ -23,7 +23,7 @@ import numpy as np
 from gs.errors import UserInputError
 from gs.io import encode_image
 from gs.serve.catalog import Catalog
-from gs.serve.runner import PageRequest, columns, run_page_job
+from gs.serve.page_jobs import PageRequest, columns, run_page_job
 
 log = logging.getLogger("gs.serve")
 

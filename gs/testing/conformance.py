@@ -297,8 +297,8 @@ class ModelConformance:
 
     def test_training_follows_the_checkpoint_contract(self, model_name, tmp_path):
         from gs.train.config import TrainConfig
+        from gs.train.fit import fit
         from gs.train.models import TRAINERS
-        from gs.train.runner import fit
 
         if model_name not in TRAINERS:
             pytest.skip(f"gs-train does not train {model_name}")
