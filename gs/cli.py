@@ -20,7 +20,7 @@ from gs.errors import UserInputError
 from gs.io import check_writable
 from gs.jobs import InversionJob, JobReport, OperatorOptions, prepare_job, run_job
 from gs.latent import InitSpec
-from gs.settings import LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
+from gs.settings import ANSWERS, LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
 
@@ -67,6 +67,10 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
                    "auto: bf16 where the hardware has it.")
 @click.option("--line-search", type=click.Choice(LINE_SEARCHES),
               help="L-BFGS step lengths: none (fixed lr, the paper) or strong_wolfe.")
+@click.option("--answer", type=click.Choice(ANSWERS),
+              help="held_out (recommended): per image the classical answer, the generator's "
+                   "image or a blend, whichever explains the held-out measurements best; "
+                   "generator: the generator's image always (the paper).")
 @click.option("--holdout", type=float,
               help="Fraction of measurements held out to stop each restart at its best "
                    "held-out residual (0 = fit all, fixed budget).")
@@ -106,7 +110,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
          inner_iterations: int | None, lr: float | None, restarts: int | None,
          optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
          last_iterate: bool, precision: str | None, line_search: str | None,
-         holdout: float | None, init: str | None,
+         answer: str | None, holdout: float | None, init: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
          compare: str | None, overwrite: bool, resume: bool, devices: int | None,
@@ -137,7 +141,10 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         # The last iterate and a held-out best point exclude each other: --last-iterate
         # alone fits every measurement.
         holdout=holdout if holdout is not None or not last_iterate else 0.0,
+        answer=answer,
     )
+    if answer is None and overrides["holdout"] == 0:
+        overrides["answer"] = "generator"  # nothing held out: nothing to choose by
     settings = loaded.metadata.settings_for(task, preset).with_optimizer(optimizer).override(
         **overrides)
     init_spec = None

@@ -13,6 +13,12 @@ from gs.solve.options import LINE_SEARCHES
 OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("fp32", "bf16", "auto")
 PRESETS = ("recommended", "paper")
+#: What surgery returns: the generator's image; the task's classical answer (no inversion);
+#: or per image the best of the classical answer and its blends with the generator's image
+#: by data the fit never saw (:mod:`gs.methods.answer`).
+ANSWERS = ("generator", "classical", "held_out")
+#: How a blend mixes the classical answer x_cl and the generator's image G with weight β.
+BLENDS = ("convex", "detail")
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,20 @@ class InversionSettings:
             principle; 0, or noise-free measurements, disables it.
         min_steps: outer steps of every stage before any stop rule judges a
             sample, so that a warm-started stage gets a fair chance.
+        answer: ``generator``: the image of the chosen latents (the paper);
+            ``classical``: the task's classical answer, no inversion (where the generator
+            measured no better); ``held_out``: per image, the classical answer or one of
+            its blends with the generator's image, whichever explains the held-out
+            measurements best (denoising, where nothing can be left out of the
+            classical answer: the lower estimated risk, SURE against the held-out
+            residual); needs ``holdout``. See :mod:`gs.methods.answer`.
+        blend: ``convex``: ``(1 − β)·x_cl + β·G`` (β = 1 is the generator's image);
+            ``detail``: ``x_cl + β·(G − P(A G))``, the classical answer plus β times the
+            generator's detail that the classical reconstructor P does not recover.
+        blend_weights: the weights β in (0, 1] the ``held_out`` answer considers beside
+            the classical answer itself (β = 0).
+        answer_margin: a blend is returned only if its held-out score is lower than the
+            classical answer's by this fraction.
     """
 
     optimizer: str = "lbfgs"
@@ -74,6 +94,10 @@ class InversionSettings:
     holdout: float = 0.0
     discrepancy: float = 0.0
     min_steps: int = 0
+    answer: str = "generator"
+    blend: str = "convex"
+    blend_weights: tuple[float, ...] = ()
+    answer_margin: float = 0.0
 
     def __post_init__(self) -> None:
         def refuse(field: str, problem: str) -> UserInputError:
@@ -95,6 +119,17 @@ class InversionSettings:
             raise refuse("discrepancy", "must be a non-negative finite number")
         if self.min_steps < 0:
             raise refuse("min_steps", "must be non-negative")
+        if self.answer not in ANSWERS:
+            raise refuse("answer", f"must be one of {', '.join(ANSWERS)}")
+        if self.answer == "held_out" and self.holdout <= 0:
+            raise UserInputError("needs {holdout} > 0: the answer is chosen by the held-out "
+                                 "measurements", field="answer", refs=("holdout",))
+        if self.blend not in BLENDS:
+            raise refuse("blend", f"must be one of {', '.join(BLENDS)}")
+        if any(not 0 < w <= 1 for w in self.blend_weights):
+            raise refuse("blend_weights", "must be weights in (0, 1]")
+        if not 0 <= self.answer_margin < 1:
+            raise refuse("answer_margin", "must be in [0, 1)")
         if self.optimizer not in OPTIMIZERS:
             raise refuse("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
         for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):
@@ -125,6 +160,7 @@ class InversionSettings:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["schedule"] = list(self.schedule)
+        data["blend_weights"] = list(self.blend_weights)
         return data
 
     @classmethod
@@ -136,6 +172,8 @@ class InversionSettings:
         values = dict(data)
         if "schedule" in values:
             values["schedule"] = tuple(int(c) for c in values["schedule"])
+        if "blend_weights" in values:
+            values["blend_weights"] = tuple(float(w) for w in values["blend_weights"])
         return cls(**values)
 
 
@@ -150,7 +188,7 @@ def paper_settings(lr: float, steps: int) -> InversionSettings:
                              restarts=3, history_size=100, tolerance=0.0, patience=1,
                              schedule=(), precision="fp32", keep_restarts_after=0,
                              keep_best=False, line_search="none", holdout=0.0,
-                             discrepancy=0.0, min_steps=0)
+                             discrepancy=0.0, min_steps=0, answer="generator")
 
 
 @dataclass(frozen=True)
@@ -172,15 +210,29 @@ OPTIMIZER_DEFAULTS: dict[str, OptimizerDefaults] = {
     "adam": OptimizerDefaults(lr=0.03, steps=1000, inner_iterations=5, line_search="none"),
 }
 
-# The measured defaults per task (BENCHMARKS.md, "Defaults"): DCGAN face weights,
-# real faces, CPU. The schedule is filled in per cut by recommended_settings.
-_MEASURED = InversionSettings(
+# The measured engine defaults (BENCHMARKS.md, "Defaults"): DCGAN face weights, real
+# faces, CPU. The schedule is filled in per cut by recommended_settings.
+_ENGINE = InversionSettings(
     optimizer="lbfgs", **asdict(OPTIMIZER_DEFAULTS["lbfgs"]), restarts=3, history_size=100,
     tolerance=1e-3, patience=1, precision="fp32", keep_restarts_after=1, keep_best=True,
     holdout=0.1, discrepancy=1.0, min_steps=1,
 )
-# One entry per task; the tasks measured so far share one setting.
-MEASURED_DEFAULTS: dict[str, InversionSettings] = {task: _MEASURED for task in TASKS}
+_EIGHTHS = tuple(k / 8 for k in range(1, 9))
+#: What each task's defaults return (BENCHMARKS.md, "Never worse than the classical
+#: answer"), chosen on the validation photos against the task's classical answer:
+#: compressed sensing blends TV with the generator's image by the held-out rows;
+#: inpainting adds a little of the generator's detail to the biharmonic answer where the
+#: held-out pixels ask for it by a clear margin; for super-resolution and denoising no
+#: generator-based candidate measured better than bicubic and BM3D, which they return.
+MEASURED_DEFAULTS: dict[str, InversionSettings] = {
+    "cs": replace(_ENGINE, answer="held_out", blend="convex", blend_weights=_EIGHTHS,
+                  answer_margin=0.1),
+    "inpaint": replace(_ENGINE, answer="held_out", blend="detail", blend_weights=(0.125, 0.25),
+                       answer_margin=0.25),
+    "sr": replace(_ENGINE, answer="classical"),
+    "denoise": replace(_ENGINE, answer="classical"),
+    "raw": _ENGINE,
+}
 
 
 def recommended_settings(task: str, cut: int) -> InversionSettings:
@@ -189,10 +241,10 @@ def recommended_settings(task: str, cut: int) -> InversionSettings:
     Progressive surgery from c = 0 to ``cut`` (the shallow solve finds a face,
     the deep one refines it), strong-Wolfe L-BFGS, restarts screened after one
     step, each sample stopped by its held-out residual (and at the noise floor
-    where the noise is known).
+    where the noise is known); then the answer of :data:`MEASURED_DEFAULTS`.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if cut < 0:
         raise ValueError(f"cut must be non-negative, got {cut}")
-    return replace(MEASURED_DEFAULTS[task], schedule=(0, cut) if cut > 0 else ())
+    return replace(MEASURED_DEFAULTS.get(task, _ENGINE), schedule=(0, cut) if cut > 0 else ())

@@ -393,7 +393,7 @@ def test_classical_is_the_tasks_first_installed_preference(monkeypatch):
     from gs.methods import classical
 
     for task, expected in (("sr", "bicubic"), ("inpaint", "interpolation"),
-                           ("denoise", "bm3d"), ("cs", "lasso-dct")):
+                           ("denoise", "bm3d"), ("cs", "tv-cs")):
         assert classical.classical_name(task) == expected
         assert build_method("classical", task=task).config() == build_method(
             expected, task=task).config()

@@ -143,7 +143,7 @@ def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifa
                for e in running for plan in seen[-1]["plan"]
                if plan["key"] == e["progress"]["column"])
     assert [(p["key"], p["label"]) for p in seen[-1]["plan"]] == [
-        ("classical", "classical: lasso-dct"), ("no_surgery", "no surgery (c=0)"),
+        ("classical", "classical: tv-cs"), ("no_surgery", "no surgery (c=0)"),
         ("surgery", "surgery (c=1)")]
     assert seen[-1]["source"] == "uploaded photo" and seen[-1]["request"]["ratio"] == 0.3
 
@@ -156,7 +156,7 @@ def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifa
     assert files["report.json"].json()["columns"][2]["psnr"] == result["columns"][2]["psnr"]
     scores = {c["key"]: c["psnr"] for c in result["columns"]}
     assert result["best"]["psnr"] == max(scores, key=scores.get)
-    # the classical column is Lasso-DCT on the very measurements the generator columns saw
+    # the classical column is TV on the very measurements the generator columns saw
     (tmp_path / "truth.png").write_bytes(files["truth.png"].content)
     truth = read_image(tmp_path / "truth.png")
     problem = simulated_problem(photo16, 0, truth, OperatorOptions(task="cs", ratio=0.3), 3)
@@ -564,7 +564,7 @@ def test_preview_is_what_the_job_starts_from(client, photo16, tmp_path):
     ("sr", {"scale": 4}, "bicubic"),
     ("inpaint", {"keep": 0.3}, "interpolation"),
     ("denoise", {"noise_std": 0.1}, "bm3d"),
-    ("cs", {"ratio": 0.3}, "lasso-dct"),
+    ("cs", {"ratio": 0.3}, "tv-cs"),
 ])
 def test_classical_recovery_beats_what_was_observed(photo, task, options, method):
     truth = resize_image(read_image(photo), (32, 32))

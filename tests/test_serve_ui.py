@@ -211,7 +211,7 @@ def test_keyboard_only_run_from_load_to_result(server, page, photo):
     columns = {c["key"]: c for c in job["result"]["columns"]}
     assert list(columns) == ["classical", "no_surgery", "surgery"]
     classical = page.locator(".panel[data-column=classical]")
-    expect(classical.locator(".label")).to_have_text("classical: lasso-dct")
+    expect(classical.locator(".label")).to_have_text("classical: tv-cs")
     expect(classical.locator(".score").first).to_have_text(
         f"PSNR {columns['classical']['psnr']:.2f} dB" + (
             " ★ best" if job["result"]["best"]["psnr"] == "classical" else ""))

@@ -194,8 +194,10 @@ def cut_sweep(artifact: Artifact, images: Sequence[grid.EvalImage], out_dir: str
         raise UserInputError(f"must be among {available} (the artifact's cut "
                              f"{artifact.metadata.cut} and those in front), got {list(cuts)}",
                              field="cuts")
+    # The generator's own image at each cut: the sweep measures what a cut can represent.
+    own = {**(surgery or {}), "answer": "generator"}
     table: dict[str, Method] = {f"c={c}": Surgery(artifact, task=point_task, cut=c,
-                                                  overrides=surgery) for c in cuts}
+                                                  overrides=own) for c in cuts}
     cs = grid.TaskPoint(point_task, float(ratio))
     points = [cs] + ([grid.TaskPoint("raw")] if raw else [])
     result, finished = execute("cut-sweep", table, points, images, seeds, out_dir, **run_options)

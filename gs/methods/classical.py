@@ -18,6 +18,7 @@ shows can put the classical answer beside surgery.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -74,6 +75,11 @@ class _Classical(Method):
         """The (C, H, W) answer to one problem (clipped to [0, 1] by the caller)."""
         raise NotImplementedError
 
+    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray | None:
+        """The answer from the entries of y not ``held`` (bool, flattened y), clipped to
+        [0, 1]; None where the method needs every entry (the denoisers)."""
+        return None
+
 
 class Bicubic(_Classical):
     """Cubic-spline upsampling of the low-resolution observation (scipy.ndimage.zoom).
@@ -91,6 +97,18 @@ class Bicubic(_Classical):
         s = problem.operator.scale
         return zoom(np.asarray(problem.y, dtype=np.float64), (1, s, s), order=self.settings.order,
                     grid_mode=True, mode=self.settings.mode)
+
+    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
+        """The held-out low-resolution pixels filled from their neighbours (biharmonic),
+        then upsampled."""
+        from skimage.restoration import inpaint_biharmonic
+
+        y = np.asarray(problem.y, dtype=np.float64)
+        missing = held.reshape(y.shape).any(axis=0)
+        filled = inpaint_biharmonic(y.transpose(1, 2, 0), missing, channel_axis=-1)
+        with _single_thread():
+            image = self.recover(replace(problem, y=filled.transpose(2, 0, 1)))
+        return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
 class Interpolation(_Classical):
@@ -117,6 +135,16 @@ class Interpolation(_Classical):
         else:
             filled = _linear_fill(observed, keep)
         return np.where(keep[None], observed, filled)
+
+    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
+        """Interpolation from the observed pixels that are not held out."""
+        y = np.asarray(problem.y)
+        kept = problem.operator.mask & ~held.reshape(y.shape).any(axis=0)
+        operator = type(problem.operator).from_mask(kept, problem.operator.image_shape,
+                                                    problem.operator.noise_std)
+        with _single_thread():
+            image = self.recover(replace(problem, operator=operator, y=y * kept[None]))
+        return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
 def _linear_fill(observed: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -195,6 +223,59 @@ class TotalVariation(_Classical):
         if sigma <= 0:
             return y
         return denoise_tv_chambolle(y, weight=self.settings.weight * sigma, channel_axis=0)
+
+
+class TVLeastSquares(_Classical):
+    """Compressed sensing by total-variation regularised least squares,
+    ``min_x ½‖y − A x‖² + λ·TV(x)``, by FISTA (Beck & Teboulle 2009) whose proximal step is
+    scikit-image's Chambolle TV denoiser; the image stays in [0, 1].
+
+    λ depends on the measurement ratio m/n (:meth:`TVCSSettings.weight_for`): fewer
+    measurements need a stronger prior.
+    """
+
+    name: ClassVar[str] = "tv-cs"
+    task: ClassVar[str] = "cs"
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        return self._fista(problem, None)
+
+    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
+        """The TV fit of the entries of y not ``held``."""
+        with _single_thread():
+            image = self._fista(problem, ~np.asarray(held, dtype=bool))
+        return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+    def _fista(self, problem: Problem, fitted: np.ndarray | None) -> np.ndarray:
+        from skimage.restoration import denoise_tv_chambolle
+
+        operator = problem.operator
+        y = np.asarray(problem.y, dtype=np.float64)[None]
+        keep = 1.0 if fitted is None else fitted.reshape(y.shape).astype(np.float64)
+        weight = self.settings.weight_for(operator.measurement_size / operator.image_size)
+        # 1/L with L = ‖A‖² bounds ‖A_S‖² of any subset S of the rows too; 1 % margin for
+        # the power-iteration estimate.
+        step = 1.0 / (operator.norm() ** 2 * 1.01)
+        x = np.clip(np.asarray(operator.A_adjoint(y * keep)), 0, 1)
+        v, t = x, 1.0
+        for _ in range(self.settings.iterations):
+            gradient = np.asarray(operator.A_adjoint((operator.A(v) - y) * keep))
+            z = (v - step * gradient)[0].transpose(1, 2, 0)
+            x_next = np.clip(denoise_tv_chambolle(z, weight=step * weight, channel_axis=-1),
+                             0, 1).transpose(2, 0, 1)[None]
+            t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
+            v = x_next + ((t - 1) / t_next) * (x_next - x)
+            x, t = x_next, t_next
+        return x[0]
+
+
+def classical_available(task: str) -> bool:
+    """Whether ``task`` has a classical answer installed here."""
+    try:
+        classical_name(task)
+    except UserInputError:
+        return False
+    return True
 
 
 def classical_name(task: str) -> str:

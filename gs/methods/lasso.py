@@ -66,16 +66,18 @@ def lasso_sklearn(matrix: np.ndarray, target: np.ndarray, alpha: float, max_iter
 
 
 def lasso_fista(operator: Operator, transform, y: np.ndarray, alpha: float, max_iter: int,
-                tol: float) -> tuple[np.ndarray, int]:
-    """FISTA on ``½‖y − AΨᵀw‖² + alpha‖w‖₁``; returns (w, iterations run)."""
+                tol: float, fitted: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """FISTA on ``½‖y − AΨᵀw‖² + alpha‖w‖₁`` (only the entries ``fitted``, a bool mask of
+    y, when given); returns (w, iterations run)."""
     y = np.asarray(y, dtype=np.float64)[None]
+    keep = 1.0 if fitted is None else np.asarray(fitted, dtype=np.float64).reshape(y.shape)
     lipschitz = operator.norm() ** 2
     if lipschitz == 0:
         return np.zeros(int(np.prod(operator.image_shape))), 0
     step = 1.0 / (lipschitz * 1.01)  # 1 % margin: ‖A‖ is a power-iteration estimate
 
     def gradient(w: np.ndarray) -> np.ndarray:
-        residual = operator.A(transform.synthesis(w)) - y
+        residual = (operator.A(transform.synthesis(w)) - y) * keep
         return transform.analysis(np.asarray(operator.A_adjoint(residual)))
 
     w = np.zeros((1, int(np.prod(operator.image_shape))))
@@ -122,22 +124,39 @@ class _Lasso(Method):
         n = int(np.prod(operator.image_shape))
         return "sklearn" if m * n <= settings.max_design_entries else "fista"
 
-    def solve_one(self, problem: Problem, seed: int) -> Recovery:
-        """Recover one problem; deterministic, so ``seed`` is unused."""
+    def _fit(self, problem: Problem, fitted: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, int, str]:
+        """(image (C, H, W) in [0, 1], w, iterations, solver) from the entries of y that
+        ``fitted`` (bool, flattened y; None: all) keeps."""
         operator = problem.operator
         s = self.settings_for(operator.task)
         transform = self._transform(tuple(operator.image_shape))
         solver = self.solver_for(operator)
         y = np.asarray(problem.y, dtype=np.float64)
+        if solver == "sklearn":
+            matrix, rows = design_matrix(operator, transform)
+            if fitted is not None:
+                chosen = np.asarray(fitted, dtype=bool)[rows]
+                matrix, rows = matrix[chosen], rows[chosen]
+            # sklearn minimises 1/(2m')‖r‖² + a‖w‖₁: the same minimiser at a = alpha/m'.
+            alpha = s.alpha / max(len(rows), 1)
+            w, iterations = lasso_sklearn(matrix, y.ravel()[rows], alpha, s.max_iter, s.tol)
+        else:
+            w, iterations = lasso_fista(operator, transform, y, s.alpha, s.max_iter, s.tol,
+                                        fitted)
+        image = np.clip(transform.synthesis(w[None])[0], 0.0, 1.0).astype(np.float32)
+        return image, w, iterations, solver
+
+    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
+        """The Lasso fitted to the entries of y not ``held`` (bool, flattened y)."""
+        return self._fit(problem, ~np.asarray(held, dtype=bool))[0]
+
+    def solve_one(self, problem: Problem, seed: int) -> Recovery:
+        """Recover one problem; deterministic, so ``seed`` is unused."""
+        operator, y = problem.operator, np.asarray(problem.y, dtype=np.float64)
+        s = self.settings_for(operator.task)
         with stopwatch() as elapsed:
-            if solver == "sklearn":
-                matrix, rows = design_matrix(operator, transform)
-                # sklearn minimises 1/(2m')‖r‖² + a‖w‖₁: the same minimiser at a = alpha/m'.
-                alpha = s.alpha / max(len(rows), 1)
-                w, iterations = lasso_sklearn(matrix, y.ravel()[rows], alpha, s.max_iter, s.tol)
-            else:
-                w, iterations = lasso_fista(operator, transform, y, s.alpha, s.max_iter, s.tol)
-            image = np.clip(transform.synthesis(w[None])[0], 0.0, 1.0).astype(np.float32)
+            image, w, iterations, solver = self._fit(problem)
         return Recovery(
             image=image, measurement_loss=measurement_loss(operator, image, y),
             seconds=elapsed[0], restart_losses=[], evaluations=iterations,

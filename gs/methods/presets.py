@@ -132,6 +132,41 @@ class TVSettings(_Settings):
 
 
 @dataclass(frozen=True)
+class TVCSSettings(_Settings):
+    """TV least squares for compressed sensing: FISTA ``iterations`` and the TV weight λ
+    at measured ratios m/n (``weights``: (ratio, λ) pairs, chosen on the validation
+    photos: BENCHMARKS.md), interpolated log-linearly between them and held constant
+    beyond them."""
+
+    weights: tuple[tuple[float, float], ...] = ((0.08, 1e-2), (0.33, 3e-3))
+    iterations: int = 200
+
+    def __post_init__(self) -> None:
+        _positive("TVCSSettings", iterations=self.iterations)
+        ratios = [r for r, _ in self.weights]
+        if not self.weights or ratios != sorted(set(ratios)) or min(
+                min(pair) for pair in self.weights) <= 0:
+            raise UserInputError("must list (ratio, weight) pairs with increasing positive "
+                                 f"ratios and positive weights, got {self.weights!r}",
+                                 field="weights")
+
+    def weight_for(self, ratio: float) -> float:
+        """λ at measurement ratio ``ratio`` (log-linear between the measured ratios)."""
+        import math
+
+        ratios = [math.log(r) for r, _ in self.weights]
+        values = [math.log(w) for _, w in self.weights]
+        x = min(max(math.log(ratio), ratios[0]), ratios[-1])
+        for (x0, v0), (x1, v1) in zip(zip(ratios, values), zip(ratios[1:], values[1:])):
+            if x <= x1:
+                return math.exp(v0 + (v1 - v0) * (x - x0) / (x1 - x0))
+        return math.exp(values[-1])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"weights": [list(pair) for pair in self.weights], "iterations": self.iterations}
+
+
+@dataclass(frozen=True)
 class CSGMSettings(_Settings):
     """CSGM (Bora et al. 2017): min_z ‖A G(z) − y‖² + z_weight·‖z‖², Adam, restarts.
 
@@ -273,6 +308,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "bm3d": {"default": BM3DSettings()},
     "nl-means": {"default": NLMeansSettings()},
     "tv": {"default": TVSettings()},
+    "tv-cs": {"default": TVCSSettings()},
     # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py,
     # BENCHMARKS.md "Baselines"); CS was validated at m/n = 8 %.
     "lasso-dct": _lasso_per_task(cs=3e-2, inpaint=3e-3, sr=3e-4),

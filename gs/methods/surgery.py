@@ -17,7 +17,14 @@ import numpy as np
 from gs.artifacts import Artifact, at_cut
 from gs.io import sha256_file
 from gs.latent import InitSpec
-from gs.methods.base import Method, MethodContext, StepCallback, check_problems
+from gs.methods.base import (
+    Method,
+    MethodContext,
+    StepCallback,
+    check_problems,
+    measurement_loss,
+    stopwatch,
+)
 from gs.problems import OperatorOptions, Problem, build_operator
 from gs.results import Recovery
 from gs.settings import InversionSettings
@@ -123,10 +130,14 @@ class Surgery(Method):
 
     def solve(self, problems: Sequence[Problem], *, seed: int = 0,
               on_step: StepCallback | None = None) -> list[Recovery]:
-        """Invert every problem in one batch (each image with all its restarts)."""
+        """Invert every problem in one batch (each image with all its restarts), then
+        return the answer ``settings.answer`` asks for (:mod:`gs.methods.answer`)."""
         from gs.invert import invert
 
         check_problems(problems)
+        classical = self._classical(problems[0].operator.task)
+        if classical is not None and self.settings.answer == "classical":
+            return [self._classical_answer(problem, classical, seed) for problem in problems]
         operators = [p.operator for p in problems]
         ys = [p.y for p in problems]
         indices = [p.index for p in problems]
@@ -140,8 +151,47 @@ class Surgery(Method):
                              init=self.init if isinstance(self.init, InitSpec) else None,
                              on_step=on_step)
         for result in results:
-            result.details = {"cut": self.cut}
+            result.details = {"cut": self.cut, "answer": "generator"}
+        if classical is not None and self.settings.answer == "held_out":
+            self._choose_answers(problems, results, classical, seed)
         return results
+
+    def _classical(self, task: str) -> Method | None:
+        """The task's classical method where the answer may be it (None: the generator's
+        image, or a task without a classical answer)."""
+        from gs.methods import build_method
+        from gs.methods.classical import classical_available
+
+        if self.settings.answer == "generator" or not classical_available(task):
+            return None
+        return build_method("classical", task=task)
+
+    def _classical_answer(self, problem: Problem, classical: Method, seed: int) -> Recovery:
+        from gs.methods.answer import classical_answer
+
+        with stopwatch() as elapsed:
+            image, why = classical_answer(problem, classical, seed)
+        return Recovery(image=image, seconds=elapsed[0], details={"cut": self.cut, **why},
+                        measurement_loss=measurement_loss(problem.operator, image, problem.y))
+
+    def _choose_answers(self, problems: Sequence[Problem], results: list[Recovery],
+                        classical: Method, seed: int) -> None:
+        """Replace each image by the answer the held-out measurements prefer
+        (:mod:`gs.methods.answer`); its details say which and why."""
+        from gs.methods.answer import choose
+        from gs.solve.start import held_out
+
+        for problem, result in zip(problems, results):
+            held = held_out(problem.operator, self.settings.holdout, seed, problem.index)
+            if result.failure or held is None:
+                continue
+            with stopwatch() as elapsed:
+                image, why = choose(problem, result.image, classical, held, self.settings,
+                                    seed)
+            result.image = image
+            result.measurement_loss = measurement_loss(problem.operator, image, problem.y)
+            result.seconds += elapsed[0]
+            result.details.update(why)
 
     def _lasso_latents(self, problems: Sequence[Problem], seed: int) -> list[list[np.ndarray]]:
         """LassoInv: per problem, the latents whose image best explains the warm start's
@@ -158,10 +208,13 @@ class Surgery(Method):
 
 
 class NoSurgery(Surgery):
-    """The same weights at c = 0 (plain CSGM-style inversion of the whole generator)."""
+    """The same weights at c = 0 (plain CSGM-style inversion of the whole generator): the
+    generator's own image, never the classical answer, so that it shows what the uncut
+    generator can do."""
 
     name: ClassVar[str] = "no-surgery"
 
     def __init__(self, artifact: Artifact, task: str = "cs",
                  settings: InversionSettings | None = None, **options: Any) -> None:
         super().__init__(artifact, task=task, settings=settings, cut=0, **options)
+        self.settings = self.settings.override(answer="generator")

@@ -143,6 +143,13 @@ class Operator:
         """
         return np.arange(self.measurement_size, dtype=np.int64)
 
+    def consistent(self, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """The image nearest ``x`` (C, H, W) whose noise-free measurements are exactly
+        ``y``: ``x + Aᵀ (A Aᵀ)⁻¹ (y − A x)``, where ``A Aᵀ`` is diagonal and so cheap;
+        None for operators where it is not (compressed sensing) or that measure
+        everything (then it would return y itself, noise and all)."""
+        return None
+
     # ------------------------------------------------------------- for people
     def preview(self, y: np.ndarray) -> np.ndarray:
         """What a person can look at of one observation ``y`` (``measurement_shape``):

@@ -98,6 +98,11 @@ class RandomInpainting(Operator):
         """The ``(H, W)`` bool mask, True where the pixel is observed (read-only view)."""
         return read_only(self._mask)
 
+    def consistent(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``x`` with every observed pixel as observed (A Aᵀ is the mask itself)."""
+        return np.where(self._mask[None], np.asarray(y, dtype=np.float32),
+                        np.asarray(x, dtype=np.float32))
+
     def measurement_groups(self) -> np.ndarray:
         """Every channel of an observed pixel together; unobserved pixels (y = 0 there,
         whatever the image) carry no information: -1."""

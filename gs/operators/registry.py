@@ -149,7 +149,7 @@ register(Task("cs", "compressed sensing: m random projections of the image",
               {"gaussian": GaussianCS, "structured": StructuredCS},
               ("measurements", "ratio", "rounds", "noise_std"), choose=_cs_operator,
               observation="measurements", from_ratio=lambda ratio: {"ratio": ratio},
-              classical=("lasso-dct",)))
+              classical=("tv-cs",)))
 register(Task("inpaint", "inpainting: a random subset of pixels is observed",
               {"mask": RandomInpainting}, ("keep", "noise_std"), observation="masked",
               from_ratio=lambda ratio: {"keep": ratio}, classical=("interpolation",)))

@@ -85,6 +85,14 @@ class SuperResolution(Operator):
         c, h, w = self._image_shape
         return (c, h // self._scale, w // self._scale)
 
+    def consistent(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Back-projection: ``x + Aᵀ (y − A x) / ‖w‖²`` (the blocks do not overlap, so
+        A Aᵀ = ‖w‖² I): each block keeps its detail and takes the measured weighted mean."""
+        x = np.asarray(x, dtype=np.float32)
+        residual = np.asarray(y, dtype=np.float32)[None] - self.A(x[None])
+        weight = np.float32(np.sum(self._kernel.astype(np.float64) ** 2))
+        return x + self.A_adjoint(residual)[0] / weight
+
     def measurement_groups(self) -> np.ndarray:
         """Every channel of a low-resolution pixel together."""
         return pixel_groups(self.measurement_shape)

@@ -24,6 +24,7 @@ from gs.compare import column_label, comparison_picture
 from gs.errors import UserInputError
 from gs.io import encode_image, read_image, resize_image, write_image, write_json
 from gs.jobs import InversionJob, OperatorOptions, Problem, list_inputs, load_problems, run_job
+from gs.methods.classical import classical_available
 from gs.metrics import psnr, ssim
 from gs.operators import SR_SCALES, get_task
 from gs.operators.cs import measurements_from_options
@@ -124,17 +125,6 @@ def check_request(request: PageRequest, catalog: Catalog, painted: bool = False)
 
 
 # --- the classical answer ---------------------------------------------------------------
-
-
-def classical_available(task: str) -> bool:
-    """Whether ``task`` has a classical answer installed here (:mod:`gs.methods.classical`)."""
-    from gs.methods.classical import classical_name
-
-    try:
-        classical_name(task)
-    except UserInputError:
-        return False
-    return True
 
 
 def classical_label(task: str) -> str:

@@ -83,8 +83,7 @@ def start_batch(metadata: Any, operators: Sequence[Operator], observations: Sequ
         raise ValueError("operators and observations must be non-empty lists of equal length")
     indices = list(range(len(operators))) if image_indices is None else list(image_indices)
     schedule = schedule_of(settings, metadata.cut)
-    held = [_held(op, settings.holdout, problem_rng(seed, i, Stream.HOLDOUT))
-            for i, op in zip(indices, operators)]
+    held = [held_out(op, settings.holdout, seed, i) for i, op in zip(indices, operators)]
     spec0 = metadata.spec_at(schedule[0])
     if init is not None:
         spec0 = spec0.with_init(init)
@@ -100,12 +99,14 @@ def start_batch(metadata: Any, operators: Sequence[Operator], observations: Sequ
     return BatchStart(indices, schedule, held, x0.astype(np.float32, copy=False))
 
 
-def _held(operator: Operator, fraction: float, rng: np.random.Generator) -> np.ndarray | None:
-    """The held-out entries of one image's y (bool, flattened), or None: nothing held out
-    (``fraction`` 0, or too few groups to spare one)."""
+def held_out(operator: Operator, fraction: float, seed: int, index: int) -> np.ndarray | None:
+    """The entries of image ``index``'s y held out of its fit (bool, flattened), or None:
+    nothing held out (``fraction`` 0, or too few groups to spare one). Drawn from stream
+    HOLDOUT of (seed, index): the engine and the choice of the answer hold out the same."""
     if fraction <= 0:
         return None
-    mask = holdout_mask(operator.measurement_groups(), fraction, rng)
+    mask = holdout_mask(operator.measurement_groups(), fraction,
+                        problem_rng(seed, index, Stream.HOLDOUT))
     return mask if mask.any() else None
 
 

@@ -1,0 +1,168 @@
+"""Which answer surgery returns: the generator's, the classical one, or a blend.
+
+A pretrained generator is a prior that, for real photos, knows only part of what the
+measurements do not see; the task's classical answer (bicubic, interpolation, BM3D, TV)
+is what a user would otherwise get. With ``answer = "held_out"`` surgery computes, per
+image, candidates that include the classical answer as a special case and returns the
+one that best explains data the fit never saw:
+
+* the classical answer ``x_cl`` (β = 0), computed without the held-out entries;
+* blends for β in ``blend_weights``: ``convex`` ``(1 − β)·x_cl + β·G`` (β = 1 is the
+  generator's image G, whose latents were fitted without the held-out entries too), or
+  ``detail`` ``x_cl + β·(G − P(A G))``, the classical answer plus β times the
+  generator's detail that the classical reconstructor ``P`` cannot recover from
+  measurements (``P(A G)``: the classical answer of the generator's own measurements).
+
+Each is scored by its mean squared residual on the held-out entries; a blend wins only if
+its score is lower than the classical answer's by ``answer_margin``. The returned image is
+then rebuilt from all the measurements (the classical parts from every entry) and, where
+the measurements are noise-free and ``A Aᵀ`` is diagonal (inpainting, super-resolution),
+made consistent with them: observed pixels come back as observed.
+
+Denoising measures every pixel, so its classical answer cannot leave pixels out; there
+the classical answer is scored by Stein's unbiased risk estimate (Monte-Carlo divergence,
+Ramani, Blu & Unser 2008) and the generator's image by its held-out residual, both
+estimates of the same expected squared error ``‖x − x*‖²/n + σ²``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from gs.problems import Problem
+from gs.seeding import Stream, problem_rng
+from gs.settings import InversionSettings
+
+
+def held_out_score(problem: Problem, image: np.ndarray, held: np.ndarray) -> float:
+    """Mean squared residual of ``image`` (C, H, W) on the ``held`` entries of y."""
+    residual = (problem.operator.A(np.asarray(image, np.float64)[None])[0]
+                - np.asarray(problem.y, np.float64)).reshape(-1)
+    return float(np.mean(residual[held] ** 2))
+
+
+def sure_score(problem: Problem, method: Any, image: np.ndarray, seed: int) -> float:
+    """Stein's unbiased estimate of ``‖image − x*‖²/n + σ²`` for a denoiser ``method``
+    (A = I, noise σ known): ``‖y − f(y)‖²/n + 2σ²·div f/n``, the divergence by one
+    Monte-Carlo probe ``bᵀ(f(y + εb) − f(y))/ε`` (b from stream BASELINE)."""
+    y = np.asarray(problem.y, np.float64)
+    sigma = problem.operator.noise_std
+    n = y.size
+    probe = problem_rng(seed, problem.index, Stream.BASELINE).standard_normal(y.shape)
+    epsilon = 0.01 * max(sigma, 1e-3)
+    nudged = replace(problem, y=(y + epsilon * probe).astype(np.float32))
+    moved = np.asarray(method.solve([nudged], seed=seed)[0].image, np.float64)
+    divergence = float(np.sum(probe * (moved - image))) / epsilon
+    return float(np.sum((y - image) ** 2) / n + 2 * sigma**2 * divergence / n)
+
+
+def _consistent(problem: Problem, image: np.ndarray) -> np.ndarray:
+    """``image`` made consistent with noise-free measurements where that is cheap."""
+    if problem.operator.noise_std > 0:
+        return image
+    projected = problem.operator.consistent(image, problem.y)
+    return image if projected is None else projected
+
+
+def classical_answer(problem: Problem, classical: Any, seed: int) -> tuple[np.ndarray, dict]:
+    """The classical answer as surgery returns it with ``answer = "classical"``."""
+    image = classical.solve([problem], seed=seed)[0].image
+    return _finish(problem, image, "classical", None,
+                   "the task's measured default: no generator-based answer measured better",
+                   {})
+
+
+def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.ndarray,
+           settings: InversionSettings, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """The answer ``answer = "held_out"`` returns for one image, and why.
+
+    Args:
+        problem: the image's problem (operator, y).
+        generated: the generator's image (C, H, W) in [0, 1], fitted without ``held``.
+        classical: the task's classical method (:mod:`gs.methods.classical`).
+        held: the held-out entries of y (bool, flattened), the engine's own.
+        settings: ``blend``, ``blend_weights`` and ``answer_margin``.
+        seed: the job's seed (the risk estimate's probe).
+
+    Returns:
+        The image (C, H, W) float32 in [0, 1], and the details a report records:
+        ``answer`` (``classical``, ``generator`` or ``blend``), ``weight`` (β),
+        ``rule`` and the ``scores`` of every candidate (lower is better).
+    """
+    generated = np.asarray(generated, np.float32)
+    fit_classical = classical.inner.answer_without(problem, held)
+    if fit_classical is None:  # every entry is needed: risk estimates (denoising)
+        full = classical.solve([problem], seed=seed)[0].image
+        scores = {"classical": sure_score(problem, classical, full, seed),
+                  "generator": held_out_score(problem, generated, held)}
+        rule = "lower estimated risk: SURE (classical) against the held-out residual"
+        winner = _winner(scores, settings.answer_margin)
+        weight = 0.0 if winner == "classical" else 1.0
+        return _finish(problem, full if weight == 0 else generated, _kind(weight, "convex"),
+                       weight, rule, scores)
+    blend = _Blend(problem, generated, classical, settings.blend, seed)
+    candidates = {"classical": fit_classical}
+    for weight in settings.blend_weights:
+        candidates[f"{weight:g}"] = blend.fit(fit_classical, weight, held)
+    scores = {name: held_out_score(problem, image, held) for name, image in candidates.items()}
+    winner = _winner(scores, settings.answer_margin)
+    weight = 0.0 if winner == "classical" else float(winner)
+    rule = f"lowest residual on the held-out measurements ({settings.blend} blends)"
+    return _finish(problem, blend.full(weight), _kind(weight, settings.blend), weight, rule,
+                   scores)
+
+
+class _Blend:
+    """The blends of one image: scored from the fit entries, rebuilt from all of them."""
+
+    def __init__(self, problem: Problem, generated: np.ndarray, classical: Any, kind: str,
+                 seed: int) -> None:
+        self.problem, self.generated, self.classical = problem, generated, classical
+        self.kind, self.seed = kind, seed
+        self.by_generator = replace(problem, y=problem.operator.A(generated[None])[0])
+        self._detail_fit: np.ndarray | None = None
+
+    def fit(self, fit_classical: np.ndarray, weight: float, held: np.ndarray) -> np.ndarray:
+        if self.kind == "convex":
+            return (1 - weight) * fit_classical + weight * self.generated
+        if self._detail_fit is None:
+            self._detail_fit = self.generated - self.classical.inner.answer_without(
+                self.by_generator, held)
+        return np.clip(fit_classical + weight * self._detail_fit, 0, 1)
+
+    def full(self, weight: float) -> np.ndarray:
+        if self.kind == "convex" and weight == 1:
+            return self.generated
+        full = self.classical.solve([self.problem], seed=self.seed)[0].image
+        if weight == 0:
+            return full
+        if self.kind == "convex":
+            return (1 - weight) * full + weight * self.generated
+        detail = self.generated - self.classical.solve([self.by_generator], seed=self.seed)[0].image
+        return full + weight * detail
+
+
+def _kind(weight: float, blend: str) -> str:
+    """What a report calls the answer of weight β: the classical answer (β = 0), the
+    generator's image (a convex blend at β = 1) or a blend."""
+    if weight == 0:
+        return "classical"
+    return "generator" if blend == "convex" and weight == 1 else "blend"
+
+
+def _winner(scores: dict[str, float], margin: float) -> str:
+    """The lowest score; another than the classical answer's only if it is lower than
+    that by ``margin`` (relative)."""
+    bar = scores["classical"] * (1 - margin)
+    others = {name: s for name, s in scores.items() if name != "classical" and s < bar}
+    return min(others, key=others.get) if others else "classical"
+
+
+def _finish(problem: Problem, image: np.ndarray, answer: str, weight: float | None,
+            rule: str, scores: dict[str, float]) -> tuple[np.ndarray, dict[str, Any]]:
+    final = np.clip(_consistent(problem, np.asarray(image, np.float32)), 0, 1)
+    return final.astype(np.float32), {"answer": answer, "weight": weight, "rule": rule,
+                                      "scores": scores}
