@@ -7,6 +7,7 @@ Exit codes: see :mod:`gs.clitools` (3 = some images failed).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from gs.errors import UserInputError
 from gs.io import check_writable
 from gs.jobs import InversionJob, JobReport, OperatorOptions, prepare_job, run_job
 from gs.latent import InitSpec
+from gs.methods import build_method
+from gs.methods.classical import classical_available, classical_name
 from gs.settings import ANSWERS, LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
@@ -89,9 +92,10 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--save-measurements", is_flag=True,
               help="With --simulate --task cs: also write <stem>.npz observations.")
 @click.option("--compare", type=click.Path(),
-              help="Also recover with this artifact (e.g. the c=0 one: no surgery) into "
-                   "OUTPUT_DIR/compare/ and write <stem>_compare.png: truth, observation, "
-                   "it, this run, labelled with PSNR/SSIM.")
+              help="Also recover with this artifact's generator (e.g. the c=0 one: no "
+                   "surgery) into OUTPUT_DIR/compare/ and with the task's classical answer "
+                   "into OUTPUT_DIR/classical/, and write <stem>_compare.png: truth, "
+                   "observation, classical, it, this run, labelled with PSNR/SSIM.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--resume", is_flag=True,
               help="Continue the job whose --report exists: skip the images it records as "
@@ -192,19 +196,24 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
 
         result = run_job(job, loaded, progress=progress)
         if compared is not None:
-            other_job, other = compared
+            other_job, other, classical = compared
             columns = [(column_label(other.metadata.cut), run_job(other_job, other)),
                        (column_label(loaded.metadata.cut), result)]
+            if classical is not None:
+                label, classical_job, method = classical
+                shape = tuple(loaded.metadata.image_shape)
+                columns.insert(0, (label, run_job(classical_job, method=method,
+                                                  image_shape=shape)))
             for picture in write_comparisons(job, tuple(loaded.metadata.image_shape), columns):
                 click.echo(f"comparison -> {picture}", err=True)
     _finish(result)
 
 
 def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict) -> tuple:
-    """The ``--compare`` job and artifact, every output checked before any work.
-
-    The other artifact starts from its own recommended settings with the same overrides.
-    """
+    """The ``--compare`` jobs, every output checked before any work: the other artifact's
+    (its generator's own image, from its recommended settings with the same overrides,
+    into ``compare/``) and the task's classical answer (into ``classical/``; None where
+    the task has none), as (label, job, method)."""
     try:
         other = load(path, loaded.device)
     except UserInputError as exc:
@@ -217,12 +226,19 @@ def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict
             f"makes images of shape {tuple(other.metadata.image_shape)}, ARTIFACT "
             f"{tuple(loaded.metadata.image_shape)}", field="compare", value=path)
     settings = other.metadata.settings_for(job.operator.task).with_optimizer(
-        overrides["optimizer"]).override(**overrides)
+        overrides["optimizer"]).override(**overrides).override(answer="generator")
     other_job = comparison_job(job, path, settings)
     prepare_job(other_job, settings.to_json())
+    classical = None
+    if classical_available(job.operator.task):
+        method = build_method("classical", task=job.operator.task)
+        classical_job = replace(other_job, artifact=None, settings=None,
+                                output_dir=job.output_dir / "classical")
+        prepare_job(classical_job, method.settings.to_json())
+        classical = (f"classical: {classical_name(job.operator.task)}", classical_job, method)
     for picture in comparison_paths(job):
         check_writable(picture, job.overwrite, "compare")
-    return other_job, other
+    return other_job, other, classical
 
 
 def _finish(report: JobReport) -> None:

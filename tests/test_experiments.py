@@ -31,6 +31,7 @@ from helpers import in_range_image, one_sentence_error
 
 FAST = {"steps": 1, "restarts": 1}
 FAST_FLAGS = ["--steps", "1", "--restarts", "1"]
+GENERATORS = ("gs", "no-surgery")
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +93,7 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path,
     arts = [gs_artifact.load(tiny_artifacts[c]) for c in (0, 2)]
     out = tmp_path / "curve"
     first = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
-                             progress=False)
+                             methods=GENERATORS, progress=False)
     assert len(first.records) == 2 * 2 * 4  # methods × ratios × images
     assert {r["label"] for r in first.records} == {"no surgery", "gs"}
     for name in ("results.csv", "summary.csv", "results.json", "plan.json"):
@@ -107,7 +108,7 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path,
 
     monkeypatch.setattr(Surgery, "solve", no_work)
     second = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
-                              progress=False)
+                              methods=GENERATORS, progress=False)
     assert second.records == first.records
 
     # An interrupted run: one cell missing → a look computes nothing and counts it,
@@ -115,7 +116,7 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path,
     cached[0].unlink()
     monkeypatch.setattr(Surgery, "solve", no_work)
     peek = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
-                            progress=False, compute=False)
+                            methods=GENERATORS, progress=False, compute=False)
     assert len(peek.records) == 15
     assert json.loads((out / "results.json").read_text())["missing"] == 1
     # and a run recomputes exactly that cell.
@@ -129,7 +130,7 @@ def test_tiny_grid_runs_end_to_end_and_resumes(tiny_artifacts, folder, tmp_path,
 
     monkeypatch.setattr(Surgery, "solve", counting)
     third = studies.cs_curve(arts, _images(folder), [0.1, 0.3], out, surgery=FAST,
-                             progress=False)
+                             methods=GENERATORS, progress=False)
     assert calls == [1]
     assert [r["psnr"] for r in third.records] == pytest.approx([r["psnr"] for r in first.records])
 
@@ -286,6 +287,18 @@ def test_cli_cs_curve_and_bad_input(tiny_artifacts, folder, tmp_path):
                                                 str(tiny_artifacts[1]), "--cuts", "0,5",
                                                 "--images", str(folder),
                                                 "-o", str(tmp_path / "s")]), "--cuts")
+
+
+def test_cli_cs_curve_takes_an_onnx_artifact_and_the_classical_answer(onnx_c2, folder,
+                                                                       tmp_path):
+    out = tmp_path / "onnx"
+    result = CliRunner().invoke(experiment_cli, [
+        "cs-curve", str(onnx_c2), "--images", str(folder), "--ratios", "0.3",
+        "--methods", "gs,no-surgery,classical", "-o", str(out), *FAST_FLAGS])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((out / "results.json").read_text())["results"]
+    assert {r["label"] for r in rows} == {"gs", "no surgery", "classical"}
+    assert {r["method"] for r in rows if r["label"] == "classical"} == {"tv-cs"}
 
 
 def test_cli_cut_sweep_from_weights_prints_the_best_cut(tiny_weights, folder, tmp_path):

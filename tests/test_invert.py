@@ -329,3 +329,35 @@ def test_discrepancy_principle_stops_at_the_noise_floor(tiny_artifacts):
     assert full.measurement_loss < 0.05**2
     assert stopped.evaluations < full.evaluations
     assert stopped.measurement_loss <= 0.05**2 * 1.0001
+
+
+def test_choosing_an_optimizer_takes_its_own_measured_settings(tiny_artifacts, photo, tmp_path,
+                                                               monkeypatch):
+    from click.testing import CliRunner
+
+    import gs.cli
+    from gs.jobs import JobReport
+    from gs.settings import OPTIMIZER_DEFAULTS
+
+    applied = {}
+
+    def fake_run_job(job, artifact=None, **kwargs):
+        applied["settings"] = job.settings
+        return JobReport(str(job.artifact), job.operator.task, 0, job.settings.to_json())
+
+    monkeypatch.setattr(gs.cli, "run_job", fake_run_job)
+    base = [str(tiny_artifacts[1]), str(photo), "--ratio", "0.1", "--simulate", "-o",
+            str(tmp_path / "o")]
+    adam = OPTIMIZER_DEFAULTS["adam"]
+    assert CliRunner().invoke(gs.cli.main, [*base, "--optimizer", "adam"]).exit_code == 0
+    chosen = applied["settings"]
+    assert (chosen.optimizer, chosen.lr, chosen.steps, chosen.line_search) == (
+        "adam", adam.lr, adam.steps, adam.line_search)
+    # Values given with it win over the optimiser's own.
+    assert CliRunner().invoke(gs.cli.main, [*base, "--optimizer", "adam", "--lr", "0.2"]
+                              ).exit_code == 0
+    assert (applied["settings"].lr, applied["settings"].steps) == (0.2, adam.steps)
+    # The library's override keeps a field as it is; with_optimizer changes them all.
+    recommended = gs_artifact.load(tiny_artifacts[1]).metadata.settings_for("cs")
+    assert recommended.with_optimizer("lbfgs") == recommended
+    assert recommended.override(optimizer="adam").lr == OPTIMIZER_DEFAULTS["lbfgs"].lr

@@ -437,6 +437,18 @@ def test_cli_writes_gs_invert_report_format(tmp_path, photo, tiny_artifacts):
     assert (out / "astronaut.png").exists()
 
 
+def test_cli_surgery_takes_an_onnx_artifact(tmp_path, photo, onnx_c2):
+    report = tmp_path / "s.json"
+    result = invoke("surgery", photo, "--artifact", onnx_c2, "--task", "cs", "--ratio", 0.3,
+                    "--simulate", "-o", tmp_path / "s", "--report", report)
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["method"] == "surgery" and data["artifact"] == str(onnx_c2)
+    assert data["images"][0]["details"]["cut"] == 2 and (tmp_path / "s" / "astronaut.png").exists()
+    one_sentence_error(invoke("csgm", photo, "--artifact", onnx_c2, "--ratio", 0.3, "--simulate",
+                              "-o", tmp_path / "c"), "--artifact", "TorchScript")
+
+
 def test_cli_generator_methods_and_overrides(tmp_path, photo, tiny_weights, tiny_artifacts):
     result = invoke("mganprior", photo, "--weights", tiny_weights, "--model", "dcgan", "--cut", 2,
                     "--codes", 2, "--steps", 3, "--restarts", 1, "--task", "sr", "--scale", 2,

@@ -176,6 +176,8 @@ def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifa
     np.testing.assert_array_equal(pixels(out / "face.png"), pixels(files["surgery.png"].content))
     np.testing.assert_array_equal(pixels(out / "compare" / "face.png"),
                                   pixels(files["no_surgery.png"].content))
+    np.testing.assert_array_equal(pixels(out / "classical" / "face.png"),
+                                  pixels(files["classical.png"].content))
     # The command line's side-by-side picture is the page's, pixel for pixel.
     np.testing.assert_array_equal(pixels(out / "face_compare.png"),
                                   pixels(files["compare.png"].content))
@@ -596,3 +598,16 @@ def test_classical_inpainting_of_a_few_pixels_on_a_line(photo):
     assert np.isfinite(image).all()
     np.testing.assert_allclose(image[:, keep], truth[:, keep], rtol=0,
                                atol=8 * np.finfo(np.float32).eps)
+
+
+def test_an_onnx_artifact_is_served_like_a_torchscript_one(onnx_c2, tmp_path, photo16):
+    onnx_catalog = Catalog.load([onnx_c2], device="cpu")
+    (served,) = onnx_catalog.describe()
+    assert served["id"] == "tiny_c2" and served["file"] == "tiny_c2.onnx"
+    with serve(onnx_catalog, tmp_path / "root") as onnx_client:
+        response = submit(onnx_client, photo16, artifact="tiny_c2")
+        assert response.status_code == 202, response.text
+        job = wait(onnx_client, response.json()["id"])
+    assert job["status"] == "done", job["error"]
+    assert [c["key"] for c in job["result"]["columns"]] == ["classical", "surgery"]
+    assert job["trace"] and all(key == "surgery" for key, _, _, _ in job["trace"])

@@ -133,8 +133,9 @@ def evalset_command(output_dir: str, split: str, n_faces: int, n_other: int, siz
 @click.option("--artifacts", "artifacts", multiple=True,
               help="Artifacts (comma-separated or repeated; also as arguments).")
 @click.option("--ratios", default="0.02,0.05,0.1,0.2,0.33", show_default=True)
-@click.option("--methods", default="gs,no-surgery", show_default=True,
-              help="gs, no-surgery and baseline names (lasso-dct, …).")
+@click.option("--methods", default="gs,no-surgery,classical", show_default=True,
+              help="gs (surgery on every artifact), no-surgery, classical (the task's own "
+                   "classical answer) and any registered method (lasso-dct, dip, …).")
 @click.option("--weights", type=click.Path(), help="Whole generator, for iagan / mganprior.")
 @click.option("--model", help="Model of --weights.")
 @run_options

@@ -154,7 +154,8 @@ def _method_table(artifacts: Sequence[Artifact], names: Sequence[str],
 
 def cs_curve(artifacts: Sequence[Artifact], images: Sequence[grid.EvalImage],
              ratios: Sequence[float], out_dir: str | Path, *,
-             methods: Sequence[str] = (SURGERY, "no-surgery"), seeds: Sequence[int] = (0,),
+             methods: Sequence[str] = (SURGERY, "no-surgery", "classical"),
+             seeds: Sequence[int] = (0,),
              make_method: MethodFactory | None = None,
              surgery: dict[str, Any] | None = None, **run_options: Any) -> StudyResult:
     """PSNR against m/n for every method on Gaussian CS (the paper's main figure).

@@ -167,9 +167,11 @@ def columns(request: PageRequest, catalog: Catalog) -> list[Column]:
 
 
 def column_settings(column: Column, request: PageRequest) -> Any:
-    """The column artifact's recommended settings for the task, with the request's overrides."""
-    return column.served.metadata.settings_for(request.task).override(
+    """The column artifact's recommended settings for the task, with the request's overrides;
+    no surgery shows the uncut generator's own image."""
+    settings = column.served.metadata.settings_for(request.task).override(
         steps=request.steps, restarts=request.restarts)
+    return settings.override(answer="generator") if column.key == "no_surgery" else settings
 
 
 def column_plan(request: PageRequest, catalog: Catalog) -> list[dict[str, Any]]:
@@ -275,25 +277,28 @@ def run_page_job(
     ``on_step(column_key, StepEvent)`` sees every optimisation step (raising in
     it cancels the job); ``on_column(key)`` is called when a column starts.
     Writes ``truth.png``, ``observation.png``, ``classical.png``, ``<column>/…png``,
-    ``compare.png`` (truth, observation and the generator columns, as
-    ``gs-invert --compare`` draws it) and ``report.json``.
+    ``compare.png`` (truth, observation and every column, as ``gs-invert --compare``
+    draws it) and ``report.json``.
     """
     setup = set_up(folder, request, catalog, upload, mask_upload)
     truth, problem = setup.truth, setup.problem
     image_shape = tuple(truth.shape)
     write_image(folder / "observation.png", problem.operator.preview(problem.y))
     entries: list[dict[str, Any]] = []
+    recoveries = []
     if request.classical and classical_available(request.task):
         on_column("classical")
         start = time.perf_counter()
         image = classical_recovery(problem, request.seed)
         write_image(folder / "classical.png", image)
+        shown = read_image(folder / "classical.png", "classical", channels=image_shape[0])
+        recoveries.append((classical_label(request.task), shown,
+                           (psnr(image, truth), ssim(image, truth))))
         entries.append({"key": "classical", "label": classical_label(request.task),
                         "method": classical_label(request.task).split(": ", 1)[1],
                         "artifact": None, "cut": None,
                         "psnr": psnr(image, truth), "ssim": ssim(image, truth),
                         "seconds": time.perf_counter() - start, "job": None})
-    recoveries = []
     for col in setup.columns:
         on_column(col.key)
         start = time.perf_counter()
