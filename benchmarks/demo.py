@@ -38,6 +38,15 @@ TASKS = [
 COLUMNS = {"classical": "classical", "no-surgery": "no surgery (c=0)", "surgery": "surgery (c=1)"}
 
 
+def _answer(result, name: str) -> str:
+    """Surgery's answer, as its report gives it (``: blend 0.75``), for the caption."""
+    details = result.details
+    if name != "surgery" or "answer" not in details:
+        return ""
+    weight = details.get("weight")
+    return f": {details['answer']}" + (f" {weight:g}" if details["answer"] == "blend" else "")
+
+
 def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int,
         steps: int | None = None, tasks: list[str] | None = None
         ) -> dict[str, dict[str, list[float]]]:
@@ -67,8 +76,10 @@ def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int,
             seconds[name] = (time.perf_counter() - start) / len(problems)
             scores[name] = [psnr(r.image, p.truth) for r, p in zip(results, problems)]
             rows.append([r.image for r in results])
-            caption = (f"{classical_name(task)}" if name == "classical" else COLUMNS[name])
-            captions.append([f"{caption}, {label}\n{value:.2f} dB" for value in scores[name]])
+            caption = classical_name(task) if name == "classical" else name
+            captions.append([
+                f"{caption}{_answer(result, name)}\n{label}\n{value:.2f} dB"
+                for value, result in zip(scores[name], results)])
             for photo, value, result in zip(names, scores[name], results):
                 answer = result.details.get("answer", "")
                 print(f"{'':>16}   {photo:>16} {name:>10}: {value:.2f} dB {answer}")
@@ -79,7 +90,7 @@ def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int,
         print(f"{label:>16} | " + " | ".join(f"{c:>18}" for c in cells) + " | "
               + " / ".join(f"{seconds[n]:.1f}" for n in COLUMNS))
     grid = out / "demo_grid.png"
-    write_image(grid, image_grid(rows, captions=captions, scale=2), overwrite=True)
+    write_image(grid, image_grid(rows, captions=captions, scale=3), overwrite=True)
     print(f"grid (rows: truth, then per task the classical answer, no surgery, surgery): {grid}")
     return table
 

@@ -83,3 +83,23 @@ def test_cached_artifact_is_exported_again_when_the_defaults_change(tmp_path, ti
                         lambda task, cut: recommended_settings(task, cut).override(steps=3))
     cache.cached_artifact(tiny_weights, 1, path=path)
     assert path.stat().st_mtime_ns != exported  # stale defaults: exported again
+
+
+def test_classical_benchmark_measures_every_method_on_the_same_problems(tiny_artifacts):
+    import classical
+    import photos as bundled
+
+    from gs.artifacts import load
+    from gs.io import resize_image
+
+    art = load(tiny_artifacts[1])
+    photos = [(name, resize_image(image, (16, 16)), group) for (name, image), group in zip(
+        bundled.faces(2) + bundled.non_faces(1), ("faces", "faces", "other"))]
+    for label, task, options in (("SR x4", "sr", {"scale": 4}), ("CS", "cs", {"ratio": 0.3})):
+        row = classical.measure(art, label, task, options, photos, seed=0)
+        assert row["groups"] == ["faces", "faces", "other"]
+        for name in classical.METHODS:
+            assert len(row[name]["psnr"]) == 3 and np.isfinite(row[name]["psnr"]).all()
+        if task == "sr":  # the measured default returns the classical answer
+            assert set(row["surgery"]["answers"]) == {"classical"}
+        classical.print_row(row)
