@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from cache import cached_artifact
+from classical import POINTS
 from photos import faces, non_faces
 
 from gs.artifacts import load
@@ -26,14 +27,9 @@ from gs.methods.classical import classical_name
 from gs.metrics import psnr
 from gs.problems import OperatorOptions, simulated_problem
 
-#: (label, task, operator options) of the demo's problems.
-TASKS = [
-    ("CS 8 %", "cs", {"ratio": 0.08}),
-    ("CS 33 %", "cs", {"ratio": 0.33}),
-    ("inpainting 10 %", "inpaint", {"keep": 0.1}),
-    ("SR x4", "sr", {"scale": 4}),
-    ("denoising 0.1", "denoise", {"noise_std": 0.1}),
-]
+#: (label, task, operator options) of the demo's problems: some of the benchmark's.
+TASKS = [point for point in POINTS if point[0] in (
+    "CS 8 %", "CS 33 %", "inpainting 10 %", "SR x4", "denoising 0.1")]
 #: The columns: the registry's method names, shown under these labels.
 COLUMNS = {"classical": "classical", "no-surgery": "no surgery (c=0)", "surgery": "surgery (c=1)"}
 
