@@ -125,7 +125,7 @@ class NLMeansSettings(_Settings):
 class TVSettings(_Settings):
     """Total-variation denoising: Chambolle's weight in units of the noise std."""
 
-    weight: float = 1.5
+    weight: float = 1.0
 
     def __post_init__(self) -> None:
         _positive("TVSettings", weight=self.weight)
