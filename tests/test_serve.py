@@ -149,6 +149,9 @@ def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifa
 
     result = seen[-1]["result"]
     assert [c["key"] for c in result["columns"]] == ["classical", "no_surgery", "surgery"]
+    surgery = result["columns"][2]
+    assert surgery["answer"] == surgery["job"]["images"][0]["details"]["answer"]
+    assert result["columns"][1]["answer"] == "generator"  # no surgery: the generator alone
     files = {name: client.get(f"/api/jobs/{job_id}/files/{name}") for name in
              ("truth.png", "observation.png", "classical.png", "no_surgery.png", "surgery.png",
               "compare.png", "report.json")}

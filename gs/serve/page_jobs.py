@@ -311,8 +311,10 @@ def run_page_job(
         score = ((entry["psnr"], entry["ssim"]) if entry["psnr"] is not None
                  else (psnr(image, truth), ssim(image, truth)))
         recoveries.append((col.label, image, score))
+        details = entry.get("details", {})
         entries.append({"key": col.key, "label": col.label, "method": "gs",
                         "artifact": col.served.id, "cut": col.served.metadata.cut,
+                        "answer": details.get("answer"), "weight": details.get("weight"),
                         "psnr": score[0], "ssim": score[1],
                         "seconds": time.perf_counter() - start, "job": report.to_json()})
     write_image(folder / "compare.png",

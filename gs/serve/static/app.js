@@ -504,6 +504,14 @@ function scoreLines(column, best) {
     }
     lines.push(line);
   }
+  if (column.answer && column.key === "surgery") {
+    // which answer the defaults returned: the classical one, the generator's, or a blend
+    const answer = document.createElement("span");
+    answer.className = "score";
+    answer.textContent = column.answer === "blend"
+      ? `answer: blend, ${column.weight} generator` : `answer: ${column.answer}`;
+    lines.push(answer);
+  }
   return lines;
 }
 
