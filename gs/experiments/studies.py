@@ -250,7 +250,8 @@ def init_comparison(artifact: Artifact, images: Sequence[grid.EvalImage], out_di
     ``lasso`` (LassoInv) starts from the Lasso-DCT recovery. Writes ``inits.png``.
     """
     table: dict[str, Method] = {}
-    cs_settings = artifact.metadata.settings_for("cs").override(schedule=())
+    # The generator's own image, from each init: the study compares starts, not answers.
+    cs_settings = artifact.metadata.settings_for("cs").override(schedule=(), answer="generator")
     for name in inits:
         init = parse_init(name)
         warm = method_factory([artifact])("lasso-dct") if init == "lasso" else None
