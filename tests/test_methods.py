@@ -353,6 +353,7 @@ def test_importing_the_package_does_not_import_torch():
     ("bicubic", "sr", {"scale": 2}), ("bicubic", "sr", {"scale": 4}),
     ("interpolation", "inpaint", {"keep": 0.3}), ("bm3d", "denoise", {"noise_std": 0.1}),
     ("nl-means", "denoise", {"noise_std": 0.1}), ("tv", "denoise", {"noise_std": 0.1}),
+    ("wavelet", "denoise", {"noise_std": 0.1}), ("tv-cs", "cs", {"ratio": 0.3}),
 ])
 def test_each_classical_answer_beats_its_observation(name, task, options):
     truth = smooth_image(2)

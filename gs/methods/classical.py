@@ -7,7 +7,8 @@ One method per well-known answer, each on the observation alone (no learned prio
 * ``interpolation`` (inpainting): biharmonic (scikit-image) or linear (scipy) fill of
   the missing pixels; kept pixels come back as observed.
 * ``bm3d`` (denoising, the ``bm3d`` package, an optional extra: free for non-commercial
-  use only), ``nl-means`` and ``tv`` (scikit-image, BSD) with the known noise level.
+  use only), ``nl-means``, ``tv`` and ``wavelet`` (scikit-image, BSD) with the known noise
+  level.
 * ``lasso-dct`` / ``lasso-wavelet`` (compressed sensing): :mod:`gs.methods.lasso`.
 
 ``classical`` picks the task's own (:data:`gs.operators.registry.Task.classical`, the
@@ -223,6 +224,20 @@ class TotalVariation(_Denoiser):
         from skimage.restoration import denoise_tv_chambolle
 
         return denoise_tv_chambolle(y, weight=self.settings.weight * sigma, channel_axis=0)
+
+
+class WaveletShrinkage(_Denoiser):
+    """Wavelet shrinkage (BayesShrink, Chang, Yu & Vetterli 2000), scikit-image, with the
+    known noise level, colour channels in YCbCr."""
+
+    name: ClassVar[str] = "wavelet"
+
+    def denoise(self, y: np.ndarray, sigma: float) -> np.ndarray:
+        from skimage.restoration import denoise_wavelet
+
+        colour = y.shape[0] == 3
+        return denoise_wavelet(y, sigma=sigma, method=self.settings.method, mode="soft",
+                               channel_axis=0, convert2ycbcr=colour, rescale_sigma=True)
 
 
 class TVLeastSquares(_Classical):

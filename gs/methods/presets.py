@@ -132,6 +132,19 @@ class TVSettings(_Settings):
 
 
 @dataclass(frozen=True)
+class WaveletSettings(_Settings):
+    """Wavelet shrinkage: scikit-image's threshold rule (``BayesShrink``, as measured in
+    BENCHMARKS.md, or ``VisuShrink``)."""
+
+    method: str = "BayesShrink"
+
+    def __post_init__(self) -> None:
+        if self.method not in ("BayesShrink", "VisuShrink"):
+            raise UserInputError(f"must be BayesShrink or VisuShrink, got {self.method!r}",
+                                 field="method")
+
+
+@dataclass(frozen=True)
 class TVCSSettings(_Settings):
     """TV least squares for compressed sensing: FISTA ``iterations`` and the TV weight λ
     at measured ratios m/n (``weights``: (ratio, λ) pairs, chosen on the validation
@@ -309,6 +322,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "nl-means": {"default": NLMeansSettings()},
     "tv": {"default": TVSettings()},
     "tv-cs": {"default": TVCSSettings()},
+    "wavelet": {"default": WaveletSettings()},
     # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py,
     # BENCHMARKS.md "Baselines"); CS was validated at m/n = 8 %.
     "lasso-dct": _lasso_per_task(cs=3e-2, inpaint=3e-3, sr=3e-4),
