@@ -83,43 +83,13 @@ def quality(args: argparse.Namespace) -> None:
 
 
 def _random_biggan_folder(folder: Path) -> Path:
-    """A biggan-deep-512 release folder (config.json + pytorch_model.bin) with random
-    weights made usable: the spectral-norm vectors ``u, v`` are the weights' top singular
-    pair (random ones make ``σ = uᵀWv`` meaningless and the output overflow), batch-norm
-    statistics plausible, attention switched on."""
-    import torch
-    from pytorch_pretrained_biggan import BigGAN, BigGANConfig
-    from pytorch_pretrained_biggan.model import SelfAttn
-
+    """A biggan-deep-512 release folder with random weights (made once, then reused)."""
     from gs.models.biggan import BIGGAN_DEEP_512
+    from gs.testing.biggan import random_biggan, write_release_folder
 
     if (folder / "pytorch_model.bin").exists():
         return folder
-    torch.manual_seed(0)
-    model = BigGAN(BigGANConfig.from_dict(BIGGAN_DEEP_512))
-    with torch.no_grad():
-        for module in model.modules():
-            if hasattr(module, "weight_orig") and hasattr(module, "weight_u"):
-                matrix = module.weight_orig.reshape(module.weight_orig.shape[0], -1)
-                u = module.weight_u
-                for _ in range(20):
-                    v = torch.nn.functional.normalize(matrix.T @ u, dim=0)
-                    u = torch.nn.functional.normalize(matrix @ v, dim=0)
-                module.weight_u.copy_(u)
-                module.weight_v.copy_(v)
-            if isinstance(module, SelfAttn):
-                module.gamma.fill_(0.5)
-        for name, buffer in model.named_buffers():
-            if name.endswith("running_means"):
-                buffer.normal_(0, 0.1)
-            elif name.endswith("running_vars"):
-                buffer.uniform_(0.5, 1.5)
-        model.generator.bn.weight.normal_(2.0, 0.2)
-        model.generator.bn.bias.normal_(0, 0.2)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(model.config.to_json_string())
-    torch.save(model.state_dict(), folder / "pytorch_model.bin")
-    return folder
+    return write_release_folder(folder, random_biggan(BIGGAN_DEEP_512, power_iterations=20))
 
 
 def _max_rss_mib(time_output: str) -> float:

@@ -60,6 +60,21 @@ def test_speed_benchmark_counts_the_flops_of_one_evaluation(tiny_artifacts):
     assert flops > 4 * 50 * n  # at least A and its adjoint, 2 flops per multiply-add
 
 
+def test_speed_benchmark_times_both_protocols_on_the_same_images(tiny_artifacts):
+    import speed
+
+    from gs.artifacts import load
+
+    art = load(tiny_artifacts[1])
+    truths = [np.full(tuple(art.metadata.image_shape), value, np.float32)
+              for value in (0.3, 0.6)]
+    rows = speed.measure(art, truths, 40, seed=0, changes={"restarts": 1}, group=2)
+    for protocol in ("paper", "defaults"):
+        assert len(rows[protocol]) == 2
+        for row in rows[protocol]:
+            assert row["seconds"] > 0 and row["evaluations"] > 0 and np.isfinite(row["psnr"])
+
+
 def test_soak_runs_whole_jobs_back_to_back(tiny_artifacts):
     import soak
 

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from pytorch_pretrained_biggan import BigGAN, BigGANConfig
-from pytorch_pretrained_biggan.model import SelfAttn
+from pytorch_pretrained_biggan import BigGAN
 
 from gs import artifacts as artifact
 from gs.cli import main as invert_cli
@@ -32,6 +31,7 @@ from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 from gs.surgery import cut
+from gs.testing.biggan import random_biggan, write_release_folder
 from helpers import assert_close_f32, one_sentence_error
 
 TINY = BIGGAN_SMOKE  # 16 px; stages: gen_z, 5 GenBlocks (self-attention before the third), out
@@ -48,33 +48,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def tiny_upstream(seed: int = 0, **changes) -> BigGAN:
     """An upstream BigGAN with random weights and statistics that give visible images."""
-    torch.manual_seed(seed)
-    config = BigGANConfig.from_dict({**TINY, **changes})
-    model = BigGAN(config)
-    with torch.no_grad():
-        # Power iterations, as training does: random u, v would make σ = uᵀWv meaningless.
-        z, one_hot = torch.zeros(1, config.z_dim), torch.zeros(1, config.num_classes)
-        for _ in range(30):
-            model.train()(z, one_hot, 0.4)
-        for name, buffer in model.named_buffers():
-            if name.endswith("running_means"):
-                buffer.normal_(0, 0.1)
-            elif name.endswith("running_vars"):
-                buffer.uniform_(0.5, 1.5)
-        model.generator.bn.weight.normal_(2.0, 0.2)
-        model.generator.bn.bias.normal_(0, 0.2)
-        for module in model.modules():
-            if isinstance(module, SelfAttn):  # zero at initialisation: nothing to test
-                module.gamma.fill_(0.5)
-    return model.eval()
-
-
-def write_folder(folder: Path, model: BigGAN) -> Path:
-    """What the pytorch-pretrained-BigGAN release ships: config.json + pytorch_model.bin."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(model.config.to_json_string())
-    torch.save(model.state_dict(), folder / "pytorch_model.bin")
-    return folder
+    return random_biggan({**TINY, **changes}, seed)
 
 
 def inputs(batch: int = 2, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +70,7 @@ def upstream() -> BigGAN:
 
 @pytest.fixture(scope="module")
 def folder(upstream, tmp_path_factory) -> Path:
-    return write_folder(tmp_path_factory.mktemp("biggan") / "tiny-biggan", upstream)
+    return write_release_folder(tmp_path_factory.mktemp("biggan") / "tiny-biggan", upstream)
 
 
 @pytest.fixture(scope="module")

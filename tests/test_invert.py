@@ -13,6 +13,7 @@ from gs.operators import Denoising, GaussianCS, RandomInpainting
 from gs.problems import simulate
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
+from gs.testing.reference import paper_protocol
 from helpers import assert_close_f32, in_range_image, tiny_architecture
 
 TINY_MODEL = tiny_architecture()  # the layers behind tiny_weights, for tolerances
@@ -173,31 +174,6 @@ def test_an_exception_in_on_step_cancels_the_inversion(tiny_artifacts):
     assert seen == [1, 2]
 
 
-def _plain_lbfgs_protocol(art, op, y, settings, seed, index=0):
-    """The paper's loop: each restart alone, torch.optim.LBFGS, last iterate, best by loss."""
-    starts = art.spec.sample(problem_rng(seed, index, Stream.INIT), settings.restarts)[0]
-    y_t = torch.as_tensor(y)
-    outcomes = []
-    for start in starts:
-        z = torch.as_tensor(start[None]).clone().requires_grad_(True)
-        opt = torch.optim.LBFGS([z], lr=settings.lr, max_iter=settings.inner_iterations,
-                                history_size=settings.history_size)
-
-        def closure(z=z, opt=opt):
-            opt.zero_grad()
-            loss = ((op.A(art.generator(z)) - y_t) ** 2).mean()
-            loss.backward()
-            return loss
-
-        for _ in range(settings.steps):
-            opt.step(closure)
-        with torch.no_grad():
-            image = art.generator(z)
-            loss = float(((op.A(image) - y_t) ** 2).mean())
-        outcomes.append((loss, image[0].numpy(), opt.state[z]["func_evals"]))
-    return outcomes
-
-
 def test_paper_preset_is_the_plain_torch_lbfgs_protocol(tiny_artifacts):
     art = gs_artifact.load(tiny_artifacts[1])
     truth = in_range_image(gs_artifact.load(tiny_artifacts[0]), seed=8)
@@ -210,7 +186,7 @@ def test_paper_preset_is_the_plain_torch_lbfgs_protocol(tiny_artifacts):
     # that float32 rounding (batch of 3 vs batch of 1) cannot grow into a difference.
     paper = paper.override(steps=4)
     (result,) = invert(art, [op], [y], paper, seed=3)
-    outcomes = _plain_lbfgs_protocol(art, op, y, paper, seed=3)
+    outcomes = paper_protocol(art, op, y, paper, seed=3)
     losses = [loss for loss, _, _ in outcomes]
     assert result.restart == int(np.argmin(losses))
     np.testing.assert_allclose(result.restart_losses, losses, rtol=1e-3)

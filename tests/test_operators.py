@@ -24,7 +24,6 @@ from gs.operators import (
     StructuredCS,
     SuperResolution,
     Task,
-    _draw_gaussian_matrix,
     get_task,
     make_operator,
     operator_classes,
@@ -34,6 +33,7 @@ from gs.operators import (
     task_defaults,
     tasks,
 )
+from gs.operators.cs import draw_gaussian_matrix
 from gs.seeding import Stream, problem_rng
 
 SHAPE = (3, 16, 16)
@@ -495,7 +495,7 @@ def test_cs_matrix_draw():
     )
     assert op.matrix.dtype == np.float32 and op.matrix.shape == (40, N)
     np.testing.assert_array_equal(op.matrix, expected)
-    chunked = _draw_gaussian_matrix(np.random.default_rng(9), 40, N, chunk_rows=3)
+    chunked = draw_gaussian_matrix(np.random.default_rng(9), 40, N, chunk_rows=3)
     np.testing.assert_array_equal(chunked, expected)
 
 

@@ -12,6 +12,7 @@ import torch
 
 from gs.solve.adam import BatchedAdam
 from gs.solve.lbfgs import BatchedLBFGS
+from gs.testing.reference import torch_lbfgs
 
 ROWS, DIM, MEAS = 4, 30, 20
 
@@ -61,20 +62,11 @@ def test_batched_lbfgs_equals_torch_lbfgs_row_by_row(backend, lr, history):
         _on(backend, objective), to_rows(x0), 5)
     result.x = to_torch(result.x)
     for i in range(ROWS):
-        p = x0[i].clone().requires_grad_(True)
-        opt = torch.optim.LBFGS([p], lr=lr, max_iter=20, history_size=history)
-
-        def closure(p=p, opt=opt, i=i):
-            opt.zero_grad()
-            loss = single(p, i)
-            loss.backward()
-            return loss
-
-        for _ in range(5):
-            opt.step(closure)
-        torch.testing.assert_close(result.x[i], p.detach(), atol=1e-8, rtol=1e-6)
+        p, evals = torch_lbfgs(lambda p, i=i: single(p, i), x0[i], 5,
+                               lr=lr, max_iter=20, history_size=history)
+        torch.testing.assert_close(result.x[i], p, atol=1e-8, rtol=1e-6)
         # torch re-evaluates a converged row at every later step; the batch does not.
-        assert int(result.evaluations[i]) <= opt.state[p]["func_evals"]
+        assert int(result.evaluations[i]) <= evals
 
 
 def test_batched_adam_equals_torch_adam(backend):
@@ -188,22 +180,12 @@ def test_strong_wolfe_lbfgs_equals_torch_row_by_row(backend, lr, history, max_it
     result.x = to_torch(result.x)
     trials = []
     for i in range(ROWS):
-        p = x0[i].clone().requires_grad_(True)
-        opt = torch.optim.LBFGS([p], lr=lr, max_iter=max_iter, history_size=history,
-                                line_search_fn="strong_wolfe")
-
-        def closure(p=p, opt=opt, i=i):
-            opt.zero_grad()
-            loss = single(p, i)
-            loss.backward()
-            return loss
-
-        for _ in range(4):
-            opt.step(closure)
-        torch.testing.assert_close(result.x[i], p.detach(), atol=1e-8, rtol=1e-6)
+        p, evals = torch_lbfgs(lambda p, i=i: single(p, i), x0[i], 4, lr=lr,
+                               max_iter=max_iter, history_size=history,
+                               line_search_fn="strong_wolfe")
+        torch.testing.assert_close(result.x[i], p, atol=1e-8, rtol=1e-6)
         # torch evaluates again at the start of every step where the batch knows the
         # point already: at most one evaluation more per step.
-        evals = opt.state[p]["func_evals"]
         assert evals - 4 <= int(result.evaluations[i]) <= evals
         trials.append(int(result.evaluations[i]))
     # Without a tight max_eval, rows take different numbers of trials, evaluated together.

@@ -49,16 +49,8 @@ def register_trainer(cls: M) -> M:
     return cls
 
 
-def _adopt(loaded: Any) -> bool:
-    """Register an entry point that names a training module (a module registers itself)."""
-    if isinstance(loaded, type) and issubclass(loaded, GeneratorModule):
-        register_trainer(loaded)
-        return True
-    return False
-
-
-TRAINERS: Registry = Registry(TRAINERS_GROUP, "trainer", _adopt, "a GeneratorModule subclass",
-                              "has no trainer", after=MODELS)
+TRAINERS: Registry = Registry(TRAINERS_GROUP, "trainer", "gs.train.module:GeneratorModule",
+                              register_trainer, "has no trainer", after=MODELS)
 """Training modules by model name; ``gs-train`` has one sub-command per entry. Reading it
 loads the installed plug-ins first."""
 

@@ -34,6 +34,13 @@ def _positive(owner: str, **values: float) -> None:
             raise UserInputError(f"must be positive, got {value!r}", field=name)
 
 
+def _one_of(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    """Raise :class:`UserInputError` naming field ``name`` unless ``value`` is a choice."""
+    if value not in choices:
+        raise UserInputError(f"must be one of {', '.join(map(str, choices))}, got {value!r}",
+                             field=name)
+
+
 @dataclass(frozen=True)
 class LassoSettings(_Settings):
     """Lasso in an orthonormal transform basis: min_w ½‖y − AΨᵀw‖² + alpha·‖w‖₁.
@@ -63,9 +70,7 @@ class LassoSettings(_Settings):
 
     def __post_init__(self) -> None:
         _positive("LassoSettings", alpha=self.alpha, tol=self.tol)
-        if self.solver not in LASSO_SOLVERS:
-            raise UserInputError(f"must be one of {LASSO_SOLVERS}, got {self.solver!r}",
-                                 field="solver")
+        _one_of("solver", self.solver, LASSO_SOLVERS)
         _positive("LassoSettings", max_iter=self.max_iter,
                   max_design_entries=self.max_design_entries)
 
@@ -94,9 +99,7 @@ class InterpolationSettings(_Settings):
     kind: str = "biharmonic"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("biharmonic", "linear"):
-            raise UserInputError(f"must be biharmonic or linear, got {self.kind!r}",
-                                 field="kind")
+        _one_of("kind", self.kind, ("biharmonic", "linear"))
 
 
 @dataclass(frozen=True)
@@ -139,9 +142,7 @@ class WaveletSettings(_Settings):
     method: str = "BayesShrink"
 
     def __post_init__(self) -> None:
-        if self.method not in ("BayesShrink", "VisuShrink"):
-            raise UserInputError(f"must be BayesShrink or VisuShrink, got {self.method!r}",
-                                 field="method")
+        _one_of("method", self.method, ("BayesShrink", "VisuShrink"))
 
 
 @dataclass(frozen=True)

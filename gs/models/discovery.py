@@ -78,17 +78,18 @@ class Registry(MutableMapping[str, type]):
     Args:
         group: the entry-point group (``gs.models``).
         kind: what it holds, in words (``model``), for messages.
-        adopt: called with an entry point's loaded object; registers it and returns
-            True if it is a class of the right kind, returns False otherwise.
-        expected: what an entry point must name, in words, for messages.
+        base: ``module:Class`` of what an entry point may name besides a module (imported
+            at discovery, so that the registry can be made before that class exists).
+        register: files a class of kind ``base`` (the registry's decorator); raises
+            ValueError when it cannot.
         missing: how a name that is not here is described (``is not known``).
         after: a registry to discover first (trainers need their models).
     """
 
-    def __init__(self, group: str, kind: str, adopt: Callable[[Any], bool], expected: str,
+    def __init__(self, group: str, kind: str, base: str, register: Callable[[type], Any],
                  missing: str, after: Registry | None = None) -> None:
-        self.group, self.kind, self.expected, self.missing = group, kind, expected, missing
-        self._adopt, self._after = adopt, after
+        self.group, self.kind, self.missing = group, kind, missing
+        self._base, self._register, self._after = base, register, after
         self._entries: dict[str, type] = {}
         self._failures: dict[str, PluginFailure] = {}
         self._origins: dict[str, str] = {}
@@ -184,13 +185,18 @@ class Registry(MutableMapping[str, type]):
         except Exception as exc:  # noqa: BLE001 - whatever a plug-in raises, it is left out
             problem = f"raised {first_line(exc)} when imported"
         else:
+            module_name, _, class_name = self._base.partition(":")
+            base = getattr(importlib.import_module(module_name), class_name)
+            adopted = isinstance(loaded, type) and issubclass(loaded, base)
             try:
-                adopted = self._adopt(loaded)
+                if adopted:
+                    self._register(loaded)
             except ValueError as exc:
                 problem = f"cannot be registered: {exc}"
             else:
                 if not adopted and not isinstance(loaded, types.ModuleType):
-                    problem = f"names {loaded!r}, which is neither a module nor {self.expected}"
+                    problem = (f"names {loaded!r}, which is neither a module nor a "
+                               f"{class_name} subclass")
                 elif point.name not in self._entries:
                     added = sorted(set(self._entries) - before)
                     problem = (f"registers no {self.kind} named {point.name!r}"

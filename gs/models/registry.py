@@ -34,18 +34,8 @@ def register_model(cls: G) -> G:
     return cls
 
 
-def _adopt(loaded: Any) -> bool:
-    """Register an entry point that names a generator class (a module registers itself)."""
-    from gs.models.base import StagedGenerator
-
-    if isinstance(loaded, type) and issubclass(loaded, StagedGenerator):
-        register_model(loaded)
-        return True
-    return False
-
-
-MODELS: Registry = Registry(MODELS_GROUP, "model", _adopt, "a StagedGenerator subclass",
-                            "is not known")
+MODELS: Registry = Registry(MODELS_GROUP, "model", "gs.models.base:StagedGenerator",
+                            register_model, "is not known")
 """Registered generator classes by ``model_name`` (read-only for callers); reading it
 loads the installed plug-ins first."""
 

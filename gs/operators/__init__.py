@@ -15,7 +15,6 @@ from gs.operators.cs import (
     CS_REFERENCE_SIZE,
     CompressedSensing,
     GaussianCS,
-    draw_gaussian_matrix,
 )
 from gs.operators.identity import Denoising, Identity
 from gs.operators.inpainting import RandomInpainting
@@ -37,9 +36,6 @@ from gs.operators.registry import (
 )
 from gs.operators.structured import StructuredCS
 from gs.operators.superres import SR_METHODS, SR_SCALES, SuperResolution
-
-# The name tests and benchmarks have used for the chunked Gaussian draw.
-_draw_gaussian_matrix = draw_gaussian_matrix
 
 __all__ = [
     "CS_REFERENCE_NOISE",
