@@ -32,6 +32,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=3)
     parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--methods", default="lasso-dct,lasso-wavelet",
+                        help="comma-separated: lasso-dct, lasso-wavelet")
     parser.add_argument("--grid", default=",".join(f"{a:g}" for a in GRID),
                         help="comma-separated alphas")
     args = parser.parse_args()
@@ -39,7 +41,7 @@ def main() -> None:
     for task in args.tasks.split(","):
         problems = [simulated_problem(name, i, img, TASKS[task], 0)
                     for i, (name, img) in enumerate(photos)]
-        for cls in (LassoDCT, LassoWavelet):
+        for cls in (c for c in (LassoDCT, LassoWavelet) if c.name in args.methods.split(",")):
             scores = {}
             for alpha in [float(a) for a in args.grid.split(",")]:
                 results = cls(LassoSettings(alpha=alpha)).solve(problems)

@@ -103,19 +103,40 @@ def test_design_matrix_is_the_operator_in_the_basis(task):
     assert not np.any(np.delete(direct, rows))  # only all-zero rows were dropped
 
 
-def test_sklearn_and_fista_reach_the_same_objective():
+@pytest.mark.parametrize("transform", [DCT2(SHAPE), Wavelet2(SHAPE)], ids=["dct", "wavelet"])
+def test_sklearn_and_fista_reach_the_same_objective(transform):
     p = problem(smooth_image(), "cs", ratio=0.4)
-    transform = DCT2(SHAPE)
     matrix, rows = design_matrix(p.operator, transform)
     y = p.y.astype(np.float64)
-    alpha = 1e-2
+    alpha, weights = 1e-2, transform.penalty_weights()
 
     def objective(w):
-        return 0.5 * np.sum((matrix @ w - y[rows]) ** 2) + alpha * np.abs(w).sum()
+        return 0.5 * np.sum((matrix @ w - y[rows]) ** 2) + alpha * np.sum(weights * np.abs(w))
 
-    w_sk, _ = lasso_sklearn(matrix, y[rows], alpha / len(rows), 5000, 1e-10)
-    w_fista, _ = lasso_fista(p.operator, transform, y, alpha, 5000, 1e-10)
+    w_sk, _ = lasso_sklearn(matrix, y[rows], alpha / len(rows), 5000, 1e-10, weights)
+    w_fista, _ = lasso_fista(p.operator, transform, y, alpha, 5000, 1e-10, weights=weights)
     assert objective(w_fista) == pytest.approx(objective(w_sk), rel=1e-4)
+    # optimality (KKT) of the weighted problem: zero gradient on the unpenalised
+    # coefficients, |gradient| ≤ alpha·d on the others (solver tolerance 1e-10, n terms)
+    gradient = matrix.T @ (matrix @ w_sk - y[rows])
+    slack = 1e-6 * np.sqrt(matrix.shape[1])
+    assert np.all(np.abs(gradient) <= alpha * weights + slack)
+
+
+def test_wavelet_lasso_leaves_the_approximation_band_unpenalised():
+    """A flat grey photo seen through 10 % of its pixels: the standard estimator keeps its
+    mean; penalising the coarse band (the old strawman) pulls the unseen pixels to 0."""
+    shape = (1, 32, 32)  # two levels: 8×8 approximation coefficients, 256 seen pixels
+    image = np.full(shape, 0.6, dtype=np.float32)
+    p = problem(image, "inpaint", keep=0.25, noise_std=0.0)
+    transform = Wavelet2(shape)
+    assert transform.penalty_weights().sum() < transform.penalty_weights().size
+    (result,) = build_method("lasso-wavelet", settings=LassoSettings(alpha=1e-2)).solve([p])
+    assert np.abs(result.image - image).max() < 1e-4
+    matrix, rows = design_matrix(p.operator, transform)
+    uniform, _ = lasso_sklearn(matrix, p.y.ravel()[rows].astype(np.float64),
+                               1e-2 / len(rows), 1000, 1e-8)
+    assert np.abs(transform.synthesis(uniform[None])[0] - image).mean() > 0.1
 
 
 def sparse_image(transform, k: int = 12, seed: int = 0) -> np.ndarray:

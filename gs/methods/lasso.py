@@ -1,13 +1,17 @@
 """Lasso-DCT and Lasso-Wavelet: sparse coefficients in an orthonormal basis.
 
-Solves ``min_w ½‖y − AΨᵀw‖² + alpha·‖w‖₁`` and returns
-``x = clamp(Ψᵀw, 0, 1)``. Two solvers give the same minimiser:
+Solves ``min_w ½‖y − AΨᵀw‖² + alpha·Σᵢ dᵢ|wᵢ|`` and returns ``x = clamp(Ψᵀw, 0, 1)``,
+where ``d = Ψ.penalty_weights()`` (all ones for the DCT; 0 on the wavelet approximation
+band, the standard wavelet estimator). Two solvers give the same minimiser:
 
 * scikit-learn's ``Lasso`` (coordinate descent) on the design matrix ``M = AΨᵀ``.
   Its rows are ``(ΨAᵀe_j)ᵀ``, so M is built from m adjoint applications and m
   analysis transforms; no n×n basis matrix is ever formed. Rows of A that are
   identically zero (pixels an inpainting mask drops) are left out; sklearn's
   objective divides the residual by the m' rows it sees, so it gets alpha/m'.
+  Weighted coefficients are rescaled columns (``wᵢ = vᵢ/dᵢ``); unpenalised ones are
+  least-squares coefficients, projected out of the problem before the Lasso
+  (Frisch–Waugh) and fitted after it.
 * FISTA (Beck & Teboulle 2009, eq. 4.1–4.3) with step 1/L, L = ‖A‖², applying
   only A, Aᵀ, Ψ and Ψᵀ: for large m·n where the design matrix would not fit, and for
   any operator that has no cheap rows.
@@ -49,26 +53,48 @@ def design_matrix(operator: Operator, transform, chunk: int = _ROW_CHUNK
 
 
 def lasso_sklearn(matrix: np.ndarray, target: np.ndarray, alpha: float, max_iter: int,
-                  tol: float) -> tuple[np.ndarray, int]:
-    """Coordinate-descent Lasso (no intercept); returns (w, iterations run)."""
+                  tol: float, weights: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Coordinate-descent Lasso (no intercept) of sklearn's objective
+    ``1/(2m)‖target − M w‖² + alpha·Σᵢ dᵢ|wᵢ|`` (``weights`` d ≥ 0, default ones);
+    returns (w, iterations run)."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import Lasso
 
+    d = np.ones(matrix.shape[1]) if weights is None else np.asarray(weights, dtype=np.float64)
+    free, penalised = d == 0, d > 0
+    design, residual_target = matrix[:, penalised] / d[penalised], target
+    if free.any():  # project the unpenalised columns' span out of the problem
+        basis = _orthonormal_basis(matrix[:, free])
+        design = design - basis @ (basis.T @ design)
+        residual_target = target - basis @ (basis.T @ target)
     model = Lasso(alpha=alpha, fit_intercept=False, max_iter=max_iter, tol=tol,
                   selection="cyclic")
     with warnings.catch_warnings():
         # The iteration budget is a documented setting; hitting it is not an error.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(matrix, target)
-    return model.coef_.astype(np.float64), int(model.n_iter_)
+        model.fit(design, residual_target)
+    w = np.zeros(matrix.shape[1])
+    w[penalised] = model.coef_ / d[penalised]
+    if free.any():  # the unpenalised coefficients: least squares on what is left
+        rest = target - matrix[:, penalised] @ w[penalised]
+        w[free] = np.linalg.lstsq(matrix[:, free], rest, rcond=None)[0]
+    return w, int(model.n_iter_)
+
+
+def _orthonormal_basis(columns: np.ndarray) -> np.ndarray:
+    """(m, r) orthonormal basis of the span of ``columns`` (m, k), r = its numerical rank."""
+    u, sv, _ = np.linalg.svd(columns, full_matrices=False)
+    rank = int(np.sum(sv > sv[:1].max(initial=0.0) * max(columns.shape) * np.finfo(float).eps))
+    return u[:, :rank]
 
 
 def lasso_fista(operator: Operator, transform, y: np.ndarray, alpha: float, max_iter: int,
-                tol: float, fitted: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    """FISTA on ``½‖y − AΨᵀw‖² + alpha‖w‖₁`` (only the entries ``fitted``, a bool mask of
-    y, when given); returns (w, iterations run)."""
+                tol: float, fitted: np.ndarray | None = None,
+                weights: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """FISTA on ``½‖y − AΨᵀw‖² + alpha·Σᵢ dᵢ|wᵢ|`` (``weights`` d, default ones; only the
+    entries ``fitted``, a bool mask of y, when given); returns (w, iterations run)."""
     y = np.asarray(y, dtype=np.float64)[None]
     keep = 1.0 if fitted is None else np.asarray(fitted, dtype=np.float64).reshape(y.shape)
     lipschitz = operator.norm() ** 2
@@ -81,11 +107,12 @@ def lasso_fista(operator: Operator, transform, y: np.ndarray, alpha: float, max_
         return transform.analysis(np.asarray(operator.A_adjoint(residual)))
 
     w = np.zeros((1, int(np.prod(operator.image_shape))))
+    threshold = step * alpha * (1.0 if weights is None else np.asarray(weights)[None])
     v, t = w, 1.0
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         z = v - step * gradient(v)
-        w_next = np.sign(z) * np.maximum(np.abs(z) - step * alpha, 0.0)
+        w_next = np.sign(z) * np.maximum(np.abs(z) - threshold, 0.0)
         t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
         v = w_next + ((t - 1) / t_next) * (w_next - w)
         change = np.linalg.norm(w_next - w) / max(np.linalg.norm(w_next), 1e-12)
@@ -132,6 +159,7 @@ class _Lasso(Method):
         s = self.settings_for(operator.task)
         transform = self._transform(tuple(operator.image_shape))
         solver = self.solver_for(operator)
+        weights = transform.penalty_weights()
         y = np.asarray(problem.y, dtype=np.float64)
         if solver == "sklearn":
             matrix, rows = design_matrix(operator, transform)
@@ -140,10 +168,11 @@ class _Lasso(Method):
                 matrix, rows = matrix[chosen], rows[chosen]
             # sklearn minimises 1/(2m')‖r‖² + a‖w‖₁: the same minimiser at a = alpha/m'.
             alpha = s.alpha / max(len(rows), 1)
-            w, iterations = lasso_sklearn(matrix, y.ravel()[rows], alpha, s.max_iter, s.tol)
+            w, iterations = lasso_sklearn(matrix, y.ravel()[rows], alpha, s.max_iter, s.tol,
+                                          weights)
         else:
             w, iterations = lasso_fista(operator, transform, y, s.alpha, s.max_iter, s.tol,
-                                        fitted)
+                                        fitted, weights)
         image = np.clip(transform.synthesis(w[None])[0], 0.0, 1.0).astype(np.float32)
         return image, w, iterations, solver
 
@@ -174,7 +203,8 @@ class LassoDCT(_Lasso):
 
 
 class LassoWavelet(_Lasso):
-    """Lasso with the db4 wavelet basis of each channel (PyWavelets), as in CSGM."""
+    """Lasso with the db4 wavelet basis of each channel (PyWavelets), as in CSGM, the
+    approximation band unpenalised."""
 
     name = "lasso-wavelet"
     transform_name = "wavelet"

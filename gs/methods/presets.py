@@ -327,7 +327,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py,
     # BENCHMARKS.md "Baselines"); CS was validated at m/n = 8 %.
     "lasso-dct": _lasso_per_task(cs=3e-2, inpaint=3e-3, sr=3e-4),
-    "lasso-wavelet": _lasso_per_task(cs=1e-1, inpaint=3e-2, sr=3e-3),
+    "lasso-wavelet": _lasso_per_task(cs=3e-1, inpaint=1e-1, sr=1e-2),
     "csgm": {"default": CSGMSettings()},
     "deep-decoder": {
         "default": DeepDecoderSettings(),

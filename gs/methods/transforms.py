@@ -1,7 +1,8 @@
 """Orthonormal sparsifying transforms Ψ on (B, C, H, W) numpy images, per channel.
 
 ``analysis(x)`` = Ψx (coefficients, flattened to (B, C·H·W)); ``synthesis(w)`` =
-Ψᵀw. Both are orthonormal, so Ψᵀ = Ψ⁻¹ and ‖AΨᵀ‖ = ‖A‖.
+Ψᵀw. Both are orthonormal, so Ψᵀ = Ψ⁻¹ and ‖AΨᵀ‖ = ‖A‖. ``penalty_weights()`` gives
+each coefficient's ℓ1 weight in a Lasso over the basis (0: not penalised).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class DCT2:
         images = fft.idctn(w.reshape(-1, *self.image_shape), axes=(-2, -1), norm="ortho")
         return images
 
+    def penalty_weights(self) -> np.ndarray:
+        """(C·H·W,) ones: every DCT coefficient is penalised alike (as validated)."""
+        return np.ones(int(np.prod(self.image_shape)))
+
 
 class Wavelet2:
     """Orthonormal 2-D discrete wavelet transform of each channel (PyWavelets).
@@ -34,6 +39,9 @@ class Wavelet2:
     ``wavelet`` must be orthogonal (db4, as in CSGM's Lasso-Wavelet); periodic
     extension (``mode="periodization"``) keeps the transform square and orthonormal.
     ``level`` defaults to the deepest level PyWavelets allows for the image side.
+    The coarse approximation band carries the image's local means, which are not sparse:
+    the standard wavelet Lasso leaves it unpenalised (``penalty_weights``); penalising it
+    fills unmeasured regions with values near 0 (BENCHMARKS.md, "Baselines").
     """
 
     name = "wavelet"
@@ -64,6 +72,12 @@ class Wavelet2:
                                       output_format="wavedec2")
         return pywt.waverec2(coeffs, self.wavelet, mode="periodization", axes=(-2, -1))
 
+    def penalty_weights(self) -> np.ndarray:
+        """(C·H·W,) weights: 0 on the approximation band, 1 on the detail bands."""
+        weights = np.ones((1, *self.image_shape))
+        approximation = self._layout(1)[0]  # the slices of the coarsest band in the array
+        weights[(slice(None), slice(None), *approximation[-2:])] = 0.0
+        return weights.reshape(-1)
 
     def _layout(self, batch: int) -> list:
         """Where each sub-band sits in the coefficient array of a batch of ``batch``."""
