@@ -9,8 +9,17 @@ artifact's recorded defaults (``surgery``: per task the answer of
 surgery's gap to the classical answer on the mean and on its worst photo, which answers
 surgery returned, and the seconds per image.
 
+Points marked "file" take the observation as a user has it, not as an array: ``y`` is
+written as an 8-bit PNG (with the mask as a PNG for inpainting) and read back by
+``gs.jobs.inputs.observed_problem``, the path ``gs-invert`` takes without ``--simulate``.
+The brush point paints strokes over the photo (``brush_mask``), the page's use. With
+``--dip N`` Deep Image Prior at its paper budget also runs on the first N photos of each
+group for the points in ``DIP_POINTS`` (minutes per image on a CPU), and a second table
+sets it beside the others on those photos.
+
     python benchmarks/classical.py --weights weights/dcgan_faces.tar --split test
     python benchmarks/classical.py --split val     # the photos the defaults were chosen on
+    python benchmarks/classical.py --points "CS 8 %" "SR x4" --dip 2
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,12 +37,18 @@ from cache import cached_artifact
 
 from gs.artifacts import load
 from gs.experiments.evalset import faces, non_faces
+from gs.io import write_image
+from gs.jobs.inputs import observed_problem
+from gs.jobs.request import InversionJob
 from gs.methods import build_method
 from gs.metrics import psnr
-from gs.problems import OperatorOptions, simulated_problem
+from gs.problems import OperatorOptions, Problem, simulated_problem
 
-#: (label, task, options) of every task point measured.
+#: (label, task, options) of every task point measured; ``"file"`` in options makes the
+#: observation a PNG read back as ``gs-invert`` reads a user's file, ``"brush"`` paints
+#: the mask (both are benchmark keys, not operator options).
 POINTS = [
+    ("CS 2 %", "cs", {"ratio": 0.02}),
     ("CS 8 %", "cs", {"ratio": 0.08}),
     ("CS 33 %", "cs", {"ratio": 0.33}),
     ("inpainting 10 %", "inpaint", {"keep": 0.10}),
@@ -42,16 +58,74 @@ POINTS = [
     ("denoising 0.05", "denoise", {"noise_std": 0.05}),
     ("denoising 0.1", "denoise", {"noise_std": 0.1}),
     ("denoising 0.2", "denoise", {"noise_std": 0.2}),
+    ("inpainting brush, file", "inpaint", {"brush": True, "file": True}),
+    ("inpainting 10 %, file", "inpaint", {"keep": 0.10, "file": True}),
+    ("SR x4, file", "sr", {"scale": 4, "file": True}),
+    ("denoising 0.1, file", "denoise", {"noise_std": 0.1, "file": True}),
 ]
 METHODS = ("classical", "no-surgery", "surgery")
+#: The points where Deep Image Prior runs beside the others with ``--dip``.
+DIP_POINTS = ("CS 8 %", "SR x4")
 
 
-def measure(artifact, label: str, task: str, options: dict, photos, seed: int) -> dict:
-    """PSNR per photo and seconds per image of every method on one task point."""
-    problems = [simulated_problem(Path(name), i, image, OperatorOptions(task, **options), seed)
+def brush_mask(side: int, index: int, seed: int) -> np.ndarray:
+    """(side, side) bools, False under five thick random strokes (13–21 % of the
+    pixels), as a user paints over what should be regenerated; keyed by (seed, index)."""
+    from skimage.draw import disk, line
+
+    rng = np.random.default_rng([seed, index, 7])
+    painted = np.zeros((side, side), dtype=bool)
+    radius = max(1, side // 24)
+    for _ in range(5):
+        points = [rng.integers(0, side, 2)]
+        for _ in range(3):  # a stroke of three segments, each turning a little
+            points.append(np.clip(points[-1] + rng.integers(-side // 3, side // 3 + 1, 2),
+                                  0, side - 1))
+        for start, stop in zip(points, points[1:]):
+            for r, c in zip(*line(*start, *stop)):
+                painted[disk((r, c), radius, shape=painted.shape)] = True
+    return ~painted
+
+
+def file_problem(folder: Path, index: int, image: np.ndarray, task: str, options: dict,
+                 seed: int) -> Problem:
+    """The problem ``gs-invert`` reads from a user's PNG (and mask PNG) of the simulated
+    observation; the truth kept for scoring."""
+    values = {k: v for k, v in options.items() if k not in ("file", "brush")}
+    keep = brush_mask(image.shape[-1], index, seed) if options.get("brush") else None
+    simulated = simulated_problem(Path("x"), index, image, OperatorOptions(task, **values), seed)
+    observed = simulated.y if keep is None else image * keep
+    mask = None
+    if task == "inpaint":  # the user has the photo with holes and the mask of kept pixels
+        if keep is None:
+            keep = simulated.operator.A(np.ones((1, *image.shape), np.float32))[0, 0] > 0
+            observed = image * keep
+        mask = write_image(folder / f"mask_{index}.png", keep[None].astype(np.float32),
+                           overwrite=True)
+        values.pop("keep", None)
+    path = write_image(folder / f"y_{index}.png", np.clip(observed, 0, 1), overwrite=True)
+    job = InversionJob(artifact=None, images=(path,), output_dir=folder, mask=mask,
+                       operator=OperatorOptions(task, **values), seed=seed)
+    problem = observed_problem(path, index, job, image.shape)
+    return Problem(problem.path, index, problem.operator, problem.y, truth=image)
+
+
+def problems_for(task: str, options: dict, photos, seed: int) -> list[Problem]:
+    """Each photo's problem of one task point, simulated or read from files."""
+    if "file" not in options and "brush" not in options:
+        return [simulated_problem(Path(name), i, image, OperatorOptions(task, **options), seed)
                 for i, (name, image, _) in enumerate(photos)]
+    with tempfile.TemporaryDirectory() as folder:
+        return [file_problem(Path(folder), i, image, task, options, seed)
+                for i, (_, image, _) in enumerate(photos)]
+
+
+def measure(artifact, label: str, task: str, options: dict, photos, seed: int,
+            methods=METHODS) -> dict:
+    """PSNR per photo and seconds per image of every method on one task point."""
+    problems = problems_for(task, options, photos, seed)
     row: dict = {"label": label, "groups": [group for _, _, group in photos]}
-    for name in METHODS:
+    for name in methods:
         method = build_method(name, task=task, artifact=artifact)
         start = time.perf_counter()
         results = method.solve(problems, seed=seed)
@@ -61,18 +135,18 @@ def measure(artifact, label: str, task: str, options: dict, photos, seed: int) -
     return row
 
 
-def print_row(row: dict) -> None:
+def print_row(row: dict, methods=METHODS) -> None:
     for group in ("faces", "other"):
         idx = [i for i, g in enumerate(row["groups"]) if g == group]
         if not idx:
             continue
-        values = {name: np.array(row[name]["psnr"])[idx] for name in METHODS}
+        values = {name: np.array(row[name]["psnr"])[idx] for name in methods}
         gap = values["surgery"] - values["classical"]
         answers = collections.Counter(row["surgery"]["answers"][i] for i in idx)
-        cells = " | ".join(f"{values[n].mean():.2f} ± {values[n].std():.2f}" for n in METHODS)
+        cells = " | ".join(f"{values[n].mean():.2f} ± {values[n].std():.2f}" for n in methods)
         print(f"| {row['label']} | {group} | {cells} | {gap.mean():+.2f} ({gap.min():+.2f}) | "
               f"{', '.join(f'{a} {k}' for a, k in sorted(answers.items()))} | "
-              + " / ".join(f"{row[n]['seconds']:.1f}" for n in METHODS) + " |", flush=True)
+              + " / ".join(f"{row[n]['seconds']:.1f}" for n in methods) + " |", flush=True)
 
 
 def main() -> None:
@@ -86,6 +160,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--dip", type=int, default=0,
+                        help="also Deep Image Prior on the first N photos of each group")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     artifact = load(cached_artifact(args.weights, 1), device="cpu")
@@ -100,6 +176,18 @@ def main() -> None:
         if label in args.points:
             rows.append(measure(artifact, label, task, options, photos, args.seed))
             print_row(rows[-1])
+    if args.dip:
+        subset = ([p for p in photos if p[2] == "faces"][:args.dip]
+                  + [p for p in photos if p[2] == "other"][:args.dip])
+        with_dip = (*METHODS, "dip")
+        print("\n| task | photos | classical | no surgery (c=0) | surgery (c=1), defaults | "
+              "Deep Image Prior | surgery − classical | surgery's answers | s/img |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for label, task, options in POINTS:
+            if label in args.points and label in DIP_POINTS:
+                rows.append(measure(artifact, label, task, options, subset, args.seed,
+                                    with_dip))
+                print_row(rows[-1], with_dip)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -118,3 +118,34 @@ def test_classical_benchmark_measures_every_method_on_the_same_problems(tiny_art
         if task == "sr":  # the measured default returns the classical answer
             assert set(row["surgery"]["answers"]) == {"classical"}
         classical.print_row(row)
+
+
+def test_classical_benchmark_reads_observations_back_from_files(tiny_artifacts):
+    """The "from a file" points: the PNG round trip keeps the operator and changes y by
+    at most 8-bit rounding; a brush point paints strokes and keeps the other pixels."""
+    import classical
+    import photos as bundled
+
+    from gs.io import resize_image
+    from gs.problems import OperatorOptions, simulated_problem
+
+    image = resize_image(bundled.faces(1)[0][1], (16, 16))
+    half_step = 0.5 / 255 + 4 * np.finfo(np.float32).eps  # PNG rounding + float32 arithmetic
+    for task, options in (("sr", {"scale": 4}), ("denoise", {"noise_std": 0.1})):
+        simulated = simulated_problem(Path("x"), 3, image, OperatorOptions(task, **options), 0)
+        with_file = classical.problems_for(task, {**options, "file": True},
+                                           [("x", image, "faces")] * 4, seed=0)[3]
+        assert with_file.operator.spec() == simulated.operator.spec()
+        assert np.abs(with_file.y - np.clip(simulated.y, 0, 1)).max() <= half_step
+        assert with_file.truth is image
+
+    keep = classical.brush_mask(64, 0, 0)
+    assert keep.shape == (64, 64) and 0.05 < 1 - keep.mean() < 0.4
+    assert not np.array_equal(keep, classical.brush_mask(64, 1, 0))  # keyed by the index
+    (brushed,) = classical.problems_for("inpaint", {"brush": True, "file": True},
+                                        [("x", image, "faces")], seed=0)
+    painted = ~classical.brush_mask(16, 0, 0)
+    seen = brushed.operator.A(np.ones((1, *image.shape), np.float32))[0]
+    assert np.array_equal(seen[0] == 0, painted)
+    assert np.abs(brushed.operator.A_adjoint(brushed.y[None])[0] - image * ~painted).max() \
+        <= half_step
