@@ -12,7 +12,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class StepEvent:
-    """Progress after one outer step of one stage, passed to ``invert(on_step=...)``.
+    """Progress after one outer step of one stage, passed to ``invert(on_step=...)`` and
+    ``Method.solve(on_step=...)``.
 
     Attributes:
         stage: index of the current stage in the schedule (0-based).
@@ -25,6 +26,14 @@ class StepEvent:
             live rows (what the held-out stop judges), or None when nothing is held out.
         current: returns (B, C, H, W) float32 in [0, 1], the image of each image's
             best row now; costs one generator forward, so call it only if needed.
+        image: the problem index of the one image the event is about, for methods that
+            solve images one at a time (the iterative baselines; ``B`` is then 1);
+            None: the event covers every image of the call (surgery).
+        restart: the restart being fitted where restarts run one after another (Deep
+            Decoder, DIP, IAGAN); None: all restarts at once (surgery, CSGM, mGANprior).
+        restarts: restarts per image, where the method says (the baselines).
+        stages: stages of the fit, where the method says (IAGAN: 2 per restart; the
+            other baselines: 1). The baselines report cut 0.
     """
 
     stage: int
@@ -34,6 +43,10 @@ class StepEvent:
     losses: np.ndarray
     current: Callable[[], np.ndarray]
     scores: np.ndarray | None = None
+    image: int | None = None
+    restart: int | None = None
+    restarts: int | None = None
+    stages: int | None = None
 
 
 @dataclass

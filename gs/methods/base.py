@@ -55,10 +55,15 @@ class Method:
     Subclasses set ``name`` (their registry name) and ``prior``, keep their typed
     settings in ``settings`` (a frozen dataclass with ``to_json``), and implement
     :meth:`solve_one` (one image at a time) or override :meth:`solve` (batched).
+    A subclass whose ``solve_one`` reports its optimisation steps sets
+    ``reports_steps = True`` and takes ``on_step`` as a third argument
+    (:mod:`gs.methods.fitting` builds the events).
     """
 
     name: ClassVar[str]
     prior: ClassVar[str] = "none"
+    #: Whether :meth:`solve_one` takes ``on_step`` (the iterative baselines).
+    reports_steps: ClassVar[bool] = False
     settings: Any = None
 
     @classmethod
@@ -79,14 +84,19 @@ class Method:
               on_step: StepCallback | None = None) -> list[Recovery]:
         """Recover every problem; ``seed`` with each problem's index keys its randomness.
 
-        ``on_step`` receives progress where the method optimises in steps (surgery);
-        an exception raised there cancels the method.
+        ``on_step`` receives progress where the method optimises in steps (surgery,
+        the iterative baselines: a :class:`gs.results.StepEvent` per step); an
+        exception raised there cancels the method. It never changes the results.
         """
         check_problems(problems)
+        if self.reports_steps:
+            return [self.solve_one(problem, seed, on_step) for problem in problems]
         return [self.solve_one(problem, seed) for problem in problems]
 
-    def solve_one(self, problem: Problem, seed: int) -> Recovery:
-        """Recover one (already checked) problem."""
+    def solve_one(self, problem: Problem, seed: int,
+                  on_step: StepCallback | None = None) -> Recovery:
+        """Recover one (already checked) problem; ``on_step`` only where
+        ``reports_steps`` (others may define ``solve_one(problem, seed)``)."""
         raise NotImplementedError
 
 

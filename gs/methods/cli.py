@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,10 @@ from gs.errors import UserInputError
 from gs.jobs import InversionJob, OperatorOptions
 from gs.methods import METHODS, build_method
 from gs.methods.presets import PRESETS, auto_preset, preset
+from gs.results import StepEvent
+
+#: Least seconds between two progress lines on stderr (a fast method prints none).
+PROGRESS_INTERVAL = 5.0
 
 #: CLI flag → settings field it overrides (where the method's settings have it).
 OVERRIDE_FLAGS = {
@@ -20,6 +26,44 @@ OVERRIDE_FLAGS = {
     "--solver": "solver", "--cut": "layer", "--codes": "codes",
     "--back-projection": "back_projection",
 }
+
+
+def progress_line(method: str, images: int, event: StepEvent) -> str:
+    """One line of progress, e.g. ``dip: image 1/2 restart 1/1 step 400/2000 loss 1.2e-03``
+    (``images``: how many the job has; an event about a whole batch names no image)."""
+    parts = [f"{method}:"]
+    if event.image is not None:
+        parts.append(f"image {event.image + 1}/{images}")
+    if event.restart is not None:
+        parts.append(f"restart {event.restart + 1}/{event.restarts}")
+    elif event.restarts is not None:
+        parts.append(f"{event.restarts} restart{'s' * (event.restarts != 1)}")
+    if event.stages is not None and event.stages > 1:
+        parts.append(f"stage {event.stage + 1}/{event.stages}")
+    elif event.image is None:  # surgery: its stage's cut
+        parts.append(f"cut {event.cut}")
+    parts.append(f"step {event.step}/{event.steps}")
+    losses = [float(v) for v in event.losses]
+    if len(losses) == 1:
+        parts.append(f"loss {losses[0]:.2e}")
+    elif losses:
+        parts.append(f"loss {min(losses):.2e}..{max(losses):.2e}")
+    return " ".join(parts)
+
+
+def progress_printer(method: str, images: int, interval: float = PROGRESS_INTERVAL,
+                     clock: Callable[[], float] = time.monotonic) -> Callable[[StepEvent], None]:
+    """An ``on_step`` that echoes :func:`progress_line` to stderr at most once every
+    ``interval`` seconds (the first after ``interval`` seconds; 0: every step)."""
+    last = [clock()]
+
+    def on_step(event: StepEvent) -> None:
+        now = clock()
+        if now - last[0] >= interval:
+            last[0] = now
+            click.echo(progress_line(method, images, event), err=True)
+
+    return on_step
 
 
 def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
@@ -70,6 +114,8 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
          overwrite: bool, **operator_options: Any) -> None:
     """Recover IMAGES with METHOD on gs-invert's measurements and report format.
 
+    Methods that optimise in steps print their progress to stderr every few seconds.
+
     \b
     Methods and presets (Table 3 of the paper's supplement):
     """
@@ -112,7 +158,8 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
         seed=seed, simulate=simulate, mask=None if mask is None else Path(mask),
         report=None if report is None else Path(report), overwrite=overwrite,
         device=device)
-    result = run_job(job, loaded, method=built, image_shape=shape)
+    result = run_job(job, loaded, method=built, image_shape=shape,
+                     on_step=progress_printer(method_name, len(images), PROGRESS_INTERVAL))
     for entry in result.images:
         score = "" if entry["psnr"] is None else f"  PSNR {entry['psnr']:.2f} dB"
         click.echo(f"{entry['path']} -> {entry['output']}{score}", err=True)
@@ -135,7 +182,7 @@ def _settings(method_name: str, preset_name: str | None, generator: Any,
     return settings_with(method_name, base, overrides)
 
 
-main.help = (main.help or "") + "".join(
+main.help = (main.help or "").rstrip() + "".join(
     f"\n    {name:14s} {info.summary}"
     + (f" [presets: {', '.join(PRESETS[name])}]" if name in PRESETS else "")
     for name, info in METHODS.items())

@@ -16,7 +16,7 @@ import torch
 
 from gs.artifacts import Artifact, at_cut
 from gs.errors import UserInputError
-from gs.methods.base import Method, MethodContext
+from gs.methods.base import Method, MethodContext, StepCallback
 from gs.methods.fitting import fit_batched_restarts, residual_losses, to_tensor
 from gs.methods.presets import CSGMSettings, preset
 from gs.methods.surgery import artifact_identity
@@ -30,6 +30,7 @@ class CSGM(Method):
 
     name: ClassVar[str] = "csgm"
     prior: ClassVar[str] = "artifact"
+    reports_steps: ClassVar[bool] = True
 
     def __init__(self, artifact: Artifact, settings: CSGMSettings | None = None) -> None:
         if artifact.metadata.format != "torchscript":
@@ -46,7 +47,8 @@ class CSGM(Method):
     def config(self) -> dict[str, Any]:
         return {**super().config(), "artifact": artifact_identity(self.artifact)}
 
-    def solve_one(self, problem: Problem, seed: int) -> Recovery:
+    def solve_one(self, problem: Problem, seed: int,
+                  on_step: StepCallback | None = None) -> Recovery:
         s, operator = self.settings, problem.operator
         device = torch.device(self.artifact.device)
         spec = self.artifact.metadata.spec_at(0)
@@ -67,4 +69,5 @@ class CSGM(Method):
         def render(best: int) -> torch.Tensor:
             return generator(*[z[best : best + 1] for z in latents])[0]
 
-        return fit_batched_restarts(problem, latents, rows, s.steps, s.lr, render, objective)
+        return fit_batched_restarts(problem, latents, rows, s.steps, s.lr, render, objective,
+                                    on_step=on_step)

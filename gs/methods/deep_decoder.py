@@ -17,8 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from gs.errors import UserInputError
-from gs.methods.base import Method, MethodContext
+from gs.methods.base import Method, MethodContext, StepCallback
 from gs.methods.fitting import (
+    Progress,
     adam_rows,
     fit_each_restart,
     residual_losses,
@@ -55,6 +56,7 @@ class DeepDecoder(Method):
 
     name: ClassVar[str] = "deep-decoder"
     prior: ClassVar[str] = "none"
+    reports_steps: ClassVar[bool] = True
 
     def __init__(self, settings: DeepDecoderSettings | None = None, device: str = "cpu") -> None:
         self.settings = settings
@@ -68,7 +70,8 @@ class DeepDecoder(Method):
         """The configured settings, or Table 3's row for ``image_side`` px."""
         return self.settings or auto_preset(self.name, image_side=image_side)
 
-    def solve_one(self, problem: Problem, seed: int) -> Recovery:
+    def solve_one(self, problem: Problem, seed: int,
+                  on_step: StepCallback | None = None) -> Recovery:
         c, h, w = problem.operator.image_shape
         s = self.settings_for(h)
         if (h, w) != (s.output_side, s.output_side):
@@ -78,24 +81,25 @@ class DeepDecoder(Method):
         return fit_untrained(problem, seed, s.restarts, s.steps, s.lr,
                              lambda: DeepDecoderNet(s.depth, s.channels, c),
                              (s.channels, s.seed_side, s.seed_side), s.input_scale, 0.0,
-                             self.device)
+                             self.device, on_step)
 
 
 def fit_untrained(problem: Problem, seed: int, restarts: int, steps: int, lr: float,
                   build: Callable[[], nn.Module], input_shape: tuple[int, ...],
-                  input_scale: float, input_noise: float, device: str) -> Recovery:
+                  input_scale: float, input_noise: float, device: str,
+                  on_step: StepCallback | None = None) -> Recovery:
     """Fit ``restarts`` freshly initialised networks ``build()`` to y; keep the best.
 
     Each restart draws its weights and its fixed input (uniform × ``input_scale``)
     from the BASELINE stream of (seed, problem index); ``input_noise`` > 0 perturbs
     the input with fresh N(0, input_noise²) noise at every step (Deep Image Prior's
-    regularisation).
+    regularisation). ``on_step`` sees every Adam step of every restart.
     """
     operator = problem.operator
     gen = torch_generator(seed, problem.index)
     y = to_tensor(problem.y, device)
 
-    def fit(_: int) -> tuple[np.ndarray, float]:
+    def fit(_: int, progress: Progress) -> tuple[np.ndarray, float]:
         net = build()
         reset_parameters_seeded(net, gen)
         net.to(device).train()
@@ -109,10 +113,11 @@ def fit_untrained(problem: Problem, seed: int, restarts: int, steps: int, lr: fl
                 x = x + input_noise * torch.randn(x.shape, generator=noise_gen).to(device)
             return residual_losses(operator, net(x), y)
 
-        adam_rows(list(net.parameters()), rows, steps, lr)
+        adam_rows(list(net.parameters()), rows, steps, lr, progress=progress,
+                  render=lambda _: net(inputs)[0])
         with torch.no_grad():
             image = net(inputs)
             loss = float(residual_losses(operator, image, y)[0])
         return to_image(image[0]), loss
 
-    return fit_each_restart(problem, restarts, fit, steps)
+    return fit_each_restart(problem, restarts, fit, steps, on_step=on_step)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from gs.errors import UserInputError
-from gs.methods.base import Method, MethodContext
+from gs.methods.base import Method, MethodContext, StepCallback
 from gs.methods.deep_decoder import fit_untrained
 from gs.methods.presets import DIPSettings, preset
 from gs.problems import Problem
@@ -76,6 +76,7 @@ class DeepImagePrior(Method):
 
     name: ClassVar[str] = "dip"
     prior: ClassVar[str] = "none"
+    reports_steps: ClassVar[bool] = True
 
     def __init__(self, settings: DIPSettings | None = None, device: str = "cpu") -> None:
         self.settings = settings or preset(self.name)
@@ -85,7 +86,8 @@ class DeepImagePrior(Method):
     def build(cls, context: MethodContext) -> Method:
         return cls(context.settings, device=context.device)
 
-    def solve_one(self, problem: Problem, seed: int) -> Recovery:
+    def solve_one(self, problem: Problem, seed: int,
+                  on_step: StepCallback | None = None) -> Recovery:
         s = self.settings
         c, h, w = problem.operator.image_shape
         factor = 2 ** len(s.channels)
@@ -94,4 +96,4 @@ class DeepImagePrior(Method):
                                  f"needs sides divisible by {factor}", field="size")
         return fit_untrained(problem, seed, s.restarts, s.steps, s.lr,
                              lambda: SkipNet(s.input_depth, s.channels, s.skip_channels, c),
-                             (s.input_depth, h, w), 0.1, s.input_noise, self.device)
+                             (s.input_depth, h, w), 0.1, s.input_noise, self.device, on_step)

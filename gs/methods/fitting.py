@@ -5,21 +5,29 @@ batch (:func:`fit_batched_restarts`); IAGAN, Deep Decoder and DIP fit one networ
 per restart (:func:`fit_each_restart`). Either way the restart with the lowest
 measurement loss wins (:func:`gs.methods.base.choose_restart`) and the record is
 built by :func:`gs.methods.base.restart_result`.
+
+Progress: given the caller's ``on_step``, :func:`adam_rows` (the one Adam loop of
+every baseline) reports a :class:`gs.results.StepEvent` after every step, where
+:class:`Progress` says which image, restart and stage it is; the events only read
+the losses the step computed anyway (and render an image if the callback asks), so
+results are the same with or without a callback. An exception raised in ``on_step``
+propagates, which cancels the method.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from gs.methods.base import choose_restart, restart_result, stopwatch
+from gs.methods.base import StepCallback, choose_restart, restart_result, stopwatch
 from gs.operators import Operator
 from gs.problems import Problem
-from gs.results import Recovery
+from gs.results import Recovery, StepEvent
 from gs.seeding import Stream, problem_rng
 
 
@@ -41,26 +49,82 @@ def residual_losses(operator: Operator, images: Tensor, y: Tensor) -> Tensor:
     return residual.pow(2).flatten(1).mean(dim=1)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where an Adam loop reports its steps: the caller's ``on_step`` (None: nowhere) and
+    what its events say besides the step (fields of :class:`gs.results.StepEvent`).
+
+    Attributes:
+        on_step: the callback of ``Method.solve``, or None.
+        image: the problem's index.
+        restart: the restart fitted, where restarts run one after another; None: the
+            loop's rows are the restarts.
+        restarts: restarts per image; None: as many as the loop has rows.
+        stage: the loop's stage within one restart's fit (0-based), of ``stages``.
+    """
+
+    on_step: StepCallback | None
+    image: int
+    restart: int | None = None
+    restarts: int | None = None
+    stage: int = 0
+    stages: int = 1
+
+    def at(self, **changes: Any) -> Progress:
+        """This progress with some fields changed (``stage=1``, ``restart=r``...)."""
+        return replace(self, **changes)
+
+    def report(self, step: int, steps: int, losses: Tensor,
+               render: Callable[[int], Tensor]) -> None:
+        """Call ``on_step`` (if any) after step ``step`` of ``steps``, whose rows had the
+        measurement ``losses`` (R,); ``render(r)`` draws row r's (C, H, W) image now."""
+        if self.on_step is None:
+            return
+        values = losses.detach().to(torch.float64).cpu().numpy().reshape(-1)
+        live = np.where(np.isnan(values), np.inf, values)
+        best = int(np.argmin(live))
+
+        def current() -> np.ndarray:
+            with torch.no_grad():
+                return to_image(render(best))[None]
+
+        self.on_step(StepEvent(
+            stage=self.stage, cut=0, step=step, steps=steps, losses=live[best : best + 1],
+            current=current, image=self.image, restart=self.restart,
+            restarts=values.size if self.restarts is None else self.restarts,
+            stages=self.stages))
+
+
 def adam_rows(
     params: Sequence[Any] | Sequence[dict[str, Any]],
     row_losses: Callable[[], Tensor],
     steps: int,
     lr: float,
     objective: Callable[[Tensor], Tensor] | None = None,
+    *,
+    progress: Progress | None = None,
+    render: Callable[[int], Tensor] | None = None,
 ) -> Tensor:
     """Run ``steps`` Adam steps on the sum of per-row losses; return final per-row losses.
 
     ``row_losses()`` returns the measurement losses (R,) of R independent rows
     (restarts); ``objective(losses)`` may add penalties (default: their sum). Rows
-    are independent, so summing them gives each its own gradient.
+    are independent, so summing them gives each its own gradient. After every step
+    ``progress`` reports the losses that step computed (1-based step of ``steps``);
+    ``render(r)`` gives row r's (C, H, W) image, for the event's ``current``.
     """
+    reporting = progress is not None and progress.on_step is not None
+    if reporting and render is None:
+        raise ValueError("adam_rows reports progress only with render")
     optimizer = torch.optim.Adam(params, lr=lr)
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         optimizer.zero_grad(set_to_none=True)
         losses = row_losses()
         total = losses.sum() if objective is None else objective(losses)
         total.backward()
         optimizer.step()
+        if reporting:
+            progress.report(step, steps, losses, render)  # type: ignore[union-attr,arg-type]
     with torch.no_grad():
         return row_losses().detach()
 
@@ -78,15 +142,20 @@ def fit_batched_restarts(
     lr: float,
     render: Callable[[int], Tensor],
     objective: Callable[[Tensor], Tensor] | None = None,
+    *,
+    on_step: StepCallback | None = None,
     **details: Any,
 ) -> Recovery:
     """Adam on restarts held as the rows of one batch; the lowest-loss row wins.
 
     ``row_losses()`` gives the (R,) measurement losses of the R restarts and
     ``render(r)`` the (C, H, W) image of restart r; timing covers fitting and rendering.
+    ``on_step`` sees every step (``restart`` None: all restarts at once).
     """
+    progress = Progress(on_step, problem.index)
     with stopwatch() as elapsed:
-        losses = adam_rows(params, row_losses, steps, lr, objective).cpu().tolist()
+        losses = adam_rows(params, row_losses, steps, lr, objective, progress=progress,
+                           render=render).cpu().tolist()
         best = choose_restart(losses)
         with torch.no_grad():
             image = to_image(render(best))
@@ -96,15 +165,21 @@ def fit_batched_restarts(
 def fit_each_restart(
     problem: Problem,
     restarts: int,
-    fit: Callable[[int], tuple[np.ndarray, float]],
+    fit: Callable[[int, Progress], tuple[np.ndarray, float]],
     steps: int,
+    *,
+    on_step: StepCallback | None = None,
     **details: Any,
 ) -> Recovery:
-    """Run ``fit(r) -> (image, loss)`` for every restart r; the lowest loss wins."""
+    """Run ``fit(r, progress) -> (image, loss)`` for every restart r; the lowest loss wins.
+
+    ``progress`` (restart r of ``restarts``, reporting to ``on_step``) is for the
+    :func:`adam_rows` loops of ``fit``.
+    """
     images, losses = [], []
     with stopwatch() as elapsed:
         for r in range(restarts):
-            image, loss = fit(r)
+            image, loss = fit(r, Progress(on_step, problem.index, restart=r, restarts=restarts))
             images.append(image)
             losses.append(loss)
     return restart_result(problem, images[choose_restart(losses)], losses, elapsed[0], steps,

@@ -17,8 +17,14 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from gs.methods.base import measurement_loss
-from gs.methods.fitting import adam_rows, fit_each_restart, residual_losses, to_tensor
+from gs.methods.base import StepCallback, measurement_loss
+from gs.methods.fitting import (
+    Progress,
+    adam_rows,
+    fit_each_restart,
+    residual_losses,
+    to_tensor,
+)
 from gs.methods.generators import GeneratorMethod
 from gs.methods.presets import IAGANSettings
 from gs.operators import Operator
@@ -61,28 +67,36 @@ class IAGAN(GeneratorMethod):
 
     name: ClassVar[str] = "iagan"
     settings: IAGANSettings
+    reports_steps: ClassVar[bool] = True
 
-    def solve_one(self, problem: Problem, seed: int) -> Recovery:
+    def solve_one(self, problem: Problem, seed: int,
+                  on_step: StepCallback | None = None) -> Recovery:
         s, operator = self.settings, problem.operator
         spec = self.generator.cut_spec(0)
         starts = spec.sample(problem_rng(seed, problem.index, Stream.INIT), s.restarts)
         y = to_tensor(problem.y, self.device)
 
-        def fit(r: int) -> tuple[np.ndarray, float]:
+        def fit(r: int, progress: Progress) -> tuple[np.ndarray, float]:
             model = copy.deepcopy(self.generator)  # pretrained weights for every restart
             latents = [to_tensor(a[r : r + 1], self.device, requires_grad=True) for a in starts]
 
             def rows() -> torch.Tensor:
                 return residual_losses(operator, model.to_image(model(*latents)), y)
 
-            adam_rows(latents, rows, s.stage1_steps, s.stage1_lr)
+            def render(_: int) -> torch.Tensor:
+                return model.to_image(model(*latents))[0]
+
+            progress = progress.at(stages=2 if s.stage2_steps else 1)
+            adam_rows(latents, rows, s.stage1_steps, s.stage1_lr, progress=progress,
+                      render=render)
             weights = list(model.parameters())
             for weight in weights:
                 weight.requires_grad_(True)
             if s.stage2_steps:
                 adam_rows([{"params": latents, "lr": s.stage2_z_lr},
                            {"params": weights, "lr": s.stage2_weights_lr}],
-                          rows, s.stage2_steps, s.stage2_z_lr)
+                          rows, s.stage2_steps, s.stage2_z_lr, progress=progress.at(stage=1),
+                          render=render)
             with torch.no_grad():
                 image = model.to_image(model(*latents))[0].cpu().numpy()
             if s.back_projection:
@@ -91,4 +105,4 @@ class IAGAN(GeneratorMethod):
             return image, measurement_loss(operator, image, problem.y)
 
         return fit_each_restart(problem, s.restarts, fit, s.stage1_steps + s.stage2_steps,
-                                back_projection=s.back_projection)
+                                on_step=on_step, back_projection=s.back_projection)

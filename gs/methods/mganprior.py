@@ -15,6 +15,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from gs.methods.base import StepCallback
 from gs.methods.fitting import fit_batched_restarts, residual_losses, to_tensor
 from gs.methods.generators import GeneratorMethod
 from gs.methods.presets import MGANPriorSettings
@@ -29,6 +30,7 @@ class MGANPrior(GeneratorMethod):
 
     name: ClassVar[str] = "mganprior"
     settings: MGANPriorSettings
+    reports_steps: ClassVar[bool] = True
 
     def __init__(self, generator: StagedGenerator, settings: MGANPriorSettings | None = None,
                  device: str = "cpu") -> None:
@@ -46,7 +48,8 @@ class MGANPrior(GeneratorMethod):
             mixed.append((per_code * scale).sum(dim=1))
         return g.to_image(g.run_from(s.layer, tuple(mixed))[0])
 
-    def solve_one(self, problem: Problem, seed: int) -> Recovery:
+    def solve_one(self, problem: Problem, seed: int,
+                  on_step: StepCallback | None = None) -> Recovery:
         s, operator, g = self.settings, problem.operator, self.generator
         rows_total = s.restarts * s.codes
         starts = g.cut_spec(0).sample(problem_rng(seed, problem.index, Stream.INIT), rows_total)
@@ -67,4 +70,4 @@ class MGANPrior(GeneratorMethod):
                                 [a[best : best + 1] for a in weights])[0]
 
         return fit_batched_restarts(problem, [*latents, *weights], rows, s.steps, s.lr, render,
-                                    codes=s.codes, layer=s.layer)
+                                    on_step=on_step, codes=s.codes, layer=s.layer)
