@@ -12,7 +12,7 @@ import click
 
 from gs.clitools import task_options, user_errors
 from gs.errors import UserInputError
-from gs.jobs import InversionJob, OperatorOptions
+from gs.jobs import InversionJob, OperatorOptions, list_inputs
 from gs.methods import METHODS, build_method
 from gs.methods.presets import PRESETS, auto_preset, preset
 from gs.results import StepEvent
@@ -158,8 +158,9 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
         seed=seed, simulate=simulate, mask=None if mask is None else Path(mask),
         report=None if report is None else Path(report), overwrite=overwrite,
         device=device)
+    count = len(list_inputs(job))  # folders count by the images they hold
     result = run_job(job, loaded, method=built, image_shape=shape,
-                     on_step=progress_printer(method_name, len(images), PROGRESS_INTERVAL))
+                     on_step=progress_printer(method_name, count, PROGRESS_INTERVAL))
     for entry in result.images:
         score = "" if entry["psnr"] is None else f"  PSNR {entry['psnr']:.2f} dB"
         click.echo(f"{entry['path']} -> {entry['output']}{score}", err=True)
