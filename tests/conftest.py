@@ -63,6 +63,15 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(scope="module")
+def generator():
+    """The tiny DCGAN with frozen weights: the whole-generator baselines' prior."""
+    model = tiny_dcgan()
+    for weight in model.parameters():
+        weight.requires_grad_(False)
+    return model
+
+
 @pytest.fixture(scope="session")
 def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of 16 small RGB images of varied sizes and formats (training data)."""

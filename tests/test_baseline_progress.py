@@ -21,7 +21,6 @@ from gs.methods.presets import (
     MGANPriorSettings,
 )
 from gs.results import StepEvent
-from helpers import tiny_dcgan
 
 SHAPE = (3, 16, 16)
 
@@ -35,17 +34,8 @@ TINY = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread(one_thread):
-    """Tiny networks run faster on one thread and do not fight other processes."""
-
-
-@pytest.fixture(scope="module")
-def generator():
-    model = tiny_dcgan()
-    for weight in model.parameters():
-        weight.requires_grad_(False)
-    return model
+# Tiny networks run faster on one thread and do not fight other processes.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

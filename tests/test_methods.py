@@ -33,7 +33,7 @@ from gs.methods.presets import (
 from gs.methods.transforms import DCT2, Wavelet2
 from gs.metrics import psnr
 from gs.operators import make_operator
-from helpers import in_range_image, one_sentence_error, tiny_dcgan
+from helpers import in_range_image, one_sentence_error
 
 SHAPE = (3, 16, 16)
 EPS = np.finfo(np.float32).eps
@@ -60,17 +60,8 @@ def trivial(p) -> np.ndarray:
     return np.clip(np.asarray(p.operator.A_adjoint(p.y[None].astype(np.float64))[0]), 0, 1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread(one_thread):
-    """Tiny networks run faster on one thread and do not fight other processes."""
-
-
-@pytest.fixture(scope="module")
-def generator():
-    model = tiny_dcgan()
-    for weight in model.parameters():
-        weight.requires_grad_(False)
-    return model
+# Tiny networks run faster on one thread and do not fight other processes.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
