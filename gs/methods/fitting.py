@@ -81,15 +81,15 @@ class Progress:
         if self.on_step is None:
             return
         values = losses.detach().to(torch.float64).cpu().numpy().reshape(-1)
-        live = np.where(np.isnan(values), np.inf, values)
-        best = int(np.argmin(live))
+        best = choose_restart(values)  # a diverged (NaN) row is never the best
 
         def current() -> np.ndarray:
             with torch.no_grad():
                 return to_image(render(best))[None]
 
         self.on_step(StepEvent(
-            stage=self.stage, cut=0, step=step, steps=steps, losses=live[best : best + 1],
+            stage=self.stage, cut=0, step=step, steps=steps,
+            losses=np.nan_to_num(values[best : best + 1], nan=np.inf),
             current=current, image=self.image, restart=self.restart,
             restarts=values.size if self.restarts is None else self.restarts,
             stages=self.stages))
