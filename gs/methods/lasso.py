@@ -64,7 +64,11 @@ def lasso_sklearn(matrix: np.ndarray, target: np.ndarray, alpha: float, max_iter
 
     d = np.ones(matrix.shape[1]) if weights is None else np.asarray(weights, dtype=np.float64)
     free, penalised = d == 0, d > 0
-    design, residual_target = matrix[:, penalised] / d[penalised], target
+    design, residual_target = matrix, target  # no copy of the (large) design matrix
+    if not penalised.all():
+        design = design[:, penalised]
+    if np.any(d[penalised] != 1):
+        design = design / d[penalised]
     if free.any():  # project the unpenalised columns' span out of the problem
         basis = _orthonormal_basis(matrix[:, free])
         design = design - basis @ (basis.T @ design)
@@ -78,7 +82,7 @@ def lasso_sklearn(matrix: np.ndarray, target: np.ndarray, alpha: float, max_iter
     w = np.zeros(matrix.shape[1])
     w[penalised] = model.coef_ / d[penalised]
     if free.any():  # the unpenalised coefficients: least squares on what is left
-        rest = target - matrix[:, penalised] @ w[penalised]
+        rest = target - matrix @ w  # w is 0 on the free columns here
         w[free] = np.linalg.lstsq(matrix[:, free], rest, rcond=None)[0]
     return w, int(model.n_iter_)
 
