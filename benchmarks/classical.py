@@ -42,7 +42,7 @@ from gs.jobs.inputs import observed_problem
 from gs.jobs.request import InversionJob
 from gs.methods import build_method
 from gs.metrics import psnr
-from gs.problems import OperatorOptions, Problem, simulated_problem
+from gs.problems import OperatorOptions, Problem, build_operator, simulated_problem
 
 #: (label, task, options) of every task point measured; ``"file"`` in options makes the
 #: observation a PNG read back as ``gs-invert`` reads a user's file, ``"brush"`` paints
@@ -92,17 +92,20 @@ def file_problem(folder: Path, index: int, image: np.ndarray, task: str, options
     """The problem ``gs-invert`` reads from a user's PNG (and mask PNG) of the simulated
     observation; the truth kept for scoring."""
     values = {k: v for k, v in options.items() if k not in ("file", "brush")}
-    keep = brush_mask(image.shape[-1], index, seed) if options.get("brush") else None
-    simulated = simulated_problem(Path("x"), index, image, OperatorOptions(task, **values), seed)
-    observed = simulated.y if keep is None else image * keep
     mask = None
     if task == "inpaint":  # the user has the photo with holes and the mask of kept pixels
-        if keep is None:
-            keep = simulated.operator.A(np.ones((1, *image.shape), np.float32))[0, 0] > 0
-            observed = image * keep
+        if options.get("brush"):
+            keep = brush_mask(image.shape[-1], index, seed)
+        else:  # the pixels the simulated operator keeps
+            operator = build_operator(OperatorOptions(task, **values), image.shape, seed, index)
+            keep = operator.A(np.ones((1, *image.shape), np.float32))[0, 0] > 0
+        values.pop("keep", None)
+        observed = image * keep
         mask = write_image(folder / f"mask_{index}.png", keep[None].astype(np.float32),
                            overwrite=True)
-        values.pop("keep", None)
+    else:
+        observed = simulated_problem(Path("x"), index, image, OperatorOptions(task, **values),
+                                     seed).y
     path = write_image(folder / f"y_{index}.png", np.clip(observed, 0, 1), overwrite=True)
     job = InversionJob(artifact=None, images=(path,), output_dir=folder, mask=mask,
                        operator=OperatorOptions(task, **values), seed=seed)
