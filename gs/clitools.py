@@ -214,7 +214,9 @@ def task_options(func: F) -> F:
         click.option("--simulate", is_flag=True,
                      help="IMAGES are ground truth: degrade them, recover, report PSNR/SSIM."),
         click.option("--mask", type=click.Path(),
-                     help="inpaint observation: mask image, white = kept."),
+                     help="inpaint observation: mask image, white = kept; or a folder "
+                          "of masks, IMAGES/a/b.png paired with MASK/a/b.* (any image "
+                          "suffix)."),
     ]
     for option in OPTIONS.values():
         readers = ", ".join(name for name in TASKS if option.name in get_task(name).options)

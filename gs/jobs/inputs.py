@@ -9,8 +9,9 @@ Two modes:
   * simulate: each image is ground truth; it is degraded with the operator of its
     index (seeded), recovered, and scored (PSNR/SSIM).
   * observation: each image is what was observed: a low-resolution image (``sr``), an
-    image plus a mask (``inpaint``), a noisy image (``denoise``), or a ``.npz`` with
-    ``y`` and the operator's spec and seed (``cs``).
+    image plus a mask (``inpaint``: one mask file for every image, or a folder of
+    masks paired by relative path, see :func:`mask_path`), a noisy image (``denoise``),
+    or a ``.npz`` with ``y`` and the operator's spec and seed (``cs``).
 """
 
 from __future__ import annotations
@@ -133,16 +134,49 @@ def observed_problem(path: Path, index: int, job: InversionJob,
                              f"must be {expected[2]}x{expected[1]}", field="image", value=path)
     if operator is not None:
         return Problem(path, index, operator, observed)
-    if job.mask is None:  # a "masked" observation: the kept pixels are given by a mask
-        raise UserInputError("is required to inpaint an observed image", field="mask")
-    keep = read_image(job.mask, "mask", channels=1)[0] > 0.5
+    mask = mask_path(job, path)  # a "masked" observation: the kept pixels are given by a mask
+    keep = read_image(mask, "mask", channels=1)[0] > 0.5
     if keep.shape != (h, w):
         raise UserInputError(f"must be {w}x{h} pixels like the artifact", field="mask",
-                             value=job.mask)
+                             value=mask)
     noise = 0.0 if options.noise_std is None else options.noise_std
     masked = get_task(options.task).operator_class(options.operator)  # has from_mask
     operator = masked.from_mask(keep, image_shape, noise_std=noise)
     return Problem(path, index, operator, operator.A(observed[None])[0])
+
+
+def mask_path(job: InversionJob, path: Path) -> Path:
+    """The mask file of the observed image ``path`` (inpainting).
+
+    ``job.mask`` is one mask for every image, or a folder of masks: the image at
+    ``a/b.png`` below a folder of ``images`` (or a file ``b.png`` named itself) pairs
+    with the one image file ``a/b.*`` below the mask folder, any image suffix.
+    """
+    if job.mask is None:
+        raise UserInputError("is required to inpaint an observed image", field="mask")
+    if not job.mask.is_dir():
+        return job.mask
+    relative = _relative_stem(job.images, path)
+    folder = job.mask / relative.parent
+    found = sorted(p for p in folder.iterdir() if p.is_file() and p.stem == relative.name
+                   and p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    if not found:
+        raise UserInputError(f"has no mask {folder / relative.name}.* for the image {path}",
+                             field="mask", value=job.mask)
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise UserInputError(f"has several masks ({names}) for the image {path}; keep one",
+                             field="mask", value=folder)
+    return found[0]
+
+
+def _relative_stem(images: Sequence[Path], path: Path) -> Path:
+    """``path`` relative to the folder of ``images`` that holds it, without suffix
+    (the output layout of ``expand_images``); a file named by itself is its stem."""
+    for item in images:
+        if item.is_dir() and path.is_relative_to(item):
+            return path.relative_to(item).with_suffix("")
+    return Path(path.stem)
 
 
 def _read_measurements(path: Path, index: int, image_shape: tuple[int, int, int]) -> Problem:

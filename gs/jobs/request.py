@@ -29,7 +29,9 @@ class InversionJob:
         init: overrides every input's initial distribution.
         seed: with each image's index, seeds operator, noise and initial latents (≥ 0).
         simulate: ``images`` are ground truth to degrade, recover and score.
-        mask: inpainting observation: the mask image (white = kept pixel).
+        mask: inpainting observation: the mask image (white = kept pixel) for every
+            image, or a folder with each image's own mask at its relative path
+            (see :func:`gs.jobs.inputs.mask_path`).
         batch_size: images optimised together, each with all its restarts (≥ 1).
         report: JSON report path, rewritten after every image.
         overwrite: replace existing outputs; without it an existing file is an error.
@@ -75,6 +77,10 @@ class InversionJob:
                 self.batch_size < 1):
             raise UserInputError(f"must be an integer of at least 1, got {self.batch_size!r}",
                                  field="batch_size")
+        if self.simulate and self.mask is not None and self.mask.is_dir():
+            raise UserInputError("is a folder of masks for observed images; {simulate} draws "
+                                 "each image's mask itself, so leave one of the two out",
+                                 field="mask", value=self.mask, refs=("simulate",))
         if self.resume and self.report is None:
             raise UserInputError("needs {report}: the report records which images are done",
                                  field="resume", refs=("report",))
