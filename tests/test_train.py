@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,12 @@ from gs.errors import UserInputError
 from gs.latent import InitSpec, InputSpec
 from gs.models.dcgan import DCGANGenerator
 from gs.train.config import TrainConfig
-from gs.train.data import ImageFolderDataModule, is_validation, split_files
+from gs.train.data import ImageFolderDataModule, is_validation, split_files, to_tensor
 from gs.train.dcgan import DCGANModule
 from gs.train.fit import fit, make_grid
 from gs.train.module import sample_init
 from gs.train.networks import DCGANDiscriminator
-from helpers import FAST_TRAINER, invoke_train, write_images
+from helpers import FAST_TRAINER, invoke_train, smoke_train, write_images
 
 MODEL = ["--image-size", "16", "--nz", "8", "--ngf", "8", "--ndf", "8"]
 TRAINER = FAST_TRAINER
@@ -77,6 +78,32 @@ def test_unreadable_files_are_skipped_with_one_warning(tmp_path):
     assert len(record) == 1
     assert len(data.train_files) == 6
     assert sum(b.shape[0] for b in data.train_dataloader()) == 6
+
+
+def test_a_read_only_image_array_becomes_a_tensor_of_its_own():
+    array = np.asarray(Image.fromarray(np.full((4, 4), 255, np.uint8)))[..., None]
+    assert not array.flags.writeable  # what PIL hands out
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x = to_tensor(array, (-1.0, 1.0))
+    assert not [str(w.message) for w in caught]
+    assert x.shape == (1, 4, 4) and x.dtype == torch.float32 and bool((x == 1).all())
+    assert x.numpy().flags.writeable and not np.shares_memory(x.numpy(), array)
+
+
+def test_a_training_run_warns_of_no_read_only_array_and_no_deprecation(tmp_path):
+    # grey images: the channel-first view of a PIL array is contiguous, so nothing copies it
+    data = tmp_path / "grey"
+    data.mkdir()
+    for i in range(8):
+        Image.fromarray(np.full((32, 32), 30 * i, np.uint8)).save(data / f"{i}.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        smoke_train("dcgan", data, tmp_path / "run", 2, *MODEL, "--channels", "1", *TRAINER)
+    unwanted = [f"{w.category.__name__}: {w.message}" for w in caught
+                if issubclass(w.category, (DeprecationWarning, FutureWarning))
+                or "not writable" in str(w.message)]
+    assert not unwanted, unwanted
 
 
 # --- networks ----------------------------------------------------------------------------

@@ -112,7 +112,9 @@ def load_image(path: str | Path, image_size: int, channels: int = 3) -> np.ndarr
 def to_tensor(array: np.ndarray, value_range: tuple[float, float]) -> Tensor:
     """uint8 (H, W, C) → float32 (C, H, W) mapped linearly from [0, 255] to ``value_range``."""
     low, high = value_range
-    x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).float()
+    # the dtype change copies, so the tensor owns writable memory even when ``array`` is
+    # a read-only view of a PIL image
+    x = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))
     return x * ((high - low) / 255.0) + low
 
 
