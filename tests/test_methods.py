@@ -18,7 +18,7 @@ from gs.methods import METHODS, build_method, method_names
 from gs.methods.base import measurement_loss
 from gs.methods.cli import main as baseline_cli
 from gs.methods.iagan import back_project
-from gs.methods.lasso import design_matrix, lasso_fista, lasso_sklearn
+from gs.methods.lasso import Pixels, design_matrix, lasso_fista, lasso_sklearn
 from gs.methods.presets import (
     PRESETS,
     CSGMSettings,
@@ -154,6 +154,33 @@ def test_lasso_beats_the_adjoint_estimate(name, solver):
                                                                      p.y))
 
 
+@pytest.mark.parametrize("solver", ["sklearn", "fista"])
+def test_lasso_pixel_recovers_an_exactly_sparse_image(solver):
+    """Bora et al.'s baseline: 20 bright pixels of 256 from 120 noiseless Gaussian
+    measurements are found where they are (the Lasso's bias alpha is all that is left)."""
+    shape = (1, 16, 16)
+    rng = np.random.default_rng(0)
+    image = np.zeros(shape, dtype=np.float32)
+    image.reshape(-1)[rng.choice(image.size, 20, replace=False)] = rng.uniform(0.5, 1.0, 20)
+    p = problem(image, "cs", ratio=None, measurements=120, noise_std=0.0)
+    settings = LassoSettings(alpha=1e-3, solver=solver, max_iter=5000, tol=1e-8)
+    (result,) = build_method("lasso-pixel", settings=settings).solve([p])
+    assert result.details["solver"] == solver
+    assert result.image.shape == shape and result.image.dtype == np.float32
+    assert np.array_equal(result.image > 0.1, image > 0)
+    assert np.abs(result.image - image).max() < 0.02
+    assert psnr(result.image, image) > psnr(trivial(p), image) + 20
+
+
+def test_pixel_basis_is_the_identity():
+    x = np.random.default_rng(0).random((2, *SHAPE))
+    basis = Pixels(SHAPE)
+    assert basis.analysis(x).shape == (2, x[0].size)
+    assert np.array_equal(basis.synthesis(basis.analysis(x)), x)
+    assert np.array_equal(basis.penalty_weights(), np.ones(x[0].size))
+    assert auto_preset("lasso-pixel", task="cs").alpha > 0
+
+
 def test_lasso_auto_switches_to_fista_for_large_design_matrices():
     method = build_method("lasso-dct", settings=LassoSettings(max_design_entries=10))
     p = problem(smooth_image(), "cs")
@@ -258,6 +285,7 @@ def test_dip_beats_the_masked_image_and_is_seeded():
 # ------------------------------------------------------------------ shared interface
 TINY_SETTINGS = {
     "lasso-dct": LassoSettings(max_iter=20), "lasso-wavelet": LassoSettings(max_iter=20),
+    "lasso-pixel": LassoSettings(max_iter=20),
     "csgm": CSGMSettings(steps=2, restarts=1),
     "deep-decoder": DeepDecoderSettings(depth=3, channels=4, steps=2),
     "dip": DIPSettings(channels=(4,), skip_channels=1, input_depth=2, steps=2),

@@ -94,6 +94,8 @@ for _info in (
                "Lasso on 2-D DCT coefficients (scikit-learn, FISTA when large)"),
     MethodInfo("lasso-wavelet", "gs.methods.lasso:LassoWavelet", "none", "classical",
                "Lasso on db4 wavelet coefficients (PyWavelets)"),
+    MethodInfo("lasso-pixel", "gs.methods.lasso:LassoPixel", "none", "classical",
+               "Lasso on the pixels (Bora et al. 2017's baseline for sparse images)"),
     MethodInfo("csgm", "gs.methods.csgm:CSGM", "artifact", "baseline",
                "CSGM: latent z of the uncut generator, l2 prior, Adam (.pt artifacts)"),
     MethodInfo("deep-decoder", "gs.methods.deep_decoder:DeepDecoder", "none", "baseline",

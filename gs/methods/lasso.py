@@ -1,8 +1,10 @@
-"""Lasso-DCT and Lasso-Wavelet: sparse coefficients in an orthonormal basis.
+"""Lasso-DCT, Lasso-Wavelet and Lasso-pixel: sparse coefficients in an orthonormal basis.
 
 Solves ``min_w ½‖y − AΨᵀw‖² + alpha·Σᵢ dᵢ|wᵢ|`` and returns ``x = clamp(Ψᵀw, 0, 1)``,
-where ``d = Ψ.penalty_weights()`` (all ones for the DCT; 0 on the wavelet approximation
-band, the standard wavelet estimator). Two solvers give the same minimiser:
+where ``d = Ψ.penalty_weights()`` (all ones for the DCT and the pixel basis; 0 on the
+wavelet approximation band, the standard wavelet estimator). Lasso-pixel (Ψ = I) is the
+classical baseline of Bora et al. 2017 for images that are sparse as they are (MNIST).
+Two solvers give the same minimiser:
 
 * scikit-learn's ``Lasso`` (coordinate descent) on the design matrix ``M = AΨᵀ``.
   Its rows are ``(ΨAᵀe_j)ᵀ``, so M is built from m adjoint applications and m
@@ -126,8 +128,30 @@ def lasso_fista(operator: Operator, transform, y: np.ndarray, alpha: float, max_
     return w[0], iterations
 
 
+class Pixels:
+    """The identity basis Ψ = I on (B, C, H, W) numpy images, with the interface of
+    :mod:`gs.methods.transforms` (coefficients flattened to (B, C·H·W), all penalised)."""
+
+    name = "pixel"
+
+    def __init__(self, image_shape: tuple[int, int, int]) -> None:
+        self.image_shape = tuple(image_shape)
+
+    def analysis(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x).reshape(-1, int(np.prod(self.image_shape)))
+
+    def synthesis(self, w: np.ndarray) -> np.ndarray:
+        return np.asarray(w).reshape(-1, *self.image_shape)
+
+    def penalty_weights(self) -> np.ndarray:
+        return np.ones(int(np.prod(self.image_shape)))
+
+
+_BASES = {"dct": DCT2, "wavelet": Wavelet2, "pixel": Pixels}
+
+
 class _Lasso(Method):
-    """Shared body of Lasso-DCT and Lasso-Wavelet (``transform_name`` differs)."""
+    """Shared body of the Lasso methods (``transform_name`` differs)."""
 
     name: ClassVar[str]
     prior: ClassVar[str] = "none"
@@ -141,7 +165,7 @@ class _Lasso(Method):
         return self.settings or auto_preset(self.name, task=task)
 
     def _transform(self, image_shape: tuple[int, int, int]):
-        return DCT2(image_shape) if self.transform_name == "dct" else Wavelet2(image_shape)
+        return _BASES[self.transform_name](image_shape)
 
     def solver_for(self, operator: Operator) -> str:
         """``sklearn`` or ``fista``: what ``auto`` picks for this operator (FISTA for the
@@ -212,3 +236,10 @@ class LassoWavelet(_Lasso):
 
     name = "lasso-wavelet"
     transform_name = "wavelet"
+
+
+class LassoPixel(_Lasso):
+    """Lasso on the pixels themselves (Ψ = I), as Bora et al. 2017 compare on MNIST."""
+
+    name = "lasso-pixel"
+    transform_name = "pixel"
