@@ -9,6 +9,7 @@ import click
 from gs.clitools import declared_parameter, user_errors
 from gs.errors import UserInputError
 from gs.export.api import export_artifact
+from gs.io import check_writable
 from gs.models import MODELS, model_class, models_with_option
 from gs.params import declared_params
 
@@ -46,8 +47,11 @@ def list_models(ctx: click.Context, param: click.Parameter, value: bool) -> None
 @click.option("--list", "list_", is_flag=True, is_eager=True, expose_value=False,
               callback=list_models, help="List the installed models and exit.")
 @click.argument("model", required=False)
-@click.option("--weights", required=True, type=click.Path(),
-              help="Checkpoint, state dict or folder.")
+@click.option("--weights", type=click.Path(),
+              help="Checkpoint, state dict or folder (or --pretrained).")
+@click.option("--pretrained", metavar="NAME",
+              help="A pretrained generator by name (gs weights list), fetched and checked; "
+                   "instead of --weights.")
 @click.option("--cut", default=None,
               help="Blocks to remove (0 = no surgery), or auto: choose by a sweep on "
                    "--val-images; default: the model's recommended cut.")
@@ -61,16 +65,18 @@ def list_models(ctx: click.Context, param: click.Parameter, value: bool) -> None
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="Artifact path: .pt (TorchScript) or .onnx.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@user_errors(aliases={"out": "output", "cuts": "val_cuts", "ratio": "val_ratio"})
-def main(model: str | None, weights: str, cut: str | None, val_images: str | None,
-         val_ratio: float, val_cuts: str | None, val_cache: str | None, output: str,
-         overwrite: bool, **options: Any) -> None:
-    """Export MODEL from --weights, cut at --cut, to --output.
+@user_errors(aliases={"out": "output", "cuts": "val_cuts", "ratio": "val_ratio",
+                      "name": "pretrained"})
+def main(model: str | None, weights: str | None, pretrained: str | None, cut: str | None,
+         val_images: str | None, val_ratio: float, val_cuts: str | None,
+         val_cache: str | None, output: str, overwrite: bool, **options: Any) -> None:
+    """Export MODEL from --weights (or the generator --pretrained names), cut at --cut,
+    to --output.
 
-    MODEL may be left out for checkpoints written by gs-train, which record it, and
-    for the layouts only one model reads (a pytorch-examples state dict: dcgan; a
-    folder with config.json + pytorch_model.bin: biggan). --list shows the installed
-    models, plug-ins included.
+    MODEL may be left out for --pretrained, for checkpoints written by gs-train, which
+    record it, and for the layouts only one model reads (a pytorch-examples state dict:
+    dcgan; a folder with config.json + pytorch_model.bin: biggan). --list shows the
+    installed models, plug-ins included; gs weights list shows the pretrained generators.
 
     MODEL module cuts a generator of your own whose blocks run one after another,
     with no model class: --module names the code that builds it, --blocks its blocks,
@@ -81,12 +87,24 @@ def main(model: str | None, weights: str, cut: str | None, val_images: str | Non
         --blocks main.0-2,main.3-5,main.6-8,main.9-11,main.12-13 --cut 1 -o G_c1.pt
     """
     given = {name: value for name, value in options.items() if value is not None}
-    extra = None
+    extra: dict[str, Any] = {}
+    recommended = None
+    if (weights is None) == (pretrained is None):
+        raise UserInputError("exactly one of {weights} and {pretrained} is needed",
+                             refs=("weights", "pretrained"))
+    if pretrained is not None:
+        from gs.weights import resolve
+
+        check_writable(output, overwrite)  # before a download, not after
+        resolved = resolve(pretrained, model)
+        weights, model = str(resolved.path), resolved.model
+        recommended, extra = resolved.recommended, resolved.record
     if cut == "auto":
         from gs.export.autocut import auto_cut_from_flags
 
-        cut_index, extra = auto_cut_from_flags(weights, model, val_images, val_ratio, val_cuts,
+        cut_index, sweep = auto_cut_from_flags(weights, model, val_images, val_ratio, val_cuts,
                                                val_cache, output, overwrite, given)
+        extra.update(sweep)
     else:
         if val_images is not None or val_cuts is not None or val_cache is not None:
             raise UserInputError("{val_images}, {val_cuts} and {val_cache} apply only to "
@@ -94,7 +112,7 @@ def main(model: str | None, weights: str, cut: str | None, val_images: str | Non
                                                      "cut"))
         cut_index = _as_cut(cut)
     path = export_artifact(weights, output, cut=cut_index, model=model, overwrite=overwrite,
-                           extra=extra, **given)
+                           extra=extra, recommended=recommended, **given)
     click.echo(f"wrote {path}", err=True)
 
 

