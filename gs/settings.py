@@ -231,6 +231,13 @@ MEASURED_DEFAULTS: dict[str, InversionSettings] = {
                        answer_margin=0.25),
     "sr": replace(_ENGINE, answer="classical"),
     "denoise": replace(_ENGINE, answer="classical"),
+    # MRI and deblurring start from the compressed-sensing rule (TV or the task's
+    # classical answer blended with the generator's image by the held-out entries); to be
+    # validated on held-out slices and photos like the tasks above.
+    "mri": replace(_ENGINE, answer="held_out", blend="convex", blend_weights=_EIGHTHS,
+                   answer_margin=0.1),
+    "deblur": replace(_ENGINE, answer="held_out", blend="convex", blend_weights=_EIGHTHS,
+                      answer_margin=0.1),
     "raw": _ENGINE,
 }
 

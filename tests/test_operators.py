@@ -77,7 +77,7 @@ CASES = {
 def test_every_registered_operator_is_a_case():
     built = {type(build(name)) for name in CASES}
     assert set(operator_classes()) <= built
-    assert {"cs", "cs-structured", "inpaint", "sr", "denoise", "raw"} <= set(CASES)
+    assert {"cs", "cs-structured", "inpaint", "sr", "denoise", "mri", "deblur", "raw"} <= set(CASES)
 
 
 DEVICES = [
@@ -393,7 +393,7 @@ def test_explicit_mask_round_trip():
 def test_operator_spec_errors():
     rng = np.random.default_rng(0)
     with pytest.raises(UserInputError, match="task"):
-        operator_from_spec({"task": "deblur"}, rng)
+        operator_from_spec({"task": "tomography"}, rng)
     with pytest.raises(UserInputError, match="missing"):
         operator_from_spec({"task": "cs", "image_shape": [3, 16, 16], "noise_std": 0.1}, rng)
     bad_mask = {
@@ -567,7 +567,7 @@ INVALID = [
     (lambda: Denoising(SHAPE, noise_std=-1.0), "noise_std"),
     (lambda: Denoising((3, 16)), "image_shape"),
     (lambda: Denoising((3, 0, 16)), "image_shape"),
-    (lambda: make_operator("deblur", SHAPE, RNG), "task"),
+    (lambda: make_operator("tomography", SHAPE, RNG), "task"),
     (lambda: make_operator("cs", SHAPE, RNG), "measurements/ratio"),
     (lambda: make_operator("cs", SHAPE, RNG, measurements=10, ratio=0.1), "measurements/ratio"),
     (lambda: make_operator("cs", SHAPE, RNG, ratio=0.0), "ratio"),
@@ -608,7 +608,7 @@ def test_task_list_lives_in_the_registry():
     from gs.operators import TASKS
 
     assert settings.TASKS is TASKS
-    assert TASKS == ("cs", "inpaint", "sr", "denoise", "raw")
+    assert TASKS == ("cs", "inpaint", "sr", "denoise", "mri", "deblur", "raw")
     assert operator_names("cs") == ("gaussian", "structured")
     assert set(operator_names()) >= {"gaussian", "structured", "mask", "downsample", "identity"}
 

@@ -10,6 +10,10 @@ One method per well-known answer, each on the observation alone (no learned prio
   use only), ``nl-means``, ``tv`` and ``wavelet`` (scikit-image, BSD) with the known noise
   level.
 * ``lasso-dct`` / ``lasso-wavelet`` (compressed sensing): :mod:`gs.methods.lasso`.
+* ``tv-mri`` and ``zero-filled`` (MRI): TV least squares on the sampled k-space, and the
+  zero-filled inverse FFT.
+* ``tv-deblur``, ``wiener`` and ``unsupervised-wiener`` (deblurring): TV least squares,
+  and scikit-image's Wiener–Hunt deconvolutions under the operator's periodic boundary.
 
 ``classical`` picks the task's own (:data:`gs.operators.registry.Task.classical`, the
 first of its preferences whose library is installed), so every comparison the product
@@ -30,6 +34,7 @@ from gs.methods.presets import auto_preset
 from gs.operators import get_task
 from gs.problems import Problem
 from gs.results import Recovery
+from gs.seeding import Stream, problem_rng
 
 
 def _single_thread() -> Any:
@@ -255,6 +260,10 @@ class TVLeastSquares(_Classical):
     def recover(self, problem: Problem) -> np.ndarray:
         return self._fista(problem, None)
 
+    def weight(self, operator: Any) -> float:
+        """λ for ``operator``: by its measurement ratio m/n."""
+        return self.settings.weight_for(operator.measurement_size / operator.image_size)
+
     def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
         """The TV fit of the entries of y not ``held``."""
         with _single_thread():
@@ -267,7 +276,7 @@ class TVLeastSquares(_Classical):
         operator = problem.operator
         y = np.asarray(problem.y, dtype=np.float64)[None]
         keep = 1.0 if fitted is None else fitted.reshape(y.shape).astype(np.float64)
-        weight = self.settings.weight_for(operator.measurement_size / operator.image_size)
+        weight = self.weight(operator)
         # 1/L with L = ‖A‖² bounds ‖A_S‖² of any subset S of the rows too; 1 % margin for
         # the power-iteration estimate.
         step = 1.0 / (operator.norm() ** 2 * 1.01)
@@ -282,6 +291,122 @@ class TVLeastSquares(_Classical):
             v = x_next + ((t - 1) / t_next) * (x_next - x)
             x, t = x_next, t_next
         return x[0]
+
+
+class TVMRI(TVLeastSquares):
+    """MRI by total-variation regularised least squares on the sampled k-space (the same
+    FISTA as ``tv-cs``, Lustig, Donoho & Pauly 2007's model with a TV prior); λ depends on
+    the fraction of k-space lines sampled (1 / acceleration)."""
+
+    name: ClassVar[str] = "tv-mri"
+    task: ClassVar[str] = "mri"
+
+    def weight(self, operator: Any) -> float:
+        lines = np.asarray(operator.lines)
+        return self.settings.weight_for(float(lines.sum()) / lines.size)
+
+
+class ZeroFilled(_Classical):
+    """MRI's zero-filled reconstruction: the inverse FFT of the sampled k-space with zeros
+    elsewhere, as the minimum-norm image ``Aᵀ (A Aᵀ)⁻¹ y``
+    (:meth:`gs.operators.mri.MRI.zero_filled`)."""
+
+    name: ClassVar[str] = "zero-filled"
+    task: ClassVar[str] = "mri"
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        y = np.asarray(problem.y, dtype=np.float64)
+        return np.asarray(problem.operator.zero_filled(y[None])[0])
+
+    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
+        """Zero-filled without the held-out entries (a held-out group is an entry with its
+        mirror, so the others keep their weights)."""
+        y = np.asarray(problem.y, dtype=np.float64)
+        kept = y * ~np.asarray(held, dtype=bool).reshape(y.shape)
+        image = np.asarray(problem.operator.zero_filled(kept[None])[0])
+        return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+
+class _Deconvolution(_Classical):
+    """A deconvolution of the blurred observation with the operator's kernel, channel by
+    channel, under the operator's own periodic boundary."""
+
+    task: ClassVar[str] = "deblur"
+
+    def recover(self, problem: Problem) -> np.ndarray:
+        y = np.asarray(problem.y, dtype=np.float64)
+        psf = _centred_psf(problem.operator)
+        return np.stack([self.deconvolve(channel, psf, problem.operator.noise_std, problem)
+                         for channel in y])
+
+    def deconvolve(self, y: np.ndarray, psf: np.ndarray, sigma: float,
+                   problem: Problem) -> np.ndarray:
+        """The (H, W) estimate from one blurred channel ``y`` (H, W), the (H, W) kernel
+        ``psf`` centred at (H // 2, W // 2), and the noise std ``sigma``."""
+        raise NotImplementedError
+
+    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
+        """The held-out blurred pixels filled from their neighbours (biharmonic), then
+        deconvolved."""
+        from skimage.restoration import inpaint_biharmonic
+
+        y = np.asarray(problem.y, dtype=np.float64)
+        missing = held.reshape(y.shape).any(axis=0)
+        filled = inpaint_biharmonic(y.transpose(1, 2, 0), missing, channel_axis=-1)
+        with _single_thread():
+            image = self.recover(replace(problem, y=filled.transpose(2, 0, 1)))
+        return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+
+def _centred_psf(operator: Any) -> np.ndarray:
+    """(H, W) float64: the operator's kernel wrapped onto the image grid with its centre
+    at (H // 2, W // 2), where scikit-image's ``uft.ir2tf`` expects it, so the transfer
+    function it computes is the operator's own."""
+    impulse = np.real(np.fft.ifft2(np.asarray(operator.transfer)))
+    return np.fft.fftshift(impulse)
+
+
+class Wiener(_Deconvolution):
+    """Wiener–Hunt deconvolution (scikit-image ``restoration.wiener``, Laplacian
+    regulariser) with balance ``weight · σ²`` (the noise-to-signal ratio grows with the
+    noise variance), at least ``floor``."""
+
+    name: ClassVar[str] = "wiener"
+
+    def deconvolve(self, y: np.ndarray, psf: np.ndarray, sigma: float,
+                   problem: Problem) -> np.ndarray:
+        from skimage.restoration import wiener
+
+        balance = max(self.settings.weight * sigma**2, self.settings.floor)
+        return wiener(y, psf, balance, clip=False)
+
+
+class UnsupervisedWiener(_Deconvolution):
+    """Unsupervised Wiener–Hunt deconvolution (Orieux, Giovannelli & Rodet 2010,
+    scikit-image ``restoration.unsupervised_wiener``): the noise and image precisions are
+    sampled (Gibbs) rather than given; seeded by the problem."""
+
+    name: ClassVar[str] = "unsupervised-wiener"
+
+    def deconvolve(self, y: np.ndarray, psf: np.ndarray, sigma: float,
+                   problem: Problem) -> np.ndarray:
+        from skimage.restoration import unsupervised_wiener
+
+        rng = problem_rng(0, problem.index, Stream.BASELINE)
+        image, _ = unsupervised_wiener(y, psf, clip=False, rng=rng,
+                                       user_params={"max_num_iter": self.settings.iterations})
+        return image
+
+
+class TVDeblur(TVLeastSquares):
+    """Deblurring by total-variation regularised least squares (the FISTA of ``tv-cs``),
+    λ = ``weight · σ`` (at least ``weight · 0.001``)."""
+
+    name: ClassVar[str] = "tv-deblur"
+    task: ClassVar[str] = "deblur"
+
+    def weight(self, operator: Any) -> float:
+        return self.settings.weight * max(operator.noise_std, 1e-3)
 
 
 def classical_available(task: str) -> bool:

@@ -181,6 +181,44 @@ class TVCSSettings(_Settings):
 
 
 @dataclass(frozen=True)
+class ZeroFilledSettings(_Settings):
+    """MRI's zero-filled reconstruction has no parameters."""
+
+
+@dataclass(frozen=True)
+class WienerSettings(_Settings):
+    """Wiener–Hunt deconvolution: balance ``weight · σ²``, at least ``floor``."""
+
+    weight: float = 100.0
+    floor: float = 1e-3
+
+    def __post_init__(self) -> None:
+        _positive("WienerSettings", weight=self.weight, floor=self.floor)
+
+
+@dataclass(frozen=True)
+class IterationsSettings(_Settings):
+    """An iterative answer's most iterations (unsupervised Wiener's Gibbs sampler)."""
+
+    iterations: int = 200
+
+    def __post_init__(self) -> None:
+        _positive("IterationsSettings", iterations=self.iterations)
+
+
+@dataclass(frozen=True)
+class TVDeblurSettings(_Settings):
+    """TV least squares for deblurring: λ = ``weight · σ`` (σ the noise std, at least
+    0.001), FISTA ``iterations``."""
+
+    weight: float = 1.0
+    iterations: int = 200
+
+    def __post_init__(self) -> None:
+        _positive("TVDeblurSettings", weight=self.weight, iterations=self.iterations)
+
+
+@dataclass(frozen=True)
 class CSGMSettings(_Settings):
     """CSGM (Bora et al. 2017): min_z ‖A G(z) − y‖² + z_weight·‖z‖², Adam, restarts.
 
@@ -324,6 +362,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tv": {"default": TVSettings()},
     "tv-cs": {"default": TVCSSettings()},
     "wavelet": {"default": WaveletSettings()},
+    "zero-filled": {"default": ZeroFilledSettings()},
+    # MRI: λ by the fraction of k-space lines sampled (1/8, 1/4), noise-free k-space
+    "tv-mri": {"default": TVCSSettings(weights=((0.125, 1e-3), (0.25, 3e-4)))},
+    # deblurring at σ = 0.01 on validation photos, Gaussian and motion kernels
+    "wiener": {"default": WienerSettings()},
+    "unsupervised-wiener": {"default": IterationsSettings(iterations=200)},
+    "tv-deblur": {"default": TVDeblurSettings(weight=0.3)},
     # alpha per task: the best of a grid on validation photos (benchmarks/lasso_alpha.py,
     # BENCHMARKS.md "Baselines"); CS was validated at m/n = 8 %.
     "lasso-dct": _lasso_per_task(cs=3e-2, inpaint=3e-3, sr=3e-4),

@@ -17,9 +17,11 @@ import numpy as np
 
 from gs.errors import UserInputError
 from gs.operators.base import Operator
+from gs.operators.blur import Blur
 from gs.operators.cs import GaussianCS
 from gs.operators.identity import Denoising, Identity
 from gs.operators.inpainting import RandomInpainting
+from gs.operators.mri import MRI, MRI_ACCELERATIONS, MRI_PATTERNS
 from gs.operators.structured import StructuredCS
 from gs.operators.superres import SR_METHODS, SR_SCALES, SuperResolution
 from gs.operators.validation import as_image_shape, field_error
@@ -49,6 +51,15 @@ OPTIONS: dict[str, Option] = {
         Option("keep", float, "fraction of pixels kept"),
         Option("scale", int, "downsampling factor", SR_SCALES),
         Option("method", str, "downsampling kernel", SR_METHODS),
+        Option("acceleration", int, "MRI undersampling factor: W / sampled k-space lines",
+               MRI_ACCELERATIONS),
+        Option("center_fraction", float, "fraction of fully sampled centre k-space lines "
+               "(default: 0.08 at x4, 0.04 at x8, as fastMRI)"),
+        Option("pattern", str, "how the other k-space lines are drawn", MRI_PATTERNS),
+        Option("sigma", float, "Gaussian blur std in pixels (default 1.5)"),
+        Option("length", float, "motion blur length in pixels"),
+        Option("angle", float, "motion blur direction in degrees"),
+        Option("kernel", str, "blur kernel file: .png (normalised to sum 1) or .npy"),
         Option("noise_std", float, "noise std per measurement"),
     )
 }
@@ -159,6 +170,14 @@ register(Task("sr", "super-resolution: the image is downsampled",
 register(Task("denoise", "denoising: the whole image plus Gaussian noise",
               {"identity": Denoising}, ("noise_std",), identity=True,
               classical=("bm3d", "nl-means")))
+register(Task("mri", "MRI: lines of the image's k-space (single coil, Cartesian)",
+              {"cartesian": MRI}, ("acceleration", "center_fraction", "pattern", "noise_std"),
+              observation="measurements",
+              from_ratio=lambda ratio: {"acceleration": round(1 / ratio)},
+              classical=("tv-mri", "zero-filled")))
+register(Task("deblur", "deblurring: the image convolved with a kernel (circular)",
+              {"convolution": Blur}, ("sigma", "length", "angle", "kernel", "noise_std"),
+              classical=("tv-deblur", "wiener")))
 register(Task("raw", "representation: the clean image itself (A = I, no noise)",
               {"identity": Identity}, ("noise_std",), identity=True))
 
