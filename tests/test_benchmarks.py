@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -149,3 +151,75 @@ def test_classical_benchmark_reads_observations_back_from_files(tiny_artifacts):
     assert np.array_equal(seen[0] == 0, painted)
     assert np.abs(brushed.operator.A_adjoint(brushed.y[None])[0] - image * ~painted).max() \
         <= half_step
+
+
+def _digit_folder(folder: Path, count: int, side: int = 28) -> tuple[Path, np.ndarray]:
+    """``count`` grey PNGs named by index (``00000.png``…): class 0 a bright horizontal bar,
+    class 1 a vertical one, at a random place; and their labels as an idx1 file."""
+    from PIL import Image
+
+    rng = np.random.default_rng(count)
+    folder.mkdir(parents=True)
+    labels = np.arange(count) % 2
+    for i, label in enumerate(labels):
+        pixels = np.zeros((side, side), np.uint8)
+        at, start = rng.integers(4, side - 4), rng.integers(0, side // 3)
+        bar = (slice(at - 2, at + 2), slice(start, start + side // 2))
+        pixels[bar if label == 0 else bar[::-1]] = 255
+        Image.fromarray(pixels).save(folder / f"{i:05d}.png")
+    path = folder.parent / f"{folder.name}-labels-idx1-ubyte"
+    path.write_bytes(b"\x00\x00\x08\x01" + count.to_bytes(4, "big") + labels.astype(np.uint8)
+                     .tobytes())
+    return path, labels
+
+
+def test_classifier_learns_two_easy_classes(tmp_path):
+    import classifier
+
+    labels_path, labels = _digit_folder(tmp_path / "train", 64)
+    assert np.array_equal(classifier.read_labels(labels_path), labels)
+    options = classifier.TrainOptions(epochs=20, batch_size=16, lr=3e-3)
+    model = classifier.cached_classifier(tmp_path / "train", labels_path, (1, 16, 16),
+                                         tmp_path / "cnn.pt", options)
+    test_labels, truth = _digit_folder(tmp_path / "test", 20)
+    images = classifier.read_images(classifier.image_files(tmp_path / "test"), (1, 16, 16))
+    assert images.shape == (20, 1, 16, 16) and 0 <= images.min() and images.max() <= 1
+    assert np.mean(classifier.classify(model, images) == truth) >= 0.9
+    again = classifier.cached_classifier(tmp_path / "train", labels_path, (1, 16, 16),
+                                         tmp_path / "cnn.pt", options)  # loaded, not trained
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 again.state_dict().values()))
+
+
+def test_in_domain_benchmark_runs_and_resumes_from_its_cache(tmp_path, tiny_artifacts):
+    import in_domain
+
+    labels_path, _ = _digit_folder(tmp_path / "train", 8)
+    test_labels, _ = _digit_folder(tmp_path / "test", 2)
+    argv = ["--artifact", str(tiny_artifacts[1]), "--uncut", str(tiny_artifacts[0]),
+            "--images", str(tmp_path / "test"), "--n", "2", "--labels", str(test_labels),
+            "--train-images", str(tmp_path / "train"), "--train-labels", str(labels_path),
+            "--classifier", str(tmp_path / "cnn.pt"), "--classifier-epochs", "1",
+            "--points", "CS m=50", "--methods", "lasso-pixel", "tv-cs", "no-surgery",
+            "surgery", "--steps", "1", "--threads", "1", "--cache", str(tmp_path / "c.jsonl"),
+            "--json", str(tmp_path / "s.json"), "--plot", str(tmp_path / "cs.png")]
+    printed = []
+    summary = in_domain.main(argv, output=printed.append)
+    rows = {row["method"]: row for row in summary["rows"]}
+    assert set(rows) == {"lasso-pixel", "tv-cs", "no-surgery", "surgery"}
+    for row in rows.values():
+        assert row["n"] == 2 and np.isfinite(row["psnr"]).all() and 0 <= row["accuracy"] <= 1
+        # Bora et al.'s per-pixel error is the MSE that PSNR = 10 log10(1/MSE) is made of
+        assert np.allclose(10 * np.log10(1 / np.array(row["mse"])), row["psnr"], atol=1e-6)
+    assert "| Lasso (pixel basis) (2) |" in printed[0] and "classifier accuracy" in printed[0]
+    assert (tmp_path / "cs.png").stat().st_size > 0
+    assert json.loads((tmp_path / "s.json").read_text())["rows"][0]["point"] == "CS m=50"
+
+    cached = (tmp_path / "c.jsonl").read_text()
+    assert len(cached.splitlines()) == 8  # 4 methods × 2 images
+    with open(tmp_path / "c.jsonl", "a") as handle:
+        handle.write('{"key": "cut off mid-wri')  # what a killed run may leave
+    again = in_domain.main(argv, output=printed.append)  # every result from the cache
+    assert [r["psnr"] for r in again["rows"]] == [r["psnr"] for r in summary["rows"]]
+    assert (tmp_path / "c.jsonl").read_text().startswith(cached)
+    assert len((tmp_path / "c.jsonl").read_text().splitlines()) == 9  # nothing recomputed
