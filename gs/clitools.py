@@ -203,11 +203,12 @@ def task_options(func: F) -> F:
     receives them as keywords of the same names; the factory options go straight to
     ``OperatorOptions(task, operator, **options)``.
     """
-    from gs.operators import OPTIONS, TASKS, get_task, operator_names
+    from gs.operators import OPTIONS, get_task, operator_names, tasks
 
+    names = tasks()  # gs's and the installed plug-ins'
     options = [
-        click.option("--task", type=click.Choice(TASKS), default="cs", show_default=True,
-                     help="; ".join(get_task(name).summary for name in TASKS) + "."),
+        click.option("--task", type=click.Choice(names), default="cs", show_default=True,
+                     help="; ".join(get_task(name).summary for name in names) + "."),
         click.option("--operator", type=click.Choice(operator_names()),
                      help="Operator of the task (default: the task's choice for the image "
                           "size)."),
@@ -219,7 +220,7 @@ def task_options(func: F) -> F:
                           "suffix)."),
     ]
     for option in OPTIONS.values():
-        readers = ", ".join(name for name in TASKS if option.name in get_task(name).options)
+        readers = ", ".join(name for name in names if option.name in get_task(name).options)
         kind: Any = option.type
         if option.choices and option.type is str:
             kind = click.Choice(option.choices)

@@ -1,5 +1,5 @@
-"""``gs``: commands about gs itself (``gs models``, ``gs weights``); the tools proper are
-gs-export, gs-invert, gs-train, gs-serve, gs-experiment and gs-baseline."""
+"""``gs``: commands about gs itself (``gs models``, ``gs operators``, ``gs weights``); the
+tools proper are gs-export, gs-invert, gs-train, gs-serve, gs-experiment and gs-baseline."""
 
 from __future__ import annotations
 
@@ -68,6 +68,17 @@ def models_command(as_json: bool) -> None:
     gs.models and gs.trainers), with where each comes from, its cuts, the latent at its
     recommended cut, its image shape and whether gs-train trains it."""
     click.echo(list_models(as_json))
+
+
+@main.command("operators")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def operators_command(as_json: bool) -> None:
+    """List the installed tasks and their operators: gs's own and those of plug-in packages
+    (entry point gs.operators), with where each comes from, the options it reads and their
+    defaults, and how a real observation arrives."""
+    from gs.operators.listing import list_operators
+
+    click.echo(list_operators(as_json))
 
 
 def weights_rows(cache_dir: str | None = None) -> list[dict[str, Any]]:

@@ -1,9 +1,9 @@
-"""Models and trainers of other installed packages, found through their entry points.
+"""Models, trainers and tasks of other installed packages, found through their entry points.
 
 A package makes its generator known to every gs command by declaring an entry point
-in the group ``gs.models`` (its trainer: ``gs.trainers``) whose *name* is the model
-name and whose *value* is a module that registers it (``@register_model``) or the
-class itself::
+in the group ``gs.models`` (its trainer: ``gs.trainers``; a task and its operators:
+``gs.operators``) whose *name* is the model (task) name and whose *value* is a module
+that registers it (``@register_model``) or the object itself::
 
     [project.entry-points."gs.models"]
     mygen = "mypackage.model"            # or "mypackage.model:MyGenerator"
@@ -12,7 +12,7 @@ A :class:`Registry` loads its group's entry points once, on the first read that
 needs the whole registry (a lookup, a listing), never at ``import gs``. A plug-in
 that fails to import or registers badly is left out: it becomes one
 :class:`PluginFailure` sentence on stderr (through :func:`gs.io.notice`), the other
-models keep working, and asking for it by name gives the same sentence.
+entries keep working, and asking for it by name gives the same sentence.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ import threading
 import types
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 GS_SOURCE = "gs"
 """The source of what gs itself registers (its own modules are ``gs.*``)."""
@@ -35,9 +36,9 @@ class PluginFailure:
     """An entry point that could not be used: who declared it and what went wrong."""
 
     kind: str
-    """``model`` or ``trainer``."""
+    """``model``, ``trainer`` or ``task``."""
     name: str
-    """The entry point's name: the model it was to provide."""
+    """The entry point's name: the model (task) it was to provide."""
     origin: str
     """The declaring distribution and its version (``gs-example-plugin 0.1.0``)."""
     value: str
@@ -68,8 +69,25 @@ def first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-class Registry(MutableMapping[str, type]):
-    """Classes by model name, filled by a decorator and by the entry points of ``group``.
+def adopt_subclass(base: str, register: Callable[[type], Any]) -> Callable[[Any], bool]:
+    """The adoption rule of a registry of classes: a subclass of ``base`` (``module:Class``,
+    imported on first use, so that the registry can be made before that class exists) is
+    filed by ``register``; anything else is not adopted."""
+
+    def adopt(loaded: Any) -> bool:
+        module_name, _, class_name = base.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        if isinstance(loaded, type) and issubclass(loaded, cls):
+            register(loaded)
+            return True
+        return False
+
+    return adopt
+
+
+class Registry(MutableMapping[str, V], Generic[V]):
+    """Entries (classes, or tasks) by name, filled by a decorator or a ``register``
+    function and by the entry points of ``group``.
 
     Reading (lookup, ``in``, iteration, ``len``) loads the installed plug-ins first,
     once; writing (the decorators, :meth:`claim`) does not, so that gs's own modules
@@ -78,19 +96,33 @@ class Registry(MutableMapping[str, type]):
     Args:
         group: the entry-point group (``gs.models``).
         kind: what it holds, in words (``model``), for messages.
-        base: ``module:Class`` of what an entry point may name besides a module (imported
-            at discovery, so that the registry can be made before that class exists).
-        register: files a class of kind ``base`` (the registry's decorator); raises
-            ValueError when it cannot.
+        base: ``module:Class`` of what an entry point may name besides a module: a
+            subclass of it is filed by ``register`` (the registry's decorator, which
+            raises ValueError when it cannot). Give ``adopt`` instead for other entries.
+        register: see ``base``.
         missing: how a name that is not here is described (``is not known``).
         after: a registry to discover first (trainers need their models).
+        adopt: files what an entry point loaded when it is an entry itself (not a
+            module) and says whether it did; raises ValueError when it cannot file it.
+        adoptable: what ``adopt`` takes, in words, for messages (``a Task``).
+        module_of: the module an entry comes from (its ``__module__`` by default), which
+            says whether gs registered it.
     """
 
-    def __init__(self, group: str, kind: str, base: str, register: Callable[[type], Any],
-                 missing: str, after: Registry | None = None) -> None:
+    def __init__(self, group: str, kind: str, base: str = "",
+                 register: Callable[[type], Any] | None = None, missing: str = "is not known",
+                 after: Registry | None = None, *, adopt: Callable[[Any], bool] | None = None,
+                 adoptable: str = "", module_of: Callable[[V], str] | None = None) -> None:
         self.group, self.kind, self.missing = group, kind, missing
-        self._base, self._register, self._after = base, register, after
-        self._entries: dict[str, type] = {}
+        self._after = after
+        if adopt is None:
+            if register is None or not base:
+                raise ValueError("a Registry needs base and register, or adopt")
+            adopt = adopt_subclass(base, register)
+            adoptable = adoptable or f"a {base.partition(':')[2]} subclass"
+        self._adopt, self._adoptable = adopt, adoptable
+        self._module_of = module_of or (lambda entry: entry.__module__)
+        self._entries: dict[str, V] = {}
         self._failures: dict[str, PluginFailure] = {}
         self._origins: dict[str, str] = {}
         self._discovered = False
@@ -98,18 +130,19 @@ class Registry(MutableMapping[str, type]):
 
     # --- writing: no discovery ---------------------------------------------------------
 
-    def claim(self, name: str, entry: type) -> None:
-        """File ``entry`` under ``name``; registering the same class again is a no-op.
+    def claim(self, name: str, entry: V) -> None:
+        """File ``entry`` under ``name``; registering the same entry again is a no-op.
 
         Raises:
-            ValueError: another class already holds ``name``.
+            ValueError: another entry already holds ``name``.
         """
         held = self._entries.get(name, entry)
         if held is not entry:
-            raise ValueError(f"{name!r} is already registered by {held.__name__}")
+            holder = getattr(held, "__name__", None) or self._source(name, held)
+            raise ValueError(f"{name!r} is already registered by {holder}")
         self._entries[name] = entry
 
-    def __setitem__(self, name: str, entry: type) -> None:
+    def __setitem__(self, name: str, entry: V) -> None:
         self.claim(name, entry)
 
     def __delitem__(self, name: str) -> None:
@@ -118,7 +151,7 @@ class Registry(MutableMapping[str, type]):
 
     # --- reading: plug-ins first ---------------------------------------------------------
 
-    def __getitem__(self, name: str) -> type:
+    def __getitem__(self, name: str) -> V:
         self.discover()
         return self._entries[name]
 
@@ -133,6 +166,10 @@ class Registry(MutableMapping[str, type]):
     def __repr__(self) -> str:
         return f"Registry({self.group!r}, {sorted(self._entries)})"
 
+    def loaded(self) -> tuple[str, ...]:
+        """The names registered so far, in order, without loading the plug-ins."""
+        return tuple(self._entries)
+
     @property
     def failures(self) -> dict[str, PluginFailure]:
         """The plug-ins left out, by entry-point name."""
@@ -142,10 +179,12 @@ class Registry(MutableMapping[str, type]):
     def origin(self, name: str) -> str:
         """Where ``name`` comes from: ``gs``, ``<distribution> <version>`` for a plug-in, or
         the module that registered it (a script or test that registered it itself)."""
-        entry = self[name]
+        return self._source(name, self[name])
+
+    def _source(self, name: str, entry: V) -> str:
         if name in self._origins:
             return self._origins[name]
-        module = entry.__module__
+        module = self._module_of(entry)
         return GS_SOURCE if module.split(".")[0] == GS_SOURCE else f"module {module}"
 
     def unknown(self, name: str) -> str:
@@ -185,18 +224,16 @@ class Registry(MutableMapping[str, type]):
         except Exception as exc:  # noqa: BLE001 - whatever a plug-in raises, it is left out
             problem = f"raised {first_line(exc)} when imported"
         else:
-            module_name, _, class_name = self._base.partition(":")
-            base = getattr(importlib.import_module(module_name), class_name)
-            adopted = isinstance(loaded, type) and issubclass(loaded, base)
             try:
-                if adopted:
-                    self._register(loaded)
+                adopted = not isinstance(loaded, types.ModuleType) and self._adopt(loaded)
             except ValueError as exc:
                 problem = f"cannot be registered: {exc}"
+            except Exception as exc:  # noqa: BLE001 - a plug-in's factory raising is its failure
+                problem = f"raised {first_line(exc)} when called"
             else:
                 if not adopted and not isinstance(loaded, types.ModuleType):
-                    problem = (f"names {loaded!r}, which is neither a module nor a "
-                               f"{class_name} subclass")
+                    problem = (f"names {loaded!r}, which is neither a module nor "
+                               f"{self._adoptable}")
                 elif point.name not in self._entries:
                     added = sorted(set(self._entries) - before)
                     problem = (f"registers no {self.kind} named {point.name!r}"

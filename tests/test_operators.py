@@ -1,4 +1,6 @@
-"""Contract tests of gs.operators: adjoints, backends, devices, seeding, validation."""
+"""Tests of gs.operators: the contract suite (gs.testing.OperatorConformance) on every
+registered operator and some variants, then what is particular to each operator, the
+registry and validation."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import math
 import re
 import subprocess
 import sys
-from functools import partial
 
 import numpy as np
 import pytest
@@ -35,6 +36,13 @@ from gs.operators import (
 )
 from gs.operators.cs import draw_gaussian_matrix
 from gs.seeding import Stream, problem_rng
+from gs.testing.operators import (
+    OperatorConformance,
+    assert_within,
+    explicit_matrix,
+    rounding_bound,
+    task_cases,
+)
 
 SHAPE = (3, 16, 16)
 N = 3 * 16 * 16
@@ -46,18 +54,8 @@ EXAMPLE_OPTIONS = {"measurements": 40}
 
 def _registered_cases() -> dict:
     """One case per registered operator, built through the factory with its defaults."""
-    cases = {}
-    for task in tasks():
-        entry = get_task(task)
-        for name in entry.operators:
-            key = task if name == entry.default_operator else f"{task}-{name}"
-            cases[key] = partial(_from_registry, task, name)
-    return cases
-
-
-def _from_registry(task: str, name: str, rng, shape=SHAPE) -> Operator:
-    options = {k: v for k, v in EXAMPLE_OPTIONS.items() if k in get_task(task).options}
-    return make_operator(task, shape, rng, operator=name, **options)
+    return {key: build for task in tasks()
+            for key, build in task_cases(task, EXAMPLE_OPTIONS).items()}
 
 
 # Each case: id -> builder(rng, shape) -> Operator. Every operator is built from a seeded
@@ -80,15 +78,6 @@ def test_every_registered_operator_is_a_case():
     assert {"cs", "cs-structured", "inpaint", "sr", "denoise", "mri", "deblur", "raw"} <= set(CASES)
 
 
-DEVICES = [
-    "cpu",
-    pytest.param(
-        "cuda",
-        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available"),
-    ),
-]
-
-
 def build(name: str, seed: int = 0, shape: tuple[int, int, int] = SHAPE) -> Operator:
     return CASES[name](problem_rng(seed, 0, Stream.OPERATOR), shape)
 
@@ -101,225 +90,16 @@ def measurements(op: Operator, batch: int = 2, dtype=np.float32, seed: int = 2) 
     return np.random.default_rng(seed).standard_normal((batch, *op.measurement_shape)).astype(dtype)
 
 
-def to_numpy(array) -> np.ndarray:
-    return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+class TestOperatorContract(OperatorConformance):
+    """The suite plug-in authors run, on every case above."""
 
-
-# ------------------------------------------------- tolerances from arithmetic
-# A float result of a length-k sum differs from the exact one by at most about
-# eps * sqrt(k) * sum|terms| (random-walk rounding, any summation order, BLAS or thread
-# count); ``sum|terms|`` of ``A x`` is ``|A| |x|`` elementwise. The explicit matrix of an
-# operator on the small test shapes gives ``|A|`` and k exactly.
-def explicit_matrix(op: Operator) -> np.ndarray:
-    """``(m, n)`` float64 matrix whose columns are ``A e_i`` (CHW-flattened)."""
-    n = math.prod(op.image_shape)
-    columns = op.A(np.eye(n).reshape(n, *op.image_shape))
-    return np.asarray(columns).reshape(n, -1).T
-
-
-def rounding_bound(op: Operator, x, dtype, *, adjoint: bool = False) -> np.ndarray:
-    """Elementwise bound on the rounding error of ``A x`` (``Aᵀ x``) computed in ``dtype``.
-
-    ``2 * eps * sqrt(k) * (|A| |x|)``, k the number of terms of each output; the 2
-    covers the rounding of the inputs' cast to ``dtype`` as well.
-    """
-    matrix = np.abs(explicit_matrix(op))
-    if adjoint:
-        matrix = matrix.T
-    k = max(1, int(np.count_nonzero(matrix, axis=1).max()))
-    flat = np.abs(to_numpy(x).astype(np.float64)).reshape(len(x), -1)
-    eps = float(np.finfo(dtype).eps)
-    magnitude = flat @ matrix.T
-    shape = (len(x), *(op.image_shape if adjoint else op.measurement_shape))
-    return (2 * eps * math.sqrt(k) * magnitude + np.finfo(np.float64).tiny).reshape(shape)
-
-
-def assert_within(actual, expected, bound: np.ndarray, what: str = "") -> None:
-    """``|actual - expected| <= bound`` elementwise, with the worst offender in the message."""
-    diff = np.abs(to_numpy(actual).astype(np.float64) - to_numpy(expected).astype(np.float64))
-    excess = diff - bound
-    worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
-    assert excess[worst] <= 0, (
-        f"{what}: |difference| {diff[worst]:.3g} exceeds the rounding bound {bound[worst]:.3g} "
-        f"at {worst}"
-    )
-
-
-@pytest.fixture(params=sorted(CASES))
-def case(request) -> str:
-    return request.param
-
-
-# ---------------------------------------------------------------- (1) adjoint
-@pytest.mark.parametrize("backend", ["numpy", "torch"])
-def test_dot_product_adjoint_float64(case, backend):
-    op = build(case)
-    x = images(dtype=np.float64)
-    y = measurements(op, dtype=np.float64)
-    if backend == "torch":
-        x, y = torch.from_numpy(x), torch.from_numpy(y)
-    ax, aty = op.A(x), op.A_adjoint(y)
-    assert ax.dtype == x.dtype and aty.dtype == y.dtype
-    lhs = float(np.sum(to_numpy(ax) * to_numpy(y)))
-    rhs = float(np.sum(to_numpy(x) * to_numpy(aty)))
-    # Both sides are float64 sums of the terms y_i A_ij x_j: their rounding is bounded by
-    # eps64 * sqrt(terms) * sum|y_i A_ij x_j| (far below the contract's 1e-6 relative).
-    matrix = np.abs(explicit_matrix(op))
-    x_abs, y_abs = np.abs(to_numpy(x)), np.abs(to_numpy(y))
-    magnitude = float(np.sum(y_abs.reshape(len(y), -1) @ matrix * x_abs.reshape(len(x), -1)))
-    terms = np.count_nonzero(matrix) * len(x)
-    bound = 4 * np.finfo(np.float64).eps * math.sqrt(terms) * magnitude
-    assert abs(lhs - rhs) <= bound
-    assert lhs == pytest.approx(rhs, rel=1e-6)
-
-
-# ------------------------------------------------------------ (2) autograd VJP
-def test_adjoint_matches_autograd_vjp(case):
-    op = build(case)
-    x = torch.from_numpy(images(dtype=np.float64))
-    v = torch.from_numpy(measurements(op, dtype=np.float64))
-    _, vjp = torch.autograd.functional.vjp(op.A, x, v)
-    # Both are float64 evaluations of Aᵀv: each within the rounding bound of the exact value.
-    assert_within(op.A_adjoint(v), vjp, 2 * rounding_bound(op, v, np.float64, adjoint=True))
-
-
-def test_gradient_flows_through_operator(case):
-    op = build(case)
-    x = torch.from_numpy(images()).requires_grad_(True)
-    loss = (op.A(x) ** 2).sum()
-    loss.backward()
-    assert x.grad is not None and x.grad.shape == x.shape
-
-
-# ------------------------------------------------------ (3) shapes and dtypes
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_shapes_dtypes_and_backends_agree(case, dtype):
-    op = build(case)
-    x_np = images(batch=3, dtype=dtype)
-    y_np = measurements(op, batch=3, dtype=dtype)
-    x_t, y_t = torch.from_numpy(x_np), torch.from_numpy(y_np)
-    outputs = {
-        "A": (op.A(x_np), op.A(x_t), (3, *op.measurement_shape),
-              op.A(x_np.astype(np.float64)), rounding_bound(op, x_np, dtype)),
-        "A_adjoint": (op.A_adjoint(y_np), op.A_adjoint(y_t), (3, *op.image_shape),
-                      op.A_adjoint(y_np.astype(np.float64)),
-                      rounding_bound(op, y_np, dtype, adjoint=True)),
-    }
-    for name, (out_np, out_t, shape, reference, bound) in outputs.items():
-        assert isinstance(out_np, np.ndarray), name
-        assert isinstance(out_t, torch.Tensor), name
-        assert out_np.shape == shape and tuple(out_t.shape) == shape, name
-        assert out_np.dtype == dtype, name
-        assert out_t.dtype == x_t.dtype, name
-        # Each backend within rounding of the float64 result (itself exact to ~1e-16).
-        assert_within(out_np, reference, bound, f"numpy {name}")
-        assert_within(out_t, reference, bound, f"torch {name}")
-
-
-def test_batched_equals_unbatched(case):
-    op = build(case)
-    x, y = images(batch=3), measurements(op, batch=3)
-    batched_a, batched_t = op.A(x), op.A_adjoint(y)
-    for i in range(3):
-        assert_within(batched_a[i : i + 1], op.A(x[i : i + 1]),
-                      2 * rounding_bound(op, x[i : i + 1], np.float32), f"A row {i}")
-        assert_within(batched_t[i : i + 1], op.A_adjoint(y[i : i + 1]),
-                      2 * rounding_bound(op, y[i : i + 1], np.float32, adjoint=True),
-                      f"A_adjoint row {i}")
-
-
-def test_vjp_is_adjoint(case):
-    op = build(case)
-    x, v = images(dtype=np.float64), measurements(op, dtype=np.float64)
-    np.testing.assert_array_equal(op.vjp(x, v), op.A_adjoint(v))
-    assert op.image_size == math.prod(op.image_shape)
-    assert op.measurement_size == math.prod(op.measurement_shape)
-
-
-def test_measure_backends_agree(case):
-    op = build(case)
-    x = images()
-    y_np = op.measure(x, problem_rng(0, 0, Stream.NOISE))
-    y_t = op.measure(torch.from_numpy(x), problem_rng(0, 0, Stream.NOISE))
-    assert y_np.dtype == np.float32 and y_t.dtype == torch.float32
-    expected_noise = np.random.default_rng([0, 0, int(Stream.NOISE)]).standard_normal(y_np.shape)
-    expected = op.A(x.astype(np.float64)) + op.noise_std * expected_noise
-    # rounding of A x, of the noise's cast and product, and of the final sum
-    eps = float(np.finfo(np.float32).eps)
-    bound = rounding_bound(op, x, np.float32) + 2 * eps * (
-        np.abs(expected) + op.noise_std * np.abs(expected_noise))
-    assert_within(y_np, expected, bound, "numpy")
-    assert_within(y_t, expected, bound, "torch")
-
-
-def test_measure_without_noise_is_A(case):
-    spec = build(case).spec()
-    spec["noise_std"] = 0.0
-    op = operator_from_spec(spec, problem_rng(0, 0, Stream.OPERATOR))
-    x = images()
-    np.testing.assert_array_equal(op.measure(x, np.random.default_rng(3)), op.A(x))
-
-
-def test_preview_is_an_image_and_describe_a_caption(case):
-    op = build(case)
-    y = op.measure(images(), np.random.default_rng(4))[0]
-    preview = op.preview(y)
-    assert preview.shape == op.image_shape and preview.dtype == np.float32
-    assert 0 <= preview.min() and preview.max() <= 1 and preview.max() > preview.min()
-    assert op.describe() and "\n" not in op.describe()
-
-
-def test_measurement_groups_never_let_the_fit_see_a_held_out_value(case):
-    """A group's entries all move with one image value or none do: whatever changes a
-    held-out entry's image pixels reaches no entry of another group through A's channels."""
-    op = build(case)
-    groups = op.measurement_groups()
-    assert groups.shape == (op.measurement_size,) and groups.dtype == np.int64
-    assert (groups >= -1).all() and (groups >= 0).any()
-    # Entries the image never reaches (masked out) are exactly those of group -1.
-    positive = np.random.default_rng(5).uniform(0.5, 1.0, (1, *op.image_shape))
-    reach = np.abs(np.asarray(op.A(positive))).reshape(-1)
-    np.testing.assert_array_equal(groups == -1, reach == 0)
-    if len(op.measurement_shape) == 3 and op.measurement_shape[0] > 1:
-        # Image-shaped y: the channels of one pixel share its group.
-        by_pixel = groups.reshape(op.measurement_shape)
-        assert (by_pixel == by_pixel[:1]).all()
-
-
-def test_shape_mismatch_is_rejected(case):
-    op = build(case)
-    with pytest.raises(ValueError, match="shape"):
-        op.A(np.zeros((2, 3, 8, 8), dtype=np.float32))
-    with pytest.raises(ValueError, match="shape"):
-        op.A_adjoint(np.zeros((2, 5), dtype=np.float32))
+    operator_cases = CASES
+    image_shape = SHAPE
 
 
 def test_integer_input_is_rejected():
     with pytest.raises(TypeError, match="floating"):
         Denoising(SHAPE).A(np.zeros((1, *SHAPE), dtype=np.int64))
-
-
-# ----------------------------------------------------------------- (4) device
-@pytest.mark.parametrize("device", DEVICES)
-def test_device_is_preserved(case, device):
-    op = build(case)
-    x_np = images()
-    y_np = measurements(op)
-    x = torch.from_numpy(x_np).to(device)
-    y = torch.from_numpy(y_np).to(device)
-    a_bound = rounding_bound(op, x_np, np.float32)
-    noise = np.random.default_rng(4).standard_normal(a_bound.shape)
-    eps = float(np.finfo(np.float32).eps)
-    x64 = x_np.astype(np.float64)
-    for out, expected, bound in (
-        (op.A(x), op.A(x64), a_bound),
-        (op.A_adjoint(y), op.A_adjoint(y_np.astype(np.float64)),
-         rounding_bound(op, y_np, np.float32, adjoint=True)),
-        (op.measure(x, np.random.default_rng(4)), op.A(x64) + op.noise_std * noise,
-         a_bound + 2 * eps * (np.abs(op.A(x64)) + op.noise_std * np.abs(noise))),
-    ):
-        assert out.device.type == device and out.dtype == torch.float32
-        assert_within(out, expected, bound, device)
 
 
 def test_constants_are_cached_per_backend_device_and_dtype():
@@ -338,45 +118,11 @@ def test_constants_are_cached_per_backend_device_and_dtype():
     assert not op.matrix.flags.writeable
 
 
-# ---------------------------------------------------- (5) seeding and specs
-def test_same_seed_same_operator_and_noise(case):
-    a, b = build(case, seed=7), build(case, seed=7)
-    x = images()
-    np.testing.assert_array_equal(a.A(x), b.A(x))
-    np.testing.assert_array_equal(
-        a.measure(x, problem_rng(7, 0, Stream.NOISE)), b.measure(x, problem_rng(7, 0, Stream.NOISE))
-    )
-
-
-def test_different_seed_different_noise(case):
-    op = build(case)
-    x = images()
-    if op.noise_std == 0:
-        op = operator_from_spec({**op.spec(), "noise_std": 0.1}, problem_rng(0, 0, Stream.OPERATOR))
-    y1 = op.measure(x, problem_rng(7, 0, Stream.NOISE))
-    y2 = op.measure(x, problem_rng(8, 0, Stream.NOISE))
-    assert not np.allclose(y1, y2)
-
-
 @pytest.mark.parametrize("name", ["cs", "cs-structured", "inpaint"])
 def test_different_seed_different_operator(name):
     a, b = build(name, seed=7), build(name, seed=8)
     x = images()
     assert not np.allclose(a.A(x), b.A(x))
-
-
-def test_spec_round_trip(case):
-    op = build(case, seed=5)
-    spec = op.spec()
-    assert spec["task"] == op.task
-    restored_spec = json.loads(json.dumps(spec))
-    assert restored_spec == spec
-    rebuilt = operator_from_spec(restored_spec, problem_rng(5, 0, Stream.OPERATOR))
-    assert type(rebuilt) is type(op)
-    assert rebuilt.spec() == spec
-    x, y = images(), measurements(op)
-    np.testing.assert_array_equal(rebuilt.A(x), op.A(x))
-    np.testing.assert_array_equal(rebuilt.A_adjoint(y), op.A_adjoint(y))
 
 
 def test_explicit_mask_round_trip():
@@ -464,17 +210,6 @@ def test_upsample_is_right_inverse_of_area():
     up = op.upsample(y)
     assert up.shape == (2, *SHAPE)
     assert_within(op.A(up), y, rounding_bound(op, up, np.float32))
-
-
-def test_norm_estimates(case):
-    shape = (2, 8, 8)  # small, so that the explicit matrix is cheap
-    n = 2 * 8 * 8
-    op = build(case, shape=shape)
-    explicit = op.A(np.eye(n).reshape(n, *shape)).reshape(n, -1).T  # columns are A e_i
-    expected = math.sqrt(np.linalg.eigvalsh(explicit.T @ explicit)[-1])
-    # Power iteration's convergence (not rounding) sets this tolerance: it stops once
-    # the eigenvalue estimate changes by less than 1e-7 relative, or after 100 steps.
-    assert op.norm() == pytest.approx(expected, rel=1e-3)
 
 
 # ---------------------------------------------------- (7) specific contracts
@@ -710,11 +445,14 @@ class _Doubling(Operator):
         return 2 * y
 
 
-def test_a_registered_toy_task_gets_factory_and_spec(monkeypatch):
+def test_a_registered_toy_task_gets_factory_and_spec():
     from gs.operators import registry
 
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    register(Task("double", "toy", {"times-two": _Doubling}, ("noise_std",)))
+    task = register(Task("double", "toy", {"times-two": _Doubling}, ("noise_std",)))
+    assert register(task) is task  # the same task again: nothing to do
+    with pytest.raises(ValueError, match="'double' is already registered by module"):
+        register(Task("double", "another", {"times-two": _Doubling}, ("noise_std",)))
+    assert registry.task_source("double") == f"module {__name__}"
     assert "double" in tasks()
     op = make_operator("double", SHAPE, RNG, noise_std=0.5)
     assert op.norm() == pytest.approx(2.0, rel=1e-6)
@@ -722,6 +460,7 @@ def test_a_registered_toy_task_gets_factory_and_spec(monkeypatch):
     assert type(rebuilt) is _Doubling and rebuilt.noise_std == 0.5
     with pytest.raises(ValueError, match="registered as"):
         register(Task("other", "toy", {"times-two": _Doubling}, ()))
+    del registry._REGISTRY["double"]
 
 
 # ---------------------------------------------------- (10) structured operator

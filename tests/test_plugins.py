@@ -180,6 +180,44 @@ def test_gs_invert_recovers_with_the_onnx_artifact(exported, plugin_site, photo,
     assert np.isfinite(entry["psnr"]) and (tmp_path / "out" / photo.name).is_file()
 
 
+# --- the example's operator: the spc task -----------------------------------------------------
+
+def test_gs_operators_lists_the_example_task_beside_gs_own(plugin_site):
+    result = ok(run("gs", "operators", "--json", site=plugin_site))
+    assert "Traceback" not in result.stderr and _warnings(result.stderr) == []
+    listing = json.loads(result.stdout)
+    tasks = {task["name"]: task for task in listing["tasks"]}
+    assert {"cs", "inpaint", "sr", "denoise", "raw", "spc"} <= set(tasks)
+    spc = tasks["spc"]
+    assert spc["source"] == "gs-plugin-example 0.1.0" and tasks["cs"]["source"] == "gs"
+    assert spc["options"] == {"ratio": 0.25, "noise_std": 0.0}
+    assert spc["operators"] == [{"name": "patterns", "cls": "gs_plugin_example.spc:"
+                                 "SinglePixelCamera", "parameters": ["ratio"], "random": True}]
+    assert listing["unavailable"] == []
+    table = ok(run("gs", "operators", site=plugin_site)).stdout
+    assert any(line.split()[:3] == ["spc", "patterns", "gs-plugin-example"]
+               for line in table.splitlines())
+
+
+def test_the_operator_suite_passes_on_the_example_task(plugin_site):
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             str(EXAMPLE / "tests" / "test_spc.py")], capture_output=True,
+                            text=True, env=installed(plugin_site), timeout=COMMAND_TIMEOUT,
+                            cwd=EXAMPLE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout.splitlines()[-1]
+
+
+def test_gs_invert_recovers_through_the_example_task(plugin_site, tiny_artifacts, photo,
+                                                     tmp_path):
+    report = tmp_path / "report.json"
+    ok(run("gs-invert", tiny_artifacts[1], photo, "--task", "spc", "--ratio", 0.3, "--simulate",
+           "--steps", 2, "--restarts", 1, "-o", tmp_path / "out", "--report", report,
+           site=plugin_site))
+    (entry,) = json.loads(report.read_text())["images"]
+    assert np.isfinite(entry["psnr"]) and (tmp_path / "out" / photo.name).is_file()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ from gs.errors import UserInputError
 from gs.latent import InputSpec
 from gs.models import checkpoint as contract
 from gs.models.base import StagedGenerator
-from gs.models.discovery import Registry
+from gs.discovery import Registry
 from gs.models.registry import MODELS
 from gs.models.seeded_init import reset_parameters_seeded
 from gs.params import Param, declared_params
@@ -36,7 +36,7 @@ ADAM_BETA2 = Param("Adam beta2.", min=0, max=1, max_open=True)
 M = TypeVar("M", bound="type[GeneratorModule]")
 
 TRAINERS_GROUP = "gs.trainers"
-"""The entry-point group of trainer plug-ins (see :mod:`gs.models.discovery`)."""
+"""The entry-point group of trainer plug-ins (see :mod:`gs.discovery`)."""
 
 
 def register_trainer(cls: M) -> M:

@@ -3,7 +3,7 @@
 A model is one file that subclasses :class:`StagedGenerator` and is decorated with
 :func:`register_model`; importing it here makes it available to export, training,
 loading and the conformance tests. Models of other packages are found through their
-``gs.models`` entry points (:mod:`gs.models.discovery`); a generator whose blocks run one
+``gs.models`` entry points (:mod:`gs.discovery`); a generator whose blocks run one
 after another needs no class at all (:mod:`gs.models.sequential`, model ``module``).
 This package imports torch, so it is not imported by ``gs/__init__``.
 """

@@ -18,7 +18,7 @@ import torch
 
 import gs
 from gs.models.base import StagedGenerator
-from gs.models.discovery import GS_SOURCE, Registry, first_line
+from gs.discovery import GS_SOURCE, Registry, first_line
 from gs.models.registry import MODELS
 
 

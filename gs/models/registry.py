@@ -1,5 +1,5 @@
 """The model registry: name → generator class, filled by :func:`register_model` and by
-the ``gs.models`` entry points of installed plug-ins (:mod:`gs.models.discovery`).
+the ``gs.models`` entry points of installed plug-ins (:mod:`gs.discovery`).
 
 Everything that handles "some model" (export, training, loading, the CLIs, the
 conformance tests) asks this registry and the class it returns; nothing tests
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gs.models.discovery import Registry
+from gs.discovery import Registry
 
 if TYPE_CHECKING:
     from gs.models.base import StagedGenerator

@@ -42,7 +42,7 @@ from torch import Tensor, nn
 from gs.errors import UserInputError
 from gs.latent import InitSpec, InputSpec, LatentSpec
 from gs.models.base import PaperPreset, StagedGenerator, State
-from gs.models.discovery import first_line
+from gs.discovery import first_line
 from gs.models.loading import unwrap_state_dict
 from gs.models.registry import register_model
 from gs.params import Param

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gs.discovery import Registry
 from gs.errors import UserInputError
 from gs.operators.base import Operator
 from gs.operators.blur import Blur
@@ -130,11 +131,44 @@ class Task:
 #: How a task's real observations can arrive (:attr:`Task.observation`).
 OBSERVATIONS = ("image", "masked", "measurements")
 
-_REGISTRY: dict[str, Task] = {}
+OPERATORS_GROUP = "gs.operators"
+"""The entry-point group of task (operator) plug-ins."""
+
+
+def _adopt_task(loaded: Any) -> bool:
+    """Register what a ``gs.operators`` entry point names when it is a :class:`Task` or a
+    function returning one (a module registers its task itself)."""
+    if isinstance(loaded, Task):
+        register(loaded)
+        return True
+    if callable(loaded) and not isinstance(loaded, type):
+        task = loaded()
+        if not isinstance(task, Task):
+            raise ValueError(f"{getattr(loaded, '__name__', loaded)!s}() returned "
+                             f"{task!r}, not a Task")
+        register(task)
+        return True
+    return False
+
+
+def _task_module(task: Task) -> str:
+    """The module a task comes from: its default operator's."""
+    return task.operators[task.default_operator].__module__
+
+
+#: Tasks by name: gs's own, registered below, and on first read the tasks of the
+#: ``gs.operators`` entry points of installed packages (:mod:`gs.discovery`).
+_REGISTRY: Registry[Task] = Registry(
+    OPERATORS_GROUP, "task", missing="is not a task", adopt=_adopt_task,
+    adoptable="a Task or a function returning one", module_of=_task_module)
 
 
 def register(task: Task) -> Task:
-    """Add ``task`` (or replace the task of the same name); returns it."""
+    """Add ``task``; returns it. Registering the same task again does nothing.
+
+    Raises:
+        ValueError: the task is malformed, or another task holds its name.
+    """
     for name, cls in task.operators.items():
         if cls.task != task.name or cls.name != name:
             raise ValueError(f"operator {cls.__name__} is {cls.task}/{cls.name}, "
@@ -148,7 +182,7 @@ def register(task: Task) -> Task:
     if task.observation == "masked" and not all(
             hasattr(cls, "from_mask") for cls in task.operators.values()):
         raise ValueError(f"task {task.name} is observed masked: its operators need from_mask")
-    _REGISTRY[task.name] = task
+    _REGISTRY.claim(task.name, task)
     return task
 
 
@@ -181,18 +215,23 @@ register(Task("deblur", "deblurring: the image convolved with a kernel (circular
 register(Task("raw", "representation: the clean image itself (A = I, no noise)",
               {"identity": Identity}, ("noise_std",), identity=True))
 
-#: Registered task names, in registration order (the ``--task`` choices).
-TASKS: tuple[str, ...] = tuple(_REGISTRY)
+#: gs's own task names, in registration order; :func:`tasks` adds the plug-ins'.
+TASKS: tuple[str, ...] = _REGISTRY.loaded()
 
 
 def tasks() -> tuple[str, ...]:
-    """Names of the tasks registered now (includes any registered after import)."""
+    """Names of every task: gs's, the installed plug-ins' (loaded on the first call) and
+    any registered since."""
     return tuple(_REGISTRY)
 
 
 def get_task(name: Any) -> Task:
-    """The registered task ``name``; a field-named error listing the tasks otherwise."""
+    """The registered task ``name``; a field-named error listing the tasks otherwise (or,
+    for a plug-in that was left out, saying why)."""
     if name not in _REGISTRY:
+        failure = plugin_failures().get(name)
+        if failure is not None:
+            raise field_error("task", f"{name!r} is unavailable: {failure.describe()}")
         raise field_error("task", f"must be one of {', '.join(_REGISTRY)}, got {name!r}")
     return _REGISTRY[name]
 
@@ -272,3 +311,17 @@ def operator_from_spec(spec: Mapping[str, Any], rng: np.random.Generator) -> Ope
             f"operator spec for task {task!r} has missing keys {missing} and unknown keys {unknown}"
         )
     return cls.from_spec(spec, rng)
+
+
+# --- plug-ins -----------------------------------------------------------------------------
+
+def plugin_failures() -> dict[str, Any]:
+    """The ``gs.operators`` plug-ins left out, by entry-point name
+    (:class:`gs.discovery.PluginFailure`: who declared it and what went wrong)."""
+    return _REGISTRY.failures
+
+
+def task_source(name: str) -> str:
+    """Where task ``name`` comes from: ``gs``, ``<distribution> <version>`` of a plug-in,
+    or ``module <name>`` for one registered by a script."""
+    return _REGISTRY.origin(name)
