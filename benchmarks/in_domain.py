@@ -10,7 +10,9 @@ dataset's training split, its test split recovered. For each task point, the fir
   ``gs-invert --measurements M`` uses on small images): Lasso in the pixel basis
   (``lasso-pixel``), TV least squares (``tv-cs``, the classical answer), no surgery
   (the c = 0 generator's image), surgery with the artifact's recorded defaults, and on the
-  first ``--n-slow`` images Deep Image Prior and Deep Decoder;
+  first ``--n-slow`` images Deep Image Prior and Deep Decoder (their presets' budgets,
+  2000 and 5000 Adam steps, their networks sized to the image: :func:`dip_settings`,
+  :func:`deep_decoder_settings`);
 * inpainting 10 %, SR ×2 / ×4, denoising σ 0.1 / 0.2: the classical answer, no surgery,
   surgery with its defaults, and surgery returning the generator's image
   (``answer="generator"``), so one sees whether the answer rule picked the better one.
@@ -26,7 +28,7 @@ run computes only what is missing.
     python benchmarks/in_domain.py --artifact mnist_c1.pt --uncut mnist_c0.pt \\
         --images data/mnist/test --labels data/mnist/t10k-labels-idx1-ubyte \\
         --train-images data/mnist/train --train-labels data/mnist/train-labels-idx1-ubyte \\
-        --json in_domain_mnist.json --plot in_domain_mnist.png
+        --threads 1 --json in_domain_mnist.json --plot in_domain_mnist.png
     python benchmarks/in_domain.py ... --n 10 --points "CS m=100" "inpainting 10 %" \\
         --methods lasso-pixel tv-cs classical no-surgery surgery surgery-generator
 """
@@ -60,7 +62,7 @@ from classifier import (
 from gs.artifacts import load
 from gs.io import atomic_write, write_json
 from gs.methods import Method, build_method
-from gs.methods.presets import DeepDecoderSettings, auto_preset
+from gs.methods.presets import DeepDecoderSettings, DIPSettings, auto_preset
 from gs.metrics import psnr
 from gs.problems import OperatorOptions, simulated_problem
 
@@ -103,6 +105,14 @@ def deep_decoder_settings(shape: tuple[int, int, int]) -> DeepDecoderSettings:
     return replace(base, depth=depth, channels=max(channels, 4))
 
 
+def dip_settings(side: int) -> DIPSettings:
+    """Deep Image Prior for ``side`` px: the preset with as many scales as leave its deepest
+    at 2×2 px, as the preset's five do at 64 px (1×1 would leave batch norm one value)."""
+    base = auto_preset("dip")
+    scales = max(1, min(len(base.channels), int(np.log2(side)) - 1))
+    return replace(base, channels=base.channels[:scales])
+
+
 def build(name: str, task: str, artifact: Any, uncut: Any, steps: int | None = None) -> Method:
     """The method a label of this benchmark stands for; ``steps`` overrides the
     optimisation budget of the generator and untrained-network methods (smoke runs)."""
@@ -120,7 +130,7 @@ def build(name: str, task: str, artifact: Any, uncut: Any, steps: int | None = N
     if name == "deep-decoder":
         settings = deep_decoder_settings(tuple(artifact.metadata.image_shape))
     elif name == "dip":
-        settings = auto_preset("dip")
+        settings = dip_settings(side)
     if settings is not None and steps is not None:
         settings = replace(settings, steps=steps)
     return build_method(name, task=task, settings=settings, image_side=side)
@@ -180,6 +190,8 @@ def measure(method: Method, label: str, task: str, options: dict, images: np.nda
     keys = [cache.key(method, label, task, options, seed, i, image)
             for i, image in enumerate(images)]
     missing = [i for i, k in enumerate(keys) if k not in cache.records]
+    if len(missing) < len(keys):
+        progress(f"{label} {name or method.name}: {len(keys) - len(missing)} images cached")
     for start in range(0, len(missing), batch):
         chunk = missing[start:start + batch]
         problems = [simulated_problem(Path(f"{i:05d}"), i, images[i],

@@ -223,3 +223,16 @@ def test_in_domain_benchmark_runs_and_resumes_from_its_cache(tmp_path, tiny_arti
     assert [r["psnr"] for r in again["rows"]] == [r["psnr"] for r in summary["rows"]]
     assert (tmp_path / "c.jsonl").read_text().startswith(cached)
     assert len((tmp_path / "c.jsonl").read_text().splitlines()) == 9  # nothing recomputed
+
+
+def test_in_domain_sizes_the_untrained_networks_to_the_image():
+    import in_domain
+
+    from gs.methods.presets import auto_preset
+
+    assert in_domain.dip_settings(64) == auto_preset("dip")
+    assert in_domain.deep_decoder_settings((3, 64, 64)) == auto_preset("deep-decoder",
+                                                                       image_side=64)
+    assert len(in_domain.dip_settings(32).channels) == 4  # deepest scale 2×2 px
+    small = in_domain.deep_decoder_settings((1, 32, 32))
+    assert small.output_side == 32 and small.steps == auto_preset("deep-decoder").steps
