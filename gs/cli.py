@@ -90,7 +90,8 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="Folder for the recovered images.")
 @click.option("--report", type=click.Path(), help="Write a JSON report here.")
 @click.option("--save-measurements", is_flag=True,
-              help="With --simulate --task cs: also write <stem>.npz observations.")
+              help="With --simulate: also write each observation, <stem>.npz (cs, mri) "
+                   "or <stem>_observed.png (deblur, sr, denoise).")
 @click.option("--compare", type=click.Path(),
               help="Also recover with this artifact's generator (e.g. the c=0 one: no "
                    "surgery) into OUTPUT_DIR/compare/ and with the task's classical answer "

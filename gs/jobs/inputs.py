@@ -11,7 +11,8 @@ Two modes:
   * observation: each image is what was observed: a low-resolution image (``sr``), an
     image plus a mask (``inpaint``: one mask file for every image, or a folder of
     masks paired by relative path, see :func:`mask_path`), a noisy image (``denoise``),
-    or a ``.npz`` with ``y`` and the operator's spec and seed (``cs``).
+    a blurred image (``deblur``, the kernel given by the operator's options), or a
+    ``.npz`` with ``y`` and the operator's spec and seed (``cs``, ``mri``: k-space).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from gs.errors import UserInputError
-from gs.io import IMAGE_SUFFIXES, read_image, resize_image, write_npz
+from gs.io import IMAGE_SUFFIXES, read_image, resize_image, write_image, write_npz
 from gs.jobs.request import InversionJob
 from gs.operators import get_task, operator_from_spec
 from gs.problems import Problem, build_operator, simulated_problem
@@ -34,6 +35,8 @@ MIN_TRUTH_SIDE = 8
 """Ground-truth images (``simulate``) with a side under this many pixels are refused."""
 
 MEASUREMENT_SUFFIX = ".npz"
+#: What ``save_measurements`` appends to the stem of an observation saved as an image.
+OBSERVED_SUFFIX = "_observed.png"
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,13 @@ def list_inputs(job: InversionJob) -> list[JobInput]:
     return inputs
 
 
-def measurement_path(output: Path) -> Path:
-    """Where ``save_measurements`` writes the observation of the image recovered to ``output``."""
-    return output.with_suffix(MEASUREMENT_SUFFIX)
+def measurement_path(output: Path, task: str = "cs") -> Path:
+    """Where ``save_measurements`` writes the observation of the image recovered to
+    ``output``: ``<stem>.npz`` for a task observed as measurements, else the observed
+    image ``<stem>_observed.png``."""
+    if get_task(task).observation == "measurements":
+        return output.with_suffix(MEASUREMENT_SUFFIX)
+    return output.with_name(f"{output.stem}{OBSERVED_SUFFIX}")
 
 
 def read_truth(path: Path, image_shape: tuple[int, int, int]) -> np.ndarray:
@@ -184,7 +191,7 @@ def _read_measurements(path: Path, index: int, image_shape: tuple[int, int, int]
         return UserInputError(problem, field="image", value=path)
 
     if path.suffix.lower() != MEASUREMENT_SUFFIX or not path.is_file():
-        raise refuse("must be an existing .npz with y, spec and seed for cs")
+        raise refuse("must be an existing .npz with y, spec, seed and index")
     try:
         with np.load(path, allow_pickle=False) as data:
             y = np.asarray(data["y"], dtype=np.float32)
@@ -220,12 +227,19 @@ def load_problems(job: InversionJob, image_shape: tuple[int, int, int],
 
 
 def saves_measurements(job: InversionJob) -> bool:
-    """Whether the job also writes each simulated observation (cs) as ``.npz``."""
+    """Whether the job also writes each simulated observation: as ``.npz`` for a task
+    observed as measurements (cs, mri), as an image for one observed as an image
+    (deblur, sr, denoise); a masked observation needs its mask too, which it does not write."""
     return (job.save_measurements and job.simulate
-            and get_task(job.operator.task).observation == "measurements")
+            and get_task(job.operator.task).observation in ("measurements", "image"))
 
 
 def save_measurements(path: Path, problem: Problem, seed: int, overwrite: bool) -> Path:
-    """Write a CS observation (``y``, operator spec, seed, index) as ``.npz``."""
-    return write_npz(path, overwrite, "output_dir", y=problem.y,
-                     spec=json.dumps(problem.operator.spec()), seed=seed, index=problem.index)
+    """Write a simulated observation to ``path`` (:func:`measurement_path`): ``y``, the
+    operator spec, seed and index as ``.npz``; or ``y`` as an 8-bit image (clipped to
+    [0, 1]), which observation mode reads back with the same operator options."""
+    if path.suffix.lower() == MEASUREMENT_SUFFIX:
+        return write_npz(path, overwrite, "output_dir", y=problem.y,
+                         spec=json.dumps(problem.operator.spec()), seed=seed,
+                         index=problem.index)
+    return write_image(path, np.asarray(problem.y, dtype=np.float32), overwrite=overwrite)

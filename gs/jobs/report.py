@@ -75,7 +75,8 @@ def prepare_job(job: InversionJob, settings: dict[str, Any]) -> PreparedJob:
         for item in todo:
             check_writable(item.output, job.overwrite, "output_dir")
             if saves_measurements(job):
-                check_writable(measurement_path(item.output), job.overwrite, "output_dir")
+                check_writable(measurement_path(item.output, job.operator.task), job.overwrite,
+                               "output_dir")
         if job.report is not None:
             check_writable(job.report, job.overwrite, "report")
     return PreparedJob(inputs, todo, done)
@@ -111,7 +112,8 @@ def _resumed_entries(job: InversionJob, settings: dict[str, Any],
 def _outputs_present(job: InversionJob, item: JobInput, entry: dict[str, Any]) -> bool:
     if entry.get("output") != str(item.output) or not item.output.is_file():
         return False
-    return not saves_measurements(job) or measurement_path(item.output).is_file()
+    return (not saves_measurements(job)
+            or measurement_path(item.output, job.operator.task).is_file())
 
 
 def new_report(job: InversionJob, method: Any) -> JobReport:

@@ -35,7 +35,8 @@ class InversionJob:
         batch_size: images optimised together, each with all its restarts (≥ 1).
         report: JSON report path, rewritten after every image.
         overwrite: replace existing outputs; without it an existing file is an error.
-        save_measurements: simulate + cs: also write ``<output>.npz`` observations.
+        save_measurements: simulate: also write each observation (``<output>.npz`` for
+            cs and mri, ``<output>_observed.png`` for tasks observed as an image).
         resume: continue a job whose ``report`` exists: skip the images it records
             as done (output present), redo the rest.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.

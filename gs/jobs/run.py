@@ -50,7 +50,8 @@ def solve_problems(
             if failure is None:
                 write_image(out, result.image, overwrite=replace)
                 if saves_measurements(job) and problem.truth is not None:
-                    measurements = save_measurements(measurement_path(out), problem, job.seed,
+                    saved = measurement_path(out, job.operator.task)
+                    measurements = save_measurements(saved, problem, job.seed,
                                                      replace)
             entry = report_entry(problem, result, None if failure else out, failure,
                                  measurements)
