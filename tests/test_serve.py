@@ -229,7 +229,7 @@ def test_painted_mask_runs_as_gs_invert_mask(client, photo16, tiny_artifacts, tm
     ({"example": "chelsea"}, "photo", 400, "give either image (an uploaded photo) or example"),
     ({"ratio": "1.5"}, "photo", 400, "ratio must be in (0, 1]"),
     ({"scale": "3", "task": "sr"}, "photo", 400, "scale must be one of 2, 4, 8"),
-    ({"task": "deblur"}, "photo", 400, "task must be one of cs, inpaint, sr, denoise"),
+    ({"task": "raw"}, "photo", 400, "task must be one of cs, inpaint, sr, denoise, deblur"),
     ({"steps": "100000"}, "photo", 400, "steps must be between 1 and 500"),
     ({"mask": png(np.zeros((8, 8), np.uint8))}, "photo", 400, "mask is only used by the inpaint"),
     ({"task": "inpaint", "mask": b"GIF89a broken"}, "photo", 400, "mask: the uploaded file is not"),
@@ -272,6 +272,14 @@ def test_job_errors_and_unknown_ids(client, photo16):
                          headers={"content-type": "multipart/form-data"})
     assert broken.status_code == 400
     assert broken.json()["error"] == "the form could not be read: Missing boundary in multipart."
+
+
+def test_deblurring_is_a_page_task(client, photo16):
+    job = submit(client, photo16, task="deblur", steps="2", restarts="1").json()
+    done = wait(client, job["id"])
+    assert done["status"] == "done", done
+    assert done["plan"][0]["label"] == "classical: tv-deblur"
+    assert "Gaussian blur" in done["result"]["observation"]
 
 
 def test_cancel_a_queued_job_and_write_only_in_root(client, photo16, tmp_path):

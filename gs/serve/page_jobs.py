@@ -31,7 +31,7 @@ from gs.operators.cs import measurements_from_options
 from gs.serve.catalog import Catalog, ServedArtifact
 
 #: The tasks the page offers (the registry's ``raw`` identity task has nothing to show).
-PAGE_TASKS = ("cs", "inpaint", "sr", "denoise")
+PAGE_TASKS = ("cs", "inpaint", "sr", "denoise", "deblur")
 #: Upper bounds a request may ask for (a public page must not book the CPU for hours).
 MAX_STEPS = 500
 MAX_RESTARTS = 8
@@ -46,7 +46,8 @@ class PageRequest:
 
     Attributes:
         artifact: id of a served artifact (``GET /api/artifacts``).
-        task: ``cs``, ``inpaint``, ``sr`` or ``denoise``.
+        task: ``cs``, ``inpaint``, ``sr``, ``denoise`` or ``deblur`` (the Gaussian
+            kernel of σ 1.5 px, noise 0.01: the task's defaults).
         ratio: CS measurement ratio m/n in (0, 1]; m = round(ratio · n) must be at
             least :data:`MIN_MEASUREMENTS`.
         keep: inpainting without a painted mask: fraction of random pixels kept.
