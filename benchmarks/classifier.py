@@ -32,17 +32,29 @@ from gs.jobs.inputs import read_truth
 from gs.models.seeded_init import reset_parameters_seeded
 
 
-def read_labels(path: str | Path) -> np.ndarray:
-    """The labels of a dataset, by index: an idx1 file (MNIST's ``*-labels-idx1-ubyte``:
-    magic 0x00000801, count, then one uint8 per image) or a JSON list of integers."""
+def read_labels(path: str | Path) -> np.ndarray | dict[str, int]:
+    """A dataset's labels: by index from an idx1 file (MNIST's ``*-labels-idx1-ubyte``:
+    magic 0x00000801, count, then one uint8 per image) or a JSON list; by file from the
+    JSON object ``gs data fetch`` writes (``DIR/labels.json``: ``{"test/00042.png": 7}``)."""
     path = Path(path)
     if path.suffix == ".json":
-        return np.asarray(json.loads(path.read_text()), dtype=np.int64)
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else np.asarray(data, dtype=np.int64)
     raw = path.read_bytes()
     if raw[:4] != b"\x00\x00\x08\x01":
-        raise ValueError(f"labels {path} is neither an idx1 file nor a .json list")
+        raise ValueError(f"labels {path} is neither an idx1 file nor a .json list or object")
     count = int.from_bytes(raw[4:8], "big")
     return np.frombuffer(raw, dtype=np.uint8, count=count, offset=8).astype(np.int64)
+
+
+def labels_of(files: Sequence[Path], labels_path: str | Path) -> np.ndarray:
+    """The label of each file: by its folder and name in a JSON object, else by the
+    dataset index its name holds (``00042.png`` → 42)."""
+    labels = read_labels(labels_path)
+    if isinstance(labels, dict):
+        return np.array([labels[f"{Path(p).parent.name}/{Path(p).name}"] for p in files],
+                        dtype=np.int64)
+    return np.array([labels[int(Path(p).stem)] for p in files], dtype=np.int64)
 
 
 def image_files(folder: str | Path, n: int | None = None) -> list[Path]:
@@ -70,11 +82,6 @@ def read_images(files: Sequence[Path], image_shape: tuple[int, int, int]) -> np.
     fits a ground-truth image (center crop, bicubic resize)."""
     with _quiet_resize():
         return np.stack([read_truth(Path(p), tuple(image_shape)) for p in files])
-
-
-def labels_of(files: Sequence[Path], labels: np.ndarray) -> np.ndarray:
-    """The label of each file, by the dataset index its name holds (``00042.png`` → 42)."""
-    return np.array([labels[int(Path(p).stem)] for p in files], dtype=np.int64)
 
 
 class SmallCNN(nn.Module):
@@ -129,9 +136,7 @@ def train(folder: str | Path, labels_path: str | Path, image_shape: tuple[int, i
           options: TrainOptions = TrainOptions()) -> SmallCNN:
     """Train on the images of ``folder`` (their names index ``labels_path``)."""
     files = image_files(folder, options.limit)
-    labels = read_labels(labels_path)
-    return fit(read_images(files, image_shape), labels_of(files, labels), options,
-               classes=int(labels.max()) + 1)
+    return fit(read_images(files, image_shape), labels_of(files, labels_path), options)
 
 
 def cached_classifier(folder: str | Path, labels_path: str | Path,

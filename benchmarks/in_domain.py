@@ -56,7 +56,6 @@ from classifier import (
     image_files,
     labels_of,
     read_images,
-    read_labels,
 )
 
 from gs.artifacts import load
@@ -240,7 +239,7 @@ def run(args: argparse.Namespace) -> dict:
         model = cached_classifier(args.train_images, args.train_labels, shape, args.classifier,
                                   TrainOptions(seed=args.seed, epochs=args.classifier_epochs,
                                                limit=args.classifier_limit))
-        truth = labels_of(files, read_labels(args.labels))
+        truth = labels_of(files, args.labels)
     cache = ResultCache(args.cache)
     rows = []
     for label, task, options in POINTS:

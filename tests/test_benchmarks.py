@@ -178,6 +178,11 @@ def test_classifier_learns_two_easy_classes(tmp_path):
 
     labels_path, labels = _digit_folder(tmp_path / "train", 64)
     assert np.array_equal(classifier.read_labels(labels_path), labels)
+    files = classifier.image_files(tmp_path / "train", 3)
+    as_fetched = tmp_path / "labels.json"  # what gs data fetch writes
+    as_fetched.write_text(json.dumps({f"train/{i:05d}.png": int(k) for i, k in enumerate(labels)}))
+    for path in (labels_path, as_fetched):
+        assert np.array_equal(classifier.labels_of(files, path), labels[:3])
     options = classifier.TrainOptions(epochs=20, batch_size=16, lr=3e-3)
     model = classifier.cached_classifier(tmp_path / "train", labels_path, (1, 16, 16),
                                          tmp_path / "cnn.pt", options)
