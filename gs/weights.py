@@ -242,7 +242,7 @@ register_pretrained(Pretrained(
     model="dcgan",
     config=_OWN_DCGAN,
     source=PackagedSource("mnist-dcgan.pth"),
-    sha256=PENDING,
+    sha256="fea75f1638d0f5e6ba3c99fa4cd526bd25c2778dc2e082c9dd7394edcf30a961",
     training_data="MNIST training split, 32 px",
     training_command=_OWN_TRAINING.format(data="mnist", name="mnist-dcgan"),
     licence="MIT",
