@@ -59,8 +59,14 @@ experiments: venv $(WEIGHTS)
 	$(RUN_EXP) init --artifact $(EXP)/dcgan_auto.pt --images $(EXP)/eval/val --ratio 0.1 \
 		--inits $(INITS) -o $(RESULTS)/init $(EXP_COMMON)
 
+# make deepinv : the gs[deepinv] extra (DeepInverse with a torchvision that imports beside
+#                the CPU build of torch; tools/install-deepinv.sh says how), for its parity tests
+.PHONY: deepinv
+deepinv: venv
+	bash tools/install-deepinv.sh $(VENV) $(TORCH_VERSION)
+
 # the public face weights are a test input (the module path must reproduce gs-export dcgan)
-test: venv $(WEIGHTS)
+test: venv $(WEIGHTS) deepinv
 	$(BIN)/python -m pytest -q -m "not ui"
 
 lint: venv
