@@ -268,7 +268,7 @@ def _cell(row: dict | None, measure: str) -> str:
     if measure == "psnr":
         return f"{row['psnr_mean']:.2f} ± {row['psnr_sd']:.2f}"
     if measure == "mse":
-        return f"{row['mse_mean']:.4f} ± {row['mse_sd']:.4f}"
+        return f"{row['mse_mean']:.2e} ± {row['mse_sd']:.2e}"
     if measure == "accuracy":
         return f"{100 * row['accuracy']:.0f} %" if "accuracy" in row else "—"
     return f"{row['seconds_mean']:.2f}"
@@ -345,7 +345,7 @@ def plot(summary: dict, path: Path) -> Path:
         ax.set_xlabel("measurements m")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    axes[1].set_yscale("log")
+    axes[1].set_ylim(bottom=0)  # linear, as Bora et al. plot it: the ± sd band stays honest
     axes[0].legend(fontsize=8)
     fig.suptitle(f"Compressed sensing in-domain: {summary['images']}, seed {summary['seed']}")
     try:
