@@ -4,10 +4,13 @@
   :class:`~gs.operators.Operator`: ``A`` and ``A_adjoint`` are the physics' own, and its
   noise model becomes gs's (``GaussianNoise(sigma)`` → ``noise_std = sigma``, no noise →
   0); another noise model is refused, since gs's held-out rule and noise floors assume
-  Gaussian noise of known std.
+  Gaussian noise of known std. deepinv's single-coil ``MRI`` (complex images) measures
+  each channel of a real gs image, with gs's MRI layout and held-out groups.
 * :class:`GSReconstructor` is gs's surgery as a deepinv reconstructor, called as
   ``model(y, physics)`` → x̂ ``(B, C, H, W)``: the artifact's recommended settings for a
-  task, restarts, progressive surgery and the answer rule, exactly as gs-invert runs them.
+  task, restarts, progressive surgery and the answer rule, exactly as gs-invert runs them;
+  a wrapped physics has no classical answer (gs's read their operator's kernel, mask or
+  matrix), so the answer is the generator's image.
 
 Both run on torch: a wrapped physics serves TorchScript artifacts only (an ONNX artifact
 runs on numpy and onnxruntime, which a deepinv physics cannot join). ``pip install
@@ -94,9 +97,14 @@ class DeepinvOperator(Operator):
         self.physics = physics
         self._dtype = _physics_dtype(physics)
         self._device = _physics_device(physics)
+        # deepinv's single-coil MRI images are complex, (B, 2, H, W) real and imaginary
+        # parts; gs's are real (B, C, H, W): each channel is measured as a complex image
+        # of imaginary part 0, and y takes gs's MRI layout (B, C, 2, H, W)
+        self._complex = (type(physics) is physics_module.MRI
+                         and not getattr(physics, "three_d", False))
         with torch.no_grad():
-            probe = physics.A(torch.zeros((1, *self.image_shape), dtype=self._dtype,
-                                          device=self._device))
+            probe = self._forward(torch.zeros((1, *self.image_shape), dtype=self._dtype,
+                                              device=self._device))
         if probe.is_complex():
             raise UserInputError("returns complex measurements; gs needs real ones (deepinv's "
                                  "MRI physics gives real and imaginary parts as channels)",
@@ -115,19 +123,37 @@ class DeepinvOperator(Operator):
         out = out.to(device=tensor.device, dtype=tensor.dtype)
         return out.detach().numpy() if as_numpy else out
 
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._complex:
+            return self.physics.A(x)
+        batch, channels, height, width = x.shape
+        images = x.reshape(batch * channels, 1, height, width)
+        k = self.physics.A(torch.cat([images, torch.zeros_like(images)], dim=1))
+        return k.reshape(batch, channels, 2, height, width)
+
+    def _adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        if not self._complex:
+            return self.physics.A_adjoint(y)
+        batch, channels, _, height, width = y.shape
+        images = self.physics.A_adjoint(y.reshape(batch * channels, 2, height, width))
+        # the adjoint of taking a real image as complex is taking the real part
+        return images[:, 0].reshape(batch, channels, height, width)
+
     def A(self, x: Any) -> Any:  # noqa: N802 - the conventional name
         """The physics' ``A``: ``(B, C, H, W)`` → ``(B, *measurement_shape)``."""
-        return self._apply(self.physics.A, x, self.image_shape, "images")
+        return self._apply(self._forward, x, self.image_shape, "images")
 
     def A_adjoint(self, y: Any) -> Any:  # noqa: N802 - the conventional name
         """The physics' ``A_adjoint``: ``(B, *measurement_shape)`` → ``(B, C, H, W)``."""
-        return self._apply(self.physics.A_adjoint, y, self.measurement_shape, "measurements")
+        return self._apply(self._adjoint, y, self.measurement_shape, "measurements")
 
     def measurement_groups(self) -> np.ndarray:
         """gs's own grouping, read off ``A``: entries no image reaches are -1 (never held
         out); the channels of one pixel of an image-shaped ``y`` (C, h, w) are one group,
         since a fit would otherwise read a held-out value off its neighbour channel; any
         other entry stands alone."""
+        if self._complex:
+            return self._mirror_groups()
         positive = np.random.default_rng(0).uniform(0.5, 1.0, (1, *self.image_shape))
         reach = np.abs(self.A(positive.astype(np.float32))).reshape(-1) > 0
         shape = self.measurement_shape
@@ -140,6 +166,25 @@ class DeepinvOperator(Operator):
         kept = groups >= 0
         groups[kept] = np.unique(groups[kept], return_inverse=True)[1]  # numbered 0, 1, ...
         return groups
+
+    def _mirror_groups(self) -> np.ndarray:
+        """MRI: as gs's own MRI operator groups its k-space (a sampled entry with its
+        mirror −f, which holds the same information for a real image; both parts and
+        every channel together; the imaginary part of a self-conjugate entry, always 0,
+        and unsampled entries -1), for the physics' mask, centred as gs's k-space is."""
+        from gs.operators.mri import mirror_index
+
+        channels, _, height, width = self.measurement_shape
+        mask = self.physics.mask.detach().to("cpu").numpy().reshape(-1, height, width)
+        sampled = mask[0] != 0
+        rows, cols = mirror_index(height), mirror_index(width)
+        self_conjugate = ((rows[:, None] == np.arange(height)[:, None])
+                          & (cols[None, :] == np.arange(width)[None, :]))
+        kept = np.stack([sampled, sampled & ~self_conjugate])
+        flat = np.arange(height * width).reshape(height, width)
+        pair = np.minimum(flat, flat[rows[:, None], cols[None, :]])
+        groups = np.where(kept, pair[None], -1).astype(np.int64)
+        return np.broadcast_to(groups[None], self.measurement_shape).reshape(-1).copy()
 
     def describe(self) -> str:
         return f"deepinv {type(self.physics).__name__}"
