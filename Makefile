@@ -1,4 +1,6 @@
 # make demo  : set up .venv, fetch the public DCGAN face weights, run the surgery demo
+# make demo-mnist : the same comparison in the generator's own domain: MNIST (fetched with
+#                   gs data fetch) and the mnist-dcgan shipped with gs, on held-out digits
 # make test  : set up .venv, fetch the face weights and run the test suite (the browser test
 #              is make test-ui)
 # make experiments : the paper's figures on the DCGAN face weights and the bundled photos
@@ -13,7 +15,7 @@ RATIOS ?= 0.02,0.1,0.33
 SWEEP_CUTS ?= 0,1,2
 INITS ?= zero,clamped_normal,normal:5,normal:10,lasso
 
-.PHONY: demo test test-ui serve serve-screenshot venv weights lint clean experiments
+.PHONY: demo demo-mnist test test-ui serve serve-screenshot venv weights lint clean experiments
 comma := ,
 
 $(BIN)/gs-invert: setup.cfg pyproject.toml
@@ -37,6 +39,14 @@ weights: venv $(WEIGHTS)
 
 demo: venv $(WEIGHTS)
 	$(BIN)/python benchmarks/demo.py --weights $(WEIGHTS) --out demo_out
+
+MNIST_DEMO := demo_out/mnist
+$(MNIST_DEMO)/data/dataset.json: | venv
+	$(BIN)/gs data fetch mnist -o $(MNIST_DEMO)/data --overwrite
+
+demo-mnist: venv $(MNIST_DEMO)/data/dataset.json
+	$(BIN)/python benchmarks/demo.py --pretrained mnist-dcgan --test-images $(MNIST_DEMO)/data/test \
+		--n 16 --grid-images 8 --out $(MNIST_DEMO)
 
 EXP := experiments_out
 RESULTS := docs/results

@@ -23,6 +23,28 @@ def test_demo_runs_and_writes_a_grid(tmp_path, tiny_weights):
     assert (tmp_path / "demo_grid.png").stat().st_size > 0
 
 
+def test_demo_runs_a_pretrained_generator_on_its_test_images(tmp_path):
+    import demo
+
+    from gs.io import write_image
+
+    folder = tmp_path / "test"
+    rng = np.random.default_rng(0)
+    for index in range(2):
+        write_image(folder / f"{index:05d}.png", rng.random((1, 28, 28), dtype=np.float32))
+    tasks = ["CS m=100", "SR x2"]
+    table = demo.run_pretrained("mnist-dcgan", folder, tmp_path / "out", n=2, seed=0, steps=1,
+                                tasks=tasks, grid_images=1)
+    assert list(table) == tasks
+    for scores in table.values():
+        assert set(scores) == {"classical", "no-surgery", "surgery"}
+        assert all(len(values) == 2 and np.isfinite(values).all() for values in scores.values())
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "mnist-dcgan_c0.pt", "mnist-dcgan_c1.pt", "demo_grid.png"}
+    assert {label for label, _, _ in demo.IN_DOMAIN_TASKS} == {
+        "CS m=100", "CS m=200", "inpainting 10 %", "SR x2", "denoising 0.2"}
+
+
 def test_photos_are_real_and_normalised():
     import photos
 
