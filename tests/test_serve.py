@@ -539,7 +539,7 @@ def test_openapi_lists_every_answer_and_the_form(shared_client):
     assert {"image", "example", "mask", "artifact", "task", "ratio", "keep", "scale", "noise_std",
             "seed", "steps", "restarts", "compare", "classical"} == set(properties)
     assert properties["ratio"] == {"type": "number", "default": 0.1}
-    assert properties["task"]["enum"] == ["cs", "inpaint", "sr", "denoise"]
+    assert properties["task"]["enum"] == ["cs", "inpaint", "sr", "denoise", "deblur"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
 
 
@@ -622,3 +622,64 @@ def test_an_onnx_artifact_is_served_like_a_torchscript_one(onnx_c2, tmp_path, ph
     assert job["status"] == "done", job["error"]
     assert [c["key"] for c in job["result"]["columns"]] == ["classical", "surgery"]
     assert job["trace"] and all(key == "surgery" for key, _, _, _ in job["trace"])
+
+
+@pytest.fixture(scope="module")
+def mnist_artifacts(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The shipped mnist-dcgan served by name: exported at its recommended cut and c = 0."""
+    from gs.serve.cli import pretrained_artifacts
+
+    return pretrained_artifacts(["mnist-dcgan"], tmp_path_factory.mktemp("artifact-cache"))
+
+
+def test_each_artifact_offers_its_own_domains_examples(mnist_artifacts, tiny_artifacts,
+                                                        tmp_path):
+    from gs.serve.catalog import EXAMPLES_DIR
+
+    shipped = json.loads((EXAMPLES_DIR / "mnist-dcgan" / "source.json").read_text())
+    assert shipped["dataset"] == "mnist" and shipped["split"] == "test"
+    digits = [f"mnist-dcgan-{index:05d}" for index in shipped["indices"]]
+    assert len(digits) == 8
+    catalog = Catalog.load([*mnist_artifacts, tiny_artifacts[1], tiny_artifacts[0]])
+    described = {a["id"]: a for a in catalog.describe()}
+    assert [path.name for path in mnist_artifacts] == ["mnist-dcgan_c1.pt", "mnist-dcgan_c0.pt"]
+    assert described["mnist-dcgan_c1"]["no_surgery"] == "mnist-dcgan_c0"
+    assert described["mnist-dcgan_c1"]["examples"] == described["mnist-dcgan_c0"]["examples"]
+    assert described["mnist-dcgan_c1"]["examples"] == digits
+    assert "astronaut" in described["tiny_c1"]["examples"]
+    assert not set(digits) & set(described["tiny_c1"]["examples"])
+    with serve(catalog, tmp_path / "root") as client:
+        names = client.get("/api/examples").json()["examples"]
+        assert set(digits) | {"astronaut"} <= set(names)
+        digit = client.get(f"/api/examples/{digits[0]}")
+        assert digit.status_code == 200 and pixels(digit.content).shape == (28, 28)
+        response = client.post("/api/jobs", data={
+            **JOB, "artifact": "mnist-dcgan_c1", "example": digits[0], "ratio": "0.1", "steps": "2",
+            "compare": "true"})
+        assert response.status_code == 202, response.text
+        job = wait(client, response.json()["id"])
+    assert job["status"] == "done", job["error"]
+    assert [c["key"] for c in job["result"]["columns"]] == ["classical", "no_surgery",
+                                                             "surgery"]
+
+
+def test_gs_serve_pretrained_exports_once_into_its_cache(tmp_path, monkeypatch):
+    from gs.serve.cli import main as serve_cli
+
+    calls = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: calls.update(app=app, **kw))
+    args = ["--pretrained", "mnist-dcgan", "--cache-dir", str(tmp_path / "cache"), "--port", "0"]
+    first = CliRunner().invoke(serve_cli, args)
+    assert first.exit_code == 0, first.output
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["mnist-dcgan_c0.pt",
+                                                                     "mnist-dcgan_c1.pt"]
+    assert "exporting mnist-dcgan at cut 1" in first.output and "2 artifact(s)" in first.output
+    catalog = calls["app"].state.board.catalog
+    assert catalog.get("mnist-dcgan_c1").pretrained == "mnist-dcgan"
+    again = CliRunner().invoke(serve_cli, args)
+    assert again.exit_code == 0 and "exporting" not in again.output
+    unknown = CliRunner().invoke(serve_cli, ["--pretrained", "mnist-gan", "--cache-dir",
+                                             str(tmp_path / "cache"), "--port", "0"])
+    assert unknown.exit_code == 2 and "Traceback" not in unknown.output
+    assert "'mnist-gan' is not a pretrained generator" in unknown.output
+    assert "mnist-dcgan" in unknown.output

@@ -3,8 +3,9 @@
 API (every error is JSON ``{"error": "<one sentence>"}`` with a 4xx status, listed per
 call in the OpenAPI schema at ``/openapi.json``):
 
-* ``GET  /api/artifacts``          served artifacts, tasks and limits
-* ``GET  /api/examples``           example photo names; ``/api/examples/{name}`` the PNG
+* ``GET  /api/artifacts``          served artifacts (each with its examples' names), tasks
+  and limits
+* ``GET  /api/examples``           every example image's name; ``/api/examples/{name}`` the PNG
 * ``POST /api/preview``            the same form as a job → what the job would start from:
   the photo at the artifact's size and the observation (PNG data URLs)
 * ``POST /api/jobs``               multipart form: ``image`` (file) or ``example``, optional
@@ -46,7 +47,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 import gs.io
 from gs.errors import UserInputError
 from gs.operators import get_task
-from gs.serve.catalog import Catalog, example_photos
+from gs.serve.catalog import Catalog
 from gs.serve.page_jobs import (
     MAX_RESTARTS,
     MAX_STEPS,
@@ -106,7 +107,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
     # app that is never started leaves nothing behind.
     board = JobBoard(catalog, None if root is None else Path(root), max_queued=max_queued)
     max_bytes = int(max_upload_mb * 1024 * 1024)
-    examples = example_photos()
+    examples = catalog.example_images()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None, None]:
@@ -171,13 +172,14 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
 
     @app.get("/api/examples", responses=errors())
     async def example_list() -> dict[str, list[str]]:
-        """The names of the example photos."""
+        """The names of every artifact's example images."""
         return {"examples": sorted(examples)}
 
     @app.get("/api/examples/{name}", responses={200: {"content": {"image/png": {}}},
                                                 **errors(404)})
     async def example(name: str) -> Response:
-        """One example photo, a 256 px PNG."""
+        """One example image as a PNG: a 256 px photo, or a test image of a pretrained
+        generator's domain at the dataset's size."""
         if name.removesuffix(".png") not in examples:
             return error(404, f"there is no example {name!r}; see /api/examples")
         return Response(examples[name.removesuffix(".png")], media_type="image/png")

@@ -1,4 +1,10 @@
-"""The artifacts a server offers, and the example photos of its page."""
+"""The artifacts a server offers, and the example images of its page.
+
+Each artifact has its own examples: a generator exported from a pretrained entry
+(``gs-export --pretrained NAME``, recorded in its ``gs.json``) that ships test images of its
+training domain (``gs/pretrained/examples/NAME/``) offers those; any other artifact offers
+crops of public-domain photos.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,12 @@ class ServedArtifact:
     def metadata(self) -> Any:
         return self.artifact.metadata
 
+    @property
+    def pretrained(self) -> str | None:
+        """The pretrained generator this artifact was exported from, if its gs.json says."""
+        record = self.metadata.extra.get("pretrained")
+        return record.get("name") if isinstance(record, dict) else None
+
     def describe(self, partner: ServedArtifact | None) -> dict[str, Any]:
         meta = self.metadata
         return {
@@ -47,6 +59,7 @@ class Catalog:
         if not served:
             raise UserInputError("ARTIFACT: give at least one artifact to serve")
         self.by_id = {item.id: item for item in served}
+        self._examples: dict[str, dict[str, bytes]] | None = None
 
     @classmethod
     def load(cls, paths: list[str | Path], device: str = "cpu") -> Catalog:
@@ -82,8 +95,42 @@ class Catalog:
                 return other
         return None
 
+    def examples_by_artifact(self) -> dict[str, dict[str, bytes]]:
+        """Each artifact's example images (PNG bytes by name) by artifact id: its domain's
+        test images when it ships them, else the example photos."""
+        if self._examples is None:
+            photos: dict[str, bytes] | None = None
+            by_id = {}
+            for item in self.by_id.values():
+                own = domain_examples(item.pretrained) if item.pretrained else {}
+                if not own:
+                    photos = example_photos() if photos is None else photos
+                    own = photos
+                by_id[item.id] = own
+            self._examples = by_id
+        return self._examples
+
+    def example_images(self) -> dict[str, bytes]:
+        """Every served artifact's examples, PNG bytes by name."""
+        return {name: data for own in self.examples_by_artifact().values()
+                for name, data in own.items()}
+
     def describe(self) -> list[dict[str, Any]]:
-        return [item.describe(self.no_surgery_partner(item)) for item in self.by_id.values()]
+        examples = self.examples_by_artifact()
+        return [{**item.describe(self.no_surgery_partner(item)),
+                 "examples": sorted(examples[item.id])} for item in self.by_id.values()]
+
+
+#: Test images of the pretrained generators' domains: ``EXAMPLES_DIR/NAME/*.png`` with
+#: ``source.json`` saying which dataset, split and indices they are.
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "pretrained" / "examples"
+
+
+def domain_examples(pretrained: str, folder: Path = EXAMPLES_DIR) -> dict[str, bytes]:
+    """The shipped test images of pretrained generator ``pretrained`` as PNG bytes, named
+    ``NAME-FILESTEM`` (``mnist-dcgan-00000``); empty when none ship."""
+    return {f"{pretrained}-{path.stem}": path.read_bytes()
+            for path in sorted((folder / pretrained).glob("*.png"))}
 
 
 #: (name, scikit-image loader, crop rows, crop cols): square crops of public-domain photos.

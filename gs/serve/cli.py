@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
@@ -29,6 +31,64 @@ def check_port(host: str, port: int) -> None:
                                  f"choose another port") from None
 
 
+#: Where ``--pretrained`` keeps the artifacts it exports (``--cache-dir``).
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gs" / "artifacts"
+
+
+def pretrained_artifacts(names: Sequence[str], cache_dir: str | Path) -> list[Path]:
+    """The artifacts that serve pretrained generators ``names`` (``gs weights list``): each
+    cut at its model's recommended cut, then at c = 0 (no surgery, the comparison).
+
+    Written into ``cache_dir`` as ``NAME_cC.pt`` on first use, as ``gs-export --pretrained
+    NAME --cut C`` writes them; a cached file is used again while it records the entry's
+    source, sha256 and recommended settings, and exported anew otherwise.
+
+    Raises:
+        UserInputError: unknown name, weights that fail their sha256 check or cannot be
+            fetched, a cache folder that cannot be written.
+    """
+    # The command line composes export and serving; the library never imports gs.export.
+    from gs.export import export_artifact
+    from gs.export.api import build_metadata
+    from gs.models import load_generator
+    from gs.weights import resolve
+
+    paths = []
+    for name in dict.fromkeys(names):
+        resolved = resolve(name)
+        loaded = load_generator(resolved.path, resolved.model)
+        for cut in dict.fromkeys((loaded.model.recommended_cut, 0)):
+            path = Path(cache_dir) / f"{name}_c{cut}.pt"
+            expected = build_metadata(loaded, cut, "torchscript", resolved.record,
+                                      resolved.recommended)
+            if not _records(path, expected):
+                click.echo(f"gs-serve: exporting {name} at cut {cut} to {path}", err=True)
+                try:
+                    export_artifact(resolved.path, path, cut=cut, model=resolved.model,
+                                    overwrite=True, extra=resolved.record,
+                                    recommended=resolved.recommended)
+                except OSError as exc:
+                    raise UserInputError(f"cannot be written ({exc.strerror})",
+                                         field="cache_dir", value=path.parent) from None
+            paths.append(path)
+    return paths
+
+
+def _records(path: Path, expected: object) -> bool:
+    """Whether the artifact at ``path`` loads and records what a fresh export would."""
+    from gs.artifacts import load
+
+    if not path.is_file():
+        return False
+    try:
+        recorded = load(path).metadata
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return (recorded.extra.get("pretrained") == expected.extra["pretrained"]
+            and recorded.source_sha256 == expected.source_sha256
+            and recorded.recommended == expected.recommended)
+
+
 def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -38,6 +98,11 @@ def is_loopback(host: str) -> bool:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("artifacts", nargs=-1, required=True, type=click.Path())
+@click.option("--pretrained", is_flag=True,
+              help="The arguments are pretrained generator names (gs weights list), not files: "
+                   "each is exported at its recommended cut and at c=0 on first use.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=str(DEFAULT_CACHE_DIR),
+              show_default=True, help="--pretrained: where the exported artifacts are kept.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback exposes the page to the network.")
 @click.option("--port", type=int, default=8000, show_default=True)
@@ -46,19 +111,26 @@ def is_loopback(host: str) -> bool:
               help="Largest request body (photo + mask) accepted.")
 @click.option("--max-queued", type=int, default=8, show_default=True,
               help="Jobs waiting per artifact before new ones are refused.")
-@user_errors(aliases={"artifact": "artifacts"})
-def main(artifacts: tuple[str, ...], host: str, port: int, device: str, max_upload_mb: float,
-         max_queued: int) -> None:
+@user_errors(aliases={"artifact": "artifacts", "name": "artifacts"})
+def main(artifacts: tuple[str, ...], pretrained: bool, cache_dir: str, host: str, port: int,
+         device: str, max_upload_mb: float, max_queued: int) -> None:
     """Serve ARTIFACTS (.pt from gs-export) on a local page and JSON API.
 
     Give a c=0 artifact of the same weights too (e.g. dcgan_c1.pt dcgan_c0.pt)
     and every job also shows the no-surgery recovery beside the surgery one.
+
+    With --pretrained, ARTIFACTS are names of pretrained generators, e.g.
+    gs-serve --pretrained mnist-dcgan digiface-dcgan: each is served with its
+    no-surgery sibling, and offers test images of its own domain as examples
+    where gs ships them (digits for mnist-dcgan).
     """
     if not max_upload_mb > 0:
         raise UserInputError(f"--max-upload-mb must be positive, got {max_upload_mb}")
     if max_queued < 1:
         raise UserInputError(f"--max-queued must be at least 1, got {max_queued}")
     check_port(host, port)
+    if pretrained:
+        artifacts = tuple(str(path) for path in pretrained_artifacts(artifacts, cache_dir))
     from gs.devices import resolve_device
     from gs.serve.app import create_app
     from gs.serve.catalog import Catalog

@@ -722,7 +722,14 @@ async function init() {
       $("artifact-info").textContent = a.no_surgery ? `compares with ${a.no_surgery}` : "no c=0 sibling served: no comparison";
       fitLimits();
     };
-    select.addEventListener("change", () => { describe(); schedulePreview(0); });
+    // Each artifact offers images of its own domain (digits for an MNIST generator).
+    const showExamples = () => {
+      const own = artifact().examples || [];
+      for (const button of document.querySelectorAll("#examples button")) {
+        button.hidden = !own.includes(button.dataset.example);
+      }
+    };
+    select.addEventListener("change", () => { describe(); showExamples(); schedulePreview(0); });
     describe();
     const examples = await api("/api/examples");
     for (const name of examples.examples) {
@@ -737,6 +744,7 @@ async function init() {
       button.addEventListener("click", () => choosePhoto({ example: name }));
       $("examples").append(button);
     }
+    showExamples();
   } catch (err) { showError(err.message); }
   const id = new URLSearchParams(location.search).get("job");
   if (id) await restore(id); else renderRecent();
