@@ -10,7 +10,7 @@ import pytest
 
 from gs.errors import UserInputError
 from gs.methods import build_method
-from gs.methods.answer import choose, held_out_score, sure_score
+from gs.methods.answer import _significant, _winner, choose, held_out_score, sure_score
 from gs.methods.base import Method, answer
 from gs.metrics import psnr
 from gs.problems import OperatorOptions, simulated_problem
@@ -195,3 +195,31 @@ def test_the_answer_is_not_chosen_for_a_task_without_a_classical_answer(tiny_art
     (result,) = build_method("surgery", task="raw", artifact=art,
                              settings=replace(rules)).solve([p])
     assert result.details["answer"] == "generator"
+
+
+def test_a_confidence_refuses_a_lead_that_one_held_out_entry_makes():
+    """A lower held-out mean carried by one entry out of six is chance at z = 2; a lead on
+    every entry is not."""
+    base = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 10.0])
+    lucky = np.array([2.0, 2.0, 2.0, 2.0, 2.0, 0.0])  # mean 1.67 < 2.5, worse on 5 of 6
+    steady = base - 0.5
+    residuals = {"classical": base, "lucky": lucky, "steady": steady}
+    assert _significant(residuals, 0.0) == set(residuals)
+    assert _significant(residuals, 2.0) == {"classical", "steady"}
+    scores = {name: float(np.mean(r)) for name, r in residuals.items()}
+    assert _winner(scores, 0.0) == "lucky"
+    assert _winner({"classical": 2.5, "lucky": 1.67}, 0.0, {"classical"}) == "classical"
+
+
+def test_the_truth_passes_the_confidence_test_on_compressed_sensing():
+    p = problem("cs", ratio=0.3)
+    held = held_out(p.operator, 0.1, 0, p.index)
+    classical = build_method("classical", task="cs")
+    _, why = choose(p, p.truth, classical, held,
+                    settings(blend_weights=(1.0,), answer_confidence=2.0), seed=0)
+    assert why["answer"] == "generator"
+
+
+def test_answer_confidence_must_be_non_negative():
+    with pytest.raises(UserInputError, match="answer_confidence"):
+        settings(answer_confidence=-1.0)

@@ -14,7 +14,8 @@ one that best explains data the fit never saw:
   measurements (``P(A G)``: the classical answer of the generator's own measurements).
 
 Each is scored by its mean squared residual on the held-out entries; a blend wins only if
-its score is lower than the classical answer's by ``answer_margin``. The returned image is
+its score is lower than the classical answer's by ``answer_margin`` and, with
+``answer_confidence`` z > 0, by z standard errors of the paired per-entry difference. The returned image is
 then rebuilt from all the measurements (the classical parts from every entry) and, where
 the measurements are noise-free and ``A Aᵀ`` is diagonal (inpainting, super-resolution),
 made consistent with them: observed pixels come back as observed.
@@ -37,11 +38,16 @@ from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 
 
-def held_out_score(problem: Problem, image: np.ndarray, held: np.ndarray) -> float:
-    """Mean squared residual of ``image`` (C, H, W) on the ``held`` entries of y."""
+def held_out_residuals(problem: Problem, image: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Squared residuals (k,) float64 of ``image`` (C, H, W) on the ``held`` entries of y."""
     residual = (problem.operator.A(np.asarray(image, np.float64)[None])[0]
                 - np.asarray(problem.y, np.float64)).reshape(-1)
-    return float(np.mean(residual[held] ** 2))
+    return residual[held] ** 2
+
+
+def held_out_score(problem: Problem, image: np.ndarray, held: np.ndarray) -> float:
+    """Mean squared residual of ``image`` (C, H, W) on the ``held`` entries of y."""
+    return float(np.mean(held_out_residuals(problem, image, held)))
 
 
 def sure_score(problem: Problem, method: Any, image: np.ndarray, seed: int) -> float:
@@ -107,8 +113,11 @@ def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.nda
     candidates = {"classical": fit_classical}
     for weight in settings.blend_weights:
         candidates[f"{weight:g}"] = blend.fit(fit_classical, weight, held)
-    scores = {name: held_out_score(problem, image, held) for name, image in candidates.items()}
-    winner = _winner(scores, settings.answer_margin)
+    residuals = {name: held_out_residuals(problem, image, held)
+                 for name, image in candidates.items()}
+    scores = {name: float(np.mean(r)) for name, r in residuals.items()}
+    winner = _winner(scores, settings.answer_margin,
+                     _significant(residuals, settings.answer_confidence))
     weight = 0.0 if winner == "classical" else float(winner)
     rule = f"lowest residual on the held-out measurements ({settings.blend} blends)"
     return _finish(problem, blend.full(weight), _kind(weight, settings.blend), weight, rule,
@@ -153,11 +162,27 @@ def _kind(weight: float, blend: str) -> str:
     return "generator" if blend == "convex" and weight == 1 else "blend"
 
 
-def _winner(scores: dict[str, float], margin: float) -> str:
+def _significant(residuals: dict[str, np.ndarray], z: float) -> set[str]:
+    """The candidates whose lead over the classical answer is at least ``z`` standard
+    errors of the paired per-entry difference of squared residuals (all for z = 0)."""
+    if z == 0:
+        return set(residuals)
+    base = residuals["classical"]
+    kept = {"classical"}
+    for name, r in residuals.items():
+        difference = base - r
+        spread = np.std(difference, ddof=1) if difference.size > 1 else np.inf
+        if np.mean(difference) > z * spread / np.sqrt(difference.size):
+            kept.add(name)
+    return kept
+
+
+def _winner(scores: dict[str, float], margin: float, allowed: set[str] | None = None) -> str:
     """The lowest score; another than the classical answer's only if it is lower than
-    that by ``margin`` (relative)."""
+    that by ``margin`` (relative) and, where ``allowed`` is given, among those."""
     bar = scores["classical"] * (1 - margin)
-    others = {name: s for name, s in scores.items() if name != "classical" and s < bar}
+    others = {name: s for name, s in scores.items() if name != "classical" and s < bar
+              and (allowed is None or name in allowed)}
     return min(others, key=others.get) if others else "classical"
 
 
