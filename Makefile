@@ -15,7 +15,8 @@ RATIOS ?= 0.02,0.1,0.33
 SWEEP_CUTS ?= 0,1,2
 INITS ?= zero,clamped_normal,normal:5,normal:10,lasso
 
-.PHONY: demo demo-mnist test test-ui serve serve-screenshot venv weights lint clean experiments
+.PHONY: demo demo-mnist test test-ui serve serve-screenshot venv weights lint clean experiments \
+	experiments-in-domain
 comma := ,
 
 $(BIN)/gs-invert: setup.cfg pyproject.toml
@@ -68,6 +69,27 @@ experiments: venv $(WEIGHTS)
 		--methods $(CURVE_METHODS) --ratios $(RATIOS) -o $(RESULTS)/cs_curve $(EXP_COMMON)
 	$(RUN_EXP) init --artifact $(EXP)/dcgan_auto.pt --images $(EXP)/eval/val --ratio 0.1 \
 		--inits $(INITS) -o $(RESULTS)/init $(EXP_COMMON)
+
+# make experiments-in-domain : each in-domain generator on the first 100 images of its
+#   dataset's test split (benchmarks/in_domain.py; tables, JSON and plots in
+#   docs/results/in_domain/; per-image results cached in experiments_out/, so a rerun only
+#   computes what is missing). Deep Image Prior and Deep Decoder run on IN_DOMAIN_SLOW images.
+IN_DOMAIN_DATASETS ?= mnist fashion-mnist
+IN_DOMAIN_N ?= 100
+IN_DOMAIN_SLOW ?= 3
+IN_DOMAIN_METHODS ?= lasso-pixel tv-cs classical no-surgery surgery surgery-generator deep-decoder dip
+experiments-in-domain: venv
+	mkdir -p $(RESULTS)/in_domain
+	for ds in $(IN_DOMAIN_DATASETS); do \
+	  test -f $(EXP)/data/$$ds/dataset.json || $(BIN)/gs data fetch $$ds -o $(EXP)/data/$$ds --overwrite || exit; \
+	  for cut in 0 1; do $(BIN)/gs-export --pretrained $$ds-dcgan --cut $$cut -o $(EXP)/$$ds-dcgan_c$$cut.pt --overwrite || exit; done; \
+	  OMP_NUM_THREADS=1 nice -n 19 $(BIN)/python benchmarks/in_domain.py --artifact $(EXP)/$$ds-dcgan_c1.pt \
+	    --uncut $(EXP)/$$ds-dcgan_c0.pt --images $(EXP)/data/$$ds/test --labels $(EXP)/data/$$ds/labels.json \
+	    --train-images $(EXP)/data/$$ds/train --train-labels $(EXP)/data/$$ds/labels.json \
+	    --n $(IN_DOMAIN_N) --n-slow $(IN_DOMAIN_SLOW) --seed 0 --threads 1 --methods $(IN_DOMAIN_METHODS) \
+	    --cache $(EXP)/in_domain_$$ds.jsonl --json $(RESULTS)/in_domain/$$ds.json \
+	    --plot $(RESULTS)/in_domain/$$ds.png > $(RESULTS)/in_domain/$$ds.md || exit; \
+	done
 
 # make deepinv : the gs[deepinv] extra (DeepInverse with a torchvision that imports beside
 #                the CPU build of torch; tools/install-deepinv.sh says how), for its parity tests
