@@ -263,7 +263,7 @@ register_pretrained(Pretrained(
     model="dcgan",
     config=_OWN_DCGAN,
     source=PackagedSource("fashion-mnist-dcgan.pth"),
-    sha256=PENDING,
+    sha256="4e9684d7f06ca1ff6886844d184166ed4c5a7ddae325268c2bf6772d98bff2d2",
     training_data="Fashion-MNIST training split, 32 px",
     training_command=_OWN_TRAINING.format(data="fashion-mnist", name="fashion-mnist-dcgan"),
     recommended=_IN_DOMAIN_32PX,
