@@ -3,8 +3,8 @@
 For each task point, the same real photos and measurements (problems from
 ``gs.problems.simulated_problem`` keyed by (seed, image index)) are recovered by the
 task's classical answer (``classical``: TV least squares, biharmonic interpolation,
-bicubic, BM3D), by no surgery (the c = 0 generator alone) and by surgery with the
-artifact's recorded defaults (``surgery``: per task the answer of
+bicubic, BM3D, TV deconvolution), by no surgery (the c = 0 generator alone) and by
+surgery with the artifact's recorded defaults (``surgery``: per task the answer of
 ``gs.settings.MEASURED_DEFAULTS``). Prints, per photo group, the mean ± sd PSNR of each,
 surgery's gap to the classical answer on the mean and on its worst photo, which answers
 surgery returned, and the seconds per image.
@@ -62,6 +62,8 @@ POINTS = [
     ("inpainting 10 %, file", "inpaint", {"keep": 0.10, "file": True}),
     ("SR x4, file", "sr", {"scale": 4, "file": True}),
     ("denoising 0.1, file", "denoise", {"noise_std": 0.1, "file": True}),
+    ("deblur Gaussian 1.5", "deblur", {"sigma": 1.5, "noise_std": 0.01}),
+    ("deblur motion 9", "deblur", {"length": 9.0, "angle": 30.0, "noise_std": 0.01}),
 ]
 METHODS = ("classical", "no-surgery", "surgery")
 #: The points where Deep Image Prior runs beside the others with ``--dip``.

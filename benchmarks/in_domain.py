@@ -15,7 +15,13 @@ dataset's training split, its test split recovered. For each task point, the fir
   :func:`deep_decoder_settings`);
 * inpainting 10 %, SR ×2 / ×4, denoising σ 0.1 / 0.2: the classical answer, no surgery,
   surgery with its defaults, and surgery returning the generator's image
-  (``answer="generator"``), so one sees whether the answer rule picked the better one.
+  (``answer="generator"``), so one sees whether the answer rule picked the better one;
+* MRI ×4 / ×8 (noise-free k-space, variable-density lines): zero-filled, TV (``tv-mri``,
+  the classical answer), no surgery, surgery with its defaults, the generator's image, and
+  Deep Image Prior on the first ``--n-slow`` images;
+* deblurring, Gaussian σ 1.5 px and motion 9 px at 30°, noise σ 0.01: Wiener, TV
+  (``tv-deblur``, the classical answer), no surgery, surgery with its defaults and the
+  generator's image.
 
 Prints Markdown tables (mean ± sd PSNR; Bora et al.'s per-pixel reconstruction error
 ‖x̂ − x‖² / n on [0, 1] images; seconds per image; with ``--train-images`` and labels,
@@ -75,12 +81,19 @@ POINTS = [
     ("SR x4", "sr", {"scale": 4}),
     ("denoising 0.1", "denoise", {"noise_std": 0.1}),
     ("denoising 0.2", "denoise", {"noise_std": 0.2}),
+    ("MRI x4", "mri", {"acceleration": 4}),
+    ("MRI x8", "mri", {"acceleration": 8}),
+    ("deblur Gaussian 1.5", "deblur", {"sigma": 1.5, "noise_std": 0.01}),
+    ("deblur motion 9", "deblur", {"length": 9.0, "angle": 30.0, "noise_std": 0.01}),
 ]
 CS_METHODS = ("lasso-pixel", "tv-cs", "no-surgery", "surgery", "dip", "deep-decoder")
 TASK_METHODS = ("classical", "no-surgery", "surgery", "surgery-generator")
+#: Beside the classical answer: the task's other classical method and, for MRI, DIP.
+EXTRA_METHODS = {"mri": ("zero-filled", "dip"), "deblur": ("wiener",)}
 #: Fitted per image for minutes on a CPU: run on the first ``--n-slow`` images only.
 SLOW_METHODS = ("dip", "deep-decoder")
 NAMES = {"lasso-pixel": "Lasso (pixel basis)", "tv-cs": "TV (classical answer)",
+         "zero-filled": "zero-filled", "wiener": "Wiener",
          "classical": "classical answer", "no-surgery": "no surgery (c = 0)",
          "surgery": "surgery, defaults", "surgery-generator": "surgery, generator's image",
          "dip": "Deep Image Prior", "deep-decoder": "Deep Decoder"}
@@ -88,7 +101,14 @@ GENERATOR_METHODS = ("no-surgery", "surgery", "surgery-generator")
 
 
 def methods_of(task: str) -> tuple[str, ...]:
-    return CS_METHODS if task == "cs" else TASK_METHODS
+    if task == "cs":
+        return CS_METHODS
+    extra = EXTRA_METHODS.get(task, ())
+    return (*[m for m in extra if m != "dip"], *TASK_METHODS, *[m for m in extra if m == "dip"])
+
+
+#: Every column of the other tasks' tables, in order.
+OTHER_METHODS = ("zero-filled", "wiener", *TASK_METHODS, "dip")
 
 
 def deep_decoder_settings(shape: tuple[int, int, int]) -> DeepDecoderSettings:
@@ -301,9 +321,10 @@ def markdown(summary: dict) -> str:
                 [(f"{NAMES[n]} ({max(found[p, n]['n'] for p in cs if (p, n) in found)})",
                   [_cell(found.get((p, n)), measure) for p in cs]) for n in names]))
         if other:
-            names = [n for n in TASK_METHODS if any((p, n) in found for p in other)]
+            names = [n for n in OTHER_METHODS if any((p, n) in found for p in other)]
             parts.append(f"**Other tasks, {title}**\n\n" + _table(
-                "task", [NAMES[n] for n in names],
+                "task", [f"{NAMES[n]} ({max(found[p, n]['n'] for p in other if (p, n) in found)})"
+                         for n in names],
                 [(p, [_cell(found.get((p, n)), measure) for n in names]) for p in other]))
     answers = [(p, ", ".join(f"{a} {k}" for a, k in sorted(found[p, "surgery"]["answers"]
                                                             .items())))
@@ -373,7 +394,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier-limit", type=int, default=None,
                    help="training images used (default: all)")
     p.add_argument("--points", nargs="*", default=[label for label, _, _ in POINTS])
-    p.add_argument("--methods", nargs="*", default=list(dict.fromkeys(CS_METHODS + TASK_METHODS)))
+    p.add_argument("--methods", nargs="*",
+                   default=list(dict.fromkeys(CS_METHODS + OTHER_METHODS)))
     p.add_argument("--batch", type=int, default=50, help="images per solve call")
     p.add_argument("--steps", type=int, default=None, help="optimisation steps (smoke runs)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())

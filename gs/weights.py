@@ -270,6 +270,25 @@ register_pretrained(Pretrained(
     licence="MIT",
 ))
 
+register_pretrained(Pretrained(
+    name="colin27-vae",
+    model="vae",
+    config={"nz": 512, "ngf": 16, "nc": 1, "image_size": 64},
+    source=PackagedSource("colin27-vae.pth"),
+    sha256="2b785f585c8f8c6ccb9ab2b510b7c5bd900e46801aca3439c8fda18cccd4ec4c",
+    training_data="colin27-mri training split (`gs data fetch colin27-mri`): 133 axial "
+                  "slices of one subject's T1 MRI, 64 px; its test slices are the same "
+                  "subject's, 2 mm or more from every training slice",
+    training_command=("gs-train vae --data colin27-mri/train --out runs/colin27-vae "
+                      "--image-size 64 --channels 1 --ngf 16 --nef 16 --batch-size 16 "
+                      "--lr 0.001 --lr-gamma 0.99 --val-fraction 0 --max-steps 300 "
+                      "--num-workers 0 --export-generator colin27-vae.pth (the step-300 "
+                      "checkpoint of the same run with --max-steps 1000 "
+                      "--checkpoint-every 100, written out by resuming it with --max-steps "
+                      "300; 21 min on 2 shared CPU cores)"),
+    licence="MIT",
+))
+
 
 def pretrained_names() -> list[str]:
     """The names of every pretrained generator, sorted."""

@@ -297,7 +297,7 @@ def test_mri_volume_splits_by_slice_with_a_gap_around_each_test_slice(mricron_li
     assert images[18].max() == 255  # the block is at the percentile scale, clipped to 1
     record = json.loads((out / "dataset.json").read_text())
     assert "by axial slice of one subject" in record["split"]
-    assert "same subject" in record["summary"]
+    assert "one subject" in record["summary"]
 
 
 def test_mri_volume_orientation_is_ras_anterior_up(mricron_like, tmp_path):

