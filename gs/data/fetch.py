@@ -13,7 +13,6 @@ DIR is either complete or untouched.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from gs.data.formats import iter_members
 from gs.data.layouts import SPLITS, Split
 from gs.data.registry import Dataset, get_dataset
 from gs.errors import UserInputError
+from gs.io import sha256_file
 
 LABELS_FILE = "labels.json"
 RECORD_FILE = "dataset.json"
@@ -50,15 +50,6 @@ class Fetched:
     counts: dict[str, int]
     sha256: str
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def sha256_file(path: str | Path) -> str:
-    """The SHA-256 of a file as lowercase hex, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_sha256(path: str | Path, expected: str) -> str:

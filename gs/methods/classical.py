@@ -45,6 +45,20 @@ def _single_thread() -> Any:
     return threadpool_limits(1)
 
 
+def _recover_filled(recover, problem: Problem, held: np.ndarray) -> np.ndarray:
+    """``recover`` (an image-observed task's classical answer) of ``problem`` whose
+    ``held`` entries (flat bool over y) are filled from their neighbours first
+    (biharmonic), so that the answer does not see them; (C, H, W) float32 in [0, 1]."""
+    from skimage.restoration import inpaint_biharmonic
+
+    y = np.asarray(problem.y, dtype=np.float64)
+    missing = held.reshape(y.shape).any(axis=0)
+    filled = inpaint_biharmonic(y.transpose(1, 2, 0), missing, channel_axis=-1)
+    with _single_thread():
+        image = recover(replace(problem, y=filled.transpose(2, 0, 1)))
+    return np.clip(image, 0.0, 1.0).astype(np.float32)
+
+
 class _Classical(Method):
     """A classical answer: settings default to the method's preset; one image at a time."""
 
@@ -107,14 +121,7 @@ class Bicubic(_Classical):
     def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
         """The held-out low-resolution pixels filled from their neighbours (biharmonic),
         then upsampled."""
-        from skimage.restoration import inpaint_biharmonic
-
-        y = np.asarray(problem.y, dtype=np.float64)
-        missing = held.reshape(y.shape).any(axis=0)
-        filled = inpaint_biharmonic(y.transpose(1, 2, 0), missing, channel_axis=-1)
-        with _single_thread():
-            image = self.recover(replace(problem, y=filled.transpose(2, 0, 1)))
-        return np.clip(image, 0.0, 1.0).astype(np.float32)
+        return _recover_filled(self.recover, problem, held)
 
 
 class Interpolation(_Classical):
@@ -348,14 +355,7 @@ class _Deconvolution(_Classical):
     def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
         """The held-out blurred pixels filled from their neighbours (biharmonic), then
         deconvolved."""
-        from skimage.restoration import inpaint_biharmonic
-
-        y = np.asarray(problem.y, dtype=np.float64)
-        missing = held.reshape(y.shape).any(axis=0)
-        filled = inpaint_biharmonic(y.transpose(1, 2, 0), missing, channel_axis=-1)
-        with _single_thread():
-            image = self.recover(replace(problem, y=filled.transpose(2, 0, 1)))
-        return np.clip(image, 0.0, 1.0).astype(np.float32)
+        return _recover_filled(self.recover, problem, held)
 
 
 def _centred_psf(operator: Any) -> np.ndarray:
