@@ -54,7 +54,7 @@ TASKS: list[Point] = [point for point in PHOTO_POINTS if point[0] in (
 IN_DOMAIN_TASKS: list[Point] = [point for point in IN_DOMAIN_POINTS if point[0] in (
     "CS m=100", "CS m=200", "inpainting 10 %", "SR x2", "denoising 0.2")]
 #: The columns: the registry's method names, shown under these labels.
-COLUMNS = {"classical": "classical", "no-surgery": "no surgery (c=0)", "surgery": "surgery (c=1)"}
+COLUMNS = {"classical": "classical", "no-surgery": "no surgery (c=0)", "surgery": "surgery"}
 #: Side in pixels the grid enlarges each image to at least (captions stay legible).
 GRID_SIDE = 128
 
@@ -84,7 +84,8 @@ def compare(artifact: Artifact, uncut: Artifact, images: Sequence[tuple[str, np.
     rows, captions = [[img for _, img in images][shown]], [names[shown]]
     sources = {"classical": None, "no-surgery": uncut, "surgery": artifact}
     table: dict[str, dict[str, list[float]]] = {}
-    print(f"{'task':>16} | " + " | ".join(f"{label:>18}" for label in COLUMNS.values())
+    labels = dict(COLUMNS, surgery=f"surgery (c={artifact.metadata.cut})")
+    print(f"{'task':>16} | " + " | ".join(f"{label:>18}" for label in labels.values())
           + " | seconds/image")
     for label, task, options in points:
         if tasks is not None and label not in tasks:
@@ -154,9 +155,11 @@ def run_pretrained(name: str, test_folder: Path, out: Path, n: int, seed: int,
                    grid_images: int | None = None) -> dict[str, dict[str, list[float]]]:
     """``make demo-mnist``: pretrained generator ``name`` on the first ``n`` images of
     ``test_folder`` (its own domain, held out); PSNRs by task label and method."""
+    from gs.weights import get_pretrained
+
     out.mkdir(parents=True, exist_ok=True)
     artifact, uncut = (load(pretrained_artifact(name, cut, out / f"{name}_c{cut}.pt"),
-                            device="cpu") for cut in (1, 0))
+                            device="cpu") for cut in (get_pretrained(name).cut, 0))
     files = image_files(test_folder, n)
     images = list(zip((path.stem for path in files),
                       read_images(files, tuple(artifact.metadata.image_shape))))

@@ -34,6 +34,7 @@ _EIGHTHS = tuple(k / 8 for k in range(1, 9))
 #: Candidate changes to a task's recorded settings, by name (``recorded``: none).
 CANDIDATES: dict[str, dict] = {
     "recorded": {},
+    "recorded, z 2": {"answer_confidence": 2.0},
     "generator": {"answer": "generator"},
     "held-out convex": {"answer": "held_out", "blend": "convex", "blend_weights": _EIGHTHS,
                         "answer_margin": 0.1},

@@ -111,6 +111,8 @@ def main(model: str | None, weights: str | None, pretrained: str | None, cut: st
                                  "{cut} auto", refs=("val_images", "val_cuts", "val_cache",
                                                      "cut"))
         cut_index = _as_cut(cut)
+        if cut_index is None and pretrained is not None:
+            cut_index = resolved.entry.cut
     path = export_artifact(weights, output, cut=cut_index, model=model, overwrite=overwrite,
                            extra=extra, recommended=recommended, **given)
     click.echo(f"wrote {path}", err=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gs.weights import get_pretrained
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 
@@ -39,8 +41,9 @@ def test_demo_runs_a_pretrained_generator_on_its_test_images(tmp_path):
     for scores in table.values():
         assert set(scores) == {"classical", "no-surgery", "surgery"}
         assert all(len(values) == 2 and np.isfinite(values).all() for values in scores.values())
+    cut = get_pretrained("mnist-dcgan").cut
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
-        "mnist-dcgan_c0.pt", "mnist-dcgan_c1.pt", "demo_grid.png"}
+        "mnist-dcgan_c0.pt", f"mnist-dcgan_c{cut}.pt", "demo_grid.png"}
     assert {label for label, _, _ in demo.IN_DOMAIN_TASKS} == {
         "CS m=100", "CS m=200", "inpainting 10 %", "SR x2", "denoising 0.2"}
 
@@ -263,3 +266,39 @@ def test_in_domain_sizes_the_untrained_networks_to_the_image():
     assert len(in_domain.dip_settings(32).channels) == 4  # deepest scale 2×2 px
     small = in_domain.deep_decoder_settings((1, 32, 32))
     assert small.output_side == 32 and small.steps == auto_preset("deep-decoder").steps
+
+
+def test_align_faces_puts_the_eyes_on_their_targets():
+    import align_faces
+
+    # A photo with two bright dots as "eyes", tilted and off-centre.
+    photo = np.zeros((112, 92, 3), np.uint8)
+    eyes = ((30.0, 50.0), (62.0, 56.0))
+    for x, y in eyes:
+        photo[int(y) - 1: int(y) + 2, int(x) - 1: int(x) + 2] = 255
+    targets = ((23.75, 32.375), (38.25, 32.375))
+    matrix = align_faces.similarity(eyes, targets)
+    for (x, y), target in zip(eyes, targets):
+        assert np.allclose(matrix @ [x, y, 1.0], target)
+    crop = align_faces.align(photo, eyes, targets, size=64)
+    assert crop.shape == (64, 64, 3)
+    grey = crop[..., 0].astype(float)
+    for tx, ty in targets:  # each eye's brightest pixel is where its target is
+        window = grey[int(ty) - 3: int(ty) + 4, int(tx) - 3: int(tx) + 4]
+        row, col = np.unravel_index(window.argmax(), window.shape)
+        assert abs(int(ty) - 3 + row - ty) <= 1.5 and abs(int(tx) - 3 + col - tx) <= 1.5
+    assert crop[0, 0, 0] == 0  # outside the photo: its border's mean colour
+
+
+def test_align_faces_finds_the_astronauts_eyes():
+    import pytest
+
+    pytest.importorskip("cv2")
+    import align_faces
+    from skimage import data
+
+    photo = data.astronaut()[0:300, 70:370]  # her face is at rows 30…150, columns 90…210
+    (left, right), how = align_faces.find_eyes(photo)
+    assert how == "eyes"
+    assert 90 < left[0] < right[0] < 210 and 30 < left[1] < 120 and 30 < right[1] < 120
+    assert abs(left[1] - right[1]) < 0.27 * (right[0] - left[0])

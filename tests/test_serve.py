@@ -24,6 +24,7 @@ from gs.results import StepEvent
 from gs.serve.catalog import Catalog
 from gs.serve.page_jobs import PageRequest, check_request, classical_label, classical_recovery
 from gs.serve.queue import Job, JobBoard
+from gs.weights import get_pretrained
 
 pytestmark = [
     pytest.mark.usefixtures("one_thread"),
@@ -639,13 +640,14 @@ def test_each_artifact_offers_its_own_domains_examples(mnist_artifacts, tiny_art
     shipped = json.loads((EXAMPLES_DIR / "mnist-dcgan" / "source.json").read_text())
     assert shipped["dataset"] == "mnist" and shipped["split"] == "test"
     digits = [f"mnist-dcgan-{index:05d}" for index in shipped["indices"]]
+    cut = f"mnist-dcgan_c{get_pretrained('mnist-dcgan').cut}"
     assert len(digits) == 8
     catalog = Catalog.load([*mnist_artifacts, tiny_artifacts[1], tiny_artifacts[0]])
     described = {a["id"]: a for a in catalog.describe()}
-    assert [path.name for path in mnist_artifacts] == ["mnist-dcgan_c1.pt", "mnist-dcgan_c0.pt"]
-    assert described["mnist-dcgan_c1"]["no_surgery"] == "mnist-dcgan_c0"
-    assert described["mnist-dcgan_c1"]["examples"] == described["mnist-dcgan_c0"]["examples"]
-    assert described["mnist-dcgan_c1"]["examples"] == digits
+    assert [path.name for path in mnist_artifacts] == [f"{cut}.pt", "mnist-dcgan_c0.pt"]
+    assert described[cut]["no_surgery"] == "mnist-dcgan_c0"
+    assert described[cut]["examples"] == described["mnist-dcgan_c0"]["examples"]
+    assert described[cut]["examples"] == digits
     assert "astronaut" in described["tiny_c1"]["examples"]
     assert not set(digits) & set(described["tiny_c1"]["examples"])
     with serve(catalog, tmp_path / "root") as client:
@@ -654,7 +656,7 @@ def test_each_artifact_offers_its_own_domains_examples(mnist_artifacts, tiny_art
         digit = client.get(f"/api/examples/{digits[0]}")
         assert digit.status_code == 200 and pixels(digit.content).shape == (28, 28)
         response = client.post("/api/jobs", data={
-            **JOB, "artifact": "mnist-dcgan_c1", "example": digits[0], "ratio": "0.1", "steps": "2",
+            **JOB, "artifact": cut, "example": digits[0], "ratio": "0.1", "steps": "2",
             "compare": "true"})
         assert response.status_code == 202, response.text
         job = wait(client, response.json()["id"])
@@ -666,16 +668,17 @@ def test_each_artifact_offers_its_own_domains_examples(mnist_artifacts, tiny_art
 def test_gs_serve_pretrained_exports_once_into_its_cache(tmp_path, monkeypatch):
     from gs.serve.cli import main as serve_cli
 
+    cut = get_pretrained("mnist-dcgan").cut
     calls = {}
     monkeypatch.setattr("uvicorn.run", lambda app, **kw: calls.update(app=app, **kw))
     args = ["--pretrained", "mnist-dcgan", "--cache-dir", str(tmp_path / "cache"), "--port", "0"]
     first = CliRunner().invoke(serve_cli, args)
     assert first.exit_code == 0, first.output
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["mnist-dcgan_c0.pt",
-                                                                     "mnist-dcgan_c1.pt"]
-    assert "exporting mnist-dcgan at cut 1" in first.output and "2 artifact(s)" in first.output
+                                                                     f"mnist-dcgan_c{cut}.pt"]
+    assert f"exporting mnist-dcgan at cut {cut}" in first.output and "2 artifact(s)" in first.output
     catalog = calls["app"].state.board.catalog
-    assert catalog.get("mnist-dcgan_c1").pretrained == "mnist-dcgan"
+    assert catalog.get(f"mnist-dcgan_c{cut}").pretrained == "mnist-dcgan"
     again = CliRunner().invoke(serve_cli, args)
     assert again.exit_code == 0 and "exporting" not in again.output
     unknown = CliRunner().invoke(serve_cli, ["--pretrained", "mnist-gan", "--cache-dir",

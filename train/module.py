@@ -18,11 +18,11 @@ import torch
 from torch import Tensor, nn
 
 import gs
+from gs.discovery import Registry
 from gs.errors import UserInputError
 from gs.latent import InputSpec
 from gs.models import checkpoint as contract
 from gs.models.base import StagedGenerator
-from gs.discovery import Registry
 from gs.models.registry import MODELS
 from gs.models.seeded_init import reset_parameters_seeded
 from gs.params import Param, declared_params

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 import gs
-from gs.models.base import StagedGenerator
 from gs.discovery import GS_SOURCE, Registry, first_line
+from gs.models.base import StagedGenerator
 from gs.models.registry import MODELS
 
 

@@ -39,10 +39,10 @@ from typing import Annotated, Any
 import torch
 from torch import Tensor, nn
 
+from gs.discovery import first_line
 from gs.errors import UserInputError
 from gs.latent import InitSpec, InputSpec, LatentSpec
 from gs.models.base import PaperPreset, StagedGenerator, State
-from gs.discovery import first_line
 from gs.models.loading import unwrap_state_dict
 from gs.models.registry import register_model
 from gs.params import Param

@@ -37,7 +37,7 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "gs" / "artifacts"
 
 def pretrained_artifacts(names: Sequence[str], cache_dir: str | Path) -> list[Path]:
     """The artifacts that serve pretrained generators ``names`` (``gs weights list``): each
-    cut at its model's recommended cut, then at c = 0 (no surgery, the comparison).
+    cut at the entry's cut, then at c = 0 (no surgery, the comparison).
 
     Written into ``cache_dir`` as ``NAME_cC.pt`` on first use, as ``gs-export --pretrained
     NAME --cut C`` writes them; a cached file is used again while it records the entry's
@@ -57,7 +57,7 @@ def pretrained_artifacts(names: Sequence[str], cache_dir: str | Path) -> list[Pa
     for name in dict.fromkeys(names):
         resolved = resolve(name)
         loaded = load_generator(resolved.path, resolved.model)
-        for cut in dict.fromkeys((loaded.model.recommended_cut, 0)):
+        for cut in dict.fromkeys((resolved.entry.cut, 0)):
             path = Path(cache_dir) / f"{name}_c{cut}.pt"
             expected = build_metadata(loaded, cut, "torchscript", resolved.record,
                                       resolved.recommended)
