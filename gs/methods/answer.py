@@ -16,9 +16,9 @@ one that best explains data the fit never saw:
 Each is scored by its mean squared residual on the held-out entries; a blend wins only if
 its score is lower than the classical answer's by ``answer_margin`` and, with
 ``answer_confidence`` z > 0, by z standard errors of the paired per-entry difference.
-The returned image is then rebuilt from all the measurements (the classical parts from every entry) and, where
-the measurements are noise-free and ``A Aᵀ`` is diagonal (inpainting, super-resolution),
-made consistent with them: observed pixels come back as observed.
+The returned image is then rebuilt from all the measurements (the classical parts from
+every entry) and, where the measurements are noise-free and ``A Aᵀ`` is diagonal
+(inpainting, super-resolution), made consistent with them: observed pixels come back as observed.
 
 Denoising measures every pixel, so its classical answer cannot leave pixels out; there
 the classical answer is scored by Stein's unbiased risk estimate (Monte-Carlo divergence,
