@@ -135,31 +135,17 @@ def run(weights: Path, out: Path, n_faces: int, n_other: int, seed: int,
     return compare(artifact, artifact, photos, TASKS, out, seed, steps, tasks)
 
 
-def pretrained_artifact(name: str, cut: int, path: Path) -> Path:
-    """Pretrained generator ``name`` exported at ``cut`` to ``path``, as ``gs-export
-    --pretrained NAME --cut CUT`` writes it; kept while it records the entry's sha256."""
-    from gs.export import export_artifact
-    from gs.weights import resolve
-
-    if path.exists():
-        record = load(path).metadata.extra.get("pretrained", {})
-        if record.get("name") == name and record.get("sha256") == resolve(name).entry.sha256:
-            return path
-    resolved = resolve(name)
-    return export_artifact(resolved.path, path, cut=cut, model=resolved.model, overwrite=True,
-                           extra=resolved.record, recommended=resolved.recommended)
-
-
 def run_pretrained(name: str, test_folder: Path, out: Path, n: int, seed: int,
                    steps: int | None = None, tasks: list[str] | None = None,
                    grid_images: int | None = None) -> dict[str, dict[str, list[float]]]:
     """``make demo-mnist``: pretrained generator ``name`` on the first ``n`` images of
     ``test_folder`` (its own domain, held out); PSNRs by task label and method."""
+    from gs.export.api import export_pretrained
     from gs.weights import get_pretrained
 
     out.mkdir(parents=True, exist_ok=True)
-    artifact, uncut = (load(pretrained_artifact(name, cut, out / f"{name}_c{cut}.pt"),
-                            device="cpu") for cut in (get_pretrained(name).cut, 0))
+    artifact, uncut = (load(path, device="cpu") for path in
+                       export_pretrained(name, out, (get_pretrained(name).cut, 0)))
     files = image_files(test_folder, n)
     images = list(zip((path.stem for path in files),
                       read_images(files, tuple(artifact.metadata.image_shape))))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -91,3 +91,49 @@ def export_artifact(
     save = save_onnx if fmt == "onnx" else save_torchscript
     return atomic_write(out, lambda tmp: save(loaded.model, cut_index, metadata, tmp), overwrite)
 
+
+
+def export_pretrained(name: str, folder: str | Path, cuts: Sequence[int],
+                      on_export: Callable[[str, int, Path], None] | None = None) -> list[Path]:
+    """Pretrained generator ``name`` (:mod:`gs.weights`) exported at each of ``cuts`` into
+    ``folder`` as ``NAME_cC.pt``, as ``gs-export --pretrained NAME --cut C`` writes it.
+
+    A file already there is kept while it records what a fresh export would (the entry's
+    record, source sha256 and recommended settings); otherwise it is exported anew, after
+    ``on_export(name, cut, path)`` is called.
+
+    Raises:
+        UserInputError: unknown name, weights that fail their sha256 check or cannot be
+            fetched. OSError: the folder cannot be written.
+    """
+    from gs.weights import resolve
+
+    resolved = resolve(name)
+    loaded = load_generator(resolved.path, resolved.model)
+    paths = []
+    for cut in dict.fromkeys(cuts):
+        path = Path(folder) / f"{name}_c{cut}.pt"
+        expected = build_metadata(loaded, cut, "torchscript", resolved.record,
+                                  resolved.recommended)
+        if not _records(path, expected):
+            if on_export is not None:
+                on_export(name, cut, path)
+            export_artifact(resolved.path, path, cut=cut, model=resolved.model, overwrite=True,
+                            extra=resolved.record, recommended=resolved.recommended)
+        paths.append(path)
+    return paths
+
+
+def _records(path: Path, expected: ArtifactMetadata) -> bool:
+    """Whether the artifact at ``path`` loads and records what a fresh export would."""
+    from gs.artifacts import load
+
+    if not path.is_file():
+        return False
+    try:
+        recorded = load(path).metadata
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return (recorded.extra.get("pretrained") == expected.extra["pretrained"]
+            and recorded.source_sha256 == expected.source_sha256
+            and recorded.recommended == expected.recommended)

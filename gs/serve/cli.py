@@ -48,45 +48,20 @@ def pretrained_artifacts(names: Sequence[str], cache_dir: str | Path) -> list[Pa
             fetched, a cache folder that cannot be written.
     """
     # The command line composes export and serving; the library never imports gs.export.
-    from gs.export import export_artifact
-    from gs.export.api import build_metadata
-    from gs.models import load_generator
-    from gs.weights import resolve
+    from gs.export.api import export_pretrained
+    from gs.weights import get_pretrained
+
+    def say(name: str, cut: int, path: Path) -> None:
+        click.echo(f"gs-serve: exporting {name} at cut {cut} to {path}", err=True)
 
     paths = []
     for name in dict.fromkeys(names):
-        resolved = resolve(name)
-        loaded = load_generator(resolved.path, resolved.model)
-        for cut in dict.fromkeys((resolved.entry.cut, 0)):
-            path = Path(cache_dir) / f"{name}_c{cut}.pt"
-            expected = build_metadata(loaded, cut, "torchscript", resolved.record,
-                                      resolved.recommended)
-            if not _records(path, expected):
-                click.echo(f"gs-serve: exporting {name} at cut {cut} to {path}", err=True)
-                try:
-                    export_artifact(resolved.path, path, cut=cut, model=resolved.model,
-                                    overwrite=True, extra=resolved.record,
-                                    recommended=resolved.recommended)
-                except OSError as exc:
-                    raise UserInputError(f"cannot be written ({exc.strerror})",
-                                         field="cache_dir", value=path.parent) from None
-            paths.append(path)
+        try:
+            paths += export_pretrained(name, cache_dir, (get_pretrained(name).cut, 0), say)
+        except OSError as exc:
+            raise UserInputError(f"cannot be written ({exc.strerror})",
+                                 field="cache_dir", value=Path(cache_dir)) from None
     return paths
-
-
-def _records(path: Path, expected: object) -> bool:
-    """Whether the artifact at ``path`` loads and records what a fresh export would."""
-    from gs.artifacts import load
-
-    if not path.is_file():
-        return False
-    try:
-        recorded = load(path).metadata
-    except (ValueError, OSError, RuntimeError):
-        return False
-    return (recorded.extra.get("pretrained") == expected.extra["pretrained"]
-            and recorded.source_sha256 == expected.source_sha256
-            and recorded.recommended == expected.recommended)
 
 
 def is_loopback(host: str) -> bool:
