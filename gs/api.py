@@ -249,13 +249,8 @@ class Surgery(MethodCall):
 
     def settings(self, task: str) -> InversionSettings:
         """The settings this runs problems of ``task`` with."""
-        changes = dict(self.overrides)
-        if changes.get("keep_best") is False:
-            changes.setdefault("holdout", 0.0)  # the last iterate excludes a held-out best
-        if changes.get("holdout") == 0:
-            changes.setdefault("answer", "generator")  # nothing held out to choose by
-        base = self.artifact.metadata.settings_for(task, self.preset)
-        return base.with_optimizer(changes.get("optimizer")).override(**changes)
+        return self.artifact.metadata.settings_for(task, self.preset).with_user_changes(
+            **self.overrides)
 
     def method(self, task: str) -> Any:
         """The :class:`gs.methods.surgery.Surgery` for problems of ``task``."""

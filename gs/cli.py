@@ -142,16 +142,9 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
         optimizer=optimizer, tolerance=tolerance, precision=precision,
         keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
-        line_search=line_search,
-        # The last iterate and a held-out best point exclude each other: --last-iterate
-        # alone fits every measurement.
-        holdout=holdout if holdout is not None or not last_iterate else 0.0,
-        answer=answer,
+        line_search=line_search, holdout=holdout, answer=answer,
     )
-    if answer is None and overrides["holdout"] == 0:
-        overrides["answer"] = "generator"  # nothing held out: nothing to choose by
-    settings = loaded.metadata.settings_for(task, preset).with_optimizer(optimizer).override(
-        **overrides)
+    settings = loaded.metadata.settings_for(task, preset).with_user_changes(**overrides)
     init_spec = None
     if init == "progressive":
         cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)
@@ -226,8 +219,8 @@ def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict
         raise UserInputError(
             f"makes images of shape {tuple(other.metadata.image_shape)}, ARTIFACT "
             f"{tuple(loaded.metadata.image_shape)}", field="compare", value=path)
-    settings = other.metadata.settings_for(job.operator.task).with_optimizer(
-        overrides["optimizer"]).override(**overrides).override(answer="generator")
+    settings = other.metadata.settings_for(job.operator.task).with_user_changes(
+        **overrides).override(answer="generator")
     other_job = comparison_job(job, path, settings)
     prepare_job(other_job, settings.to_json())
     classical = None

@@ -153,6 +153,21 @@ class InversionSettings:
         """A copy with every non-None value of ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def with_user_changes(self, **changes: Any) -> InversionSettings:
+        """These settings with a user's changes (None values: unchanged), and the rules
+        that tie fields together: a chosen optimiser brings its own measured fields
+        (:meth:`with_optimizer`) unless they are given too; the last iterate
+        (``keep_best=False``) excludes a held-out best point, so it fits every
+        measurement unless ``holdout`` is given; with nothing held out (``holdout=0``)
+        there is nothing to choose an answer by, so the generator's image is returned
+        unless ``answer`` is given."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if changes.get("keep_best") is False:
+            changes.setdefault("holdout", 0.0)
+        if changes.get("holdout") == 0:
+            changes.setdefault("answer", "generator")
+        return self.with_optimizer(changes.get("optimizer")).override(**changes)
+
     def with_optimizer(self, optimizer: str | None) -> InversionSettings:
         """These settings run by ``optimizer`` with its own measured step size, step cap
         and line search (:data:`OPTIMIZER_DEFAULTS`); unchanged for None or the optimiser

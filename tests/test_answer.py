@@ -223,3 +223,13 @@ def test_the_truth_passes_the_confidence_test_on_compressed_sensing():
 def test_answer_confidence_must_be_non_negative():
     with pytest.raises(UserInputError, match="answer_confidence"):
         settings(answer_confidence=-1.0)
+
+
+def test_a_users_changes_follow_the_rules_that_tie_settings_together():
+    base = recommended_settings("cs", 1)
+    last = base.with_user_changes(keep_best=False)
+    assert (last.keep_best, last.holdout, last.answer) == (False, 0.0, "generator")
+    assert base.with_user_changes(holdout=0.0, answer="classical").answer == "classical"
+    adam = base.with_user_changes(optimizer="adam", lr=None)
+    assert (adam.optimizer, adam.lr) == ("adam", 0.03)
+    assert base.with_user_changes(steps=None) == base
