@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,17 +75,13 @@ def run(args: argparse.Namespace) -> list[dict]:
                      "psnr": float(np.mean([r["psnr"] for r in records]))})
         for cut in args.cuts:
             for name in args.candidates:
-                changes = {k: v for k, v in CANDIDATES[name].items()}
-                method = Surgery(artifact, task=task, cut=cut,
-                                 settings=artifact.metadata.settings_for(task).override(**changes))
+                settings = artifact.metadata.settings_for(task).override(**CANDIDATES[name])
+                method = Surgery(artifact, task=task, cut=cut, settings=settings)
                 records = measure(method, label, task, options, images, args.seed, cache,
                                   args.batch, f"c={cut} {name}")
-                answers: dict[str, int] = {}
-                for r in records:
-                    answers[str(r["answer"])] = answers.get(str(r["answer"]), 0) + 1
                 rows.append({"point": label, "candidate": name, "cut": cut,
                              "psnr": float(np.mean([r["psnr"] for r in records])),
-                             "answers": answers})
+                             "answers": dict(Counter(str(r["answer"]) for r in records))})
     return rows
 
 
