@@ -383,3 +383,54 @@ def test_recovery_grid_has_a_captioned_tile_per_image_and_column(tmp_path):
     assert width == 2 + 4 * (tile + 2)  # original, observed, two methods
     assert height > 2 * (tile + 2)  # caption bands under each row
     assert plots.recovery_grid(truths, None, columns, path).is_file()  # replaces it
+
+
+@pytest.mark.parametrize(("task", "ratio", "options"), [
+    ("sr", "0.5", {"scale": 2}),
+    ("denoise", None, {}),
+    ("mri", "0.25", {"acceleration": 4}),
+    ("deblur", None, {}),
+    ("raw", None, {}),
+])
+def test_cli_cut_sweep_runs_every_registered_task(tiny_artifacts, folder, tmp_path, task,
+                                                  ratio, options):
+    """--task takes each task of the operator registry, and the sweep's cells recover that
+    task's problems: each recorded measurement loss is the recovery's under the operator
+    the task and ratio name (a point dispatched to another task would not match)."""
+    from gs.methods.base import measurement_loss
+    from gs.problems import OperatorOptions, simulated_problem
+
+    out = tmp_path / task
+    args = ["cut-sweep", "--artifact", str(tiny_artifacts[1]), "--task", task, "--no-raw",
+            "--images", str(folder), "--limit", "1", "-o", str(out), *FAST_FLAGS]
+    result = CliRunner().invoke(experiment_cli, [*args, *(["--ratio", ratio] if ratio else [])])
+    assert result.exit_code == 0, result.output
+    sweep = json.loads((out / "results.json").read_text())["sweep"]
+    assert sweep["task"] == task and set(sweep["psnr"]) == {"0", "1"}
+    records = json.loads((out / "results.json").read_text())["results"]
+    assert {r["task"] for r in records} == {task}
+    images = {image.name: image for image in _images(folder)}
+    cached = {path.stem: path for path in (out / "cache").rglob("*.npz")}
+    assert len(cached) == len(records)
+    for record in records:
+        image = images[record["image"]]
+        problem = simulated_problem(image.path, image.index, image.pixels,
+                                    OperatorOptions(task, **options), record["seed"])
+        recovered = [np.load(p)["image"] for p in cached.values()
+                     if json.loads(str(np.load(p)["scores"]))["psnr"] == record["psnr"]]
+        assert recovered
+        assert measurement_loss(problem.operator, recovered[0], problem.y) == pytest.approx(
+            record["measurement_loss"], rel=1e-4, abs=1e-7)
+    if ratio is None and task in ("denoise", "deblur"):
+        one_sentence_error(CliRunner().invoke(experiment_cli, [*args, "--ratio", "0.5"]),
+                           "--ratio", "no ratio axis")
+
+
+def test_cli_cut_sweep_refuses_an_impossible_point_before_fitting(tiny_artifacts, folder,
+                                                                  tmp_path):
+    one_sentence_error(CliRunner().invoke(experiment_cli, [
+        "cut-sweep", "--artifact", str(tiny_artifacts[1]), "--task", "mri", "--ratio", "0.1",
+        "--images", str(folder), "-o", str(tmp_path / "m"), *FAST_FLAGS]), "acceleration")
+    one_sentence_error(CliRunner().invoke(experiment_cli, [
+        "cut-sweep", "--artifact", str(tiny_artifacts[1]), "--task", "magic",
+        "--images", str(folder), "-o", str(tmp_path / "m"), *FAST_FLAGS]), "--task")

@@ -14,8 +14,25 @@ from gs.clitools import user_errors
 from gs.errors import UserInputError
 from gs.experiments import evalset, grid, studies
 from gs.experiments.summary import ALL_GROUPS
+from gs.operators import get_task, tasks
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class TaskName(click.Choice):
+    """``--task``: any task the operator registry holds (gs's and installed plug-ins'),
+    read when the command line is parsed, so a registered task needs no second list."""
+
+    def __init__(self) -> None:
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tasks()
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click.Choice.__init__ sets it
+        pass
 
 
 def parse_list(text: str, field: str, kind: type = str) -> list[Any]:
@@ -168,20 +185,24 @@ def cs_curve_command(more_artifacts: tuple[str, ...], artifacts: tuple[str, ...]
 @click.option("--weights", type=click.Path(), help="Or: weights to export (with --model).")
 @click.option("--model", help="Model of --weights (dcgan, began, vae, biggan).")
 @click.option("--cuts", help="Cuts to try, e.g. 0,1,2,3 (default: all up to the deepest).")
-@click.option("--task", type=click.Choice(["cs", "inpaint"]), default="cs", show_default=True)
-@click.option("--ratio", type=float, default=0.1, show_default=True,
-              help="m/n (cs) or fraction of pixels kept (inpaint).")
+@click.option("--task", type=TaskName(), default="cs", show_default=True,
+              help="The task whose mean PSNR chooses the cut.")
+@click.option("--ratio", type=float,
+              help="The point on the task's axis: m/n (cs), fraction of pixels kept "
+                   "(inpaint), 1/scale (sr), 1/acceleration (mri). Default: 0.1 for a "
+                   "task whose ratio has no default (cs), else the task's default "
+                   "operator; tasks without such an axis (denoise, deblur) take none.")
 @click.option("--raw/--no-raw", default=True, show_default=True,
               help="Also measure each cut's representation error (A = I, no noise).")
 @run_options
 @user_errors
 def cut_sweep_command(artifact: str | None, weights: str | None, model: str | None,
-                      cuts: str | None, task: str, ratio: float, raw: bool,
+                      cuts: str | None, task: str, ratio: float | None, raw: bool,
                       **options: Any) -> None:
     """Recover validation images at each cut; print and record the best cut."""
     common = _common(options)
     cut_list = None if cuts is None else parse_list(cuts, "cuts", int)
-    parse_ratios(str(ratio), "ratio")
+    ratio = task_ratio(task, ratio)
     if (artifact is None) == (weights is None):
         raise UserInputError("give exactly one of {artifact} and {weights}",
                              refs=("artifact", "weights"))
@@ -193,6 +214,20 @@ def cut_sweep_command(artifact: str | None, weights: str | None, model: str | No
                                point_task=task, **common)
     _echo_summary(result.summary)
     click.echo(f"best cut: {result.best_cut}")
+
+
+def task_ratio(task: str, ratio: float | None) -> float | None:
+    """``--ratio`` checked against ``task``: None for a task without a ratio axis (or
+    its default operator), 0.1 where the task's own default gives no point (cs)."""
+    entry = get_task(task)
+    if entry.from_ratio is None:
+        if ratio is not None:
+            raise UserInputError(f"task {task} has no ratio axis; leave it out",
+                                 field="ratio")
+        return None
+    if ratio is None:
+        return 0.1 if "ratio" in entry.defaults and entry.defaults["ratio"] is None else None
+    return parse_ratios(str(ratio), "ratio")[0]
 
 
 def export_deepest(weights: str, model: str | None, cuts: list[int] | None, out_dir: Path

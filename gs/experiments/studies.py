@@ -26,6 +26,7 @@ from gs.experiments.method_table import SURGERY, MethodFactory, method_factory
 from gs.io import check_writable, write_json
 from gs.methods import Method
 from gs.methods.surgery import NoSurgery, Surgery
+from gs.problems import build_operator
 
 
 @dataclass
@@ -179,13 +180,15 @@ def cs_curve(artifacts: Sequence[Artifact], images: Sequence[grid.EvalImage],
 
 
 def cut_sweep(artifact: Artifact, images: Sequence[grid.EvalImage], out_dir: str | Path, *,
-              cuts: Sequence[int] | None = None, ratio: float = 0.1, raw: bool = True,
+              cuts: Sequence[int] | None = None, ratio: float | None = 0.1, raw: bool = True,
               point_task: str = "cs", seeds: Sequence[int] = (0,),
               surgery: dict[str, Any] | None = None, **run_options: Any) -> StudyResult:
     """Recover ``images`` at every cut ≤ the artifact's; choose the best mean PSNR.
 
-    The criterion is the mean PSNR of ``point_task`` (cs: m/n = ``ratio``; inpaint:
-    fraction kept) over all images and seeds;
+    The criterion is the mean PSNR of ``point_task``, any registered task, at ``ratio``
+    on its axis (cs: m/n; inpaint: fraction kept; sr: 1/scale; mri: 1/acceleration;
+    None: the task's default operator, the only point of a task without an axis such as
+    deblur or denoise) over all images and seeds;
     ``raw`` adds the representation error of each cut (A = I, no noise). Writes
     ``cuts.png``; ``result.best_cut`` and ``result.sweep`` (also in results.json).
     """
@@ -199,8 +202,10 @@ def cut_sweep(artifact: Artifact, images: Sequence[grid.EvalImage], out_dir: str
     own = {**(surgery or {}), "answer": "generator"}
     table: dict[str, Method] = {f"c={c}": Surgery(artifact, task=point_task, cut=c,
                                                   overrides=own) for c in cuts}
-    cs = grid.TaskPoint(point_task, float(ratio))
-    points = [cs] + ([grid.TaskPoint("raw")] if raw else [])
+    cs = grid.TaskPoint(point_task, None if ratio is None else float(ratio))
+    if images:  # an impossible point (e.g. MRI at 1/ratio = 10) fails before any fit
+        build_operator(cs.options(), images[0].pixels.shape, seeds[0], images[0].index)
+    points = list(dict.fromkeys([cs] + ([grid.TaskPoint("raw")] if raw else [])))
     result, finished = execute("cut-sweep", table, points, images, seeds, out_dir, **run_options)
     sweep = sweep_record(result.records, cs)
     result.best_cut, result.sweep = sweep["best_cut"], sweep
