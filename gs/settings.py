@@ -255,7 +255,7 @@ MEASURED_DEFAULTS: dict[str, InversionSettings] = {
     "denoise": replace(_ENGINE, answer="classical"),
     # MRI adds to TV at most half of the generator's detail that TV cannot recover from
     # the sampled lines (inpainting's rule, β ≤ ½), scored on 20 % of the sampled k-space
-    # entries held out: chosen among 360 rules on 10 training slices of colin27-vae
+    # entries held out: chosen among 180 rules on 10 training slices of colin27-vae
     # (+0.88 / +1.57 dB over TV at x4 / x8, no slice below it) and checked on 10 other
     # training slices (+0.63 / +1.07 dB); on the 20 test slices +0.65 / +2.11 dB. Convex
     # blends up to the generator's own image, the rule before, lost 0.04 dB to TV on the
