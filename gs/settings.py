@@ -259,9 +259,9 @@ MEASURED_DEFAULTS: dict[str, InversionSettings] = {
     # (+0.88 / +1.57 dB over TV at x4 / x8, no slice below it) and checked on 10 other
     # training slices (+0.63 / +1.07 dB); on the 20 test slices +0.65 / +2.11 dB. Convex
     # blends up to the generator's own image, the rule before, lost 0.04 dB to TV on the
-    # test mean at x4 (BENCHMARKS.md, "MRI and deblurring"). Deblurring blends TV with the generator's image as compressed sensing
-    # does; it measured at or above TV on the validation photos, MNIST's training digits
-    # and colin27's training slices as it is.
+    # test mean at x4 (BENCHMARKS.md, "MRI and deblurring"). Deblurring blends TV with
+    # the generator's image as compressed sensing does; it measured at or above TV on the
+    # validation photos, MNIST's training digits and colin27's training slices as it is.
     "mri": replace(_ENGINE, holdout=0.2, answer="held_out", blend="detail",
                    blend_weights=(0.25, 0.5), answer_margin=0.25),
     "deblur": replace(_ENGINE, answer="held_out", blend="convex", blend_weights=_EIGHTHS,
