@@ -23,6 +23,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -130,8 +131,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         classical = build_method("classical", task=task)
         for holdout in args.holdout:
             fits = stored(args.store, label, holdout, args.seed, files,
-                          lambda: capture(artifact, task, options, images, holdout, args.seed,
-                                          args.batch))
+                          partial(capture, artifact, task, options, images, holdout,
+                                  args.seed, args.batch))
             per_image = []
             for i, (generated, held) in enumerate(fits):
                 problem = _problem(task, options, images[i], i, args.seed)
