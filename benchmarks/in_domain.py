@@ -203,17 +203,19 @@ def progress(message: str) -> None:
 
 
 def measure(method: Method, label: str, task: str, options: dict, images: np.ndarray,
-            seed: int, cache: ResultCache, batch: int, name: str = "") -> list[dict]:
+            seed: int, cache: ResultCache, batch: int, name: str = "",
+            first: int = 0) -> list[dict]:
     """One record per image (psnr, mse, seconds per image, answer, recovery): from the
-    cache, or computed ``batch`` images per ``solve`` call and cached at once."""
-    keys = [cache.key(method, label, task, options, seed, i, image)
+    cache, or computed ``batch`` images per ``solve`` call and cached at once.
+    ``images`` are the test images ``first``, ``first + 1``, ... (their problems' index)."""
+    keys = [cache.key(method, label, task, options, seed, first + i, image)
             for i, image in enumerate(images)]
     missing = [i for i, k in enumerate(keys) if k not in cache.records]
     if len(missing) < len(keys):
         progress(f"{label} {name or method.name}: {len(keys) - len(missing)} images cached")
     for start in range(0, len(missing), batch):
         chunk = missing[start:start + batch]
-        problems = [simulated_problem(Path(f"{i:05d}"), i, images[i],
+        problems = [simulated_problem(Path(f"{first + i:05d}"), first + i, images[i],
                                       OperatorOptions(task, **options), seed) for i in chunk]
         began = time.perf_counter()
         recoveries = method.solve(problems, seed=seed)
@@ -227,13 +229,13 @@ def measure(method: Method, label: str, task: str, options: dict, images: np.nda
                 "seconds": seconds, "answer": recovery.details.get("answer"),
                 "recovery": _encode(image)}
         cache.add(done)
-        progress(f"{label} {name or method.name}: images {chunk[0]}–{chunk[-1]} "
-                 f"{seconds:.2f} s/img")
+        progress(f"{label} {name or method.name}: images {first + chunk[0]}–"
+                 f"{first + chunk[-1]} {seconds:.2f} s/img")
     return [cache.records[k] for k in keys]
 
 
 def summarise(label: str, name: str, records: list[dict], truth_labels: np.ndarray | None,
-              model: Any, shape: tuple[int, ...]) -> dict:
+              model: Any, shape: tuple[int, ...], first: int = 0) -> dict:
     """Mean ± sd of each measure over the images of one (point, method)."""
     values = {m: np.array([r[m] for r in records]) for m in ("psnr", "mse", "seconds")}
     row = {"point": label, "method": name, "n": len(records),
@@ -244,7 +246,7 @@ def summarise(label: str, name: str, records: list[dict], truth_labels: np.ndarr
     if model is not None:
         predicted = classify(model, np.stack([decode(r["recovery"], shape) for r in records]))
         row["predicted"] = predicted.tolist()
-        row["accuracy"] = float(np.mean(predicted == truth_labels[:len(records)]))
+        row["accuracy"] = float(np.mean(predicted == truth_labels[first:first + len(records)]))
     return row
 
 
@@ -268,12 +270,14 @@ def run(args: argparse.Namespace) -> dict:
         for name in methods_of(task):
             if name not in args.methods:
                 continue
-            count = min(args.n_slow, len(images)) if name in SLOW_METHODS else len(images)
+            slow = name in SLOW_METHODS
+            first = min(args.slow_start, len(images)) if slow else 0
+            count = min(args.n_slow, len(images) - first) if slow else len(images)
             method = build(name, task, artifact, uncut, args.steps)
-            batch = 1 if name in SLOW_METHODS else args.batch
-            records = measure(method, label, task, options, images[:count], args.seed, cache,
-                              batch, name)
-            rows.append(summarise(label, name, records, truth, model, shape))
+            batch = 1 if slow else args.batch
+            records = measure(method, label, task, options, images[first:first + count],
+                              args.seed, cache, batch, name, first)
+            rows.append(summarise(label, name, records, truth, model, shape, first))
     summary = {"images": str(args.images), "n": len(images), "seed": args.seed,
                "artifact": str(args.artifact), "uncut": str(args.uncut), "rows": rows}
     if model is not None:
@@ -385,6 +389,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=100, help="the first N test images")
     p.add_argument("--n-slow", type=int, default=10,
                    help=f"images for {', '.join(SLOW_METHODS)}")
+    p.add_argument("--slow-start", type=int, default=0,
+                   help="the slow methods' first image (0-based): runs over disjoint "
+                        "images can go in parallel, each with its own --cache")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--labels", type=Path, help="labels of the test images (idx1 or .json)")
     p.add_argument("--train-images", type=Path, help="training split: trains the classifier")
