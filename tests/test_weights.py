@@ -269,3 +269,21 @@ def test_digiface_resolves_from_the_cache_without_network(tmp_path):
     shutil.copy(weights, cached)
     resolved = resolve("digiface-dcgan", cache_dir=tmp_path, download=Downloads(None))
     assert resolved.path == cached
+
+
+#: The generators trained by gs-train on their dataset's training split, shipped in gs.
+IN_DOMAIN = ("mnist-dcgan", "fashion-mnist-dcgan", "mnist-vae", "fashion-mnist-vae")
+
+
+@pytest.mark.parametrize("name", IN_DOMAIN)
+def test_in_domain_generators_ship_and_export_by_name_at_their_cut(name, tmp_path):
+    entry = PRETRAINED[name]
+    assert isinstance(entry.source, PackagedSource) and entry.sha256 != PENDING
+    assert entry.licence == "MIT" and entry.image_shape == (1, 32, 32)
+    assert "gs-train" in entry.training_command and "training split" in entry.training_data
+    out = tmp_path / "a.pt"
+    result = run(export_cli, ["--pretrained", name, "-o", out])
+    assert result.exit_code == 0, result.output
+    metadata = load(out).metadata
+    assert (metadata.model, metadata.cut) == (entry.model, entry.cut)
+    assert metadata.extra["pretrained"]["sha256"] == entry.sha256
