@@ -316,7 +316,7 @@ register_pretrained(Pretrained(
 # started with --max-steps 2000 --checkpoint-every 500 and written out by resuming it with
 # --max-steps 1500, which is what the command below does in one go (the learning rate
 # changes once per epoch, so the run is the same up to step 1500). They keep the VAE's own
-# recommended settings: the DCGANs' super-resolution changes were not measured for them.
+# recommended settings: the changes measured for the DCGANs were not measured for them.
 _OWN_VAE = {"nz": 64, "ngf": 32, "nc": 1, "image_size": 32}
 _OWN_VAE_TRAINING = ("gs-train vae --data {data}/train --out runs/{name} --image-size 32 "
                      "--channels 1 --nz 64 --ngf 32 --nef 32 --lr 0.001 --max-steps 1500 "
