@@ -413,6 +413,25 @@ def test_board_cancels_running_jobs_and_survives_bugs(catalog, tmp_path):
     board.close()
 
 
+def test_event_streams_wait_on_the_board(catalog, tmp_path):
+    board = JobBoard(catalog, tmp_path)
+    job = Job("j", PageRequest("tiny_c1"), tmp_path, tmp_path / "upload", None)
+    assert board.wait_for_change(job, job.version, 0.01) is False  # a keep-alive's timeout
+    woken = []
+    waiter = threading.Thread(target=lambda: woken.append(
+        board.wait_for_change(job, job.version, 30)))
+    waiter.start()
+    board._update(job, status="running")
+    waiter.join(30)
+    assert woken == [True]
+    waiter = threading.Thread(target=lambda: woken.append(
+        board.wait_for_change(job, job.version, 30)))
+    waiter.start()
+    board.close()  # a closing server wakes every stream
+    waiter.join(30)
+    assert woken == [True, False] and not waiter.is_alive()
+
+
 def test_gs_serve_cli(tiny_artifacts, tmp_path, monkeypatch):
     from gs.serve.cli import main as serve_cli
 

@@ -21,7 +21,6 @@ call in the OpenAPI schema at ``/openapi.json``):
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
@@ -65,6 +64,9 @@ STATIC = Path(__file__).parent / "static"
 JOB_FILES = ("truth.png", "observation.png", "mask.png", "compare.png", "report.json")
 #: Seconds a client is asked to wait after a 429 (a short job's duration).
 RETRY_AFTER_S = 10
+#: Seconds an event stream waits for a change before it sends a keep-alive comment
+#: (and notices a client that has gone).
+KEEPALIVE_S = 5.0
 
 
 class UploadTooLarge(UserInputError):
@@ -279,9 +281,11 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
                     yield f"event: {job.status}\ndata: {data}\n\n"
                     if job.status in FINISHED:
                         return
-                if await request.is_disconnected():
+                elif await request.is_disconnected() or board.closed:
                     return
-                await asyncio.sleep(0.1)
+                else:  # a comment line keeps proxies from closing a quiet stream
+                    yield ": keep-alive\n\n"
+                await run_in_threadpool(board.wait_for_change, job, seen, KEEPALIVE_S)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})

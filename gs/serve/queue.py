@@ -124,6 +124,7 @@ class JobBoard:
         self.locks = {key: threading.Lock() for key in catalog.by_id}
         self.queues: dict[str, queue.Queue[Job | None]] = {}
         self.workers: dict[str, threading.Thread] = {}
+        self.closed = False
 
     # ------------------------------------------------------------------ API
     def new_folder(self, prefix: str = "") -> tuple[str, Path]:
@@ -167,13 +168,19 @@ class JobBoard:
             self._update(job, status="cancelled", error="cancelled before it started")
         return job
 
-    def wait_for_change(self, job: Job, version: int, timeout: float) -> None:
-        """Block until ``job.version`` differs from ``version`` or ``timeout`` passes."""
+    def wait_for_change(self, job: Job, version: int, timeout: float) -> bool:
+        """Block until ``job.version`` differs from ``version``, the board closes or
+        ``timeout`` seconds pass; True when the job changed."""
         with self.changed:
-            self.changed.wait_for(lambda: job.version != version, timeout=timeout)
+            self.changed.wait_for(lambda: job.version != version or self.closed,
+                                  timeout=timeout)
+            return job.version != version
 
     def close(self) -> None:
         """Cancel everything and stop the workers (the caller removes ``root``)."""
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
         for job in list(self.jobs.values()):
             job.cancel_event.set()
         for q in self.queues.values():
