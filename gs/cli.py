@@ -22,7 +22,9 @@ from gs.io import check_writable
 from gs.jobs import InversionJob, JobReport, OperatorOptions, prepare_job, run_job
 from gs.latent import InitSpec
 from gs.methods import build_method
+from gs.methods.answer import GENERATOR_IMAGE
 from gs.methods.classical import classical_available, classical_name
+from gs.methods.surgery import Surgery
 from gs.settings import ANSWERS, LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
@@ -190,8 +192,9 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
 
         result = run_job(job, loaded, progress=progress)
         if compared is not None:
-            other_job, other, classical = compared
-            columns = [(column_label(other.metadata.cut), run_job(other_job, other)),
+            other_job, (other, own), classical = compared
+            columns = [(column_label(other.metadata.cut), run_job(other_job, other,
+                                                                  method=own)),
                        (column_label(loaded.metadata.cut), result)]
             if classical is not None:
                 label, classical_job, method = classical
@@ -219,10 +222,12 @@ def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict
         raise UserInputError(
             f"makes images of shape {tuple(other.metadata.image_shape)}, ARTIFACT "
             f"{tuple(loaded.metadata.image_shape)}", field="compare", value=path)
-    settings = other.metadata.settings_for(job.operator.task).with_user_changes(
-        **overrides).override(answer="generator")
-    other_job = comparison_job(job, path, settings)
-    prepare_job(other_job, settings.to_json())
+    # the other artifact's generator shows its own image: the method holds that rule
+    own = Surgery(other, task=job.operator.task, init=job.init, rule=GENERATOR_IMAGE,
+                  settings=other.metadata.settings_for(job.operator.task).with_user_changes(
+                      **overrides))
+    other_job = comparison_job(job, path, own.settings)
+    prepare_job(other_job, own.settings.to_json())
     classical = None
     if classical_available(job.operator.task):
         method = build_method("classical", task=job.operator.task)
@@ -232,7 +237,7 @@ def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict
         classical = (f"classical: {classical_name(job.operator.task)}", classical_job, method)
     for picture in comparison_paths(job):
         check_writable(picture, job.overwrite, "compare")
-    return other_job, other, classical
+    return other_job, (other, own), classical
 
 
 def _finish(report: JobReport) -> None:

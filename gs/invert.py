@@ -130,7 +130,9 @@ def invert(
             stage; an exception it raises propagates out of ``invert`` (cancel).
 
     Returns:
-        One :class:`Recovery` per image, in order.
+        One :class:`Recovery` per image, in order, with the entries of its y held out of
+        the fit (``held_out``, drawn once here from stream HOLDOUT) and the chosen
+        solution's residual on them (``held_out_score``).
 
     Raises:
         UserInputError: a setting the artifact's backend cannot honour (``bf16`` on
@@ -168,4 +170,6 @@ def invert(
             rows_per_image = 1
     final_images = as_numpy(artifact.xp.clip(images[picked], 0, 1))
     latents = [as_numpy(t) for t in objective.unflatten(x_best)]
-    return tally.results(final_images, latents, (time.perf_counter() - start) / n_images)
+    scores = as_numpy(final_score[picked]).astype(np.float64) if settings.holdout > 0 else None
+    return tally.results(final_images, latents, (time.perf_counter() - start) / n_images,
+                         batch.held, scores)

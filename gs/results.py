@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,10 @@ class Recovery:
             infinite loss), else ``None``; ``image`` must then not be used.
         details: method-specific facts worth reporting (chosen solver, the answer a
             hybrid returned and the score that chose it, ...), JSON-able.
+        held_out: the entries of y (bool, flattened) the fit never saw, for methods that
+            hold measurements out (surgery with ``holdout > 0``), else None.
+        held_out_score: the mean squared residual of the chosen solution on those
+            entries (what chose its restart and stopped it), else None.
     """
 
     image: np.ndarray
@@ -92,6 +96,8 @@ class Recovery:
     latents: list[np.ndarray] | None = None
     failure: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    held_out: np.ndarray | None = None
+    held_out_score: float | None = None
 
 
 def holdout_mask(groups: np.ndarray | int, fraction: float,
@@ -130,12 +136,17 @@ def collect_results(
     evaluations: np.ndarray,
     total_evaluations: np.ndarray,
     seconds: float,
+    held: Sequence[np.ndarray | None] | None = None,
+    scores: np.ndarray | None = None,
 ) -> list[Recovery]:
     """One :class:`Recovery` per image from the engine's per-image arrays.
 
     ``images`` (B, C, H, W) in [0, 1] and each of ``latents`` (B, *shape) hold the chosen
-    row of every image; the other arguments are indexed by image.
+    row of every image; the other arguments are indexed by image (``held``: the held-out
+    mask of each image or None, ``scores``: its held-out residual, read where it has a
+    mask).
     """
+    held = [None] * len(records) if held is None else list(held)
     return [
         Recovery(
             image=images[i],
@@ -148,6 +159,8 @@ def collect_results(
             seconds=seconds,
             stages=records[i],
             failure=failure_of(records[i][-1].final_loss, images[i]),
+            held_out=held[i],
+            held_out_score=None if held[i] is None or scores is None else float(scores[i]),
         )
         for i in range(len(records))
     ]

@@ -10,7 +10,15 @@ import pytest
 
 from gs.errors import UserInputError
 from gs.methods import build_method
-from gs.methods.answer import _significant, _winner, choose, held_out_score, sure_score
+from gs.methods.answer import (
+    GENERATOR_IMAGE,
+    AnswerRule,
+    _significant,
+    _winner,
+    choose,
+    held_out_score,
+    sure_score,
+)
 from gs.methods.base import Method, answer
 from gs.metrics import psnr
 from gs.problems import OperatorOptions, simulated_problem
@@ -35,6 +43,10 @@ def problem(task: str, index: int = 0, **options):
 
 def settings(**changes) -> InversionSettings:
     return InversionSettings(holdout=0.1, answer="held_out", **changes)
+
+
+def rule(**changes) -> AnswerRule:
+    return AnswerRule.from_settings(settings(**changes))
 
 
 def test_each_task_returns_what_was_measured_best():
@@ -65,7 +77,7 @@ def test_a_perfect_generator_is_returned_and_a_useless_one_is_not(task, options)
     held = held_out(p.operator, 0.1, 0, p.index)
     classical = build_method("classical", task=task)
     blend = "convex" if task == "cs" else "detail"
-    rules = settings(blend=blend, blend_weights=(0.5, 1.0))
+    rules = rule(blend=blend, blend_weights=(0.5, 1.0))
     image, why = choose(p, p.truth, classical, held, rules, seed=0)
     assert why["weight"] > 0 and why["answer"] in ("generator", "blend")
     assert min(why["scores"], key=why["scores"].get) != "classical"
@@ -84,9 +96,9 @@ def test_a_margin_keeps_the_classical_answer_unless_a_blend_is_clearly_better():
     held = held_out(p.operator, 0.1, 0, p.index)
     classical = build_method("classical", task="cs")
     # A candidate barely different from the classical answer of the fitted rows.
-    near = np.clip(classical.inner.answer_without(p, held) + 0.002, 0, 1)
-    _, why = choose(p, near, classical, held, settings(blend_weights=(1.0,),
-                                                        answer_margin=0.5), seed=0)
+    near = np.clip(classical.answer_without(p, held) + 0.002, 0, 1)
+    _, why = choose(p, near, classical, held, rule(blend_weights=(1.0,), answer_margin=0.5),
+                    seed=0)
     assert why["answer"] == "classical"
 
 
@@ -96,8 +108,8 @@ def test_noise_free_inpainting_returns_every_observed_pixel_as_observed():
     classical = build_method("classical", task="inpaint")
     keep = p.operator.mask
     for generated in (p.truth, np.full(SHAPE, 0.5, np.float32)):
-        for rules in (settings(blend="detail", blend_weights=(0.25,)),
-                      settings(blend="convex", blend_weights=(1.0,))):
+        for rules in (rule(blend="detail", blend_weights=(0.25,)),
+                      rule(blend="convex", blend_weights=(1.0,))):
             image, _ = choose(p, generated, classical, held, rules, seed=0)
             np.testing.assert_array_equal(image[:, keep], p.y[:, keep])
 
@@ -138,9 +150,9 @@ def test_denoising_held_out_answer_weighs_risk_estimates():
                           seed=0)
     held = held_out(p.operator, 0.1, 0, p.index)
     classical = build_method("classical", task="denoise")
-    _, why = choose(p, p.truth, classical, held, settings(), seed=0)
+    _, why = choose(p, p.truth, classical, held, rule(), seed=0)
     assert why["answer"] == "generator" and "SURE" in why["rule"]
-    _, why = choose(p, np.full(SHAPE, 0.5, np.float32), classical, held, settings(), seed=0)
+    _, why = choose(p, np.full(SHAPE, 0.5, np.float32), classical, held, rule(), seed=0)
     assert why["answer"] == "classical"
 
 
@@ -216,7 +228,7 @@ def test_the_truth_passes_the_confidence_test_on_compressed_sensing():
     held = held_out(p.operator, 0.1, 0, p.index)
     classical = build_method("classical", task="cs")
     _, why = choose(p, p.truth, classical, held,
-                    settings(blend_weights=(1.0,), answer_confidence=2.0), seed=0)
+                    rule(blend_weights=(1.0,), answer_confidence=2.0), seed=0)
     assert why["answer"] == "generator"
 
 
@@ -233,3 +245,21 @@ def test_a_users_changes_follow_the_rules_that_tie_settings_together():
     adam = base.with_user_changes(optimizer="adam", lr=None)
     assert (adam.optimizer, adam.lr) == ("adam", 0.03)
     assert base.with_user_changes(steps=None) == base
+
+
+def test_the_rule_is_the_methods_and_the_engine_returns_its_held_out_entries(tiny_artifacts):
+    from gs.artifacts import load
+
+    art = load(tiny_artifacts[1], "cpu")
+    fast = art.metadata.settings_for("cs").override(steps=2, restarts=1)
+    surgery = build_method("surgery", task="cs", artifact=art, settings=fast)
+    assert surgery.rule == AnswerRule.from_settings(fast) and surgery.settings == fast
+    own = build_method("no-surgery", task="cs", artifact=art, settings=fast)
+    assert own.rule == GENERATOR_IMAGE and own.settings.answer == "generator"
+    p = problem("cs", index=2, ratio=0.3)
+    (result,) = surgery.solve([p], seed=0)
+    np.testing.assert_array_equal(result.held_out, held_out(p.operator, fast.holdout, 0, 2))
+    assert result.held_out_score >= 0
+    (plain,) = build_method("surgery", task="cs", artifact=art,
+                            settings=fast.with_user_changes(holdout=0.0)).solve([p], seed=0)
+    assert plain.held_out is None and plain.held_out_score is None

@@ -25,6 +25,7 @@ from gs.experiments.inits import INIT_LABELS, parse_init
 from gs.experiments.method_table import SURGERY, MethodFactory, method_factory
 from gs.io import check_writable, write_json
 from gs.methods import Method
+from gs.methods.answer import GENERATOR_IMAGE
 from gs.methods.surgery import NoSurgery, Surgery
 from gs.problems import build_operator
 
@@ -199,9 +200,9 @@ def cut_sweep(artifact: Artifact, images: Sequence[grid.EvalImage], out_dir: str
                              f"{artifact.metadata.cut} and those in front), got {list(cuts)}",
                              field="cuts")
     # The generator's own image at each cut: the sweep measures what a cut can represent.
-    own = {**(surgery or {}), "answer": "generator"}
     table: dict[str, Method] = {f"c={c}": Surgery(artifact, task=point_task, cut=c,
-                                                  overrides=own) for c in cuts}
+                                                  overrides=surgery, rule=GENERATOR_IMAGE)
+                                for c in cuts}
     cs = grid.TaskPoint(point_task, None if ratio is None else float(ratio))
     if images:  # an impossible point (e.g. MRI at 1/ratio = 10) fails before any fit
         build_operator(cs.options(), images[0].pixels.shape, seeds[0], images[0].index)
@@ -256,14 +257,14 @@ def init_comparison(artifact: Artifact, images: Sequence[grid.EvalImage], out_di
     """
     table: dict[str, Method] = {}
     # The generator's own image, from each init: the study compares starts, not answers.
-    cs_settings = artifact.metadata.settings_for("cs").override(schedule=(), answer="generator")
+    cs_settings = artifact.metadata.settings_for("cs").override(schedule=())
     for name in inits:
         init = parse_init(name)
         warm = method_factory([artifact])("lasso-dct") if init == "lasso" else None
         label = INIT_LABELS.get(name, name)
         # Each strategy starts at the cut itself (the supplement's protocol): one stage.
         table[label] = Surgery(artifact, settings=cs_settings, init=init, init_name=label,
-                               warm_start=warm, overrides=surgery)
+                               warm_start=warm, overrides=surgery, rule=GENERATOR_IMAGE)
     points = [grid.TaskPoint("cs", float(ratio))]
     result, finished = execute("init", table, points, images, seeds, out_dir, **run_options)
     out = Path(out_dir)

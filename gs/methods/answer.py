@@ -24,18 +24,115 @@ Denoising measures every pixel, so its classical answer cannot leave pixels out;
 the classical answer is scored by Stein's unbiased risk estimate (Monte-Carlo divergence,
 Ramani, Blu & Unser 2008) and the generator's image by its held-out residual, both
 estimates of the same expected squared error ``‖x − x*‖²/n + σ²``.
+
+The rule is an :class:`AnswerRule`, held by the method that applies it (surgery); the
+held-out entries are the engine's own, returned with each inversion's result.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from gs.methods.base import Method, measurement_loss, stopwatch
 from gs.problems import Problem
+from gs.results import Recovery
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
+
+
+@dataclass(frozen=True)
+class AnswerRule:
+    """Which answer a method returns for each image once its generator is fitted.
+
+    Built from the settings an artifact records per task (:meth:`from_settings`); a
+    method that shows the generator's own image (no surgery, a cut sweep) holds
+    :data:`GENERATOR_IMAGE`, the rule that keeps the inversion's image.
+
+    Attributes:
+        answer: ``generator`` (the inversion's image), ``classical`` (the task's
+            classical answer, no inversion) or ``held_out`` (per image, the classical
+            answer or a blend, by the measurements held out of the fit).
+        blend: ``convex`` or ``detail`` (see the module).
+        blend_weights: the weights β the ``held_out`` rule considers besides β = 0.
+        margin: the relative lead on the classical answer's held-out score a blend
+            needs (``answer_margin``).
+        confidence: the z a blend's lead must reach (``answer_confidence``; 0: none).
+    """
+
+    answer: str = "generator"
+    blend: str = "convex"
+    blend_weights: tuple[float, ...] = ()
+    margin: float = 0.0
+    confidence: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: InversionSettings) -> AnswerRule:
+        """The rule ``settings`` record (``answer``, ``blend``, ``blend_weights``,
+        ``answer_margin``, ``answer_confidence``)."""
+        return cls(settings.answer, settings.blend, tuple(settings.blend_weights),
+                   settings.answer_margin, settings.answer_confidence)
+
+    def recorded_in(self, settings: InversionSettings) -> InversionSettings:
+        """``settings`` as they record this rule (the generator's image records its
+        ``answer`` alone: the blend fields do not matter to it)."""
+        if self.answer == "generator":
+            return settings.override(answer=self.answer)
+        return settings.override(answer=self.answer, blend=self.blend,
+                                 blend_weights=self.blend_weights, answer_margin=self.margin,
+                                 answer_confidence=self.confidence)
+
+    def classical_method(self, task: str) -> Method | None:
+        """The task's classical method where the answer may be it; None for the
+        generator's image or a task without a classical answer."""
+        from gs.methods import build_method
+        from gs.methods.classical import classical_available
+
+        if self.answer == "generator" or not classical_available(task):
+            return None
+        return build_method("classical", task=task)
+
+    def skips_inversion(self, classical: Method | None) -> bool:
+        """Whether the answer is the classical one whatever a fit gives (no inversion)."""
+        return classical is not None and self.answer == "classical"
+
+    def classical_answers(self, problems: Sequence[Problem], classical: Method, seed: int,
+                          details: dict[str, Any]) -> list[Recovery]:
+        """The classical answer of every problem (``answer = "classical"``), each with
+        ``details`` and why."""
+        out = []
+        for problem in problems:
+            with stopwatch() as elapsed:
+                image, why = classical_answer(problem, classical, seed)
+            out.append(Recovery(image=image, seconds=elapsed[0], details={**details, **why},
+                                measurement_loss=measurement_loss(problem.operator, image,
+                                                                  problem.y)))
+        return out
+
+    def choose_answers(self, problems: Sequence[Problem], results: list[Recovery],
+                       classical: Method | None, seed: int) -> None:
+        """With ``answer = "held_out"``, replace each fitted image by the answer its
+        held-out entries (``result.held_out``, the engine's) prefer; its details say
+        which and why. Failed fits and images with nothing held out stay as they are."""
+        if classical is None or self.answer != "held_out":
+            return
+        for problem, result in zip(problems, results):
+            if result.failure or result.held_out is None:
+                continue
+            with stopwatch() as elapsed:
+                image, why = choose(problem, result.image, classical, result.held_out, self,
+                                    seed)
+            result.image = image
+            result.measurement_loss = measurement_loss(problem.operator, image, problem.y)
+            result.seconds += elapsed[0]
+            result.details.update(why)
+
+
+#: The rule of methods that show what the generator itself recovers.
+GENERATOR_IMAGE = AnswerRule()
 
 
 def held_out_residuals(problem: Problem, image: np.ndarray, held: np.ndarray) -> np.ndarray:
@@ -82,7 +179,7 @@ def classical_answer(problem: Problem, classical: Any, seed: int) -> tuple[np.nd
 
 
 def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.ndarray,
-           settings: InversionSettings, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+           rule: AnswerRule, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
     """The answer ``answer = "held_out"`` returns for one image, and why.
 
     Args:
@@ -90,7 +187,7 @@ def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.nda
         generated: the generator's image (C, H, W) in [0, 1], fitted without ``held``.
         classical: the task's classical method (:mod:`gs.methods.classical`).
         held: the held-out entries of y (bool, flattened), the engine's own.
-        settings: ``blend``, ``blend_weights`` and ``answer_margin``.
+        rule: its ``blend``, ``blend_weights``, ``margin`` and ``confidence``.
         seed: the job's seed (the risk estimate's probe).
 
     Returns:
@@ -99,28 +196,27 @@ def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.nda
         ``rule`` and the ``scores`` of every candidate (lower is better).
     """
     generated = np.asarray(generated, np.float32)
-    fit_classical = classical.inner.answer_without(problem, held)
+    fit_classical = classical.answer_without(problem, held)
     if fit_classical is None:  # every entry is needed: risk estimates (denoising)
         full = classical.solve([problem], seed=seed)[0].image
         scores = {"classical": sure_score(problem, classical, full, seed),
                   "generator": held_out_score(problem, generated, held)}
-        rule = "lower estimated risk: SURE (classical) against the held-out residual"
-        winner = _winner(scores, settings.answer_margin)
+        why = "lower estimated risk: SURE (classical) against the held-out residual"
+        winner = _winner(scores, rule.margin)
         weight = 0.0 if winner == "classical" else 1.0
         return _finish(problem, full if weight == 0 else generated, _kind(weight, "convex"),
-                       weight, rule, scores)
-    blend = _Blend(problem, generated, classical, settings.blend, seed)
+                       weight, why, scores)
+    blend = _Blend(problem, generated, classical, rule.blend, seed)
     candidates = {"classical": fit_classical}
-    for weight in settings.blend_weights:
+    for weight in rule.blend_weights:
         candidates[f"{weight:g}"] = blend.fit(fit_classical, weight, held)
     residuals = {name: held_out_residuals(problem, image, held)
                  for name, image in candidates.items()}
     scores = {name: float(np.mean(r)) for name, r in residuals.items()}
-    winner = _winner(scores, settings.answer_margin,
-                     _significant(residuals, settings.answer_confidence))
+    winner = _winner(scores, rule.margin, _significant(residuals, rule.confidence))
     weight = 0.0 if winner == "classical" else float(winner)
-    rule = f"lowest residual on the held-out measurements ({settings.blend} blends)"
-    return _finish(problem, blend.full(weight), _kind(weight, settings.blend), weight, rule,
+    why = f"lowest residual on the held-out measurements ({rule.blend} blends)"
+    return _finish(problem, blend.full(weight), _kind(weight, rule.blend), weight, why,
                    scores)
 
 
@@ -138,7 +234,7 @@ class _Blend:
         if self.kind == "convex":
             return (1 - weight) * fit_classical + weight * self.generated
         if self._detail_fit is None:
-            self._detail_fit = self.generated - self.classical.inner.answer_without(
+            self._detail_fit = self.generated - self.classical.answer_without(
                 self.by_generator, held)
         return np.clip(fit_classical + weight * self._detail_fit, 0, 1)
 

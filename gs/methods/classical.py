@@ -460,3 +460,8 @@ class Classical(Method):
 
     def solve(self, problems, *, seed=0, on_step=None) -> list[Recovery]:
         return self.inner.solve(problems, seed=seed)
+
+    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray | None:
+        """The classical answer computed without the ``held`` entries of y (see
+        :meth:`_Classical.answer_without`); None where it needs every entry."""
+        return self.inner.answer_without(problem, held)

@@ -17,14 +17,8 @@ import numpy as np
 from gs.artifacts import Artifact, at_cut
 from gs.io import sha256_file
 from gs.latent import InitSpec
-from gs.methods.base import (
-    Method,
-    MethodContext,
-    StepCallback,
-    check_problems,
-    measurement_loss,
-    stopwatch,
-)
+from gs.methods.answer import GENERATOR_IMAGE, AnswerRule
+from gs.methods.base import Method, MethodContext, StepCallback, check_problems
 from gs.problems import OperatorOptions, Problem, build_operator
 from gs.results import Recovery
 from gs.settings import InversionSettings
@@ -75,24 +69,35 @@ class Surgery(Method):
         warm_start: the method whose recovery LassoInv fits (Lasso-DCT).
         overrides: non-None values replace those of the settings (and of the A = I
             fit of LassoInv), e.g. ``{"steps": 2}`` for smoke runs.
+        rule: which answer to return once the generator is fitted
+            (:class:`gs.methods.answer.AnswerRule`); None: the one the settings record.
+            The settings then record the rule held (``self.rule``).
     """
 
     name: ClassVar[str] = "surgery"
     prior: ClassVar[str] = "artifact"
+    #: The rule a method of this class holds when none is given (None: the settings').
+    default_rule: ClassVar[AnswerRule | None] = None
 
     def __init__(self, artifact: Artifact, task: str = "cs",
                  settings: InversionSettings | None = None, cut: int | None = None,
                  init: InitSpec | str | None = None, init_name: str | None = None,
                  warm_start: Method | None = None,
-                 overrides: dict[str, Any] | None = None) -> None:
+                 overrides: dict[str, Any] | None = None,
+                 rule: AnswerRule | None = None) -> None:
         if init == "lasso" and warm_start is None:
             raise ValueError("init 'lasso' needs a warm_start method (Lasso-DCT)")
         cut = artifact.metadata.cut if cut is None else cut
         self.artifact = at_cut(artifact, cut)
         self.cut = cut
         overrides = overrides or {}
-        self.settings = _shallower((settings or artifact.metadata.settings_for(task)).override(
-            **overrides), cut, artifact.metadata.cut)
+        rule = rule or self.default_rule
+        base = settings or artifact.metadata.settings_for(task)
+        if rule is not None:  # recorded before the overrides, which must agree with it
+            base = rule.recorded_in(base)
+        self.settings = _shallower(base.override(**overrides), cut, artifact.metadata.cut)
+        self.rule = AnswerRule.from_settings(self.settings) if rule is None else rule
+        self.settings = self.rule.recorded_in(self.settings)
         self.init = init
         self.init_name = init_name
         self.warm_start = warm_start
@@ -131,13 +136,13 @@ class Surgery(Method):
     def solve(self, problems: Sequence[Problem], *, seed: int = 0,
               on_step: StepCallback | None = None) -> list[Recovery]:
         """Invert every problem in one batch (each image with all its restarts), then
-        return the answer ``settings.answer`` asks for (:mod:`gs.methods.answer`)."""
+        return the answer this method's rule (``self.rule``) chooses."""
         from gs.invert import invert
 
         check_problems(problems)
-        classical = self._classical(problems[0].operator.task)
-        if classical is not None and self.settings.answer == "classical":
-            return [self._classical_answer(problem, classical, seed) for problem in problems]
+        classical = self.rule.classical_method(problems[0].operator.task)
+        if self.rule.skips_inversion(classical):
+            return self.rule.classical_answers(problems, classical, seed, {"cut": self.cut})
         operators = [p.operator for p in problems]
         ys = [p.y for p in problems]
         indices = [p.index for p in problems]
@@ -152,46 +157,8 @@ class Surgery(Method):
                              on_step=on_step)
         for result in results:
             result.details = {"cut": self.cut, "answer": "generator"}
-        if classical is not None and self.settings.answer == "held_out":
-            self._choose_answers(problems, results, classical, seed)
+        self.rule.choose_answers(problems, results, classical, seed)
         return results
-
-    def _classical(self, task: str) -> Method | None:
-        """The task's classical method where the answer may be it (None: the generator's
-        image, or a task without a classical answer)."""
-        from gs.methods import build_method
-        from gs.methods.classical import classical_available
-
-        if self.settings.answer == "generator" or not classical_available(task):
-            return None
-        return build_method("classical", task=task)
-
-    def _classical_answer(self, problem: Problem, classical: Method, seed: int) -> Recovery:
-        from gs.methods.answer import classical_answer
-
-        with stopwatch() as elapsed:
-            image, why = classical_answer(problem, classical, seed)
-        return Recovery(image=image, seconds=elapsed[0], details={"cut": self.cut, **why},
-                        measurement_loss=measurement_loss(problem.operator, image, problem.y))
-
-    def _choose_answers(self, problems: Sequence[Problem], results: list[Recovery],
-                        classical: Method, seed: int) -> None:
-        """Replace each image by the answer the held-out measurements prefer
-        (:mod:`gs.methods.answer`); its details say which and why."""
-        from gs.methods.answer import choose
-        from gs.solve.start import held_out
-
-        for problem, result in zip(problems, results):
-            held = held_out(problem.operator, self.settings.holdout, seed, problem.index)
-            if result.failure or held is None:
-                continue
-            with stopwatch() as elapsed:
-                image, why = choose(problem, result.image, classical, held, self.settings,
-                                    seed)
-            result.image = image
-            result.measurement_loss = measurement_loss(problem.operator, image, problem.y)
-            result.seconds += elapsed[0]
-            result.details.update(why)
 
     def _lasso_latents(self, problems: Sequence[Problem], seed: int) -> list[list[np.ndarray]]:
         """LassoInv: per problem, the latents whose image best explains the warm start's
@@ -213,8 +180,8 @@ class NoSurgery(Surgery):
     generator can do."""
 
     name: ClassVar[str] = "no-surgery"
+    default_rule: ClassVar[AnswerRule | None] = GENERATOR_IMAGE
 
     def __init__(self, artifact: Artifact, task: str = "cs",
                  settings: InversionSettings | None = None, **options: Any) -> None:
         super().__init__(artifact, task=task, settings=settings, cut=0, **options)
-        self.settings = self.settings.override(answer="generator")

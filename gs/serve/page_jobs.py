@@ -24,7 +24,9 @@ from gs.compare import column_label, comparison_picture
 from gs.errors import UserInputError
 from gs.io import encode_image, read_image, resize_image, write_image, write_json
 from gs.jobs import InversionJob, OperatorOptions, Problem, list_inputs, load_problems, run_job
+from gs.methods import Method
 from gs.methods.classical import classical_available
+from gs.methods.surgery import NoSurgery, Surgery
 from gs.metrics import psnr, ssim
 from gs.operators import SR_SCALES, get_task
 from gs.operators.cs import measurements_from_options
@@ -167,12 +169,18 @@ def columns(request: PageRequest, catalog: Catalog) -> list[Column]:
     return out
 
 
-def column_settings(column: Column, request: PageRequest) -> Any:
-    """The column artifact's recommended settings for the task, with the request's overrides;
-    no surgery shows the uncut generator's own image."""
+def column_method(column: Column, request: PageRequest) -> Method:
+    """The column's method: surgery on its artifact with the recommended settings for the
+    task and the request's overrides, or no surgery (the uncut generator's own image)."""
     settings = column.served.metadata.settings_for(request.task).override(
         steps=request.steps, restarts=request.restarts)
-    return settings.override(answer="generator") if column.key == "no_surgery" else settings
+    method = NoSurgery if column.key == "no_surgery" else Surgery
+    return method(column.served.artifact, task=request.task, settings=settings)
+
+
+def column_settings(column: Column, request: PageRequest) -> Any:
+    """The settings the column's method runs with."""
+    return column_method(column, request).settings
 
 
 def column_plan(request: PageRequest, catalog: Catalog) -> list[dict[str, Any]]:
@@ -304,6 +312,7 @@ def run_page_job(
         on_column(col.key)
         start = time.perf_counter()
         report = run_job(setup.jobs[col.key], col.served.artifact,
+                         method=column_method(col, request),
                          on_step=lambda event, key=col.key: on_step(key, event))
         entry = report.images[0]
         if entry.get("failure"):

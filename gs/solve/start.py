@@ -165,9 +165,11 @@ class StageTally:
                                                float(final_loss[row]), int(evaluations[row])))
         return chosen
 
-    def results(self, images: np.ndarray, latents: list[np.ndarray],
-                seconds: float) -> list[Recovery]:
-        """The results of the batch from its final images and latents (chosen rows)."""
+    def results(self, images: np.ndarray, latents: list[np.ndarray], seconds: float,
+                held: Sequence[np.ndarray | None] | None = None,
+                scores: np.ndarray | None = None) -> list[Recovery]:
+        """The results of the batch from its final images and latents (chosen rows), each
+        with its held-out mask (``held``) and held-out residual (``scores``, per image)."""
         return collect_results(images, latents, self.records, self.restart_choice,
                                self.restart_losses, self.evaluations, self.total_evaluations,
-                               seconds)
+                               seconds, held, scores)
