@@ -208,6 +208,12 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def quantize(image: np.ndarray) -> np.ndarray:
+    """(C, H, W) float in [0, 1] at 8 bits: float32, what an 8-bit file of ``image``
+    (:func:`write_image`) holds when :func:`read_image` reads it."""
+    return to_uint8(image).astype(np.float32) / 255.0
+
+
 def encode_image(image: np.ndarray, format: str = "PNG") -> bytes:
     """(C, H, W) float in [0, 1] → the bytes of an 8-bit image file (PIL ``format``)."""
     array = to_uint8(image).transpose(1, 2, 0)

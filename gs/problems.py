@@ -111,3 +111,14 @@ def simulated_problem(path: Path, index: int, image: np.ndarray, options: Operat
     operator = build_operator(options, image.shape, seed, index)
     y = simulate(image, operator, problem_rng(seed, index, Stream.NOISE))
     return Problem(path, index, operator, y, truth=image)
+
+
+def masked_problem(path: Path, index: int, observed: np.ndarray, keep: np.ndarray,
+                   options: OperatorOptions) -> Problem:
+    """An image observed through a mask (inpainting): the kept pixels ``keep`` (H, W) bool
+    of the observed (C, H, W) image in [0, 1]; the operator is the task's masked operator
+    built from ``keep`` (noise std ``options.noise_std``, 0 when None)."""
+    noise = 0.0 if options.noise_std is None else options.noise_std
+    masked = get_task(options.task).operator_class(options.operator)  # has from_mask
+    operator = masked.from_mask(keep, tuple(observed.shape), noise_std=noise)
+    return Problem(path, index, operator, operator.A(np.asarray(observed)[None])[0])

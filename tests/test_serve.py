@@ -22,7 +22,8 @@ from gs.jobs import OperatorOptions, Problem, simulated_problem
 from gs.metrics import psnr
 from gs.results import StepEvent
 from gs.serve.catalog import Catalog
-from gs.serve.page_jobs import PageRequest, check_request, classical_label, classical_recovery
+from gs.serve.page_jobs import classical_label
+from gs.serve.page_request import PageRequest, check_request
 from gs.serve.queue import Job, JobBoard
 from gs.weights import get_pretrained
 
@@ -69,6 +70,14 @@ def photo16(photo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("photo16") / "face.png"
     write_image(path, resize_image(read_image(photo), (16, 16)))
     return path
+
+
+def classical_recovery(problem: Problem, seed: int = 0) -> np.ndarray:
+    """The page's classical column: the registry's ``classical`` method of the task."""
+    from gs.methods import build_method
+
+    method = build_method("classical", task=problem.operator.task)
+    return method.solve([problem], seed=seed)[0].image
 
 
 def png(array: np.ndarray) -> bytes:
@@ -151,7 +160,8 @@ def test_job_streams_progress_and_matches_gs_invert(client, photo16, tiny_artifa
     result = seen[-1]["result"]
     assert [c["key"] for c in result["columns"]] == ["classical", "no_surgery", "surgery"]
     surgery = result["columns"][2]
-    assert surgery["answer"] == surgery["job"]["images"][0]["details"]["answer"]
+    assert surgery["answer"] == surgery["details"]["answer"]
+    assert surgery["settings"]["steps"] == 3 and result["columns"][0]["settings"] is not None
     assert result["columns"][1]["answer"] == "generator"  # no surgery: the generator alone
     files = {name: client.get(f"/api/jobs/{job_id}/files/{name}") for name in
              ("truth.png", "observation.png", "classical.png", "no_surgery.png", "surgery.png",

@@ -58,24 +58,24 @@ def server(tiny_artifacts, tmp_path_factory):
     from gs.serve import create_app
     from gs.serve.catalog import Catalog
 
-    solve = page_runner.run_job
+    solve = page_runner.solve_column
     gate = threading.Event()
     gate.set()
 
-    def paced(job, artifact, on_step, **options):
+    def paced(method, problem, seed, on_step):
         def step(event):
             assert gate.wait(120), "the test never opened the gate"
             time.sleep(STEP_PACE)
             on_step(event)
 
-        return solve(job, artifact, on_step=step, **options)
+        return solve(method, problem, seed, step)
 
     listed = os.environ.get("GS_UI_ARTIFACTS")
     paths = listed.split(",") if listed else [tiny_artifacts[1], tiny_artifacts[0]]
     root = tmp_path_factory.mktemp("serve") / "root"
     root.mkdir()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(page_runner, "run_job", paced)
+        patch.setattr(page_runner, "solve_column", paced)
         app = create_app(Catalog.load(paths), root=root)
         port = free_port()
         uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,

@@ -28,7 +28,7 @@ from gs.errors import UserInputError
 from gs.io import IMAGE_SUFFIXES, read_image, resize_image, write_image, write_npz
 from gs.jobs.request import InversionJob
 from gs.operators import get_task, operator_from_spec
-from gs.problems import Problem, build_operator, simulated_problem
+from gs.problems import Problem, build_operator, masked_problem, simulated_problem
 from gs.seeding import Stream, problem_rng
 
 MIN_TRUTH_SIDE = 8
@@ -146,10 +146,7 @@ def observed_problem(path: Path, index: int, job: InversionJob,
     if keep.shape != (h, w):
         raise UserInputError(f"must be {w}x{h} pixels like the artifact", field="mask",
                              value=mask)
-    noise = 0.0 if options.noise_std is None else options.noise_std
-    masked = get_task(options.task).operator_class(options.operator)  # has from_mask
-    operator = masked.from_mask(keep, image_shape, noise_std=noise)
-    return Problem(path, index, operator, operator.A(observed[None])[0])
+    return masked_problem(path, index, observed, keep, options)
 
 
 def mask_path(job: InversionJob, path: Path) -> Path:

@@ -47,15 +47,14 @@ import gs.io
 from gs.errors import UserInputError
 from gs.operators import get_task
 from gs.serve.catalog import Catalog
-from gs.serve.page_jobs import (
+from gs.serve.page_jobs import column_plan, preview
+from gs.serve.page_request import (
     MAX_RESTARTS,
     MAX_STEPS,
     MIN_MEASUREMENTS,
     PAGE_TASKS,
     PageRequest,
     check_request,
-    column_plan,
-    preview,
 )
 from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound, QueueFull
 
@@ -232,7 +231,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
         _, folder = board.new_folder(prefix="preview-")
         try:
             page_request, upload, mask, _ = await read_inputs(request, folder)
-            shown = await run_in_threadpool(preview, folder, page_request, catalog, upload, mask)
+            shown = await run_in_threadpool(preview, page_request, catalog, upload, mask)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return {"image_shape": shown["image_shape"], "observation": shown["observation"],
@@ -332,14 +331,9 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
 
 def _job_files(job: Job) -> dict[str, Path]:
     """The files ``job`` has now, by the name the API gives them."""
-    files = {name: job.folder / name for name in JOB_FILES}
-    if job.result is not None:
-        for column in job.result["columns"]:
-            report = column["job"]
-            files[f"{column['key']}.png"] = (job.folder / f"{column['key']}.png" if report is None
-                                             else Path(report["images"][0]["output"]))
-    return {name: path for name, path in files.items()
-            if job.folder in path.parents and path.is_file()}
+    names = [*JOB_FILES, *(f"{column['key']}.png" for column in job.plan)]
+    files = {name: job.folder / name for name in names}
+    return {name: path for name, path in files.items() if path.is_file()}
 
 
 def _data_url(png: bytes) -> str:

@@ -23,7 +23,8 @@ import numpy as np
 from gs.errors import UserInputError
 from gs.io import encode_image
 from gs.serve.catalog import Catalog
-from gs.serve.page_jobs import PageRequest, columns, run_page_job
+from gs.serve.page_jobs import columns, run_page_job
+from gs.serve.page_request import PageRequest
 
 log = logging.getLogger("gs.serve")
 
@@ -214,7 +215,8 @@ class JobBoard:
                 return
             if job.status != "queued":
                 continue
-            used = sorted({col.served.id for col in columns(job.request, self.catalog)})
+            used = sorted({col.served.id for col in columns(job.request, self.catalog)
+                           if col.served is not None})
             locks = [self.locks[key] for key in used]
             for lock in locks:
                 lock.acquire()

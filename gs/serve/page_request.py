@@ -1,0 +1,107 @@
+"""What a client asks of a page job: the form's fields, their ranges and the checks made
+before a job is queued."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gs.errors import UserInputError
+from gs.operators import SR_SCALES, get_task
+from gs.operators.cs import measurements_from_options
+from gs.problems import OperatorOptions
+from gs.serve.catalog import Catalog
+
+#: The tasks the page offers (the registry's ``raw`` identity task has nothing to show).
+PAGE_TASKS = ("cs", "inpaint", "sr", "denoise", "deblur")
+#: Upper bounds a request may ask for (a public page must not book the CPU for hours).
+MAX_STEPS = 500
+MAX_RESTARTS = 8
+#: Fewest measured values a CS or random-inpainting request may ask for: below this the
+#: result says nothing about the method.
+MIN_MEASUREMENTS = 16
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a client asks for; field names are the API's form fields.
+
+    Attributes:
+        artifact: id of a served artifact (``GET /api/artifacts``).
+        task: ``cs``, ``inpaint``, ``sr``, ``denoise`` or ``deblur`` (the Gaussian
+            kernel of σ 1.5 px, noise 0.01: the task's defaults).
+        ratio: CS measurement ratio m/n in (0, 1]; m = round(ratio · n) must be at
+            least :data:`MIN_MEASUREMENTS`.
+        keep: inpainting without a painted mask: fraction of random pixels kept.
+        scale: super-resolution factor 2, 4 or 8.
+        noise_std: measurement noise std (None: the task's default).
+        seed: draws the operator, the noise and the initial latents.
+        steps, restarts: overrides of the artifact's recommended settings.
+        compare: also run the no-surgery (c = 0) artifact when one is served.
+        classical: also recover with the task's classical answer (:mod:`gs.methods.classical`).
+    """
+
+    artifact: str
+    task: str = "cs"
+    ratio: float = 0.1
+    keep: float = 0.1
+    scale: int = 4
+    noise_std: float | None = None
+    seed: int = 0
+    steps: int | None = None
+    restarts: int | None = None
+    compare: bool = True
+    classical: bool = True
+
+    def __post_init__(self) -> None:
+        if self.task not in PAGE_TASKS:
+            raise UserInputError(f"task must be one of {', '.join(PAGE_TASKS)}, "
+                                 f"got {self.task!r}")
+        if self.seed < 0:
+            raise UserInputError(f"seed must be non-negative, got {self.seed}")
+        for name in ("ratio", "keep"):
+            if not 0 < getattr(self, name) <= 1:
+                raise UserInputError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.scale not in SR_SCALES:
+            raise UserInputError(f"scale must be one of {', '.join(map(str, SR_SCALES))}, "
+                                 f"got {self.scale}")
+        if self.noise_std is not None and not 0 <= self.noise_std <= 1:
+            raise UserInputError(f"noise_std must be in [0, 1], got {self.noise_std}")
+        for name, top in (("steps", MAX_STEPS), ("restarts", MAX_RESTARTS)):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= top:
+                raise UserInputError(f"{name} must be between 1 and {top}, got {value}")
+
+    def options(self) -> OperatorOptions:
+        """The forward model's options, as ``gs-invert`` flags would give them."""
+        given = {"ratio": self.ratio, "keep": self.keep, "scale": self.scale,
+                 "noise_std": self.noise_std}
+        reads = get_task(self.task).options
+        return OperatorOptions(task=self.task, **{k: v for k, v in given.items() if k in reads})
+
+
+def _ceil_2_digits(value: float) -> float:
+    """``value`` rounded up to two significant digits (a bound that still holds when shown)."""
+    unit = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return math.ceil(value / unit - 1e-9) * unit
+
+
+def check_request(request: PageRequest, catalog: Catalog, painted: bool = False) -> None:
+    """Refuse a request for an unknown artifact or for fewer than MIN_MEASUREMENTS values
+    (``painted``: the inpainting mask comes with the request, so ``keep`` is unused)."""
+    c, h, w = catalog.get(request.artifact).metadata.image_shape
+    if request.task == "cs":
+        n = c * h * w
+        m = measurements_from_options({"ratio": request.ratio}, n)
+        if m < MIN_MEASUREMENTS:
+            raise UserInputError(
+                f"ratio {request.ratio:g} gives {m} of the {n} values of this artifact's "
+                f"images; at least {MIN_MEASUREMENTS} measurements are needed (ratio ≥ "
+                f"{_ceil_2_digits(MIN_MEASUREMENTS / n):g})")
+    if request.task == "inpaint" and not painted:
+        kept = max(1, round(request.keep * h * w))  # as the random mask draws it
+        if kept * c < MIN_MEASUREMENTS:
+            raise UserInputError(
+                f"keep {request.keep:g} keeps {kept} of the {h * w} pixels of this artifact's "
+                f"images; at least {math.ceil(MIN_MEASUREMENTS / c)} are needed (keep ≥ "
+                f"{_ceil_2_digits(math.ceil(MIN_MEASUREMENTS / c) / (h * w)):g})")
