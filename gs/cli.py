@@ -7,7 +7,7 @@ Exit codes: see :mod:`gs.clitools` (3 = some images failed).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,17 @@ from gs.clitools import EXIT_SOME_FAILED, interruptible, task_options, user_erro
 from gs.compare import column_label, comparison_job, comparison_paths, write_comparisons
 from gs.errors import UserInputError
 from gs.io import check_writable
-from gs.jobs import InversionJob, JobReport, OperatorOptions, prepare_job, run_job
+from gs.jobs import (
+    InversionJob,
+    JobReport,
+    OperatorOptions,
+    PreparedJob,
+    method_settings,
+    prepare_job,
+    run_job,
+)
 from gs.latent import InitSpec
-from gs.methods import build_method
+from gs.methods import Method, build_method
 from gs.methods.answer import GENERATOR_IMAGE
 from gs.methods.classical import classical_available, classical_name
 from gs.methods.surgery import Surgery
@@ -192,25 +200,34 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
 
         result = run_job(job, loaded, progress=progress)
         if compared is not None:
-            other_job, (other, own), classical = compared
-            columns = [(column_label(other.metadata.cut), run_job(other_job, other,
-                                                                  method=own)),
-                       (column_label(loaded.metadata.cut), result)]
-            if classical is not None:
-                label, classical_job, method = classical
-                shape = tuple(loaded.metadata.image_shape)
-                columns.insert(0, (label, run_job(classical_job, method=method,
-                                                  image_shape=shape)))
-            for picture in write_comparisons(job, tuple(loaded.metadata.image_shape), columns):
+            shape = tuple(loaded.metadata.image_shape)
+            columns = [(col.label, run_job(col.job, col.artifact, method=col.method,
+                                           image_shape=shape, prepared=col.prepared))
+                       for col in compared]
+            columns.append((column_label(loaded.metadata.cut), result))
+            for picture in write_comparisons(job, shape, columns):
                 click.echo(f"comparison -> {picture}", err=True)
     _finish(result)
 
 
-def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict) -> tuple:
-    """The ``--compare`` jobs, every output checked before any work: the other artifact's
-    (its generator's own image, from its recommended settings with the same overrides,
-    into ``compare/``) and the task's classical answer (into ``classical/``; None where
-    the task has none), as (label, job, method)."""
+@dataclass(frozen=True)
+class _Compared:
+    """A ``--compare`` column: its caption, its job (prepared: outputs checked), and the
+    method and artifact (None: no generator) that recover it."""
+
+    label: str
+    job: InversionJob
+    prepared: PreparedJob
+    method: Method
+    artifact: Artifact | None
+
+
+def _comparison(job: InversionJob, loaded: Artifact, path: Path,
+                overrides: dict) -> list[_Compared]:
+    """The ``--compare`` columns in picture order, every output checked before any work:
+    the task's classical answer (into ``classical/``, where the task has one) and the
+    other artifact's generator's own image (from its recommended settings with the same
+    overrides, into ``compare/``)."""
     try:
         other = load(path, loaded.device)
     except UserInputError as exc:
@@ -227,17 +244,19 @@ def _comparison(job: InversionJob, loaded: Artifact, path: Path, overrides: dict
                   settings=other.metadata.settings_for(job.operator.task).with_user_changes(
                       **overrides))
     other_job = comparison_job(job, path, own.settings)
-    prepare_job(other_job, own.settings.to_json())
-    classical = None
+    columns = [_Compared(column_label(other.metadata.cut), other_job,
+                         prepare_job(other_job, method_settings(own)), own, other)]
     if classical_available(job.operator.task):
         method = build_method("classical", task=job.operator.task)
         classical_job = replace(other_job, artifact=None, settings=None,
                                 output_dir=job.output_dir / "classical")
-        prepare_job(classical_job, method.settings.to_json())
-        classical = (f"classical: {classical_name(job.operator.task)}", classical_job, method)
+        columns.insert(0, _Compared(f"classical: {classical_name(job.operator.task)}",
+                                    classical_job, prepare_job(classical_job,
+                                                               method_settings(method)),
+                                    method, None))
     for picture in comparison_paths(job):
         check_writable(picture, job.overwrite, "compare")
-    return other_job, (other, own), classical
+    return columns
 
 
 def _finish(report: JobReport) -> None:

@@ -22,7 +22,14 @@ from gs.jobs.inputs import (
     observed_problem,
     read_truth,
 )
-from gs.jobs.report import JobReport, PreparedJob, new_report, prepare_job, report_entry
+from gs.jobs.report import (
+    JobReport,
+    PreparedJob,
+    method_settings,
+    new_report,
+    prepare_job,
+    report_entry,
+)
 from gs.jobs.request import InversionJob
 from gs.jobs.run import ProgressCallback, run_job, solve_problems, surgery_for
 from gs.problems import OperatorOptions, Problem, build_operator, simulated_problem
@@ -30,7 +37,8 @@ from gs.problems import OperatorOptions, Problem, build_operator, simulated_prob
 __all__ = [
     "MEASUREMENT_SUFFIX", "MIN_TRUTH_SIDE", "InversionJob", "JobInput", "JobReport",
     "OperatorOptions", "PreparedJob", "Problem", "ProgressCallback", "build_operator",
-    "expand_images", "list_inputs", "load_problems", "measurement_path", "new_report",
+    "expand_images", "list_inputs", "load_problems", "measurement_path", "method_settings",
+    "new_report",
     "observed_problem", "prepare_job", "read_truth", "report_entry", "run_job",
     "simulated_problem", "solve_problems", "surgery_for",
 ]

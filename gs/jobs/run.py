@@ -9,7 +9,14 @@ from typing import Any
 from gs.artifacts import Artifact, load
 from gs.io import write_image, write_json
 from gs.jobs.inputs import load_problems, measurement_path, save_measurements, saves_measurements
-from gs.jobs.report import JobReport, method_settings, new_report, prepare_job, report_entry
+from gs.jobs.report import (
+    JobReport,
+    PreparedJob,
+    method_settings,
+    new_report,
+    prepare_job,
+    report_entry,
+)
 from gs.jobs.request import InversionJob
 from gs.problems import Problem
 from gs.results import result_failure
@@ -69,6 +76,7 @@ def run_job(
     image_shape: tuple[int, int, int] | None = None,
     progress: ProgressCallback | None = None,
     on_step: Callable[..., Any] | None = None,
+    prepared: PreparedJob | None = None,
 ) -> JobReport:
     """Recover every image of ``job``; write its outputs and report as each image ends.
 
@@ -84,6 +92,8 @@ def run_job(
             an exception raised there stops the job (an app's cancel button), with
             every finished image written and recorded.
         on_step: passed to the method (surgery reports every optimisation step).
+        prepared: what :func:`prepare_job` returned for this job and method, where the
+            caller checked the outputs before other work; None prepares it here.
 
     Returns:
         The report; ``report.failed`` lists images no restart could recover.
@@ -97,7 +107,8 @@ def run_job(
     if method is None:
         method = surgery_for(job, artifact)
     shape = tuple(artifact.metadata.image_shape) if image_shape is None else tuple(image_shape)
-    prepared = prepare_job(job, method_settings(method))
+    if prepared is None:
+        prepared = prepare_job(job, method_settings(method))
     problems = load_problems(job, shape, prepared.todo)
     report = new_report(job, method)
     entries = dict(prepared.done)
