@@ -31,7 +31,7 @@ held-out entries are the engine's own, returned with each inversion's result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,40 +95,41 @@ class AnswerRule:
             return None
         return build_method("classical", task=task)
 
-    def skips_inversion(self, classical: Method | None) -> bool:
-        """Whether the answer is the classical one whatever a fit gives (no inversion)."""
-        return classical is not None and self.answer == "classical"
+    def answers(self, problems: Sequence[Problem], fit: Callable[[], list[Recovery]],
+                seed: int, details: dict[str, Any]) -> list[Recovery]:
+        """The answer to every problem: the classical one without calling ``fit``
+        (``answer = "classical"``), or the generator's images ``fit()`` returns (one
+        :class:`Recovery` per problem, each with its held-out entries), each replaced,
+        with ``answer = "held_out"``, by the answer those entries prefer. Every result's
+        details start with ``details`` and say which answer it is and why."""
+        classical = self.classical_method(problems[0].operator.task)
+        if classical is not None and self.answer == "classical":
+            return [self._classical(problem, classical, seed, details) for problem in problems]
+        results = fit()
+        for result in results:
+            result.details = {**details, "answer": "generator"}
+        if classical is not None and self.answer == "held_out":
+            for problem, result in zip(problems, results):
+                if result.failure is None and result.held_out is not None:
+                    self._choose(problem, result, classical, seed)
+        return results
 
-    def classical_answers(self, problems: Sequence[Problem], classical: Method, seed: int,
-                          details: dict[str, Any]) -> list[Recovery]:
-        """The classical answer of every problem (``answer = "classical"``), each with
-        ``details`` and why."""
-        out = []
-        for problem in problems:
-            with stopwatch() as elapsed:
-                image, why = classical_answer(problem, classical, seed)
-            out.append(Recovery(image=image, seconds=elapsed[0], details={**details, **why},
-                                measurement_loss=measurement_loss(problem.operator, image,
-                                                                  problem.y)))
-        return out
+    def _classical(self, problem: Problem, classical: Method, seed: int,
+                   details: dict[str, Any]) -> Recovery:
+        with stopwatch() as elapsed:
+            image, why = classical_answer(problem, classical, seed)
+        return Recovery(image=image, seconds=elapsed[0], details={**details, **why},
+                        measurement_loss=measurement_loss(problem.operator, image, problem.y))
 
-    def choose_answers(self, problems: Sequence[Problem], results: list[Recovery],
-                       classical: Method | None, seed: int) -> None:
-        """With ``answer = "held_out"``, replace each fitted image by the answer its
-        held-out entries (``result.held_out``, the engine's) prefer; its details say
-        which and why. Failed fits and images with nothing held out stay as they are."""
-        if classical is None or self.answer != "held_out":
-            return
-        for problem, result in zip(problems, results):
-            if result.failure or result.held_out is None:
-                continue
-            with stopwatch() as elapsed:
-                image, why = choose(problem, result.image, classical, result.held_out, self,
-                                    seed)
-            result.image = image
-            result.measurement_loss = measurement_loss(problem.operator, image, problem.y)
-            result.seconds += elapsed[0]
-            result.details.update(why)
+    def _choose(self, problem: Problem, result: Recovery, classical: Method,
+                seed: int) -> None:
+        """Replace ``result``'s image by the answer its held-out entries prefer."""
+        with stopwatch() as elapsed:
+            image, why = choose(problem, result.image, classical, result.held_out, self, seed)
+        result.image = image
+        result.measurement_loss = measurement_loss(problem.operator, image, problem.y)
+        result.seconds += elapsed[0]
+        result.details.update(why)
 
 
 #: The rule of methods that show what the generator itself recovers.

@@ -137,28 +137,26 @@ class Surgery(Method):
               on_step: StepCallback | None = None) -> list[Recovery]:
         """Invert every problem in one batch (each image with all its restarts), then
         return the answer this method's rule (``self.rule``) chooses."""
+        check_problems(problems)
+        return self.rule.answers(problems, lambda: self._fit(problems, seed, on_step), seed,
+                                 {"cut": self.cut})
+
+    def _fit(self, problems: Sequence[Problem], seed: int,
+             on_step: StepCallback | None) -> list[Recovery]:
+        """The generator's image of every problem (:func:`gs.invert.invert`)."""
         from gs.invert import invert
 
-        check_problems(problems)
-        classical = self.rule.classical_method(problems[0].operator.task)
-        if self.rule.skips_inversion(classical):
-            return self.rule.classical_answers(problems, classical, seed, {"cut": self.cut})
         operators = [p.operator for p in problems]
         ys = [p.y for p in problems]
         indices = [p.index for p in problems]
         if self.init == "lasso":
-            results = invert(self.artifact, operators, ys, self.settings.override(restarts=1),
-                             seed=seed, image_indices=indices,
-                             initial=self._lasso_latents(problems, seed), on_step=on_step)
-        else:
-            results = invert(self.artifact, operators, ys, self.settings, seed=seed,
-                             image_indices=indices,
-                             init=self.init if isinstance(self.init, InitSpec) else None,
-                             on_step=on_step)
-        for result in results:
-            result.details = {"cut": self.cut, "answer": "generator"}
-        self.rule.choose_answers(problems, results, classical, seed)
-        return results
+            return invert(self.artifact, operators, ys, self.settings.override(restarts=1),
+                          seed=seed, image_indices=indices,
+                          initial=self._lasso_latents(problems, seed), on_step=on_step)
+        return invert(self.artifact, operators, ys, self.settings, seed=seed,
+                      image_indices=indices,
+                      init=self.init if isinstance(self.init, InitSpec) else None,
+                      on_step=on_step)
 
     def _lasso_latents(self, problems: Sequence[Problem], seed: int) -> list[list[np.ndarray]]:
         """LassoInv: per problem, the latents whose image best explains the warm start's
