@@ -22,13 +22,11 @@ call in the OpenAPI schema at ``/openapi.json``):
 from __future__ import annotations
 
 import base64
-import io
 import json
 import shutil
 import tempfile
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +39,18 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 import gs.io
 from gs.errors import UserInputError
 from gs.operators import get_task
 from gs.serve.catalog import Catalog
+from gs.serve.forms import (
+    UploadTooLarge,
+    form_body,
+    read_form,
+    request_from_form,
+    save_image,
+)
 from gs.serve.page_jobs import column_plan, preview
 from gs.serve.page_request import (
     MAX_RESTARTS,
@@ -66,10 +70,6 @@ RETRY_AFTER_S = 10
 #: Seconds an event stream waits for a change before it sends a keep-alive comment
 #: (and notices a client that has gone).
 KEEPALIVE_S = 5.0
-
-
-class UploadTooLarge(UserInputError):
-    """The request body is over the server's upload limit."""
 
 
 class ErrorBody(BaseModel):
@@ -92,12 +92,6 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """FastAPI ``responses=`` entries for ``codes`` (500 is always possible)."""
     return {code: {"model": ErrorBody, "description": ERROR_MEANINGS[code]}
             for code in sorted({*codes, 500})}
-
-
-class _InMemoryParser(MultiPartParser):
-    """Starlette's multipart parser, keeping files in memory (the body is size-capped)."""
-
-    spool_max_size = 1 << 62
 
 
 def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float = 10.0,
@@ -188,8 +182,8 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
     async def read_inputs(request: Request, folder: Path) -> tuple[PageRequest, Path, Path | None,
                                                                    str]:
         """The form of a job or preview, its photo and mask written into ``folder``."""
-        form = await _read_form(request, max_bytes, max_upload_mb)
-        page_request = _page_request(form)
+        form = await read_form(request, max_bytes, max_upload_mb)
+        page_request = request_from_form(form)
         mask = form.get("mask")
         painted = isinstance(mask, UploadFile) and bool(mask.filename)
         check_request(page_request, catalog, painted=painted)
@@ -203,7 +197,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
             raise UserInputError("give either image (an uploaded photo) or example (a name), "
                                  "not both")
         if has_image:
-            _save_image(await image.read(), upload, "image")
+            save_image(await image.read(), upload, "image")
             source = "uploaded photo"
         elif chosen:
             name = str(chosen)
@@ -219,11 +213,11 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
             if get_task(page_request.task).observation != "masked":
                 raise UserInputError("mask is only used by the inpaint task")
             mask_path = folder / "mask_upload"
-            _save_image(await mask.read(), mask_path, "mask")
+            save_image(await mask.read(), mask_path, "mask")
         return page_request, upload, mask_path, source
 
     @app.post("/api/preview", responses=errors(400, 413),
-              openapi_extra={"requestBody": _form_body(sorted(examples))})
+              openapi_extra={"requestBody": form_body(sorted(examples))})
     async def preview_job(request: Request) -> dict[str, Any]:
         """What a job with this form would start from, without running it: ``image_shape``,
         ``observation`` (its caption) and ``images`` (``truth``: the photo centre-cropped
@@ -240,7 +234,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
 
     @app.post("/api/jobs", status_code=202, responses={
         202: {"description": "the job, as GET /api/jobs/{job_id} returns it"},
-        **errors(400, 413, 429)}, openapi_extra={"requestBody": _form_body(sorted(examples))})
+        **errors(400, 413, 429)}, openapi_extra={"requestBody": form_body(sorted(examples))})
     async def submit(request: Request) -> JSONResponse:
         """Queue a job; follow it with ``/api/jobs/{job_id}`` or its ``/events``."""
         job_id, folder = board.new_folder()
@@ -338,114 +332,3 @@ def _job_files(job: Job) -> dict[str, Path]:
 
 def _data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def _form_body(examples: list[str]) -> dict[str, Any]:
-    """The OpenAPI description of a job's form (the handlers read it themselves)."""
-    types = {"str": {"type": "string"}, "int": {"type": "integer"},
-             "float": {"type": "number"}, "bool": {"type": "boolean"}}
-    properties: dict[str, Any] = {
-        "image": {"type": "string", "format": "binary", "description": "the photo"},
-        "example": {"type": "string", "enum": examples,
-                    "description": "an example photo instead of image"},
-        "mask": {"type": "string", "format": "binary",
-                 "description": "inpaint: white = kept pixel, black = missing"},
-    }
-    for spec in fields(PageRequest):
-        entry = dict(types[str(spec.type).split(" ")[0]])
-        if spec.default is not MISSING and spec.default is not None:
-            entry["default"] = spec.default
-        properties[spec.name] = entry
-    properties["task"]["enum"] = list(PAGE_TASKS)
-    schema = {"type": "object", "required": ["artifact"], "properties": properties}
-    return {"required": True, "content": {"multipart/form-data": {"schema": schema},
-                                          "application/x-www-form-urlencoded": {"schema": schema}}}
-
-
-async def _read_form(request: Request, max_bytes: int, limit_mb: float) -> Any:
-    """The form, refusing bodies over ``max_bytes`` (``limit_mb`` MiB) before and while reading."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise UploadTooLarge(f"the upload is {int(declared) / 1024 / 1024:.3g} MB; this server "
-                             f"accepts at most {limit_mb:g} MB")
-    content_type = request.headers.get("content-type", "")
-    multipart = content_type.startswith("multipart/form-data")
-    if not multipart and not content_type.startswith("application/x-www-form-urlencoded"):
-        raise UserInputError(f"{request.url.path} takes a multipart/form-data form "
-                             f"(image, task, ...)")
-
-    async def capped() -> AsyncGenerator[bytes, None]:
-        total = 0
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > max_bytes:
-                raise UploadTooLarge(f"the upload is over {limit_mb:g} MB, the most this "
-                                     f"server accepts")
-            yield chunk
-
-    if not multipart:
-        return await FormParser(request.headers, capped()).parse()
-    parser = _InMemoryParser(request.headers, capped(), max_files=2, max_fields=32,
-                             max_part_size=64 * 1024)
-    try:
-        return await parser.parse()
-    except MultiPartException as exc:
-        raise UserInputError(f"the form could not be read: {exc.message}") from None
-
-
-#: How a value of each field type is described when it cannot be read.
-_EXPECTED = {"bool": "true or false", "int": "an integer", "float": "a number"}
-
-
-def _page_request(form: Any) -> PageRequest:
-    """Form fields → :class:`PageRequest`, each value converted to its field's type."""
-    values: dict[str, Any] = {}
-    for spec in fields(PageRequest):
-        raw = form.get(spec.name)
-        if isinstance(raw, UploadFile):
-            raise UserInputError(f"{spec.name} must be a text field, not a file")
-        if raw is None or str(raw).strip() == "":
-            continue
-        text = str(raw).strip()
-        kind = str(spec.type).split(" ")[0]
-        try:
-            if kind == "bool":
-                if text.lower() not in ("true", "false", "1", "0", "on", "off"):
-                    raise ValueError
-                values[spec.name] = text.lower() in ("true", "1", "on")
-            elif kind == "int":
-                values[spec.name] = int(text)
-            elif kind == "float":
-                value = float(text)
-                if value != value or value in (float("inf"), float("-inf")):
-                    raise ValueError
-                values[spec.name] = value
-            else:
-                values[spec.name] = text
-        except ValueError:
-            raise UserInputError(f"{spec.name} must be {_EXPECTED[kind]}, got {text!r}") from None
-    if "artifact" not in values:
-        raise UserInputError("artifact: choose one of the served artifacts (GET /api/artifacts)")
-    return PageRequest(**values)
-
-
-def _save_image(data: bytes, path: Path, field_name: str) -> None:
-    """Check that ``data`` is a decodable image of sane size, then write it to ``path``."""
-    from PIL import Image
-
-    if not data:
-        raise UserInputError(f"{field_name}: the uploaded file is empty")
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            if width * height > gs.io.MAX_IMAGE_PIXELS:
-                raise UserInputError(
-                    f"{field_name}: the photo is {width}x{height} pixels; at most "
-                    f"{gs.io.MAX_IMAGE_PIXELS:,} pixels are accepted")
-            img.load()
-    except UserInputError:
-        raise
-    except Exception:
-        raise UserInputError(f"{field_name}: the uploaded file is not an image "
-                             f"(png, jpg, webp...)") from None
-    gs.io.atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite=True, field=field_name)
