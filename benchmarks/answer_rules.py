@@ -94,7 +94,7 @@ def stored(store: Path, label: str, holdout: float, seed: int, files: list[Path]
 def rule_grid(problem, truth: np.ndarray, generated: np.ndarray, held: np.ndarray,
               classical, seed: int) -> dict:
     """Every (blend, top weight, margin, z) rule's pick and PSNR on one image."""
-    fit_classical = classical.inner.answer_without(problem, held)
+    fit_classical = classical.answer_without(problem, held)
     full = classical.solve([problem], seed=seed)[0].image
     out = {"classical": psnr(answer._finish(problem, full, "classical", 0.0, "", {})[0], truth)}
     for kind, weights in (("convex", _EIGHTHS), ("detail", (0.25, 0.5, 0.75, 1.0))):
