@@ -27,7 +27,7 @@ import numpy as np
 from gs.artifacts import Artifact
 from gs.latent import InitSpec
 from gs.operators import Operator
-from gs.results import Recovery, StepEvent
+from gs.results import Recovery, StepEvent, best_restarts, step_event
 from gs.settings import InversionSettings
 from gs.solve.adam import BatchedAdam
 from gs.solve.arrays import as_numpy
@@ -61,9 +61,9 @@ def screen_restarts(after: int, rows_per_image: int, step: int, loss: np.ndarray
     its image's lowest loss (a loss that overflowed to NaN never leads); none otherwise."""
     if not after or step != after or rows_per_image == 1:
         return np.zeros(loss.shape, dtype=bool)
-    per_image = np.nan_to_num(loss.reshape(-1, rows_per_image).astype(np.float64), nan=np.inf)
-    losing = np.ones(per_image.shape, dtype=bool)
-    losing[np.arange(per_image.shape[0]), per_image.argmin(axis=1)] = False
+    best, _ = best_restarts(loss, rows_per_image)
+    losing = np.ones((best.size, rows_per_image), dtype=bool)
+    losing[np.arange(best.size), best] = False
     return losing.reshape(-1)
 
 
@@ -74,26 +74,19 @@ def _step_hook(objective: MeasurementObjective, stage: int, cut: int, settings: 
     screened = np.zeros(n_images * rows_per_image, dtype=bool)
     steps = planned_steps(settings)
 
-    def best_per_image(values: np.ndarray) -> np.ndarray:
-        live = np.where(screened | np.isnan(values), np.inf, values.astype(np.float64))
-        return live.reshape(n_images, rows_per_image).min(axis=1)
-
     def hook(step: int, loss: Any, score: Any, stopped: Any, points: Callable[[], Any]) -> Any:
         losses = as_numpy(loss)
         stop = screen_restarts(settings.keep_restarts_after, rows_per_image, step, losses)
         screened[:] |= stop
         if on_step is not None:
-            lowest = best_per_image(losses)
-            masked = np.where(screened | np.isnan(losses), np.inf, losses.astype(np.float64))
-            rows = np.arange(n_images) * rows_per_image + masked.reshape(
-                n_images, rows_per_image).argmin(axis=1)
 
-            def current() -> np.ndarray:
+            def render(rows: np.ndarray) -> np.ndarray:
                 chosen = points()[objective.artifact.asarray(rows)]
                 return as_numpy(objective.xp.clip(objective.images(chosen), 0, 1))
 
-            scores = best_per_image(as_numpy(score)) if settings.holdout > 0 else None
-            on_step(StepEvent(stage, cut, step, steps, lowest, current, scores))
+            on_step(step_event(stage, cut, step, steps, losses, rows_per_image, render,
+                               scores=as_numpy(score) if settings.holdout > 0 else None,
+                               excluded=screened.copy()))
         return objective.artifact.asarray(stop)
 
     return hook

@@ -1,5 +1,5 @@
-"""The one result type of every recovery method, progress events and the held-out mask
-(no torch)."""
+"""The one result type of every recovery method, progress events, the choice of the best
+restart and the held-out mask (no torch)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,56 @@ class StepEvent:
     restart: int | None = None
     restarts: int | None = None
     stages: int | None = None
+
+
+def best_restarts(values: Any, rows_per_image: int | None = None, *,
+                  excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's best row: the lowest of its ``rows_per_image`` consecutive values.
+
+    Args:
+        values: (images · rows_per_image,) losses or scores, any real dtype.
+        rows_per_image: restarts per image; None: all values are one image's.
+        excluded: (images · rows_per_image,) bool, rows that may not win (screened away).
+
+    Returns:
+        ``(best, lowest)``: (images,) int64, the index of each image's best row among its
+        own, and (images,) float64, its value. A NaN (a restart whose loss overflowed)
+        never wins over a number, infinite or not, and an excluded row wins only where
+        every row of its image is excluded or NaN; its value is then reported as ``inf``.
+    """
+    flat = np.asarray(values, dtype=np.float64).reshape(-1)
+    per_image = flat.reshape(-1, flat.size if rows_per_image is None else rows_per_image)
+    # nan -> inf and inf -> the largest float: numbers < inf < NaN, as "never wins" says
+    rank = np.nan_to_num(per_image, nan=np.inf)
+    if excluded is not None:
+        rank = np.where(np.asarray(excluded).reshape(per_image.shape), np.inf, rank)
+    best = rank.argmin(axis=1)
+    at = np.arange(per_image.shape[0]), best
+    return best, np.where(np.isinf(rank[at]), np.inf, per_image[at])
+
+
+def choose_restart(losses: Any) -> int:
+    """Index of the restart with the lowest loss of one image (NaN never wins)."""
+    return int(best_restarts(losses)[0][0])
+
+
+def step_event(stage: int, cut: int, step: int, steps: int, losses: Any, rows_per_image: int,
+               render: Callable[[np.ndarray], np.ndarray], *, scores: Any = None,
+               excluded: np.ndarray | None = None, **about: Any) -> StepEvent:
+    """The :class:`StepEvent` after a step whose rows (images · rows_per_image) had
+    ``losses`` (and held-out ``scores``, or None).
+
+    Each image reports its best row's loss and its lowest score among the rows not
+    ``excluded`` (:func:`best_restarts`); ``current`` calls ``render(rows)`` with those
+    rows' indices (images,) for their images (images, C, H, W) float32 in [0, 1], only
+    when asked. ``about``: the other fields of :class:`StepEvent` (``image``,
+    ``restart``, ``restarts``, ``stages``).
+    """
+    best, lowest = best_restarts(losses, rows_per_image, excluded=excluded)
+    rows = np.arange(best.size) * rows_per_image + best
+    score = None if scores is None else best_restarts(scores, rows_per_image,
+                                                      excluded=excluded)[1]
+    return StepEvent(stage, cut, step, steps, lowest, lambda: render(rows), score, **about)
 
 
 @dataclass

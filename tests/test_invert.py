@@ -251,6 +251,25 @@ def test_restart_screening_never_keeps_a_diverged_restart():
     assert not screen_restarts(1, 1, 1, losses).any()
 
 
+def test_one_best_restart_rule_for_the_engine_and_the_baselines():
+    from gs.methods.base import choose_restart as baseline_choice
+    from gs.results import best_restarts, choose_restart
+
+    # NaN never wins over a number, infinite or not; an excluded row wins only where
+    # nothing else is left, and its value then reads inf.
+    values = np.array([np.nan, np.inf, 2.0, np.nan, np.inf, 5.0, np.nan, 1.0, np.nan])
+    best, lowest = best_restarts(values, 3)
+    np.testing.assert_array_equal(best, [2, 2, 1])
+    np.testing.assert_array_equal(lowest, [2.0, 5.0, 1.0])
+    best, lowest = best_restarts(values, 3, excluded=np.arange(9) % 3 == 2)
+    np.testing.assert_array_equal(best, [1, 1, 1])
+    np.testing.assert_array_equal(lowest, [np.inf, np.inf, 1.0])
+    best, lowest = best_restarts([np.nan, 1.0], 2, excluded=np.array([False, True]))
+    assert best[0] == 0 and lowest[0] == np.inf
+    assert choose_restart([np.nan, np.inf, 3.0]) == 2 == baseline_choice([np.nan, np.inf, 3.0])
+    assert choose_restart([np.nan, np.inf]) == 1
+
+
 def test_step_events_report_the_heldout_score_the_stop_judges(tiny_artifacts):
     art = gs_artifact.load(tiny_artifacts[1])
     truth = in_range_image(art, seed=3)

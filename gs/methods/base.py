@@ -19,7 +19,7 @@ import numpy as np
 
 from gs.operators import Operator
 from gs.problems import Problem
-from gs.results import Recovery, StepEvent
+from gs.results import Recovery, StepEvent, choose_restart
 
 #: What a method needs besides the measurements.
 PRIORS = ("none", "artifact", "generator")
@@ -130,12 +130,6 @@ def check_problems(problems: Sequence[Problem]) -> None:
         if tuple(np.shape(problem.y)) != expected:
             raise ValueError(f"problem {problem.index}: y has shape {np.shape(problem.y)}, "
                              f"its operator measures {expected}")
-
-
-def choose_restart(losses: Sequence[float]) -> int:
-    """Index of the lowest finite loss (a diverged restart never wins)."""
-    values = np.nan_to_num(np.asarray(losses, dtype=np.float64), nan=np.inf)
-    return int(np.argmin(values))
 
 
 def restart_result(problem: Problem, image: np.ndarray, losses: Sequence[float],

@@ -3,7 +3,7 @@
 Two shapes of restart: CSGM and mGANprior hold their R restarts as rows of one
 batch (:func:`fit_batched_restarts`); IAGAN, Deep Decoder and DIP fit one network
 per restart (:func:`fit_each_restart`). Either way the restart with the lowest
-measurement loss wins (:func:`gs.methods.base.choose_restart`) and the record is
+measurement loss wins (:func:`gs.results.choose_restart`) and the record is
 built by :func:`gs.methods.base.restart_result`.
 
 Progress: given the caller's ``on_step``, :func:`adam_rows` (the one Adam loop of
@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gs.methods.base import StepCallback, choose_restart, restart_result, stopwatch
+from gs.methods.base import StepCallback, restart_result, stopwatch
 from gs.operators import Operator
 from gs.problems import Problem
-from gs.results import Recovery, StepEvent
+from gs.results import Recovery, choose_restart, step_event
 from gs.seeding import Stream, problem_rng
 
 
@@ -81,17 +81,14 @@ class Progress:
         if self.on_step is None:
             return
         values = losses.detach().to(torch.float64).cpu().numpy().reshape(-1)
-        best = choose_restart(values)  # a diverged (NaN) row is never the best
 
-        def current() -> np.ndarray:
+        def current(rows: np.ndarray) -> np.ndarray:
             with torch.no_grad():
-                return to_image(render(best))[None]
+                return to_image(render(int(rows[0])))[None]
 
-        self.on_step(StepEvent(
-            stage=self.stage, cut=0, step=step, steps=steps,
-            losses=np.nan_to_num(values[best : best + 1], nan=np.inf),
-            current=current, image=self.image, restart=self.restart,
-            restarts=values.size if self.restarts is None else self.restarts,
+        self.on_step(step_event(
+            self.stage, 0, step, steps, values, values.size, current, image=self.image,
+            restart=self.restart, restarts=values.size if self.restarts is None else self.restarts,
             stages=self.stages))
 
 

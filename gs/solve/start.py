@@ -18,7 +18,7 @@ import numpy as np
 from gs.errors import UserInputError
 from gs.latent import InitSpec, LatentSpec
 from gs.operators import Operator
-from gs.results import Recovery, StageRecord, collect_results, holdout_mask
+from gs.results import Recovery, StageRecord, best_restarts, collect_results, holdout_mask
 from gs.seeding import Stream, problem_rng
 from gs.settings import InversionSettings
 
@@ -152,8 +152,7 @@ class StageTally:
         """
         n = self.images
         per_image = np.asarray(final_loss).reshape(n, rows_per_image)
-        best = np.nan_to_num(np.asarray(choice).reshape(n, rows_per_image),
-                             nan=np.inf).argmin(axis=1)
+        best, _ = best_restarts(choice, rows_per_image)
         chosen = np.arange(n) * rows_per_image + best
         if stage_number == 0:
             self.restart_choice = best
