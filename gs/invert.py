@@ -34,7 +34,7 @@ from gs.solve.arrays import as_numpy
 from gs.solve.lbfgs import BatchedLBFGS
 from gs.solve.objective import MeasurementObjective
 from gs.solve.options import ADAM_WINDOW
-from gs.solve.start import StageTally, noise_floor, start_batch
+from gs.stages import StageTally, noise_floor, start_batch
 
 
 def optimizer_for(settings: InversionSettings) -> BatchedLBFGS | BatchedAdam:

@@ -23,7 +23,7 @@ from gs.methods.base import Method, answer
 from gs.metrics import psnr
 from gs.problems import OperatorOptions, simulated_problem
 from gs.settings import InversionSettings, recommended_settings
-from gs.solve.start import held_out
+from gs.stages import held_out
 
 SHAPE = (3, 16, 16)
 

@@ -248,3 +248,19 @@ def test_heldout_stop_ends_each_row_at_its_lowest_heldout_residual(backend, line
     fit_loss, _, held_score = objective(full.x, torch.arange(ROWS))
     fit_stopped, _, held_stopped = objective(result.x, torch.arange(ROWS))
     assert (held_stopped < held_score).all() and (fit_stopped > fit_loss).all()
+
+
+def test_the_solver_imports_nothing_of_gs_outside_itself():
+    import pkgutil
+    import subprocess
+    import sys
+
+    import gs.solve
+
+    modules = [f"gs.solve.{m.name}" for m in pkgutil.iter_modules(gs.solve.__path__)]
+    code = (f"import sys, {', '.join(modules)}; "
+            "print(sorted(m for m in sys.modules if m.startswith('gs.') "
+            "and not m.startswith('gs.solve')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"

@@ -12,7 +12,9 @@ the artifact's ``forward`` / ``image_and_vjp``. Nothing here imports torch.
 * :mod:`~gs.solve.lbfgs`, :mod:`~gs.solve.adam`: the batched optimisers.
 * :mod:`~gs.solve.line_search`: the strong-Wolfe search of one row, a coroutine.
 * :mod:`~gs.solve.objective`: latents → image → measurement residual, its gradient.
-* :mod:`~gs.solve.start`: what a batch starts from and the record of its stages.
 
-The stage driver (restarts, progressive surgery) is :func:`gs.invert.invert`.
+The package imports nothing of gs outside itself: settings, seeding, operators and
+artifacts sit above it. The stage driver (restarts, progressive surgery) is
+:func:`gs.invert.invert`, and what a batch starts from and the record of its stages
+:mod:`gs.stages`.
 """

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gs.artifacts import Artifact
-from gs.operators import Operator
 from gs.solve.arrays import to_list
+
+if TYPE_CHECKING:  # the types only: gs.solve imports nothing above it
+    from gs.artifacts import Artifact
+    from gs.operators import Operator
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """What a batch starts from and the record of its stages, in numpy (no torch).
 
-:func:`gs.invert.invert` draws a batch's start here (schedule of cuts, held-out masks,
-initial rows, noise floors) and, after each stage, records the choice of every image's
-restart and the per-image record that :func:`gs.results.collect_results` turns into
-results. Everything is drawn from the image's own seeded streams, so an image starts
-from the same point whatever batch it is in and whatever backend solves it.
+:func:`gs.invert.invert` (the stage driver) draws a batch's start here (schedule of
+cuts, held-out masks, initial rows, noise floors) and, after each stage, records the
+choice of every image's restart and the per-image record that
+:func:`gs.results.collect_results` turns into results. Everything is drawn from the
+image's own seeded streams, so an image starts from the same point whatever batch it is
+in and whatever backend solves it.
 """
 
 from __future__ import annotations
