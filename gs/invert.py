@@ -103,6 +103,7 @@ def invert(
     init: InitSpec | None = None,
     initial: Sequence[Sequence[np.ndarray]] | None = None,
     on_step: Callable[[StepEvent], None] | None = None,
+    penalty: float = 0.0,
 ) -> list[Recovery]:
     """Recover one image per (operator, observation) pair, all in one batch.
 
@@ -121,6 +122,9 @@ def invert(
             every restart of that image starts there (a warm start, e.g. LassoInv).
         on_step: called with a :class:`StepEvent` after every outer step of every
             stage; an exception it raises propagates out of ``invert`` (cancel).
+        penalty: λ of a term λ‖h‖² added to every row's loss (CSGM's Gaussian prior,
+            in units of the mean squared residual); the steps and their events see the
+            penalised loss, the choice of restart and the results the measurement loss.
 
     Returns:
         One :class:`Recovery` per image, in order, with the entries of its y held out of
@@ -142,7 +146,7 @@ def invert(
     tally = StageTally(n_images)
     for stage_number, c in enumerate(batch.schedule):
         objective = MeasurementObjective(artifact, c, operators, observations, batch.held,
-                                         rows_per_image, precision)
+                                         rows_per_image, precision, penalty)
         rows = artifact.asarray(np.arange(x.shape[0]))
         _, _, first_loss, _ = objective.losses(x, rows)
         floor = noise_floor(operators, settings.discrepancy, rows_per_image)

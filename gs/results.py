@@ -21,7 +21,8 @@ class StepEvent:
         step: outer steps done in this stage (1-based).
         steps: planned outer steps of this stage (an upper bound: rows may stop early).
         losses: (B,) float64, each image's lowest measurement loss (of the fitted
-            entries) among its live rows (restarts not screened away).
+            entries; plus the latent penalty where one is added, CSGM's) among its live
+            rows (restarts not screened away).
         scores: (B,) float64, each image's lowest held-out residual so far among its
             live rows (what the held-out stop judges), or None when nothing is held out.
         current: returns (B, C, H, W) float32 in [0, 1], the image of each image's

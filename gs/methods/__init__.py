@@ -111,7 +111,7 @@ for _info in (
     MethodInfo("lasso-pixel", "gs.methods.lasso:LassoPixel", "none", "classical",
                "Lasso on the pixels (Bora et al. 2017's baseline for sparse images)"),
     MethodInfo("csgm", "gs.methods.csgm:CSGM", "artifact", "baseline",
-               "CSGM: latent z of the uncut generator, l2 prior, Adam (.pt artifacts)"),
+               "CSGM: latent z of the uncut generator, l2 prior, Adam (.pt or .onnx)"),
     MethodInfo("deep-decoder", "gs.methods.deep_decoder:DeepDecoder", "none", "baseline",
                "Deep Decoder: untrained 1x1-conv decoder fitted per image"),
     MethodInfo("dip", "gs.methods.dip:DeepImagePrior", "none", "baseline",

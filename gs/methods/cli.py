@@ -84,7 +84,7 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
 @click.argument("method_name", metavar="METHOD", type=click.Choice(list(METHODS)))
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @click.option("--artifact", type=click.Path(),
-              help="gs artifact (.pt or .onnx): surgery, no-surgery; csgm (.pt).")
+              help="gs artifact (.pt or .onnx): surgery, no-surgery, csgm.")
 @click.option("--weights", type=click.Path(), help="Whole generator: iagan, mganprior.")
 @click.option("--model", help="Model of --weights (dcgan, began, vae, biggan).")
 @task_options

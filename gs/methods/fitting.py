@@ -1,7 +1,10 @@
-"""Adam fitting with restarts, shared by the baselines that optimise torch tensors.
+"""Adam fitting with restarts, shared by the baselines that optimise torch networks.
 
-Two shapes of restart: CSGM and mGANprior hold their R restarts as rows of one
-batch (:func:`fit_batched_restarts`); IAGAN, Deep Decoder and DIP fit one network
+These baselines fit a network's weights (Deep Decoder, DIP, IAGAN) or a whole
+generator's composition weights (mGANprior), which torch holds as parameters; CSGM,
+which fits an artifact's inputs only, runs on the inversion engine's Adam instead
+(:mod:`gs.methods.csgm`). Two shapes of restart: mGANprior holds its R restarts as rows
+of one batch (:func:`fit_batched_restarts`); IAGAN, Deep Decoder and DIP fit one network
 per restart (:func:`fit_each_restart`). Either way the restart with the lowest
 measurement loss wins (:func:`gs.results.choose_restart`) and the record is
 built by :func:`gs.methods.base.restart_result`.

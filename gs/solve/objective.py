@@ -7,6 +7,9 @@ its *score* is the same mean over the held-out entries (which the fit never sees
 and ``full`` is the mean over all entries. The gradient comes from the artifact's
 vector–Jacobian product with the cotangent ``∂loss/∂image = A_iᵀ(2 r ⊙ w)`` (w = 1/n_fit
 on fitted entries, 0 on held-out ones), so one piece of code serves every backend.
+A ``penalty`` λ adds λ‖x‖² to the loss the optimiser minimises (CSGM's Gaussian prior
+on z, Bora et al. 2017, eq. 2, in the loss's units); the losses of :meth:`losses` and the
+score stay the measurement residual alone.
 """
 
 from __future__ import annotations
@@ -45,12 +48,16 @@ class MeasurementObjective:
         held: per image, a (numel(y),) bool mask of held-out entries, or None.
         rows_per_image: consecutive rows that belong to one image (its restarts).
         precision: ``fp32`` or ``bf16`` (autocast of the generator, where supported).
+        penalty: λ ≥ 0 of the term λ‖x‖² added to each row's loss (0: none).
     """
 
     def __init__(self, artifact: Artifact, cut: int, operators: Sequence[Operator],
                  observations: Sequence[np.ndarray], held: Sequence[np.ndarray | None],
-                 rows_per_image: int, precision: str = "fp32") -> None:
+                 rows_per_image: int, precision: str = "fp32", penalty: float = 0.0) -> None:
+        if not 0 <= penalty < float("inf"):
+            raise ValueError(f"penalty must be a non-negative finite number, got {penalty}")
         self.artifact, self.cut, self.precision = artifact, cut, precision
+        self.penalty = float(penalty)
         self.xp = artifact.xp
         self.shapes = artifact.metadata.spec_at(cut).shapes
         self.sizes = [int(np.prod(s)) for s in self.shapes]
@@ -126,7 +133,8 @@ class MeasurementObjective:
         return fit, score, full, images
 
     def __call__(self, x: Any, idx: Any) -> tuple[Any, Any, Any]:
-        """(fit loss (n,), its gradient (n, D), score (n,)) of rows ``x`` = rows ``idx``."""
+        """(fit loss (n,), its gradient (n, D), score (n,)) of rows ``x`` = rows ``idx``;
+        the fit loss and its gradient include the penalty, the score does not."""
         out: dict[str, Any] = {}
 
         def cotangent(images: Any) -> Any:
@@ -135,5 +143,9 @@ class MeasurementObjective:
 
         _, grads = self.artifact.image_and_vjp(self.cut, self.unflatten(x), cotangent,
                                                precision=self.precision)
-        return out["fit"], self.flatten(grads), out["score"]
+        fit, grad = out["fit"], self.flatten(grads)
+        if self.penalty:
+            fit = fit + self.penalty * self.xp.sum(x * x, axis=1)
+            grad = grad + (2 * self.penalty) * x
+        return fit, grad, out["score"]
 
