@@ -19,22 +19,6 @@ from gs.operators import get_task, tasks
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-class TaskName(click.Choice):
-    """``--task``: any task the operator registry holds (gs's and installed plug-ins'),
-    read when the command line is parsed, so a registered task needs no second list."""
-
-    def __init__(self) -> None:
-        super().__init__((), case_sensitive=True)
-
-    @property
-    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tasks()
-
-    @choices.setter
-    def choices(self, value: Any) -> None:  # click.Choice.__init__ sets it
-        pass
-
-
 def parse_list(text: str, field: str, kind: type = str) -> list[Any]:
     """``"a,b"`` → ``[kind("a"), kind("b")]``; an error naming ``field`` otherwise."""
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
@@ -185,7 +169,7 @@ def cs_curve_command(more_artifacts: tuple[str, ...], artifacts: tuple[str, ...]
 @click.option("--weights", type=click.Path(), help="Or: weights to export (with --model).")
 @click.option("--model", help="Model of --weights (dcgan, began, vae, biggan).")
 @click.option("--cuts", help="Cuts to try, e.g. 0,1,2,3 (default: all up to the deepest).")
-@click.option("--task", type=TaskName(), default="cs", show_default=True,
+@click.option("--task", type=click.Choice(tasks()), default="cs", show_default=True,
               help="The task whose mean PSNR chooses the cut.")
 @click.option("--ratio", type=float,
               help="The point on the task's axis: m/n (cs), fraction of pixels kept "
