@@ -90,12 +90,14 @@ def write_comparisons(
             rebuilt from the job's seed, exactly as ``run_job`` built it.
         image_shape: (C, H, W) of the artifacts.
         columns: (label, report) per method in picture order; entries match by ``index``.
-            An image that failed in any column gets no picture.
+            Each recovery is the report's image in memory (``recoveries``); only an image
+            a resumed report recorded as done is read from its output file. An image that
+            failed in any column gets no picture.
 
     Returns:
         The written paths.
     """
-    from gs.io import read_image, write_image
+    from gs.io import write_image
 
     inputs = list_inputs(job)
     written = []
@@ -106,10 +108,21 @@ def write_comparisons(
         if any(entry.get("failure") for entry in entries):
             continue
         recoveries = [
-            (label, read_image(entry["output"], "output", channels=image_shape[0]),
+            (label, _recovered(report, entry, image_shape[0]),
              None if entry["psnr"] is None else (entry["psnr"], entry["ssim"]))
-            for (label, _), entry in zip(columns, entries)
+            for (label, report), entry in zip(columns, entries)
         ]
         picture = comparison_picture(problem.truth, problem.operator, problem.y, recoveries)
         written.append(write_image(path, picture, overwrite=job.overwrite))
     return written
+
+
+def _recovered(report: JobReport, entry: dict, channels: int) -> np.ndarray:
+    """The (C, H, W) image in [0, 1] that ``entry`` of ``report`` recovered: from memory,
+    or from its output file when an earlier run did it (``--resume``)."""
+    image = report.recoveries.get(entry["index"])
+    if image is not None:
+        return image
+    from gs.io import read_image
+
+    return read_image(entry["output"], "output", channels=channels)

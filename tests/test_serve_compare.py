@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from gs.compare import caption, column_label, comparison_picture
+from gs.errors import UserInputError
 from gs.io import image_grid
 from gs.operators import make_operator
 
@@ -71,3 +75,51 @@ def test_comparison_picture_has_one_cell_per_column():
     assert caption("x", (12.345, 0.5)) == "x\n12.35 dB · SSIM 0.500"
     assert caption("x", None) == "x"
     assert column_label(0) == "no surgery (c=0)" and column_label(2) == "surgery (c=2)"
+
+
+def test_write_comparisons_draws_the_recoveries_in_memory(tiny_artifacts, photo, tmp_path):
+    """The picture is built from the reports' images, not from the PNGs just written: the
+    same pixels as drawing the files read back, even once those files are gone; an image a
+    resumed report recorded (no image in memory) is read from its file."""
+    from gs.artifacts import load
+    from gs.compare import comparison_paths, write_comparisons
+    from gs.io import read_image
+    from gs.jobs import InversionJob, OperatorOptions, list_inputs, load_problems, run_job
+
+    artifact = load(tiny_artifacts[1], "cpu")
+    shape = tuple(artifact.metadata.image_shape)
+    job = InversionJob(artifact=tiny_artifacts[1], images=(photo,), output_dir=tmp_path / "out",
+                       operator=OperatorOptions("cs", ratio=0.3), simulate=True, seed=3,
+                       settings=artifact.metadata.settings_for("cs").override(steps=2,
+                                                                               restarts=1),
+                       device="cpu")
+    report = run_job(job, artifact)
+    (entry,) = report.images
+    assert set(report.recoveries) == {entry["index"]}
+    columns = [("surgery (c=1)", report)]
+    problem = load_problems(job, shape, list_inputs(job))[0]
+    expected = comparison_picture(problem.truth, problem.operator, problem.y, [
+        ("surgery (c=1)", read_image(entry["output"], "output", channels=shape[0]),
+         (entry["psnr"], entry["ssim"]))])
+
+    (path,) = write_comparisons(job, shape, columns)
+    assert path == comparison_paths(job)[0]
+    drawn = read_image(path, channels=shape[0])
+    np.testing.assert_array_equal(drawn, read_image_of(expected, tmp_path))
+    path.unlink()
+    Path(entry["output"]).unlink()  # nothing is read back: the file may be gone
+    write_comparisons(job, shape, columns)
+    np.testing.assert_array_equal(read_image(path, channels=shape[0]), drawn)
+
+    path.unlink()
+    resumed = replace(report, recoveries={})
+    with pytest.raises(UserInputError, match="does not exist"):
+        write_comparisons(job, shape, [("surgery (c=1)", resumed)])
+
+
+def read_image_of(picture: np.ndarray, folder: Path) -> np.ndarray:
+    """``picture`` as an 8-bit PNG holds it, read back."""
+    from gs.io import read_image, write_image
+
+    return read_image(write_image(folder / "expected.png", picture),
+                      channels=picture.shape[0])

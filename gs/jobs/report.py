@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gs.errors import UserInputError
 from gs.io import check_writable
 from gs.jobs.inputs import JobInput, list_inputs, measurement_path, saves_measurements
@@ -26,7 +28,13 @@ from gs.results import Recovery
 
 @dataclass
 class JobReport:
-    """What ``report`` holds: the job, its settings and one entry per image done."""
+    """What ``report`` holds: the job, its settings and one entry per image done.
+
+    ``recoveries`` keeps, by image index, the (C, H, W) float32 images in [0, 1] this run
+    recovered (in memory only, never in the report file): pictures drawn after the run
+    (``--compare``) use them instead of reading back the PNGs just written. Images a
+    resumed report records as done are not in it.
+    """
 
     artifact: str | None
     task: str
@@ -35,6 +43,7 @@ class JobReport:
     images: list[dict[str, Any]] = field(default_factory=list)
     job: dict[str, Any] = field(default_factory=dict)
     method: str = "surgery"
+    recoveries: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def failed(self) -> list[dict[str, Any]]:

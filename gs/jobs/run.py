@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gs.artifacts import Artifact, load
 from gs.io import write_image, write_json
 from gs.jobs.inputs import load_problems, measurement_path, save_measurements, saves_measurements
@@ -40,11 +42,14 @@ def solve_problems(
     *,
     on_entry: ProgressCallback | None = None,
     on_step: Callable[..., Any] | None = None,
+    on_image: Callable[[int, np.ndarray], Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Recover ``problems`` in batches of ``job.batch_size``; write each recovery as it ends.
 
-    ``outputs[index]`` is where image ``index`` goes. ``on_entry(entry)`` is called
-    after each image's outputs are written, with its report entry.
+    ``outputs[index]`` is where image ``index`` goes. ``on_image(index, image)`` is
+    called with each recovered (C, H, W) float32 image in [0, 1] once it is written (not
+    for a failed image); ``on_entry(entry)`` after each image's outputs are written, with
+    its report entry.
     """
     replace = job.overwrite or job.resume
     entries = []
@@ -56,6 +61,8 @@ def solve_problems(
             measurements = None
             if failure is None:
                 write_image(out, result.image, overwrite=replace)
+                if on_image is not None:
+                    on_image(problem.index, result.image)
                 if saves_measurements(job) and problem.truth is not None:
                     saved = measurement_path(out, job.operator.task)
                     measurements = save_measurements(saved, problem, job.seed,
@@ -96,7 +103,8 @@ def run_job(
             caller checked the outputs before other work; None prepares it here.
 
     Returns:
-        The report; ``report.failed`` lists images no restart could recover.
+        The report; ``report.failed`` lists images no restart could recover, and
+        ``report.recoveries`` holds the images recovered by this call.
 
     Raises:
         UserInputError: a bad input or an existing output; raised before anything is
@@ -125,5 +133,6 @@ def run_job(
     if job.report is not None:  # before any output: see prepare_job
         write_json(job.report, report.to_json(), overwrite=True)
     outputs = {item.index: item.output for item in prepared.inputs}
-    solve_problems(method, job, problems, outputs, on_entry=record, on_step=on_step)
+    solve_problems(method, job, problems, outputs, on_entry=record, on_step=on_step,
+                   on_image=report.recoveries.__setitem__)
     return report
