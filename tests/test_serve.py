@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -410,7 +411,6 @@ def test_board_cancels_running_jobs_and_survives_bugs(catalog, tmp_path):
                                           "schedule": [0, 1]}])))
     assert started.wait(30)
     board.cancel(jobs[1].id)
-    board.wait_for_change(jobs[1], -1, 0)
     end = time.monotonic() + 30
     while jobs[1].status == "running" and time.monotonic() < end:
         time.sleep(0.01)
@@ -426,20 +426,84 @@ def test_board_cancels_running_jobs_and_survives_bugs(catalog, tmp_path):
 def test_event_streams_wait_on_the_board(catalog, tmp_path):
     board = JobBoard(catalog, tmp_path)
     job = Job("j", PageRequest("tiny_c1"), tmp_path, tmp_path / "upload", None)
-    assert board.wait_for_change(job, job.version, 0.01) is False  # a keep-alive's timeout
-    woken = []
-    waiter = threading.Thread(target=lambda: woken.append(
-        board.wait_for_change(job, job.version, 30)))
-    waiter.start()
-    board._update(job, status="running")
-    waiter.join(30)
-    assert woken == [True]
-    waiter = threading.Thread(target=lambda: woken.append(
-        board.wait_for_change(job, job.version, 30)))
-    waiter.start()
-    board.close()  # a closing server wakes every stream
-    waiter.join(30)
-    assert woken == [True, False] and not waiter.is_alive()
+
+    async def waits() -> None:
+        assert await board.wait_for_change(job, job.version, 0.01) is False  # a keep-alive's
+        assert await board.wait_for_change(job, job.version - 1, 30) is True  # seen: no wait
+        # a change made on another thread (a worker's) wakes the waiter at once
+        threading.Timer(0.05, board._update, (job,), {"status": "running"}).start()
+        assert await asyncio.wait_for(board.wait_for_change(job, job.version, 30), 5) is True
+        waiting = asyncio.ensure_future(board.wait_for_change(job, job.version, 30))
+        await asyncio.sleep(0.05)
+        threading.Thread(target=board.close).start()  # a closing server wakes every stream
+        assert await asyncio.wait_for(waiting, 5) is False
+
+    asyncio.run(waits())
+
+
+async def _event_stream(app, job_id: str, leave: asyncio.Event) -> list[str]:
+    """The chunks of ``GET /api/jobs/{job_id}/events`` sent straight through ASGI, by a
+    client that leaves when ``leave`` is set (as uvicorn's HTTP protocols announce it)."""
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+             "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": f"/api/jobs/{job_id}/events", "raw_path": b"", "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"test")], "client": ("test", 1),
+             "server": ("test", 80)}
+    requested = False
+    chunks: list[str] = []
+
+    async def receive() -> dict:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await leave.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            chunks.append(message["body"].decode())
+
+    await app(scope, receive, send)
+    return chunks
+
+
+def test_event_streams_hold_no_thread(catalog, tmp_path):
+    """Twenty streams wait while the server's one worker thread is busy; a change made on
+    another thread still reaches each of them at once, and a client that leaves ends its
+    stream at once."""
+    import anyio.to_thread
+
+    from gs.serve import create_app
+
+    app = create_app(catalog, root=tmp_path)
+    board = app.state.board
+    job = Job("j", PageRequest("tiny_c1"), tmp_path, tmp_path / "upload", None)
+    board.jobs[job.id] = job
+
+    async def streams() -> list[list[str]]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+        release = threading.Event()
+        busy = asyncio.ensure_future(anyio.to_thread.run_sync(release.wait))
+        try:
+            stay, gone = asyncio.Event(), asyncio.Event()
+            staying = [asyncio.ensure_future(_event_stream(app, job.id, stay))
+                       for _ in range(20)]
+            leaving = asyncio.ensure_future(_event_stream(app, job.id, gone))
+            await asyncio.sleep(0.2)  # every stream sends its first event and waits
+            gone.set()
+            assert (await asyncio.wait_for(leaving, 2))[0].startswith("event: queued")
+            threading.Thread(target=board._update, args=(job,),
+                             kwargs={"status": "done"}).start()
+            return await asyncio.wait_for(asyncio.gather(*staying), 2)
+        finally:
+            release.set()
+            await busy
+
+    for chunks in asyncio.run(streams()):
+        assert [chunk.split("\n")[0] for chunk in chunks] == ["event: queued", "event: done"]
+    assert not board._waiters  # every stream took its waiter with it
+    board.close()
 
 
 def test_gs_serve_cli(tiny_artifacts, tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""The FastAPI application: the page, its static files and the JSON API.
+"""The FastAPI application: the page, its static files and the JSON API's routes.
 
 API (every error is JSON ``{"error": "<one sentence>"}`` with a 4xx status, listed per
 call in the OpenAPI schema at ``/openapi.json``):
@@ -17,12 +17,14 @@ call in the OpenAPI schema at ``/openapi.json``):
 * ``GET  /api/jobs/{id}/files/{name}``  truth.png, observation.png, mask.png,
   classical.png, no_surgery.png, surgery.png, compare.png, report.json
 * ``DELETE /api/jobs/{id}``        cancel
+
+The error shape lives in :mod:`gs.serve.errors`, the event stream in
+:mod:`gs.serve.events`, a job's photo and mask off its form in :mod:`gs.serve.uploads`.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 import tempfile
 from collections.abc import AsyncGenerator
@@ -31,67 +33,23 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import gs.io
-from gs.errors import UserInputError
-from gs.operators import get_task
 from gs.serve.catalog import Catalog
-from gs.serve.forms import (
-    UploadTooLarge,
-    form_body,
-    read_form,
-    request_from_form,
-    save_image,
-)
+from gs.serve.errors import error, errors, handle_errors
+from gs.serve.events import job_events
+from gs.serve.forms import form_body
 from gs.serve.page_jobs import column_plan, preview
-from gs.serve.page_request import (
-    MAX_RESTARTS,
-    MAX_STEPS,
-    MIN_MEASUREMENTS,
-    PAGE_TASKS,
-    PageRequest,
-    check_request,
-)
-from gs.serve.queue import FINISHED, Job, JobBoard, JobNotFound, QueueFull
+from gs.serve.page_request import MAX_RESTARTS, MAX_STEPS, MIN_MEASUREMENTS, PAGE_TASKS
+from gs.serve.queue import FINISHED, Job, JobBoard
+from gs.serve.uploads import read_job_inputs
 
 STATIC = Path(__file__).parent / "static"
 #: Files every job may hand out besides its columns' ``<key>.png``.
 JOB_FILES = ("truth.png", "observation.png", "mask.png", "compare.png", "report.json")
-#: Seconds a client is asked to wait after a 429 (a short job's duration).
-RETRY_AFTER_S = 10
-#: Seconds an event stream waits for a change before it sends a keep-alive comment
-#: (and notices a client that has gone).
-KEEPALIVE_S = 5.0
-
-
-class ErrorBody(BaseModel):
-    """Every error answer: one sentence that says what was wrong and what is expected."""
-
-    error: str
-
-
-#: What each error status means, for the OpenAPI schema.
-ERROR_MEANINGS = {
-    400: "a bad request: a field, photo or mask the server cannot use (one sentence says which)",
-    404: "no such job, example or file (finished jobs are kept for a while)",
-    413: "the request body is over the server's upload limit",
-    429: "this artifact's queue is full; try again when a job has finished",
-    500: "the server failed on this request (a bug; the log has the traceback)",
-}
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """FastAPI ``responses=`` entries for ``codes`` (500 is always possible)."""
-    return {code: {"model": ErrorBody, "description": ERROR_MEANINGS[code]}
-            for code in sorted({*codes, 500})}
 
 
 def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float = 10.0,
@@ -120,32 +78,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
                   "generator artifact", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.board = board
 
-    def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
-
-    @app.exception_handler(UserInputError)
-    async def user_error(request: Request, exc: UserInputError) -> JSONResponse:
-        if isinstance(exc, QueueFull):
-            return error(429, str(exc), {"Retry-After": str(RETRY_AFTER_S)})
-        return error(413 if isinstance(exc, UploadTooLarge) else 400, str(exc))
-
-    @app.exception_handler(JobNotFound)
-    async def no_job(request: Request, exc: JobNotFound) -> JSONResponse:
-        return error(404, f"there is no job {exc.args[0]!r} (finished jobs are kept for a while)")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
-
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return error(400, f"{where}: {first.get('msg', 'invalid request')}")
-
-    @app.exception_handler(Exception)
-    async def bug(request: Request, exc: Exception) -> JSONResponse:
-        return error(500, f"the server failed on this request ({type(exc).__name__})")
+    handle_errors(app)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -179,43 +112,6 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
             return error(404, f"there is no example {name!r}; see /api/examples")
         return Response(examples[name.removesuffix(".png")], media_type="image/png")
 
-    async def read_inputs(request: Request, folder: Path) -> tuple[PageRequest, Path, Path | None,
-                                                                   str]:
-        """The form of a job or preview, its photo and mask written into ``folder``."""
-        form = await read_form(request, max_bytes, max_upload_mb)
-        page_request = request_from_form(form)
-        mask = form.get("mask")
-        painted = isinstance(mask, UploadFile) and bool(mask.filename)
-        check_request(page_request, catalog, painted=painted)
-        upload = folder / "upload"
-        image, chosen = form.get("image"), form.get("example")
-        has_image = isinstance(image, UploadFile) and bool(image.filename)
-        if isinstance(chosen, UploadFile):
-            raise UserInputError("example must be the name of an example photo (a text field, "
-                                 "not a file); see /api/examples")
-        if has_image and chosen:
-            raise UserInputError("give either image (an uploaded photo) or example (a name), "
-                                 "not both")
-        if has_image:
-            save_image(await image.read(), upload, "image")
-            source = "uploaded photo"
-        elif chosen:
-            name = str(chosen)
-            if name not in examples:
-                raise UserInputError(f"example must be one of {', '.join(sorted(examples))}, "
-                                     f"got {name!r}")
-            upload.write_bytes(examples[name])
-            source = f"example: {name}"
-        else:
-            raise UserInputError("image: upload a photo or choose an example")
-        mask_path = None
-        if painted:
-            if get_task(page_request.task).observation != "masked":
-                raise UserInputError("mask is only used by the inpaint task")
-            mask_path = folder / "mask_upload"
-            save_image(await mask.read(), mask_path, "mask")
-        return page_request, upload, mask_path, source
-
     @app.post("/api/preview", responses=errors(400, 413),
               openapi_extra={"requestBody": form_body(sorted(examples))})
     async def preview_job(request: Request) -> dict[str, Any]:
@@ -224,8 +120,10 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
         and resized to the artifact, ``observation``: what the job observes), PNG data URLs."""
         _, folder = board.new_folder(prefix="preview-")
         try:
-            page_request, upload, mask, _ = await read_inputs(request, folder)
-            shown = await run_in_threadpool(preview, page_request, catalog, upload, mask)
+            inputs = await read_job_inputs(request, folder, catalog, examples, max_bytes,
+                                           max_upload_mb)
+            shown = await run_in_threadpool(preview, inputs.request, catalog, inputs.upload,
+                                            inputs.mask)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return {"image_shape": shown["image_shape"], "observation": shown["observation"],
@@ -239,9 +137,11 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
         """Queue a job; follow it with ``/api/jobs/{job_id}`` or its ``/events``."""
         job_id, folder = board.new_folder()
         try:
-            page_request, upload, mask, source = await read_inputs(request, folder)
-            job = board.submit(Job(job_id, page_request, folder, upload, mask,
-                                   plan=column_plan(page_request, catalog), source=source))
+            inputs = await read_job_inputs(request, folder, catalog, examples, max_bytes,
+                                           max_upload_mb)
+            job = board.submit(Job(job_id, inputs.request, folder, inputs.upload, inputs.mask,
+                                   plan=column_plan(inputs.request, catalog),
+                                   source=inputs.source))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -265,22 +165,7 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
         """The job as server-sent events (event name = status), one per change, until it ends."""
         job = board.get(job_id)
 
-        async def stream() -> AsyncGenerator[str, None]:
-            seen = -1
-            while True:
-                if job.version != seen:
-                    seen = job.version
-                    data = json.dumps(job.snapshot(board.position(job)))
-                    yield f"event: {job.status}\ndata: {data}\n\n"
-                    if job.status in FINISHED:
-                        return
-                elif await request.is_disconnected() or board.closed:
-                    return
-                else:  # a comment line keeps proxies from closing a quiet stream
-                    yield ": keep-alive\n\n"
-                await run_in_threadpool(board.wait_for_change, job, seen, KEEPALIVE_S)
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
+        return StreamingResponse(job_events(board, job, request), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/jobs/{job_id}/current.png", responses={
@@ -306,20 +191,6 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
         media = "application/json" if name.endswith(".json") else "image/png"
         return FileResponse(files[name], media_type=media, filename=f"gs_{job_id}_{name}")
 
-    def openapi() -> dict[str, Any]:
-        # Validation errors answer 400 (see bad_request), never FastAPI's default 422.
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                                 routes=app.routes)
-            for operations in schema["paths"].values():
-                for operation in operations.values():
-                    operation.get("responses", {}).pop("422", None)
-            for unused in ("HTTPValidationError", "ValidationError"):
-                schema.get("components", {}).get("schemas", {}).pop(unused, None)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

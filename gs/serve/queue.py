@@ -3,10 +3,15 @@
 A job that also runs the no-surgery artifact holds that artifact too while it
 runs (locks are taken in a fixed order), so no artifact ever runs two jobs at
 once. Every file of a job lives in its own folder under the server's root.
+
+Event streams wait on the board without a thread: each waiter is a future of its
+event loop, which a change (made on a worker thread) resolves through
+``loop.call_soon_threadsafe``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import shutil
@@ -121,7 +126,9 @@ class JobBoard:
         self.keep_finished = keep_finished
         self.runner = runner
         self.jobs: dict[str, Job] = {}
-        self.changed = threading.Condition()
+        self.changed = threading.Lock()
+        # each event stream's future, with its loop and the job it waits on
+        self._waiters: dict[asyncio.Future[None], tuple[asyncio.AbstractEventLoop, Job]] = {}
         self.locks = {key: threading.Lock() for key in catalog.by_id}
         self.queues: dict[str, queue.Queue[Job | None]] = {}
         self.workers: dict[str, threading.Thread] = {}
@@ -169,25 +176,49 @@ class JobBoard:
             self._update(job, status="cancelled", error="cancelled before it started")
         return job
 
-    def wait_for_change(self, job: Job, version: int, timeout: float) -> bool:
-        """Block until ``job.version`` differs from ``version``, the board closes or
-        ``timeout`` seconds pass; True when the job changed."""
+    async def wait_for_change(self, job: Job, version: int, timeout: float) -> bool:
+        """Wait until ``job.version`` differs from ``version``, the board closes or
+        ``timeout`` seconds pass; True when the job changed.
+
+        The wait holds no thread: a change wakes it from whichever thread made it, and
+        cancelling it (a client that left) ends it at once.
+        """
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
         with self.changed:
-            self.changed.wait_for(lambda: job.version != version or self.closed,
-                                  timeout=timeout)
-            return job.version != version
+            if job.version != version or self.closed:
+                return job.version != version
+            self._waiters[woken] = (loop, job)
+        try:
+            await asyncio.wait_for(woken, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self.changed:
+                self._waiters.pop(woken, None)
+        return job.version != version
 
     def close(self) -> None:
         """Cancel everything and stop the workers (the caller removes ``root``)."""
         with self.changed:
             self.closed = True
-            self.changed.notify_all()
+            self._wake(None)
         for job in list(self.jobs.values()):
             job.cancel_event.set()
         for q in self.queues.values():
             q.put(None)
         for worker in self.workers.values():
             worker.join(timeout=30)
+
+    def _wake(self, job: Job | None) -> None:
+        """Resolve the futures waiting for ``job`` (None: every one); hold ``changed``."""
+        for woken, (loop, awaited) in list(self._waiters.items()):
+            if job is None or awaited is job:
+                del self._waiters[woken]
+                try:
+                    loop.call_soon_threadsafe(_resolve, woken)
+                except RuntimeError:  # its loop has closed: nobody waits any more
+                    pass
 
     # -------------------------------------------------------------- workers
     def _queue(self, artifact_id: str) -> queue.Queue[Job | None]:
@@ -205,7 +236,7 @@ class JobBoard:
             for key, value in changes.items():
                 setattr(job, key, value)
             job.version += 1
-            self.changed.notify_all()
+            self._wake(job)
 
     def _work(self, artifact_id: str) -> None:
         q = self.queues[artifact_id]
@@ -286,3 +317,9 @@ class JobBoard:
         for job in stale:
             if job.folder.parent == self.root:
                 shutil.rmtree(job.folder, ignore_errors=True)
+
+
+def _resolve(woken: asyncio.Future[None]) -> None:
+    """Wake a waiter on its own loop (a cancelled or timed-out one is left as it is)."""
+    if not woken.done():
+        woken.set_result(None)
