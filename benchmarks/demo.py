@@ -141,7 +141,7 @@ def run_pretrained(name: str, test_folder: Path, out: Path, n: int, seed: int,
     """``make demo-mnist``: pretrained generator ``name`` on the first ``n`` images of
     ``test_folder`` (its own domain, held out); PSNRs by task label and method."""
     from gs.export.api import export_pretrained
-    from gs.weights import get_pretrained
+    from gs.weights.catalog import get_pretrained
 
     out.mkdir(parents=True, exist_ok=True)
     artifact, uncut = (load(path, device="cpu") for path in

@@ -15,7 +15,7 @@ from gs.export.torchscript import save_torchscript
 from gs.io import atomic_write, check_writable
 from gs.models import LoadedGenerator, load_generator
 from gs.settings import TASKS
-from gs.weights import check_settings_changes
+from gs.weights.entry import check_settings_changes
 
 #: Per-task changes to a model's recommended settings: task → fields of InversionSettings.
 SettingsChanges = Mapping[str, Mapping[str, Any]]
@@ -106,7 +106,7 @@ def export_pretrained(name: str, folder: str | Path, cuts: Sequence[int],
         UserInputError: unknown name, weights that fail their sha256 check or cannot be
             fetched. OSError: the folder cannot be written.
     """
-    from gs.weights import resolve
+    from gs.weights.fetch import resolve
 
     resolved = resolve(name)
     loaded = load_generator(resolved.path, resolved.model)

@@ -93,7 +93,7 @@ def main(model: str | None, weights: str | None, pretrained: str | None, cut: st
         raise UserInputError("exactly one of {weights} and {pretrained} is needed",
                              refs=("weights", "pretrained"))
     if pretrained is not None:
-        from gs.weights import resolve
+        from gs.weights.fetch import resolve
 
         check_writable(output, overwrite)  # before a download, not after
         resolved = resolve(pretrained, model)

@@ -84,7 +84,8 @@ def operators_command(as_json: bool) -> None:
 def weights_rows(cache_dir: str | None = None) -> list[dict[str, Any]]:
     """Every pretrained generator as ``gs weights list --json`` prints it: its record and
     whether its file is here (``available``) and where (``path``)."""
-    from gs.weights import PRETRAINED, is_available, pretrained_names, published_path
+    from gs.weights.catalog import PRETRAINED, pretrained_names
+    from gs.weights.fetch import is_available, published_path
 
     rows = []
     for name in pretrained_names():
@@ -96,7 +97,8 @@ def weights_rows(cache_dir: str | None = None) -> list[dict[str, Any]]:
 
 def weights_table(rows: list[dict[str, Any]]) -> str:
     """The pretrained generators as a text table (one row each)."""
-    from gs.weights import PackagedSource, get_pretrained
+    from gs.weights.catalog import get_pretrained
+    from gs.weights.entry import PackagedSource
 
     table = [("NAME", "MODEL", "IMAGE", "TRAINED ON", "LICENCE", "FROM", "HERE")]
     for row in rows:
@@ -133,7 +135,7 @@ def weights_list_command(as_json: bool) -> None:
 def weights_fetch_command(name: str) -> None:
     """Fetch pretrained generator NAME into the weights cache (if not there), check its
     sha256 and print the path of the file gs-export reads."""
-    from gs.weights import resolve
+    from gs.weights.fetch import resolve
 
     click.echo(str(resolve(name).path))
 

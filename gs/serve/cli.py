@@ -49,7 +49,7 @@ def pretrained_artifacts(names: Sequence[str], cache_dir: str | Path) -> list[Pa
     """
     # The command line composes export and serving; the library never imports gs.export.
     from gs.export.api import export_pretrained
-    from gs.weights import get_pretrained
+    from gs.weights.catalog import get_pretrained
 
     def say(name: str, cut: int, path: Path) -> None:
         click.echo(f"gs-serve: exporting {name} at cut {cut} to {path}", err=True)
