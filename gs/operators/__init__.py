@@ -20,11 +20,8 @@ from gs.operators.identity import Denoising, Identity
 from gs.operators.inpainting import RandomInpainting
 from gs.operators.noise import GaussianNoise
 from gs.operators.registry import (
-    OPTIONS,
     STRUCTURED_FROM_PIXELS,
     TASKS,
-    Option,
-    Task,
     get_task,
     make_operator,
     operator_classes,
@@ -36,6 +33,7 @@ from gs.operators.registry import (
 )
 from gs.operators.structured import StructuredCS
 from gs.operators.superres import SR_METHODS, SR_SCALES, SuperResolution
+from gs.operators.task import OPTIONS, Option, Task
 
 __all__ = [
     "CS_REFERENCE_NOISE",
