@@ -20,7 +20,7 @@ from gs.operators.blur import Blur  # noqa: E402
 from gs.operators.mri import MRI  # noqa: E402
 from gs.problems import Problem, simulate  # noqa: E402
 from gs.seeding import Stream, problem_rng  # noqa: E402
-from gs.testing.operators import assert_within, rounding_bound  # noqa: E402
+from gs.testing.tolerances import assert_within, rounding_bound  # noqa: E402
 
 physics = deepinv.physics
 pytestmark = pytest.mark.usefixtures("one_thread")

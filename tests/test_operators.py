@@ -36,13 +36,8 @@ from gs.operators import (
 )
 from gs.operators.cs import draw_gaussian_matrix
 from gs.seeding import Stream, problem_rng
-from gs.testing.operators import (
-    OperatorConformance,
-    assert_within,
-    explicit_matrix,
-    rounding_bound,
-    task_cases,
-)
+from gs.testing.operators import OperatorConformance, task_cases
+from gs.testing.tolerances import assert_within, explicit_matrix, rounding_bound
 
 SHAPE = (3, 16, 16)
 N = 3 * 16 * 16

@@ -14,10 +14,7 @@ each drawing its random parts from ``rng``), as gs's own ``tests/test_operators.
 does for every registered operator and a few parameter variants. Each test runs once
 per case.
 
-Tolerances follow from the arithmetic: a float result of a length-k sum differs from the
-exact one by at most about ``eps · √k · Σ|terms|`` (random-walk rounding, any summation
-order, BLAS or thread count), and ``Σ|terms|`` of ``A x`` is ``|A| |x|`` elementwise, read
-off the operator's explicit matrix on the small test shapes.
+Tolerances follow from the arithmetic (:func:`gs.testing.tolerances.rounding_bound`).
 """
 
 from __future__ import annotations
@@ -33,53 +30,12 @@ import torch
 
 from gs.operators import Operator, get_task, make_operator, operator_from_spec
 from gs.seeding import Stream, problem_rng
+from gs.testing.tolerances import assert_within, explicit_matrix, rounding_bound, to_numpy
 
 Builder = Callable[..., Operator]
 """``builder(rng, image_shape) -> Operator``: one case of the suite."""
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-
-
-def to_numpy(array: Any) -> np.ndarray:
-    """A numpy copy of a numpy array or a torch tensor (any device)."""
-    if isinstance(array, torch.Tensor):
-        return array.detach().cpu().numpy()
-    return np.asarray(array)
-
-
-def explicit_matrix(op: Operator) -> np.ndarray:
-    """``(m, n)`` float64 matrix whose columns are ``A e_i`` (CHW-flattened)."""
-    n = math.prod(op.image_shape)
-    columns = to_numpy(op.A(np.eye(n).reshape(n, *op.image_shape)))
-    return columns.reshape(n, -1).T
-
-
-def rounding_bound(op: Operator, x: Any, dtype: Any, *, adjoint: bool = False) -> np.ndarray:
-    """Elementwise bound on the rounding error of ``A x`` (``Aᵀ x``) computed in ``dtype``.
-
-    ``2 · eps · √k · (|A| |x|)``, k the number of terms of each output; the 2 covers the
-    rounding of the inputs' cast to ``dtype`` as well.
-    """
-    matrix = np.abs(explicit_matrix(op))
-    if adjoint:
-        matrix = matrix.T
-    k = max(1, int(np.count_nonzero(matrix, axis=1).max()))
-    flat = np.abs(to_numpy(x).astype(np.float64)).reshape(len(x), -1)
-    eps = float(np.finfo(dtype).eps)
-    magnitude = flat @ matrix.T
-    shape = (len(x), *(op.image_shape if adjoint else op.measurement_shape))
-    return (2 * eps * math.sqrt(k) * magnitude + np.finfo(np.float64).tiny).reshape(shape)
-
-
-def assert_within(actual: Any, expected: Any, bound: np.ndarray, what: str = "") -> None:
-    """``|actual - expected| <= bound`` elementwise, with the worst offender in the message."""
-    diff = np.abs(to_numpy(actual).astype(np.float64) - to_numpy(expected).astype(np.float64))
-    excess = diff - bound
-    worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
-    assert excess[worst] <= 0, (
-        f"{what}: |difference| {diff[worst]:.3g} exceeds the rounding bound {bound[worst]:.3g} "
-        f"at {worst}"
-    )
 
 
 def task_cases(task: str, example_options: Mapping[str, Any] | None = None
