@@ -26,14 +26,8 @@ blocks must compose to the network's own ``forward``; that is checked.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import inspect
-import os
-import re
-import sys
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import torch
@@ -43,6 +37,14 @@ from gs.discovery import first_line
 from gs.errors import UserInputError
 from gs.latent import InitSpec, InputSpec, LatentSpec
 from gs.models.base import PaperPreset, StagedGenerator, State
+from gs.models.blocks import (
+    build_network,
+    infer_input_shape,
+    leaves,
+    parse_shape,
+    resolve_blocks,
+    shape_text,
+)
 from gs.models.loading import unwrap_state_dict
 from gs.models.registry import register_model
 from gs.params import Param
@@ -67,149 +69,6 @@ WeightsKey = Annotated[str | None, Param(
     "Key of the state dict in the weights file (default: the file itself, or the state "
     "dict under a usual key such as netG_state_dict).")]
 
-_NAME = r"[A-Za-z_0-9]\w*"
-_PART = re.compile(rf"^(?:(?P<path>{_NAME}(?:\.{_NAME})*?)\.)?"
-                   rf"(?:(?P<first>\d+)-(?P<last>\d+)|(?P<each>\*))$")
-_PATH = re.compile(rf"^{_NAME}(?:\.{_NAME})*$")
-
-
-def import_reference(reference: str, field: str = "module") -> Any:
-    """The object ``package.module:name`` names (``name`` may be dotted); the current
-    directory is importable, as it is for ``python -m``.
-
-    Raises:
-        UserInputError: a malformed reference, a module that fails to import or lacks
-            the name; the error names ``field``.
-    """
-    module_name, colon, attribute = reference.partition(":")
-    if not colon or not module_name or not attribute:
-        raise UserInputError(f"must be package.module:name, got {reference!r}", field=field)
-    try:
-        with _current_directory_importable():
-            target: Any = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - whatever the user's module raises
-        raise UserInputError(f"cannot be imported: {first_line(exc)}", field=field,
-                             value=reference) from None
-    for name in attribute.split("."):
-        if not hasattr(target, name):
-            raise UserInputError(f"names nothing: {getattr(target, '__name__', target)} has no "
-                                 f"attribute {name!r}", field=field, value=reference)
-        target = getattr(target, name)
-    return target
-
-
-@contextlib.contextmanager
-def _current_directory_importable() -> Iterator[None]:
-    """The current directory on ``sys.path`` for the time of an import (as ``python -m``
-    has it; console scripts do not)."""
-    added = os.getcwd() not in sys.path and "" not in sys.path
-    if added:
-        sys.path.insert(0, os.getcwd())
-    try:
-        yield
-    finally:
-        if added:
-            sys.path.remove(os.getcwd())
-
-
-def build_network(reference: str) -> nn.Module:
-    """Call the class or function at ``reference`` with no arguments; check it is a module."""
-    factory = import_reference(reference)
-    if not callable(factory):
-        kind = f"the module {factory.__name__}" if inspect.ismodule(factory) else repr(factory)
-        raise UserInputError(f"names {kind}, expected a class or function", field="module",
-                             value=reference)
-    try:
-        network = factory()
-    except Exception as exc:  # noqa: BLE001 - whatever the user's code raises
-        raise UserInputError(f"failed when called with no arguments: {first_line(exc)}",
-                             field="module", value=reference) from None
-    if not isinstance(network, nn.Module):
-        raise UserInputError(f"returned a {type(network).__name__}, expected a torch.nn.Module",
-                             field="module", value=reference)
-    return network
-
-
-def resolve_blocks(network: nn.Module, spec: str) -> list[list[nn.Module]]:
-    """The blocks ``spec`` names in ``network``: a list of submodules per block, in order.
-
-    Raises:
-        UserInputError: (field ``blocks``) bad syntax, a missing submodule, a range
-            outside the children there are.
-    """
-    def refuse(problem: str) -> UserInputError:
-        return UserInputError(problem, field="blocks", value=spec)
-
-    blocks: list[list[nn.Module]] = []
-    for item in spec.split(","):
-        parts = item.strip().split("+")
-        block: list[nn.Module] = []
-        for part in (p.strip() for p in parts):
-            ranged = _PART.match(part)
-            if ranged is None and not _PATH.match(part):
-                raise refuse(f"has {part!r}, expected a submodule path such as main.3, a range "
-                             "such as main.0-2, or layers.*")
-            path = (ranged.group("path") or "") if ranged else part
-            try:
-                module = network.get_submodule(path)
-            except AttributeError:
-                raise refuse(f"has {part!r}, but the network has no submodule {path!r} (its "
-                             f"children: {', '.join(n for n, _ in network.named_children())})"
-                             ) from None
-            if ranged is None:
-                block.append(module)
-                continue
-            children = list(module.children())
-            where = f"{path or 'the network'} has {len(children)} children"
-            if ranged.group("each"):
-                if len(parts) > 1:
-                    raise refuse(f"joins {part!r} to another submodule; a * stands alone")
-                if not children:
-                    raise refuse(f"has {part!r}, but {where}")
-                blocks.extend([child] for child in children)
-                continue
-            first, last = int(ranged.group("first")), int(ranged.group("last"))
-            if not first <= last < len(children):
-                raise refuse(f"has {part!r}, but {where} (0 to {len(children) - 1})")
-            block.extend(children[first:last + 1])
-        if block:
-            blocks.append(block)
-    if not blocks:
-        raise refuse("names no blocks")
-    return blocks
-
-
-def _leaves(modules: list[nn.Module]) -> list[nn.Module]:
-    return [m for top in modules for m in top.modules() if next(m.children(), None) is None]
-
-
-def parse_shape(text: str, field: str = "input_shape") -> tuple[int, ...]:
-    """``"100,1,1"`` → (100, 1, 1), every entry a positive integer."""
-    try:
-        shape = tuple(int(part) for part in text.replace("x", ",").split(","))
-    except ValueError:
-        shape = ()
-    if not shape or min(shape) < 1:
-        raise UserInputError(f"must be positive integers such as 100,1,1, got {text!r}",
-                             field=field)
-    return shape
-
-
-def infer_input_shape(first: nn.Module) -> tuple[int, ...]:
-    """The latent shape a first layer implies: ``Linear`` → (in,), ``ConvTranspose2d`` →
-    (in, 1, 1); other layers do not say."""
-    if isinstance(first, nn.Linear):
-        return (first.in_features,)
-    if isinstance(first, nn.ConvTranspose2d):
-        return (first.in_channels, 1, 1)
-    raise UserInputError(f"is needed: the first layer, a {type(first).__name__}, does not say "
-                         "the latent's shape", field="input_shape")
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return ",".join(map(str, shape))
-
-
 @register_model
 class SequentialGenerator(StagedGenerator):
     """A network of your own whose blocks run one after another, cut between them."""
@@ -226,20 +85,20 @@ class SequentialGenerator(StagedGenerator):
         super().__init__()
         self.net = build_network(module)
         self._blocks = resolve_blocks(self.net, blocks)
-        leaves = _leaves(self._blocks[0]), _leaves(self._blocks[-1])
-        if not (leaves[0] and leaves[1]):
+        ends = leaves(self._blocks[0]), leaves(self._blocks[-1])
+        if not (ends[0] and ends[1]):
             raise UserInputError("has a block without layers", field="blocks", value=blocks)
         shape = (parse_shape(input_shape) if input_shape is not None
-                 else infer_input_shape(leaves[0][0]))
+                 else infer_input_shape(ends[0][0]))
         if output_range is None:
-            last = type(leaves[1][-1])
+            last = type(ends[1][-1])
             if last not in _FINAL_LAYERS:
                 raise UserInputError(
                     f"is needed: the last layer, a {last.__name__}, does not say the output's "
                     f"range ({', '.join(OUTPUT_RANGES)})", field="output_range")
             output_range = _FINAL_LAYERS[last]
         self.module, self.blocks, self.weights_key = module, blocks, weights_key
-        self.input_shape, self.output_range = _shape_text(shape), output_range
+        self.input_shape, self.output_range = shape_text(shape), output_range
         self._shapes = self._propagate(shape)
         image = self._shapes[-1]
         if len(image) != 3:
@@ -261,7 +120,7 @@ class SequentialGenerator(StagedGenerator):
                         (h,) = self.stage(k, (h,))
                     except Exception as exc:  # noqa: BLE001 - a layer refusing the shape
                         raise UserInputError(
-                            f"{_shape_text(shape)} does not fit block {k + 1} of {{blocks}} "
+                            f"{shape_text(shape)} does not fit block {k + 1} of {{blocks}} "
                             f"{self.blocks}: {first_line(exc)}", field="input_shape",
                             refs=("blocks",)) from None
                     shapes.append(tuple(h.shape[1:]))
