@@ -261,7 +261,7 @@ def test_upload_limits(catalog, photo16, tmp_path, monkeypatch):
         response = submit(small, png(noise))
         assert response.status_code == 413
         assert "accepts at most 0.005 MB" in response.json()["error"]
-        monkeypatch.setattr("gs.io.MAX_IMAGE_PIXELS", 100)
+        monkeypatch.setattr("gs.io.images.MAX_IMAGE_PIXELS", 100)
         response = submit(small, photo16)
         assert response.status_code == 400
         assert response.json()["error"] == ("image: the photo is 16x16 pixels; at most 100 "

@@ -37,7 +37,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-import gs.io
+import gs.io.images
 from gs.serve.catalog import Catalog
 from gs.serve.errors import error, errors, handle_errors
 from gs.serve.events import job_events
@@ -94,8 +94,9 @@ def create_app(catalog: Catalog, root: Path | None = None, max_upload_mb: float 
     async def artifacts() -> dict[str, Any]:
         """The served artifacts, the page's tasks and the server's limits."""
         return {"artifacts": catalog.describe(), "tasks": list(PAGE_TASKS),
-                "limits": {"max_upload_bytes": max_bytes, "max_pixels": gs.io.MAX_IMAGE_PIXELS,
-                           "max_steps": MAX_STEPS, "max_restarts": MAX_RESTARTS,
+                "limits": {"max_upload_bytes": max_bytes,
+                           "max_pixels": gs.io.images.MAX_IMAGE_PIXELS, "max_steps": MAX_STEPS,
+                           "max_restarts": MAX_RESTARTS,
                            "min_measurements": MIN_MEASUREMENTS}}
 
     @app.get("/api/examples", responses=errors())

@@ -13,7 +13,8 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
-import gs.io
+import gs.io.files
+import gs.io.images
 from gs.errors import UserInputError
 from gs.serve.page_request import PAGE_TASKS, PageRequest
 
@@ -126,14 +127,15 @@ def save_image(data: bytes, path: Path, field_name: str) -> None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-            if width * height > gs.io.MAX_IMAGE_PIXELS:
+            if width * height > gs.io.images.MAX_IMAGE_PIXELS:
                 raise UserInputError(
                     f"{field_name}: the photo is {width}x{height} pixels; at most "
-                    f"{gs.io.MAX_IMAGE_PIXELS:,} pixels are accepted")
+                    f"{gs.io.images.MAX_IMAGE_PIXELS:,} pixels are accepted")
             img.load()
     except UserInputError:
         raise
     except Exception:
         raise UserInputError(f"{field_name}: the uploaded file is not an image "
                              f"(png, jpg, webp...)") from None
-    gs.io.atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite=True, field=field_name)
+    gs.io.files.atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite=True,
+                             field=field_name)

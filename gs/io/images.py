@@ -1,71 +1,23 @@
-"""Reading and writing images, observations and reports, with clear errors.
-
-Images in the library are float32 arrays in [0, 1] of shape (C, H, W).
-Every write is atomic (temporary file in the same folder, then rename) and
-refuses to replace an existing file unless ``overwrite`` is set.
-"""
+"""Image files: read with clear rules and errors (any common format → float32 (C, H, W)
+in [0, 1]), resized, quantised to 8 bits and written."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import logging
-import os
-import tempfile
 import warnings
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from gs.errors import UserInputError
+from gs.io.files import atomic_write
+from gs.io.notices import notice
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
-
-def check_writable(path: str | Path, overwrite: bool, field: str = "output") -> Path:
-    """Raise ``UserInputError`` (naming ``field``) if ``path`` exists and ``overwrite`` is false."""
-    path = Path(path)
-    if path.exists() and path.is_dir():
-        raise UserInputError("is a folder, expected a file path", field=field, value=path)
-    if path.exists() and not overwrite:
-        raise UserInputError("already exists; pass {overwrite} to replace it", field=field,
-                             value=path, refs=("overwrite",))
-    return path
-
-
-def atomic_write(
-    path: str | Path, write: Callable[[Path], None], overwrite: bool = False, field: str = "output"
-) -> Path:
-    """Call ``write(tmp_path)`` then move the result to ``path`` in one rename.
-
-    Readers never see a partial file: the temporary file lives in the same folder
-    (same file system) and is removed if ``write`` fails or is interrupted.
-    """
-    path = check_writable(path, overwrite, field)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes it private; a plain file is not
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _file_mode(path: Path) -> int:
-    """The mode ``path`` keeps if it exists, else what ``open()`` would give (0o666 - umask)."""
-    if path.exists():
-        return path.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+MAX_IMAGE_PIXELS = 40_000_000
+"""Largest image (width × height, from its header) ``read_image`` accepts: 40 megapixels."""
 
 
 def read_image(path: str | Path, field: str = "image", channels: int = 3) -> np.ndarray:
@@ -116,10 +68,6 @@ def read_image(path: str | Path, field: str = "image", channels: int = 3) -> np.
     return array
 
 
-MAX_IMAGE_PIXELS = 40_000_000
-"""Largest image (width × height, from its header) ``read_image`` accepts: 40 megapixels."""
-
-
 class _TooLarge(Exception):
     def __init__(self, width: int, height: int) -> None:
         super().__init__(f"{width}x{height}")
@@ -132,11 +80,6 @@ def _orientation(img: Image.Image) -> bool:
         return img.getexif().get(0x0112, 1) not in (0, 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block means no orientation
         return False
-
-
-def notice(message: str) -> None:
-    """Tell the user about a conversion the library made on their input (stderr by default)."""
-    logging.getLogger("gs").warning(message)
 
 
 def _pixels(img: Image.Image, channels: int, path: Path, source_format: str | None
@@ -228,87 +171,6 @@ def write_image(path: str | Path, image: np.ndarray, overwrite: bool = False) ->
     return atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite)
 
 
-def write_npz(path: str | Path, overwrite: bool = False, field: str = "output",
-              **arrays: Any) -> Path:
-    """Write ``arrays`` (name → array or scalar) as an uncompressed ``.npz``, atomically."""
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    return atomic_write(path, write, overwrite, field)
-
-
 def _pil_format(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
     return {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP"}.get(suffix, "PNG")
-
-
-def image_grid(
-    rows: Sequence[Sequence[np.ndarray]],
-    pad: int = 2,
-    fill: float = 1.0,
-    captions: Sequence[Sequence[str]] | None = None,
-    scale: int = 1,
-) -> np.ndarray:
-    """Tile equally sized (C, H, W) images in [0, 1] into one (C, H', W') grid.
-
-    ``rows[i][j]`` lands in row i, column j; ``pad`` pixels of value ``fill``
-    (1.0 = white) lie between and around the images; short rows leave blanks.
-    ``captions`` (same nesting as ``rows``, ``\\n`` for a second line) are printed
-    in black under each image; ``scale`` enlarges every image (nearest neighbour)
-    so that small generator outputs stay legible next to their captions.
-    """
-    if scale < 1:
-        raise ValueError(f"scale must be at least 1, got {scale}")
-    c, h, w = rows[0][0].shape
-    h, w = h * scale, w * scale
-    ncols = max(len(r) for r in rows)
-    font = line_height = None
-    caption_height = 0
-    if captions is not None:
-        from PIL import ImageFont
-
-        font = ImageFont.load_default(size=max(11, min(14, w // 10)))
-        line_height = font.size + 3
-        lines = max((text.count("\n") + 1 for row in captions for text in row), default=0)
-        caption_height = lines * line_height + pad
-    cell_h = h + caption_height
-    grid = np.full((c, len(rows) * (cell_h + pad) + pad, ncols * (w + pad) + pad), fill,
-                   dtype=np.float32)
-    for i, row in enumerate(rows):
-        for j, img in enumerate(row):
-            y, x = pad + i * (cell_h + pad), pad + j * (w + pad)
-            grid[:, y : y + h, x : x + w] = img.repeat(scale, axis=1).repeat(scale, axis=2)
-    if captions is None:
-        return grid
-    from PIL import ImageDraw
-
-    canvas = Image.fromarray(to_uint8(grid).transpose(1, 2, 0).squeeze(axis=2)
-                             if c == 1 else to_uint8(grid).transpose(1, 2, 0))
-    draw = ImageDraw.Draw(canvas)
-    for i, row in enumerate(captions):
-        for j, text in enumerate(row):
-            y, x = pad + i * (cell_h + pad) + h + pad, pad + j * (w + pad)
-            for k, line in enumerate(text.split("\n")):
-                draw.text((x, y + k * line_height), line, fill=0 if c == 1 else (0, 0, 0),
-                          font=font)
-    array = np.asarray(canvas, dtype=np.float32) / 255.0
-    return np.ascontiguousarray((array[:, :, None] if c == 1 else array).transpose(2, 0, 1))
-
-
-def write_json(
-    path: str | Path, data: Any, overwrite: bool = False, field: str = "report"
-) -> Path:
-    """Write ``data`` as indented JSON, atomically (NaN/Infinity are refused: not JSON)."""
-    text = json.dumps(data, indent=2, allow_nan=False)
-    return atomic_write(path, lambda tmp: tmp.write_text(text + "\n"), overwrite, field)
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
