@@ -23,9 +23,10 @@ from gs.jobs import OperatorOptions, Problem, simulated_problem
 from gs.metrics import psnr
 from gs.results import StepEvent
 from gs.serve.catalog import Catalog
+from gs.serve.job import Job
 from gs.serve.page_jobs import classical_label
 from gs.serve.page_request import PageRequest, check_request
-from gs.serve.queue import Job, JobBoard
+from gs.serve.queue import JobBoard
 from gs.weights import get_pretrained
 
 pytestmark = [

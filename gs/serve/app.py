@@ -42,9 +42,10 @@ from gs.serve.catalog import Catalog
 from gs.serve.errors import error, errors, handle_errors
 from gs.serve.events import job_events
 from gs.serve.forms import form_body
+from gs.serve.job import FINISHED, Job
 from gs.serve.page_jobs import column_plan, preview
 from gs.serve.page_request import MAX_RESTARTS, MAX_STEPS, MIN_MEASUREMENTS, PAGE_TASKS
-from gs.serve.queue import FINISHED, Job, JobBoard
+from gs.serve.queue import JobBoard
 from gs.serve.uploads import read_job_inputs
 
 STATIC = Path(__file__).parent / "static"

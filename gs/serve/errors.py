@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gs.errors import UserInputError
 from gs.serve.forms import UploadTooLarge
-from gs.serve.queue import JobNotFound, QueueFull
+from gs.serve.job import JobNotFound
+from gs.serve.queue import QueueFull
 
 #: Seconds a client is asked to wait after a 429 (a short job's duration).
 RETRY_AFTER_S = 10

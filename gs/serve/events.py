@@ -12,7 +12,8 @@ from collections.abc import AsyncGenerator
 
 from fastapi import Request
 
-from gs.serve.queue import FINISHED, Job, JobBoard
+from gs.serve.job import FINISHED, Job
+from gs.serve.queue import JobBoard
 
 #: Seconds an event stream waits for a change before it sends a keep-alive comment
 #: (and checks that its client is still there).
