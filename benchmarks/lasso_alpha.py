@@ -3,7 +3,7 @@
     nice -n 19 .venv/bin/python -m benchmarks.lasso_alpha [--images 3]
 
 Prints mean PSNR per alpha of the grid and the best one per (transform, task);
-the chosen values are written into gs/methods/presets.py by hand (BENCHMARKS.md,
+the chosen values are written into gs/methods/presets/table.py by hand (BENCHMARKS.md,
 "Baselines"). Test photos (benchmarks/photos.py) are never used here.
 """
 
