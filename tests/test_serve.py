@@ -442,16 +442,16 @@ def test_event_streams_wait_on_the_board(catalog, tmp_path):
     asyncio.run(waits())
 
 
-async def _event_stream(app, job_id: str, leave: asyncio.Event) -> list[str]:
-    """The chunks of ``GET /api/jobs/{job_id}/events`` sent straight through ASGI, by a
-    client that leaves when ``leave`` is set (as uvicorn's HTTP protocols announce it)."""
+async def _event_stream(app, job_id: str, leave: asyncio.Event, chunks: list[str]) -> list[str]:
+    """``chunks``, filled with the body of ``GET /api/jobs/{job_id}/events`` as it is sent
+    straight through ASGI to a client that leaves when ``leave`` is set (as uvicorn's HTTP
+    protocols announce it)."""
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
              "http_version": "1.1", "method": "GET", "scheme": "http",
              "path": f"/api/jobs/{job_id}/events", "raw_path": b"", "query_string": b"",
              "root_path": "", "headers": [(b"host", b"test")], "client": ("test", 1),
              "server": ("test", 80)}
     requested = False
-    chunks: list[str] = []
 
     async def receive() -> dict:
         nonlocal requested
@@ -469,40 +469,55 @@ async def _event_stream(app, job_id: str, leave: asyncio.Event) -> list[str]:
     return chunks
 
 
-def test_event_streams_hold_no_thread(catalog, tmp_path):
-    """Twenty streams wait while the server's one worker thread is busy; a change made on
-    another thread still reaches each of them at once, and a client that leaves ends its
-    stream at once."""
+def test_event_streams_hold_no_thread(catalog, tmp_path, monkeypatch):
+    """Twenty streams wait while the server's one worker thread is busy, and a change made
+    on another thread still reaches each of them; a client that leaves ends its stream at
+    once, long before the stream's next keep-alive."""
     import anyio.to_thread
 
     from gs.serve import create_app
 
+    monkeypatch.setattr("gs.serve.events.KEEPALIVE_S", 600.0)
     app = create_app(catalog, root=tmp_path)
     board = app.state.board
     job = Job("j", PageRequest("tiny_c1"), tmp_path, tmp_path / "upload", None)
     board.jobs[job.id] = job
+
+    async def events_sent(sent: list[list[str]], count: int) -> None:
+        async with asyncio.timeout(10):
+            while min(map(len, sent)) < count:
+                await asyncio.sleep(0.01)
 
     async def streams() -> list[list[str]]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = 1
         release = threading.Event()
         busy = asyncio.ensure_future(anyio.to_thread.run_sync(release.wait))
         try:
-            stay, gone = asyncio.Event(), asyncio.Event()
-            staying = [asyncio.ensure_future(_event_stream(app, job.id, stay))
-                       for _ in range(20)]
-            leaving = asyncio.ensure_future(_event_stream(app, job.id, gone))
-            await asyncio.sleep(0.2)  # every stream sends its first event and waits
-            gone.set()
-            assert (await asyncio.wait_for(leaving, 2))[0].startswith("event: queued")
+            stay = asyncio.Event()
+            sent: list[list[str]] = [[] for _ in range(20)]
+            staying = [asyncio.ensure_future(_event_stream(app, job.id, stay, chunks))
+                       for chunks in sent]
+            await events_sent(sent, 1)
             threading.Thread(target=board._update, args=(job,),
-                             kwargs={"status": "done"}).start()
-            return await asyncio.wait_for(asyncio.gather(*staying), 2)
+                             kwargs={"status": "running"}).start()
+            await events_sent(sent, 2)
+            stay.set()
+            await asyncio.wait_for(asyncio.gather(*staying), 10)
         finally:
             release.set()
             await busy
+        gone, left = asyncio.Event(), []
+        leaving = asyncio.ensure_future(_event_stream(app, job.id, gone, left))
+        await events_sent([left], 1)
+        await asyncio.sleep(0.05)  # it waits for a change now
+        gone.set()
+        await asyncio.wait_for(leaving, 10)
+        return [*sent, left]
 
-    for chunks in asyncio.run(streams()):
-        assert [chunk.split("\n")[0] for chunk in chunks] == ["event: queued", "event: done"]
+    *stayed, left = asyncio.run(streams())
+    for chunks in stayed:
+        assert [chunk.split("\n")[0] for chunk in chunks] == ["event: queued", "event: running"]
+    assert [chunk.split("\n")[0] for chunk in left] == ["event: running"]
     assert not board._waiters  # every stream took its waiter with it
     board.close()
 

@@ -2,7 +2,9 @@
 
 The stream waits on the job board (:meth:`~gs.serve.queue.JobBoard.wait_for_change`),
 which holds no thread, so open streams cost nothing while their jobs are quiet, and a
-client that leaves ends its stream at once (the server cancels the wait).
+client that leaves ends its stream at once: Starlette cancels a streaming response whose
+client disconnects (ASGI HTTP before spec 2.4, as uvicorn serves it), and a cancelled
+wait leaves nothing behind. Otherwise the next keep-alive finds the client gone.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from gs.serve.queue import JobBoard
 KEEPALIVE_S = 5.0
 
 
-async def job_events(board: JobBoard, job: Job, request: Request,
-                     keepalive: float = KEEPALIVE_S) -> AsyncGenerator[str, None]:
+async def job_events(board: JobBoard, job: Job, request: Request
+                     ) -> AsyncGenerator[str, None]:
     """The text of ``job``'s event stream: ``event: <status>`` with the job's snapshot as
-    ``data`` (JSON) at every change, a ``: keep-alive`` comment after ``keepalive`` quiet
-    seconds; it ends after the job's last event, when the client has gone or the board
-    closes."""
+    ``data`` (JSON) at every change, a ``: keep-alive`` comment after :data:`KEEPALIVE_S`
+    quiet seconds; it ends after the job's last event, when the client has gone or the
+    board closes."""
     seen = -1
     while True:
         if job.version != seen:
@@ -38,4 +40,4 @@ async def job_events(board: JobBoard, job: Job, request: Request,
             return
         else:  # a comment line keeps proxies from closing a quiet stream
             yield ": keep-alive\n\n"
-        await board.wait_for_change(job, seen, keepalive)
+        await board.wait_for_change(job, seen, KEEPALIVE_S)

@@ -66,7 +66,7 @@ class JobBoard:
         self.keep_finished = keep_finished
         self.runner = runner
         self.jobs: dict[str, Job] = {}
-        self.changed = threading.Lock()
+        self.mutex = threading.Lock()  # guards jobs, queues and waiters
         # each event stream's future, with its loop and the job it waits on
         self._waiters: dict[asyncio.Future[None], tuple[asyncio.AbstractEventLoop, Job]] = {}
         self.locks = {key: threading.Lock() for key in catalog.by_id}
@@ -91,7 +91,7 @@ class JobBoard:
         if waiting >= self.max_queued:
             raise QueueFull(f"the queue of {job.request.artifact} is full ({self.max_queued} "
                             f"waiting); try again when a job has finished")
-        with self.changed:
+        with self.mutex:
             self.jobs[job.id] = job
         self._queue(job.request.artifact).put(job)
         return job
@@ -125,7 +125,7 @@ class JobBoard:
         """
         loop = asyncio.get_running_loop()
         woken: asyncio.Future[None] = loop.create_future()
-        with self.changed:
+        with self.mutex:
             if job.version != version or self.closed:
                 return job.version != version
             self._waiters[woken] = (loop, job)
@@ -134,13 +134,13 @@ class JobBoard:
         except TimeoutError:
             pass
         finally:
-            with self.changed:
+            with self.mutex:
                 self._waiters.pop(woken, None)
         return job.version != version
 
     def close(self) -> None:
         """Cancel everything and stop the workers (the caller removes ``root``)."""
-        with self.changed:
+        with self.mutex:
             self.closed = True
             self._wake(None)
         for job in list(self.jobs.values()):
@@ -151,7 +151,7 @@ class JobBoard:
             worker.join(timeout=30)
 
     def _wake(self, job: Job | None) -> None:
-        """Resolve the futures waiting for ``job`` (None: every one); hold ``changed``."""
+        """Resolve the futures waiting for ``job`` (None: every one); hold ``mutex``."""
         for woken, (loop, awaited) in list(self._waiters.items()):
             if job is None or awaited is job:
                 del self._waiters[woken]
@@ -162,7 +162,7 @@ class JobBoard:
 
     # -------------------------------------------------------------- workers
     def _queue(self, artifact_id: str) -> queue.Queue[Job | None]:
-        with self.changed:
+        with self.mutex:
             if artifact_id not in self.queues:
                 self.queues[artifact_id] = queue.Queue()
                 worker = threading.Thread(target=self._work, args=(artifact_id,),
@@ -172,7 +172,7 @@ class JobBoard:
         return self.queues[artifact_id]
 
     def _update(self, job: Job, **changes: Any) -> None:
-        with self.changed:
+        with self.mutex:
             for key, value in changes.items():
                 setattr(job, key, value)
             job.version += 1
@@ -248,7 +248,7 @@ class JobBoard:
             self._update(job, status="done", result=result, seconds=time.perf_counter() - start)
 
     def _forget_old(self) -> None:
-        with self.changed:
+        with self.mutex:
             finished = sorted((j for j in self.jobs.values() if j.status in FINISHED),
                               key=lambda j: j.created)
             stale = finished[: max(0, len(finished) - self.keep_finished)]
