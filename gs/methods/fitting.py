@@ -104,6 +104,7 @@ def adam_rows(
     *,
     progress: Progress | None = None,
     render: Callable[[int], Tensor] | None = None,
+    stop: Callable[[int, Tensor], bool] | None = None,
 ) -> Tensor:
     """Run ``steps`` Adam steps on the sum of per-row losses; return final per-row losses.
 
@@ -112,6 +113,8 @@ def adam_rows(
     are independent, so summing them gives each its own gradient. After every step
     ``progress`` reports the losses that step computed (1-based step of ``steps``);
     ``render(r)`` gives row r's (C, H, W) image, for the event's ``current``.
+    ``stop(step, losses)``, if given, is asked after every step (after ``progress``);
+    True ends the loop there (a held-out or time stop).
     """
     reporting = progress is not None and progress.on_step is not None
     if reporting and render is None:
@@ -125,6 +128,8 @@ def adam_rows(
         optimizer.step()
         if reporting:
             progress.report(step, steps, losses, render)  # type: ignore[union-attr,arg-type]
+        if stop is not None and stop(step, losses.detach()):
+            break
     with torch.no_grad():
         return row_losses().detach()
 
