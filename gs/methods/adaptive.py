@@ -1,0 +1,327 @@
+"""Candidates of the best-quality mode: fits that adapt to one image after the defaults.
+
+The defaults fit the latent ``h`` of the cut generator ``G_c`` on the measurements except
+a held-out subset (:func:`gs.invert.invert`). A candidate here continues from that fit
+and is judged by the same held-out entries, which it never fits either:
+
+* ``adaptive-surgery``: IAGAN's image-adaptive fine-tuning (Abu Hussein, Tirer & Giryes
+  2020) applied after the cut: Adam on ``h`` and a copy of ``G_c``'s weights jointly,
+  from the defaults' ``h`` and the artifact's weights.
+* ``dip-warm``: an untrained Deep Image Prior network (:class:`gs.methods.dip.SkipNet`)
+  first fitted to reproduce the defaults' image, then to the measurements.
+
+Every candidate's fit is Adam (:func:`gs.methods.fitting.adam_rows`) on the mean squared
+residual over the fitted entries of y. The held-out residual of every iterate is read off
+the same forward pass that computes the loss (the residual of all of y is computed
+anyway), so tracking it costs nothing; the iterate with the lowest held-out residual is
+returned, and the fit stops when that residual has not improved for ``patience`` steps,
+when the wall-clock budget would be overrun by another step, or after ``max_steps``.
+The starting point (the defaults' answer itself) is an iterate too, so a candidate's
+held-out residual is never above the defaults'.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gs.errors import UserInputError
+from gs.methods.base import StepCallback
+from gs.methods.fitting import adam_rows, to_image, to_tensor, torch_generator
+from gs.problems import Problem
+from gs.results import Recovery, step_event
+
+CANDIDATES = ("adaptive-surgery", "dip-warm")
+
+
+@dataclass(frozen=True)
+class AdaptiveSettings:
+    """Hyperparameters of the candidates, measured by ``benchmarks/adaptive.py`` on the
+    validation photos (3 faces + 3 other photos, 64 px, face DCGAN cut at c = 1,
+    compressed sensing m/n = 8 %), never on the test split.
+
+    Attributes:
+        latent_lr: Adam's step on ``h`` (adaptive-surgery).
+        weights_lr: Adam's step on ``G_c``'s weights (adaptive-surgery).
+        patience: steps without a lower held-out residual before a fit stops.
+        max_steps: steps at most per candidate, whatever the budget.
+        back_projection: adaptive-surgery's image moved onto the fitted measurements
+            (IAGAN's last step), kept only where it lowers the held-out residual.
+        dip_lr: Adam's step on the DIP network's weights (dip-warm).
+        dip_warm_steps: steps fitting the network to the defaults' image (dip-warm).
+        dip_channels: the DIP network's width per scale.
+        dip_input_depth: channels of its fixed noise input.
+    """
+
+    latent_lr: float = 1e-3
+    weights_lr: float = 1e-4
+    patience: int = 30
+    max_steps: int = 2000
+    back_projection: bool = False
+    dip_lr: float = 1e-2
+    dip_warm_steps: int = 200
+    dip_channels: tuple[int, ...] = (32, 32, 32, 32)
+    dip_input_depth: int = 32
+
+
+@dataclass
+class Candidate:
+    """One candidate's answer for one image.
+
+    Attributes:
+        name: the candidate (``adaptive-surgery``, ``dip-warm``).
+        image: (C, H, W) float32 in [0, 1], its iterate with the lowest held-out residual.
+        held_out_score: that image's mean squared residual on the held-out entries of y.
+        seconds: wall time the candidate took.
+        steps: Adam steps taken on the measurements.
+        stopped_by: ``held-out`` (no improvement for ``patience`` steps), ``budget``
+            (another step would overrun the seconds given) or ``steps`` (``max_steps``).
+    """
+
+    name: str
+    image: np.ndarray
+    held_out_score: float
+    seconds: float
+    steps: int
+    stopped_by: str
+
+
+class _HeldOutTrack:
+    """The fit loss, held-out residual and stop of one candidate's Adam loop.
+
+    :meth:`losses` computes the residual of all of y for an image, records the held-out
+    residual of the iterate that made it (the i-th call sees iterate i: the start, then
+    the parameters after each step) and keeps the image of the lowest; it returns the
+    mean squared residual of the fitted entries, what Adam minimises. :meth:`stop` is
+    :func:`adam_rows`'s stop after step ``step``.
+    """
+
+    def __init__(self, problem: Problem, held: np.ndarray, device: Any, patience: int,
+                 max_steps: int, deadline: float, report: Callable[[int, Tensor, float], None]
+                 ) -> None:
+        self.operator = problem.operator
+        self.y = to_tensor(problem.y, device).reshape(1, -1)
+        self.held = torch.as_tensor(np.asarray(held, dtype=bool).reshape(-1), device=device)
+        self.patience, self.max_steps, self.deadline = patience, max_steps, deadline
+        self.report = report
+        self.started = time.perf_counter()
+        self.evaluated = 0  # iterates seen so far
+        self.best_score = math.inf
+        self.best_iterate = -1
+        self.best_image: Tensor | None = None
+        self.steps = 0
+        self.stopped_by = "steps"
+
+    def losses(self, images: Tensor) -> Tensor:
+        residual = (self.operator.A(images).reshape(images.shape[0], -1) - self.y) ** 2
+        score = float(residual[0, self.held].detach().mean())
+        if score < self.best_score or self.best_image is None:
+            self.best_score, self.best_iterate = score, self.evaluated
+            self.best_image = images[0].detach().clone()
+        self.evaluated += 1
+        return residual[:, ~self.held].mean(dim=1)
+
+    def stop(self, step: int, losses: Tensor) -> bool:
+        """After step ``step`` (iterates 0 … step − 1 scored): whether to stop now."""
+        self.steps = step
+        self.report(step, losses, self.best_score)
+        now = time.perf_counter()
+        if (step - 1) - self.best_iterate >= self.patience:
+            self.stopped_by = "held-out"
+        elif now + (now - self.started) / step > self.deadline:
+            self.stopped_by = "budget"
+        elif step >= self.max_steps:
+            self.stopped_by = "steps"
+        else:
+            return False
+        return True
+
+
+def adaptive_candidates(
+    artifact: Any,
+    problem: Problem,
+    recovery: Recovery,
+    *,
+    budget_seconds: float,
+    seed: int,
+    names: Sequence[str] = ("adaptive-surgery",),
+    on_step: StepCallback | None = None,
+    settings: AdaptiveSettings | None = None,
+) -> list[Candidate]:
+    """The candidates ``names`` for one image, continued from the defaults' ``recovery``.
+
+    Args:
+        artifact: the TorchScript artifact (``gs.artifacts.load`` of a ``.pt`` file) that
+            made ``recovery``; its cut generator's weights are copied, never changed.
+        problem: the image's operator and y.
+        recovery: the defaults' result for ``problem`` (:func:`gs.invert.invert`), with
+            its fitted latents and held-out entries.
+        budget_seconds: wall seconds for all candidates together; each gets what is left
+            divided by the candidates still to run.
+        seed: the job's seed (dip-warm's network and input, from stream BASELINE).
+        names: which candidates, in order (:data:`CANDIDATES`).
+        on_step: called with a :class:`gs.results.StepEvent` after every step (stage:
+            the candidate's position in ``names``; ``scores``: the lowest held-out
+            residual so far); an exception it raises propagates (cancel).
+        settings: hyperparameters (default :class:`AdaptiveSettings`).
+
+    Raises:
+        UserInputError: an ONNX artifact (its weights cannot be fine-tuned), an unknown
+            candidate, or a recovery without held-out entries or latents.
+    """
+    from gs.artifacts.torchscript import TorchScriptArtifact
+
+    if not isinstance(artifact, TorchScriptArtifact):
+        raise UserInputError(f"{getattr(artifact, 'path', artifact)} cannot be fine-tuned; "
+                             "the best-quality mode needs the TorchScript (.pt) artifact of "
+                             "the same generator", field="artifact")
+    unknown = [name for name in names if name not in CANDIDATES]
+    if unknown:
+        raise UserInputError(f"is not a candidate; expected one of {', '.join(CANDIDATES)}",
+                             field="names", value=unknown[0])
+    if recovery.held_out is None or recovery.latents is None:
+        raise UserInputError("needs the defaults' recovery with held-out measurements "
+                             "(holdout > 0) and its latents", field="recovery")
+    s = settings or AdaptiveSettings()
+    start = time.perf_counter()
+    results = []
+    for stage, name in enumerate(names):
+        left = budget_seconds - (time.perf_counter() - start)
+        deadline = time.perf_counter() + left / (len(names) - stage)
+        fit = _adaptive_surgery if name == "adaptive-surgery" else _dip_warm
+        report = _reporter(on_step, problem.index, stage, len(names), artifact.metadata.cut,
+                           s.max_steps)
+        results.append(fit(artifact, problem, recovery, s, deadline, seed, report))
+    return results
+
+
+def _reporter(on_step: StepCallback | None, index: int, stage: int, stages: int, cut: int,
+              steps: int) -> Callable[[Callable[[], Tensor]], Callable[[int, Tensor, float], None]]:
+    """``bind(render)`` → the report after a step: the step's fit loss and the lowest
+    held-out residual so far, as a :class:`StepEvent`; ``current`` renders ``render()``."""
+
+    def bind(render: Callable[[], Tensor]) -> Callable[[int, Tensor, float], None]:
+        def report(step: int, losses: Tensor, score: float) -> None:
+            if on_step is None:
+                return
+
+            def current(_: np.ndarray) -> np.ndarray:
+                with torch.no_grad():
+                    return to_image(render()[0])[None]
+
+            values = losses.to(torch.float64).cpu().numpy().reshape(-1)
+            on_step(step_event(stage, cut, step, steps, values, 1, current,
+                               scores=np.array([score]), image=index, restarts=1,
+                               stages=stages))
+
+        return report
+
+    return bind
+
+
+def _finish(name: str, problem: Problem, track: _HeldOutTrack, started: float,
+            back_projection: bool = False) -> Candidate:
+    """The candidate of a finished fit: its best iterate, scored as the answer rule does."""
+    from gs.methods.answer import held_out_score
+
+    held = np.asarray(track.held.cpu().numpy(), dtype=bool)
+    image = to_image(track.best_image)  # type: ignore[arg-type]
+    score = held_out_score(problem, image, held)
+    if back_projection:
+        projected = project_on_fitted(problem, image, held)
+        projected_score = held_out_score(problem, projected, held)
+        if projected_score < score:
+            image, score = projected, projected_score
+    return Candidate(name, image, score, time.perf_counter() - started, track.steps,
+                     track.stopped_by)
+
+
+def project_on_fitted(problem: Problem, image: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """IAGAN's back-projection onto the fitted entries only: the smallest change of
+    ``image`` whose measurements match y on the entries not ``held``, clipped to [0, 1]."""
+    from gs.methods.iagan import back_project
+
+    fitted = ~np.asarray(held, dtype=bool).reshape(-1)
+    return np.clip(back_project(_Rows(problem.operator, fitted), image,
+                                np.asarray(problem.y).reshape(-1)[fitted]), 0, 1
+                   ).astype(np.float32)
+
+
+class _Rows:
+    """An operator restricted to some entries of its flattened y (numpy only)."""
+
+    def __init__(self, operator: Any, rows: np.ndarray) -> None:
+        self.operator, self.rows = operator, rows
+
+    def A(self, x: np.ndarray) -> np.ndarray:  # noqa: N802 - the conventional name
+        return np.asarray(self.operator.A(x)).reshape(x.shape[0], -1)[:, self.rows]
+
+    def A_adjoint(self, y: np.ndarray) -> np.ndarray:  # noqa: N802 - the conventional name
+        full = np.zeros((y.shape[0], self.rows.size), dtype=y.dtype)
+        full[:, self.rows] = y
+        return self.operator.A_adjoint(full.reshape(y.shape[0],
+                                                    *self.operator.measurement_shape))
+
+
+def _adaptive_surgery(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSettings,
+                      deadline: float, seed: int, bind: Callable) -> Candidate:
+    """Adam on the defaults' ``h`` and a copy of ``G_c``'s weights (IAGAN after the cut)."""
+    started = time.perf_counter()
+    device = artifact.device
+    model = copy.deepcopy(artifact.module.tail)  # the artifact's own weights stay as they are
+    weights = list(model.parameters())
+    for weight in weights:
+        weight.requires_grad_(True)
+    latents = [to_tensor(np.asarray(a)[None], device, requires_grad=True)
+               for a in recovery.latents]  # type: ignore[union-attr]
+
+    def render() -> Tensor:
+        return model(*latents)
+
+    track = _HeldOutTrack(problem, recovery.held_out, device, s.patience,  # type: ignore[arg-type]
+                          s.max_steps, deadline, bind(render))
+    adam_rows([{"params": latents, "lr": s.latent_lr},
+               {"params": weights, "lr": s.weights_lr}],
+              lambda: track.losses(render()), s.max_steps, s.latent_lr, stop=track.stop)
+    return _finish("adaptive-surgery", problem, track, started, s.back_projection)
+
+
+def _dip_warm(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSettings,
+              deadline: float, seed: int, bind: Callable) -> Candidate:
+    """A DIP network fitted to the defaults' image, then to the fitted measurements."""
+    from gs.methods.deep_decoder import reset_parameters_seeded
+    from gs.methods.dip import SkipNet
+
+    started = time.perf_counter()
+    device = artifact.device
+    c, h, w = problem.operator.image_shape
+    gen = torch_generator(seed, problem.index)
+    net = SkipNet(s.dip_input_depth, s.dip_channels, 4, c)
+    reset_parameters_seeded(net, gen)
+    net.to(device).train()
+    inputs = (torch.rand((1, s.dip_input_depth, h, w), generator=gen) * 0.1).to(device)
+    target = to_tensor(recovery.image[None], device)
+    params = list(net.parameters())
+    warm_deadline = started + (deadline - started) / 4  # at most a quarter of its share
+
+    def warm_stop(step: int, _: Tensor) -> bool:
+        return time.perf_counter() > warm_deadline
+
+    adam_rows(params, lambda: (net(inputs) - target).pow(2).flatten(1).mean(dim=1),
+              s.dip_warm_steps, s.dip_lr, stop=warm_stop)
+
+    def render() -> Tensor:
+        return net(inputs)
+
+    track = _HeldOutTrack(problem, recovery.held_out, device, s.patience,  # type: ignore[arg-type]
+                          s.max_steps, deadline, bind(render))
+    adam_rows(params, lambda: track.losses(render()), s.max_steps, s.dip_lr, stop=track.stop)
+    return _finish("dip-warm", problem, track, started)

@@ -1,0 +1,146 @@
+"""The best-quality candidates: held-out stop, wall-clock budget, ONNX refused."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gs.artifacts import load
+from gs.errors import UserInputError
+from gs.methods.adaptive import AdaptiveSettings, adaptive_candidates
+from gs.methods.answer import held_out_score
+from gs.operators import GaussianCS
+from gs.problems import Problem
+from gs.results import Recovery
+
+M, SIGMA, START_OFFSET = 600, 0.2, 1.5
+
+
+def constructed(artifact_path: Path):
+    """A problem whose truth the tiny generator makes, y noisy enough that fitting half of
+    it longer overfits, and a "defaults'" recovery whose latent is the truth's moved away.
+
+    Returns (artifact, problem, recovery)."""
+    art = load(artifact_path, "cpu")
+    rng = np.random.default_rng(0)
+    h_true = rng.standard_normal((1, *art.spec.shapes[0])).astype(np.float32)
+    start = h_true[0] + START_OFFSET * rng.standard_normal(h_true.shape[1:]).astype(np.float32)
+    with torch.no_grad():
+        truth = art.generator(torch.as_tensor(h_true))[0].numpy()
+        image = art.generator(torch.as_tensor(start[None]))[0].numpy()
+    operator = GaussianCS(M, truth.shape, rng, noise_std=SIGMA)
+    y = operator.measure(truth[None], rng)[0]
+    held = np.zeros(M, dtype=bool)
+    held[rng.choice(M, M // 2, replace=False)] = True
+    problem = Problem(Path("constructed"), 0, operator, y, truth=truth)
+    recovery = Recovery(image=image, measurement_loss=0.0, seconds=0.0, latents=[start],
+                        held_out=held)
+    return art, problem, recovery
+
+
+def selection_bound(best: float, k: int, sigma: float, z: float = 4.0) -> float:
+    """The largest per-measurement error u = ‖e‖²/m an iterate chosen by its held-out
+    residual can have, when the lowest along the trajectory is ``best``.
+
+    The fit never sees the k held-out rows (a_i, ε_i), a_i ~ N(0, I/m), so for every
+    iterate (error e, u = ‖e‖²/m) its held-out residual is q − 2c + ν with
+    q = mean (a_i·e)² ~ u·χ²_k/k, c = mean ε_i a_i·e ~ N(0, σ²u/k) and ν = mean ε_i²
+    the same for every iterate. Within z standard deviations, |q/u − 1| ≤ δ = z√(2/k)
+    and |c| ≤ t√u with t = zσ/√k. The chosen iterate's residual is at most the best
+    one's: u(1 − δ) − 2t√u ≤ best(1 + δ) + 2t√best =: R, so
+    √u ≤ (t + √(t² + (1 − δ)R)) / (1 − δ).
+    """
+    delta = z * math.sqrt(2 / k)
+    t = z * sigma / math.sqrt(k)
+    bound = best * (1 + delta) + 2 * t * math.sqrt(best)
+    return ((t + math.sqrt(t * t + (1 - delta) * bound)) / (1 - delta)) ** 2
+
+
+def trajectory_of(art, problem, recovery, settings):
+    """The candidate and the image of every iterate it scored (the start, then the
+    parameters after every step, as its step events render them)."""
+    images = [recovery.image]
+    (candidate,) = adaptive_candidates(
+        art, problem, recovery, budget_seconds=600, seed=0, settings=settings,
+        on_step=lambda event: images.append(event.current()[0]))
+    return candidate, images
+
+
+def test_held_out_stop_returns_the_held_out_minimum(tiny_artifacts, one_thread):
+    art, problem, recovery = constructed(tiny_artifacts[1])
+    held = recovery.held_out
+    fit = AdaptiveSettings(latent_lr=1e-2, weights_lr=1e-4, patience=20, max_steps=150)
+    # Without the held-out stop the fit overfits: the truth's error falls, then rises.
+    _, full = trajectory_of(art, problem, recovery, replace(fit, patience=10**6))
+    errors = [float(np.sum((image - problem.truth) ** 2)) / M for image in full]
+    assert int(np.argmin(errors)) < len(errors) // 2 and errors[-1] > 1.5 * min(errors)
+
+    candidate, seen = trajectory_of(art, problem, recovery, fit)
+    scores = [held_out_score(problem, image, held) for image in seen]
+    chosen = int(np.argmin(scores))
+    assert candidate.stopped_by == "held-out" and candidate.steps < fit.max_steps
+    assert len(seen) == candidate.steps + 1
+    assert candidate.steps - chosen >= fit.patience  # it waited ``patience`` steps, no more
+    assert candidate.steps - chosen <= fit.patience + 1
+    assert candidate.held_out_score == pytest.approx(scores[chosen], rel=1e-4)
+    np.testing.assert_allclose(candidate.image, seen[chosen], atol=1e-5)
+    assert candidate.held_out_score < held_out_score(problem, recovery.image, held)
+    truth_error = float(np.sum((candidate.image - problem.truth) ** 2)) / M
+    assert truth_error <= selection_bound(min(errors), int(held.sum()), SIGMA)
+
+
+def test_budget_is_respected(tiny_artifacts, one_thread):
+    art, problem, recovery = constructed(tiny_artifacts[1])
+    settings = AdaptiveSettings(patience=10**6, max_steps=10**6)
+    budget = 0.3
+    times = []
+    (candidate,) = adaptive_candidates(art, problem, recovery, budget_seconds=budget, seed=0,
+                                       on_step=lambda _: times.append(time.perf_counter()),
+                                       settings=settings)
+    assert candidate.stopped_by == "budget"
+    assert candidate.steps == len(times) >= 2
+    one_step = float(np.max(np.diff(times)))
+    assert candidate.seconds <= budget + one_step
+
+
+def test_two_candidates_share_the_budget(tiny_artifacts, one_thread):
+    art, problem, recovery = constructed(tiny_artifacts[1])
+    settings = AdaptiveSettings(patience=10**6, max_steps=10**6, dip_channels=(8, 8),
+                                dip_input_depth=8, dip_warm_steps=20)
+    stages = set()
+    candidates = adaptive_candidates(art, problem, recovery, budget_seconds=1.0, seed=0,
+                                     names=("adaptive-surgery", "dip-warm"),
+                                     on_step=lambda event: stages.add(event.stage),
+                                     settings=settings)
+    assert [c.name for c in candidates] == ["adaptive-surgery", "dip-warm"]
+    assert stages == {0, 1}
+    for candidate in candidates:
+        assert candidate.stopped_by == "budget"
+        assert candidate.image.shape == problem.truth.shape
+        assert candidate.image.dtype == np.float32
+        assert 0 <= candidate.image.min() and candidate.image.max() <= 1
+    assert sum(c.seconds for c in candidates) <= 1.5
+
+
+def test_onnx_artifact_refused(onnx_c2):
+    art = load(onnx_c2, "cpu")
+    recovery = Recovery(image=np.zeros((3, 16, 16), np.float32), measurement_loss=0.0,
+                        seconds=0.0, latents=[np.zeros(s, np.float32) for s in art.spec.shapes],
+                        held_out=np.zeros(10, bool))
+    problem = Problem(Path("x"), 0, GaussianCS(10, (3, 16, 16), np.random.default_rng(0)),
+                      np.zeros(10, np.float32))
+    with pytest.raises(UserInputError, match=r"tiny_c2\.onnx.*TorchScript \(\.pt\)"):
+        adaptive_candidates(art, problem, recovery, budget_seconds=1, seed=0)
+
+
+def test_recovery_without_held_out_refused(tiny_artifacts):
+    art, problem, recovery = constructed(tiny_artifacts[1])
+    recovery.held_out = None
+    with pytest.raises(UserInputError, match="held-out"):
+        adaptive_candidates(art, problem, recovery, budget_seconds=1, seed=0)
