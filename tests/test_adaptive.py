@@ -13,7 +13,7 @@ import torch
 
 from gs.artifacts import load
 from gs.errors import UserInputError
-from gs.methods.adaptive import AdaptiveSettings, adaptive_candidates
+from gs.methods.adaptive import AdaptiveSettings, adaptive_candidates, project_on_fitted
 from gs.methods.answer import held_out_score
 from gs.operators import GaussianCS
 from gs.problems import Problem
@@ -144,3 +144,18 @@ def test_recovery_without_held_out_refused(tiny_artifacts):
     recovery.held_out = None
     with pytest.raises(UserInputError, match="held-out"):
         adaptive_candidates(art, problem, recovery, budget_seconds=1, seed=0)
+
+
+def test_back_projection_matches_the_fitted_entries_only():
+    rng = np.random.default_rng(0)
+    operator = GaussianCS(60, (3, 8, 8), rng, noise_std=0.0)
+    truth = rng.uniform(0.3, 0.7, (3, 8, 8)).astype(np.float32)
+    y = operator.A(truth[None])[0]
+    held = np.zeros(60, dtype=bool)
+    held[:20] = True
+    problem = Problem(Path("x"), 0, operator, y, truth=truth)
+    image = np.full_like(truth, 0.5)
+    projected = project_on_fitted(problem, image, held)
+    before, after = (operator.A(x[None].astype(np.float64))[0] - y for x in (image, projected))
+    assert np.abs(after[~held]).max() < 1e-3 * np.abs(before[~held]).max()
+    assert np.abs(after[held]).max() > 0.1 * np.abs(before[held]).max()  # not fitted
