@@ -15,8 +15,8 @@ residual over the fitted entries of y. The held-out residual of every iterate is
 the same forward pass that computes the loss (the residual of all of y is computed
 anyway), so tracking it costs nothing; the iterate with the lowest held-out residual is
 returned, and the fit stops when that residual has not improved for ``patience`` steps,
-when the wall-clock budget would be overrun by another step, or after ``max_steps``.
-The starting point (the defaults' answer itself) is an iterate too, so a candidate's
+when another step and the last evaluation would overrun the wall-clock budget, or after
+``max_steps``. The starting point (the defaults' answer itself) is an iterate too, so a candidate's
 held-out residual is never above the defaults'.
 """
 
@@ -101,7 +101,8 @@ class Candidate:
         seconds: wall time the candidate took.
         steps: Adam steps taken on the measurements.
         stopped_by: ``held-out`` (no improvement for ``patience`` steps), ``budget``
-            (another step would overrun the seconds given) or ``steps`` (``max_steps``).
+            (another step and the last evaluation would overrun the seconds given, at
+            the mean step's time) or ``steps`` (``max_steps``).
     """
 
     name: str
@@ -141,7 +142,8 @@ class _HeldOutTrack:
     def losses(self, images: Tensor) -> Tensor:
         residual = (self.operator.A(images).reshape(images.shape[0], -1) - self.y) ** 2
         score = float(residual[0, self.held].detach().mean())
-        if score < self.best_score or self.best_image is None:
+        score = math.inf if math.isnan(score) else score  # an overflowed iterate never wins
+        if self.best_image is None or score < self.best_score:
             self.best_score, self.best_iterate = score, self.evaluated
             self.best_image = images[0].detach().clone()
         self.evaluated += 1
@@ -154,7 +156,7 @@ class _HeldOutTrack:
         now = time.perf_counter()
         if (step - 1) - self.best_iterate >= self.patience:
             self.stopped_by = "held-out"
-        elif now + (now - self.started) / step > self.deadline:
+        elif now + 2 * (now - self.started) / step > self.deadline:  # a step, then finish
             self.stopped_by = "budget"
         elif step >= self.max_steps:
             self.stopped_by = "steps"
@@ -198,9 +200,10 @@ def adaptive_candidates(
     from gs.artifacts.torchscript import TorchScriptArtifact
 
     if not isinstance(artifact, TorchScriptArtifact):
-        raise UserInputError(f"{getattr(artifact, 'path', artifact)} cannot be fine-tuned; "
-                             "the best-quality mode needs the TorchScript (.pt) artifact of "
-                             "the same generator", field="artifact")
+        raise UserInputError("is an ONNX artifact, whose weights cannot be fine-tuned; the "
+                             "best-quality mode needs the TorchScript (.pt) artifact of the "
+                             "same generator", field="artifact",
+                             value=getattr(artifact, "path", None))
     unknown = [name for name in names if name not in CANDIDATES]
     if unknown:
         raise UserInputError(f"is not a candidate; expected one of {', '.join(CANDIDATES)}",
@@ -208,6 +211,12 @@ def adaptive_candidates(
     if recovery.held_out is None or recovery.latents is None:
         raise UserInputError("needs the defaults' recovery with held-out measurements "
                              "(holdout > 0) and its latents", field="recovery")
+    shapes = [tuple(np.shape(a)) for a in recovery.latents]
+    if shapes != [tuple(shape) for shape in artifact.spec.shapes]:
+        raise UserInputError(f"has latents of shapes {shapes}, not those of the artifact's "
+                             f"cut {artifact.metadata.cut} {list(artifact.spec.shapes)}; "
+                             "continue from a recovery of the same artifact",
+                             field="recovery")
     s = settings or AdaptiveSettings()
     start = time.perf_counter()
     results = []
