@@ -200,10 +200,12 @@ def adaptive_candidates(
     from gs.artifacts.torchscript import TorchScriptArtifact
 
     if not isinstance(artifact, TorchScriptArtifact):
-        raise UserInputError("is an ONNX artifact, whose weights cannot be fine-tuned; the "
-                             "best-quality mode needs the TorchScript (.pt) artifact of the "
-                             "same generator", field="artifact",
-                             value=getattr(artifact, "path", None))
+        path = getattr(artifact, "path", None)
+        what = ("is an ONNX artifact, whose weights cannot be fine-tuned"
+                if str(path).endswith(".onnx") else "is not a loaded TorchScript artifact")
+        raise UserInputError(f"{what}; the best-quality mode needs the TorchScript (.pt) "
+                             "artifact of the same generator (gs.artifacts.load)",
+                             field="artifact", value=path)
     unknown = [name for name in names if name not in CANDIDATES]
     if unknown:
         raise UserInputError(f"is not a candidate; expected one of {', '.join(CANDIDATES)}",
