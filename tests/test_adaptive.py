@@ -93,6 +93,7 @@ def test_held_out_stop_returns_the_held_out_minimum(tiny_artifacts, one_thread):
     assert candidate.held_out_score < held_out_score(problem, recovery.image, held)
     truth_error = float(np.sum((candidate.image - problem.truth) ** 2)) / M
     assert truth_error <= selection_bound(min(errors), int(held.sum()), SIGMA)
+    assert truth_error < errors[-1]  # and it is not the overfitted end
 
 
 def test_budget_is_respected(tiny_artifacts, one_thread):
