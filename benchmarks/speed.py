@@ -3,12 +3,14 @@
 Paper protocol: one image at a time, R = 3 restarts in sequence, each a plain
 ``torch.optim.LBFGS(lr, max_iter=20)`` loop of 25 steps from noise at the cut,
 the last iterate, the best restart by measurement loss (what the supplement's
-Table 1 prescribes). Defaults: ``gs.invert.invert`` with the settings recorded in
-the artifact (``settings_for(task)``), the images of a group in one batch, as
-gs-invert batches a folder. The two are interleaved group by group (``--group``
-images: the paper protocol on each, then the defaults on the group), so that a
-CPU shared with other work slows both alike; the table reports medians of the
-per-image times (a group's time divided by its images) and their ratio.
+Table 1 prescribes). Defaults: what ``gs-invert`` returns, ``gs.Surgery`` with the
+settings recorded in the artifact (``settings_for(task)``: the generator's inversion,
+then the answer rule's TV fits and held-out choice), the images of a group in one batch,
+as gs-invert batches a folder; each result's ``stage_seconds`` splits its time. The two
+are interleaved group by group (``--group`` images: the paper protocol on each, then the
+defaults on the group), so that a CPU shared with other work slows both alike; the table
+reports medians of the per-image times (a group's time divided by its images) and their
+ratio.
 
     python benchmarks/speed.py --weights weights/dcgan_faces.tar --images 8 \
         --measurements 1000 4000 --json /tmp/speed.json
@@ -29,10 +31,10 @@ from photos import faces
 from torch.utils.flop_counter import FlopCounterMode
 
 from gs.artifacts import load
-from gs.invert import invert
+from gs.methods.surgery import Surgery
 from gs.metrics import psnr
 from gs.operators import GaussianCS
-from gs.problems import simulate
+from gs.problems import Problem, simulate
 from gs.seeding import Stream, problem_rng
 from gs.testing.reference import paper_protocol
 
@@ -72,13 +74,15 @@ def measure(art, truths, m: int, seed: int, changes: dict, group: int) -> dict:
             image, evaluations = paper_best(art, ops[i], ys[i], paper, seed, i)
             rows["paper"].append({"seconds": time.perf_counter() - start,
                                   "evaluations": evaluations, "psnr": psnr(image, truths[i])})
+        problems = [Problem(None, i, ops[i], ys[i], truths[i]) for i in members]
         start = time.perf_counter()
-        results = invert(art, [ops[i] for i in members], [ys[i] for i in members], defaults,
-                         seed=seed, image_indices=members)
+        results = Surgery(art, task="cs", settings=defaults).solve(problems, seed=seed)
         seconds = (time.perf_counter() - start) / len(members)
         for i, result in zip(members, results):
             rows["defaults"].append({"seconds": seconds, "evaluations": result.total_evaluations,
-                                     "psnr": psnr(result.image, truths[i])})
+                                     "psnr": psnr(result.image, truths[i]),
+                                     "stage_seconds": result.stage_seconds,
+                                     "answer": result.details.get("answer")})
         print(f"m={m} images {members}: paper {rows['paper'][-len(members):]} "
               f"defaults {rows['defaults'][-len(members):]}", flush=True)
     flops = flops_per_evaluation(art, ops[0], ys[0])
@@ -95,7 +99,10 @@ def summarise(run: dict) -> str:
         p = [r["psnr"] for r in rows]
         evals = [r["evaluations"] for r in rows]
         rate = run["flops_per_evaluation"] * sum(evals) / sum(r["seconds"] for r in rows) / 1e9
-        lines.append(f"| {run['ratio']:.2f} | {label} | {med[key]:.2f} | "
+        stages = {stage: float(np.median([r["stage_seconds"].get(stage, 0.0) for r in rows]))
+                  for stage in ("fit", "answer")} if key == "defaults" else {}
+        split = " / ".join(f"{v:.2f}" for v in stages.values()) or "–"
+        lines.append(f"| {run['ratio']:.2f} | {label} | {med[key]:.2f} | {split} | "
                      f"{med['paper'] / med[key]:.1f}× | {np.mean(p):.2f} ± {np.std(p):.2f} | "
                      f"{np.min(p):.2f} | {np.median(evals):.0f} | {rate:.1f} |")
     return "\n".join(lines)
@@ -126,9 +133,9 @@ def main() -> None:
     runs = [measure(art, truths, m, args.seed, changes, args.group) for m in args.measurements]
     print(f"machine: {platform.processor() or platform.machine()}, {args.threads} threads, "
           f"device {args.device}, torch {torch.__version__}")
-    print("| m/n | protocol | median s/img | speed-up | PSNR mean ± sd | worst | "
-          "evaluations/img | GFLOP/s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| m/n | protocol | median s/img | of which fit / answer | speed-up | "
+          "PSNR mean ± sd | worst | evaluations/img | GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for run in runs:
         print(summarise(run))
     if args.json:

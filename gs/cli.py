@@ -33,7 +33,15 @@ from gs.methods import Method, build_method
 from gs.methods.answer import GENERATOR_IMAGE
 from gs.methods.classical import classical_available, classical_name
 from gs.methods.surgery import Surgery
-from gs.settings import ANSWERS, LINE_SEARCHES, OPTIMIZERS, PRECISIONS, PRESETS
+from gs.settings import (
+    ANSWERS,
+    LINE_SEARCHES,
+    OPTIMIZERS,
+    PRECISIONS,
+    PRESETS,
+    QUALITIES,
+    InversionSettings,
+)
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
 
@@ -84,6 +92,14 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="held_out (recommended): per image the classical answer, the generator's "
                    "image or a blend, whichever explains the held-out measurements best; "
                    "generator: the generator's image always (the paper).")
+@click.option("--quality", type=click.Choice(QUALITIES),
+              help="fast (default): the answer above. best: then adapt to each image (the "
+                   "cut generator fine-tuned with its latent, stopped by the held-out "
+                   "measurements) and return it where those measurements prefer it; needs "
+                   "a .pt artifact.")
+@click.option("--budget", type=float,
+              help="Seconds per image that --quality best may spend adapting (default "
+                   f"{InversionSettings.budget:g}).")
 @click.option("--holdout", type=float,
               help="Fraction of measurements held out to stop each restart at its best "
                    "held-out residual (0 = fit all, fixed budget).")
@@ -125,7 +141,8 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
          inner_iterations: int | None, lr: float | None, restarts: int | None,
          optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
          last_iterate: bool, precision: str | None, line_search: str | None,
-         answer: str | None, holdout: float | None, init: str | None,
+         answer: str | None, quality: str | None, budget: float | None,
+         holdout: float | None, init: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
          compare: str | None, overwrite: bool, resume: bool, devices: int | None,
@@ -152,7 +169,8 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
         optimizer=optimizer, tolerance=tolerance, precision=precision,
         keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
-        line_search=line_search, holdout=holdout, answer=answer,
+        line_search=line_search, holdout=holdout, answer=answer, quality=quality,
+        budget=budget,
     )
     settings = loaded.metadata.settings_for(task, preset).with_user_changes(**overrides)
     init_spec = None

@@ -134,6 +134,9 @@ class Recovery:
             hold measurements out (surgery with ``holdout > 0``), else None.
         held_out_score: the mean squared residual of the chosen solution on those
             entries (what chose its restart and stopped it), else None.
+        stage_seconds: where ``seconds`` went, by stage (surgery: ``fit``, the
+            generator's inversion, and ``answer``, the answer rule's classical fits and
+            choice); empty for methods of one stage.
     """
 
     image: np.ndarray
@@ -149,6 +152,7 @@ class Recovery:
     details: dict[str, Any] = field(default_factory=dict)
     held_out: np.ndarray | None = None
     held_out_score: float | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def holdout_mask(groups: np.ndarray | int, fraction: float,

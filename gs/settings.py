@@ -19,6 +19,10 @@ PRESETS = ("recommended", "paper")
 ANSWERS = ("generator", "classical", "held_out")
 #: How a blend mixes the classical answer x_cl and the generator's image G with weight β.
 BLENDS = ("convex", "detail")
+#: fast: the fitted generator's answer (the defaults); best: then, within ``budget``
+#: seconds per image, candidates adapted to the image, kept where the held-out
+#: measurements prefer them (:mod:`gs.methods.adaptive`).
+QUALITIES = ("fast", "best")
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,11 @@ class InversionSettings:
             paired per-entry difference of squared held-out residuals (a one-sided
             z-test): with few held-out entries (a 32 px image at SR x4 holds out 6) a
             lower mean is often chance. 0 disables the test.
+        quality: ``fast`` (the answer above) or ``best``: then candidates adapted to
+            the image (:mod:`gs.methods.adaptive`), each kept only where the held-out
+            measurements prefer it by ``answer_margin``.
+        budget: seconds per image the ``best`` candidates may take (each stops by its
+            held-out residual or at the budget, whichever comes first).
     """
 
     optimizer: str = "lbfgs"
@@ -103,6 +112,8 @@ class InversionSettings:
     blend_weights: tuple[float, ...] = ()
     answer_margin: float = 0.0
     answer_confidence: float = 0.0
+    quality: str = "fast"
+    budget: float = 20.0
 
     def __post_init__(self) -> None:
         def refuse(field: str, problem: str) -> UserInputError:
@@ -137,6 +148,13 @@ class InversionSettings:
             raise refuse("answer_margin", "must be in [0, 1)")
         if not 0 <= self.answer_confidence < math.inf:
             raise refuse("answer_confidence", "must be a non-negative finite number")
+        if self.quality not in QUALITIES:
+            raise refuse("quality", f"must be one of {', '.join(QUALITIES)}")
+        if self.quality == "best" and self.holdout <= 0:
+            raise UserInputError("needs {holdout} > 0: the candidates are chosen by the "
+                                 "held-out measurements", field="quality", refs=("holdout",))
+        if not 0 < self.budget < math.inf:
+            raise refuse("budget", "must be a positive finite number of seconds")
         if self.optimizer not in OPTIMIZERS:
             raise refuse("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
         for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):

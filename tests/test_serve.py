@@ -647,7 +647,8 @@ def test_openapi_lists_every_answer_and_the_form(shared_client):
     form = schema["paths"]["/api/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]
     properties = form["schema"]["properties"]
     assert {"image", "example", "mask", "artifact", "task", "ratio", "keep", "scale", "noise_std",
-            "seed", "steps", "restarts", "compare", "classical"} == set(properties)
+            "seed", "steps", "restarts", "quality", "compare", "classical"} == set(properties)
+    assert properties["quality"]["enum"] == ["fast", "best"]
     assert properties["ratio"] == {"type": "number", "default": 0.1}
     assert properties["task"]["enum"] == ["cs", "inpaint", "sr", "denoise", "deblur"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]

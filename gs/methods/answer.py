@@ -61,6 +61,9 @@ class AnswerRule:
         margin: the relative lead on the classical answer's held-out score a blend
             needs (``answer_margin``).
         confidence: the z a blend's lead must reach (``answer_confidence``; 0: none).
+        quality: ``fast`` or ``best`` (then :meth:`answers` offers candidates adapted to
+            each image).
+        budget: the seconds per image those candidates may take.
     """
 
     answer: str = "generator"
@@ -68,22 +71,27 @@ class AnswerRule:
     blend_weights: tuple[float, ...] = ()
     margin: float = 0.0
     confidence: float = 0.0
+    quality: str = InversionSettings.quality
+    budget: float = InversionSettings.budget
 
     @classmethod
     def from_settings(cls, settings: InversionSettings) -> AnswerRule:
         """The rule ``settings`` record (``answer``, ``blend``, ``blend_weights``,
-        ``answer_margin``, ``answer_confidence``)."""
+        ``answer_margin``, ``answer_confidence``, ``quality``, ``budget``)."""
         return cls(settings.answer, settings.blend, tuple(settings.blend_weights),
-                   settings.answer_margin, settings.answer_confidence)
+                   settings.answer_margin, settings.answer_confidence, settings.quality,
+                   settings.budget)
 
     def recorded_in(self, settings: InversionSettings) -> InversionSettings:
         """``settings`` as they record this rule (the generator's image records its
-        ``answer`` alone: the blend fields do not matter to it)."""
+        ``answer`` and quality alone: the blend fields do not matter to it)."""
         if self.answer == "generator":
-            return settings.override(answer=self.answer)
+            return settings.override(answer=self.answer, quality=self.quality,
+                                     budget=self.budget)
         return settings.override(answer=self.answer, blend=self.blend,
                                  blend_weights=self.blend_weights, answer_margin=self.margin,
-                                 answer_confidence=self.confidence)
+                                 answer_confidence=self.confidence, quality=self.quality,
+                                 budget=self.budget)
 
     def classical_method(self, task: str) -> Method | None:
         """The task's classical method where the answer may be it; None for the
@@ -96,22 +104,34 @@ class AnswerRule:
         return build_method("classical", task=task)
 
     def answers(self, problems: Sequence[Problem], fit: Callable[[], list[Recovery]],
-                seed: int, details: dict[str, Any]) -> list[Recovery]:
+                seed: int, details: dict[str, Any], adapt: Adapt | None = None
+                ) -> list[Recovery]:
         """The answer to every problem: the classical one without calling ``fit``
         (``answer = "classical"``), or the generator's images ``fit()`` returns (one
         :class:`Recovery` per problem, each with its held-out entries), each replaced,
-        with ``answer = "held_out"``, by the answer those entries prefer. Every result's
-        details start with ``details`` and say which answer it is and why."""
+        with ``answer = "held_out"``, by the answer those entries prefer. With
+        ``quality = "best"`` the fit always runs, and ``adapt(problem, recovery,
+        budget)`` then offers candidates adapted to each image
+        (:func:`gs.methods.adaptive.adaptive_candidates`), each returned only where its
+        held-out residual beats the answer's by ``margin``. Every result's details start
+        with ``details`` and say which answer it is and why."""
+        best = self.quality == "best" and adapt is not None
         classical = self.classical_method(problems[0].operator.task)
-        if classical is not None and self.answer == "classical":
+        if classical is not None and self.answer == "classical" and not best:
             return [self._classical(problem, classical, seed, details) for problem in problems]
         results = fit()
         for result in results:
             result.details = {**details, "answer": "generator"}
-        if classical is not None and self.answer == "held_out":
-            for problem, result in zip(problems, results):
-                if result.failure is None and result.held_out is not None:
-                    self._choose(problem, result, classical, seed)
+            result.stage_seconds = {"fit": result.seconds}
+        chooses = self.answer == "held_out" or (best and self.answer == "classical")
+        rule = self if self.answer != "classical" else replace(self, blend_weights=())
+        for problem, result in zip(problems, results):
+            if result.failure is not None or result.held_out is None:
+                continue
+            if classical is not None and chooses:
+                rule._choose(problem, result, classical, seed)
+            if best:
+                self._adapt(problem, result, adapt)
         return results
 
     def _classical(self, problem: Problem, classical: Method, seed: int,
@@ -130,7 +150,37 @@ class AnswerRule:
         result.measurement_loss = measurement_loss(problem.operator, image, problem.y)
         result.seconds += elapsed[0]
         result.details.update(why)
+        result.stage_seconds["answer"] = elapsed[0]
 
+    def _adapt(self, problem: Problem, result: Recovery, adapt: Adapt) -> None:
+        """Replace ``result``'s image by a candidate adapted to the image where the
+        held-out entries prefer it to the answer by ``margin``."""
+        scores = result.details.get("scores")
+        weight = result.details.get("weight")
+        if scores is None:  # the generator's image: its own held-out score
+            score = float(result.held_out_score)
+        else:
+            score = scores["classical" if not weight else
+                           ("generator" if "generator" in scores else f"{weight:g}")]
+        with stopwatch() as elapsed:
+            candidates = adapt(problem, result, self.budget)
+        offered = {c.name: {"score": c.held_out_score, "seconds": c.seconds, "steps": c.steps,
+                            "stopped_by": c.stopped_by} for c in candidates}
+        better = [c for c in candidates if c.held_out_score < score * (1 - self.margin)]
+        winner = min(better, key=lambda c: c.held_out_score) if better else None
+        if winner is not None:
+            result.image = _finish(problem, winner.image, winner.name, None, "", {})[0]
+            result.measurement_loss = measurement_loss(problem.operator, result.image,
+                                                       problem.y)
+            result.details["answer"] = winner.name
+        result.details["quality"] = {"answer_score": score, "candidates": offered,
+                                     "chosen": None if winner is None else winner.name}
+        result.seconds += elapsed[0]
+        result.stage_seconds["adapt"] = elapsed[0]
+
+
+#: Candidates adapted to one image: ``adapt(problem, recovery, budget_seconds)``.
+Adapt = Callable[[Problem, Recovery, float], list[Any]]
 
 #: The rule of methods that show what the generator itself recovers.
 GENERATOR_IMAGE = AnswerRule()
@@ -197,7 +247,8 @@ def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.nda
         ``rule`` and the ``scores`` of every candidate (lower is better).
     """
     generated = np.asarray(generated, np.float32)
-    fit_classical = classical.answer_without(problem, held)
+    # TV starts at the generator's image, far nearer its answer than Aᵀy is
+    fit_classical = classical.answer_without(problem, held, start=generated)
     if fit_classical is None:  # every entry is needed: risk estimates (denoising)
         full = classical.solve([problem], seed=seed)[0].image
         scores = {"classical": sure_score(problem, classical, full, seed),
@@ -207,10 +258,10 @@ def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.nda
         weight = 0.0 if winner == "classical" else 1.0
         return _finish(problem, full if weight == 0 else generated, _kind(weight, "convex"),
                        weight, why, scores)
-    blend = _Blend(problem, generated, classical, rule.blend, seed)
+    blend = _Blend(problem, generated, classical, rule.blend, seed, fit_classical, held)
     candidates = {"classical": fit_classical}
     for weight in rule.blend_weights:
-        candidates[f"{weight:g}"] = blend.fit(fit_classical, weight, held)
+        candidates[f"{weight:g}"] = blend.fit(weight)
     residuals = {name: held_out_residuals(problem, image, held)
                  for name, image in candidates.items()}
     scores = {name: float(np.mean(r)) for name, r in residuals.items()}
@@ -222,32 +273,44 @@ def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.nda
 
 
 class _Blend:
-    """The blends of one image: scored from the fit entries, rebuilt from all of them."""
+    """The blends of one image: scored from the fit entries, rebuilt from all of them.
+
+    The classical part of a blend from all the entries starts from the same answer
+    without the held-out ones (:meth:`Classical.answer_from`), and the classical answer of
+    the generator's measurements from the generator's image; the classical answer alone
+    (β = 0) is the classical method's own."""
 
     def __init__(self, problem: Problem, generated: np.ndarray, classical: Any, kind: str,
-                 seed: int) -> None:
+                 seed: int, fit_classical: np.ndarray, held: np.ndarray) -> None:
         self.problem, self.generated, self.classical = problem, generated, classical
-        self.kind, self.seed = kind, seed
+        self.kind, self.seed, self.held = kind, seed, held
+        self.fit_classical = fit_classical
         self.by_generator = replace(problem, y=problem.operator.A(generated[None])[0])
-        self._detail_fit: np.ndarray | None = None
+        self._generator_fit: np.ndarray | None = None
 
-    def fit(self, fit_classical: np.ndarray, weight: float, held: np.ndarray) -> np.ndarray:
+    def fit(self, weight: float) -> np.ndarray:
+        """The blend of weight β from the fit entries alone."""
         if self.kind == "convex":
-            return (1 - weight) * fit_classical + weight * self.generated
-        if self._detail_fit is None:
-            self._detail_fit = self.generated - self.classical.answer_without(
-                self.by_generator, held)
-        return np.clip(fit_classical + weight * self._detail_fit, 0, 1)
+            return (1 - weight) * self.fit_classical + weight * self.generated
+        if self._generator_fit is None:
+            self._generator_fit = self.classical.answer_without(
+                self.by_generator, self.held, start=self.generated)
+        return np.clip(self.fit_classical + weight * (self.generated - self._generator_fit),
+                       0, 1)
 
     def full(self, weight: float) -> np.ndarray:
+        """The blend of weight β from every entry."""
         if self.kind == "convex" and weight == 1:
             return self.generated
-        full = self.classical.solve([self.problem], seed=self.seed)[0].image
-        if weight == 0:
-            return full
+        if weight == 0:  # from Aᵀy: a generator image far from it is no start
+            return self.classical.solve([self.problem], seed=self.seed)[0].image
+        full = self.classical.answer_from(self.problem, self.fit_classical)
         if self.kind == "convex":
             return (1 - weight) * full + weight * self.generated
-        detail = self.generated - self.classical.solve([self.by_generator], seed=self.seed)[0].image
+        if self._generator_fit is None:
+            self.fit(weight)
+        detail = self.generated - self.classical.answer_from(self.by_generator,
+                                                             self._generator_fit)
         return full + weight * detail
 
 

@@ -204,7 +204,8 @@ class _Lasso(Method):
         image = np.clip(transform.synthesis(w[None])[0], 0.0, 1.0).astype(np.float32)
         return image, w, iterations, solver
 
-    def answer_without(self, problem: Problem, held: np.ndarray) -> np.ndarray:
+    def answer_without(self, problem: Problem, held: np.ndarray,
+                       start: np.ndarray | None = None) -> np.ndarray:
         """The Lasso fitted to the entries of y not ``held`` (bool, flattened y)."""
         return self._fit(problem, ~np.asarray(held, dtype=bool))[0]
 

@@ -15,9 +15,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gs.artifacts import Artifact, at_cut
+from gs.artifacts.metadata import artifact_format
+from gs.errors import UserInputError
 from gs.io import sha256_file
 from gs.latent import InitSpec
-from gs.methods.answer import GENERATOR_IMAGE, AnswerRule
+from gs.methods.answer import GENERATOR_IMAGE, Adapt, AnswerRule
 from gs.methods.base import Method, MethodContext, StepCallback, check_problems
 from gs.problems import OperatorOptions, Problem, build_operator
 from gs.results import Recovery
@@ -98,6 +100,9 @@ class Surgery(Method):
         self.settings = _shallower(base.override(**overrides), cut, artifact.metadata.cut)
         self.rule = AnswerRule.from_settings(self.settings) if rule is None else rule
         self.settings = self.rule.recorded_in(self.settings)
+        if self.rule.quality == "best" and artifact_format(artifact.path) == "onnx":
+            raise UserInputError(f"best needs a .pt artifact: {artifact.path.name} is ONNX, "
+                                 "whose generator cannot be fine-tuned", field="quality")
         self.init = init
         self.init_name = init_name
         self.warm_start = warm_start
@@ -139,7 +144,16 @@ class Surgery(Method):
         return the answer this method's rule (``self.rule``) chooses."""
         check_problems(problems)
         return self.rule.answers(problems, lambda: self._fit(problems, seed, on_step), seed,
-                                 {"cut": self.cut})
+                                 {"cut": self.cut}, adapt=self._adapter(seed, on_step))
+
+    def _adapter(self, seed: int, on_step: StepCallback | None) -> Adapt:
+        """The candidates ``quality = "best"`` adapts to each image from its fit."""
+        def adapt(problem: Problem, fit: Recovery, budget: float) -> list[Any]:
+            from gs.methods.adaptive import adaptive_candidates
+
+            return adaptive_candidates(self.artifact, problem, fit, budget_seconds=budget,
+                                       seed=seed, on_step=on_step)
+        return adapt
 
     def _fit(self, problems: Sequence[Problem], seed: int,
              on_step: StepCallback | None) -> list[Recovery]:

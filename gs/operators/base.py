@@ -174,9 +174,15 @@ class Operator:
         Runs in numpy float32 on one image; ``rng`` draws the start vector (a
         generator seeded with 0 when omitted, so the estimate is deterministic).
         Subclasses with a closed form override it. Matrix-free solvers use it for
-        their step size (``1 / ||A||²``).
+        their step size (``1 / ||A||²``); the deterministic estimate (no ``rng``) is
+        computed once per operator, as it costs as much as a hundred solver steps.
         """
-        gen = rng if rng is not None else np.random.default_rng(0)
+        if rng is None:
+            estimates = self.__dict__.setdefault("_norm_estimates", {})
+            if iterations not in estimates:
+                estimates[iterations] = self.norm(iterations, np.random.default_rng(0))
+            return estimates[iterations]
+        gen = rng
         v = gen.standard_normal((1, *self._image_shape)).astype(np.float32)
         v /= np.float32(np.linalg.norm(v))
         estimate = 0.0

@@ -17,6 +17,7 @@ import gs.io.files
 import gs.io.images
 from gs.errors import UserInputError
 from gs.serve.page_request import PAGE_TASKS, PageRequest
+from gs.settings import QUALITIES
 
 
 class UploadTooLarge(UserInputError):
@@ -46,6 +47,7 @@ def form_body(examples: list[str]) -> dict[str, Any]:
             entry["default"] = spec.default
         properties[spec.name] = entry
     properties["task"]["enum"] = list(PAGE_TASKS)
+    properties["quality"]["enum"] = list(QUALITIES)
     schema = {"type": "object", "required": ["artifact"], "properties": properties}
     return {"required": True, "content": {"multipart/form-data": {"schema": schema},
                                           "application/x-www-form-urlencoded": {"schema": schema}}}

@@ -33,7 +33,7 @@ from gs.operators import get_task
 from gs.problems import OperatorOptions, Problem, masked_problem, simulated_problem
 from gs.results import Recovery, result_failure
 from gs.serve.catalog import Catalog, ServedArtifact
-from gs.serve.page_request import PageRequest
+from gs.serve.page_request import PAGE_BUDGET, PageRequest
 
 
 def classical_label(task: str) -> str:
@@ -69,12 +69,14 @@ def columns(request: PageRequest, catalog: Catalog) -> list[Column]:
 
 def column_method(column: Column, request: PageRequest) -> Method:
     """The column's method: the task's classical answer; or, on the column's artifact
-    with its recommended settings for the task and the request's steps and restarts,
+    with its recommended settings for the task and the request's steps, restarts and
+    quality,
     no surgery (the generator's own image) or surgery (its answer rule included)."""
     if column.served is None:
         return build_method("classical", task=request.task)
     settings = column.served.metadata.settings_for(request.task).override(
-        steps=request.steps, restarts=request.restarts)
+        steps=request.steps, restarts=request.restarts, quality=request.quality,
+        budget=PAGE_BUDGET)
     kind = NoSurgery if column.key == "no_surgery" else Surgery
     return kind(column.served.artifact, task=request.task, settings=settings)
 

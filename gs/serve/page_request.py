@@ -11,12 +11,15 @@ from gs.operators import SR_SCALES, get_task
 from gs.operators.cs import measurements_from_options
 from gs.problems import OperatorOptions
 from gs.serve.catalog import Catalog
+from gs.settings import QUALITIES, InversionSettings
 
 #: The tasks the page offers (the registry's ``raw`` identity task has nothing to show).
 PAGE_TASKS = ("cs", "inpaint", "sr", "denoise", "deblur")
 #: Upper bounds a request may ask for (a public page must not book the CPU for hours).
 MAX_STEPS = 500
 MAX_RESTARTS = 8
+#: Seconds per photo a ``best`` request may spend adapting (gs-invert's default budget).
+PAGE_BUDGET = InversionSettings.budget
 #: Fewest measured values a CS or random-inpainting request may ask for: below this the
 #: result says nothing about the method.
 MIN_MEASUREMENTS = 16
@@ -37,6 +40,8 @@ class PageRequest:
         noise_std: measurement noise std (None: the task's default).
         seed: draws the operator, the noise and the initial latents.
         steps, restarts: overrides of the artifact's recommended settings.
+        quality: ``fast`` (the artifact's defaults) or ``best`` (then adapt to the photo
+            within :data:`PAGE_BUDGET` seconds: ``gs-invert --quality best``).
         compare: also run the no-surgery (c = 0) artifact when one is served.
         classical: also recover with the task's classical answer (:mod:`gs.methods.classical`).
     """
@@ -50,6 +55,7 @@ class PageRequest:
     seed: int = 0
     steps: int | None = None
     restarts: int | None = None
+    quality: str = "fast"
     compare: bool = True
     classical: bool = True
 
@@ -67,6 +73,9 @@ class PageRequest:
                                  f"got {self.scale}")
         if self.noise_std is not None and not 0 <= self.noise_std <= 1:
             raise UserInputError(f"noise_std must be in [0, 1], got {self.noise_std}")
+        if self.quality not in QUALITIES:
+            raise UserInputError(f"quality must be one of {', '.join(QUALITIES)}, "
+                                 f"got {self.quality!r}")
         for name, top in (("steps", MAX_STEPS), ("restarts", MAX_RESTARTS)):
             value = getattr(self, name)
             if value is not None and not 1 <= value <= top:

@@ -81,17 +81,35 @@ class WaveletSettings(Settings):
 
 
 @dataclass(frozen=True)
-class TVCSSettings(Settings):
-    """TV least squares for compressed sensing: FISTA ``iterations`` and the TV weight λ
-    at measured ratios m/n (``weights``: (ratio, λ) pairs, chosen on the validation
-    photos: BENCHMARKS.md), interpolated log-linearly between them and held constant
-    beyond them."""
+class TVIterations(Settings):
+    """FISTA steps of a TV least-squares answer: ``iterations`` from the back-projection
+    ``Aᵀy``; ``warm_iterations`` from an image near the answer (the generator's, where
+    the answer rule fits TV without the held-out entries); ``refine_iterations`` from the
+    fit without the held-out entries to the fit of all of them. The warm counts were
+    measured on the validation photos (BENCHMARKS.md, "Defaults against the paper
+    protocol")."""
 
-    weights: tuple[tuple[float, float], ...] = ((0.08, 1e-2), (0.33, 3e-3))
     iterations: int = 200
+    warm_iterations: int = 100
+    refine_iterations: int = 25
 
     def __post_init__(self) -> None:
-        positive("TVCSSettings", iterations=self.iterations)
+        positive(type(self).__name__, iterations=self.iterations,
+                 warm_iterations=self.warm_iterations,
+                 refine_iterations=self.refine_iterations)
+
+
+@dataclass(frozen=True)
+class TVCSSettings(TVIterations):
+    """TV least squares for compressed sensing: FISTA steps (:class:`TVIterations`) and
+    the TV weight λ at measured ratios m/n (``weights``: (ratio, λ) pairs, chosen on the
+    validation photos: BENCHMARKS.md), interpolated log-linearly between them and held
+    constant beyond them."""
+
+    weights: tuple[tuple[float, float], ...] = ((0.08, 1e-2), (0.33, 3e-3))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         ratios = [r for r, _ in self.weights]
         if not self.weights or ratios != sorted(set(ratios)) or min(
                 min(pair) for pair in self.weights) <= 0:
@@ -112,7 +130,7 @@ class TVCSSettings(Settings):
         return math.exp(values[-1])
 
     def to_json(self) -> dict[str, Any]:
-        return {"weights": [list(pair) for pair in self.weights], "iterations": self.iterations}
+        return {**super().to_json(), "weights": [list(pair) for pair in self.weights]}
 
 
 @dataclass(frozen=True)
@@ -142,12 +160,12 @@ class IterationsSettings(Settings):
 
 
 @dataclass(frozen=True)
-class TVDeblurSettings(Settings):
+class TVDeblurSettings(TVIterations):
     """TV least squares for deblurring: λ = ``weight · σ`` (σ the noise std, at least
-    0.001), FISTA ``iterations``."""
+    0.001), FISTA steps (:class:`TVIterations`)."""
 
     weight: float = 1.0
-    iterations: int = 200
 
     def __post_init__(self) -> None:
-        positive("TVDeblurSettings", weight=self.weight, iterations=self.iterations)
+        super().__post_init__()
+        positive("TVDeblurSettings", weight=self.weight)

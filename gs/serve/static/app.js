@@ -272,6 +272,7 @@ async function requestForm({ preview = false } = {}) {
   form.append("compare", $("compare").checked ? "true" : "false");
   form.append("classical", $("classical").checked ? "true" : "false");
   for (const name of ["steps", "restarts"]) if ($(name).value) form.append(name, $(name).value);
+  form.append("quality", $("quality").value);
   if (task() === "cs") form.append("ratio", $("ratio").value);
   if (task() === "sr") form.append("scale", $("scale").value);
   if (task() === "denoise") form.append("noise_std", $("noise").value);
@@ -655,6 +656,7 @@ function applyRequest(request) {
   if (request.noise_std != null) $("noise").value = request.noise_std;
   $("seed").value = request.seed;
   $("steps").value = request.steps ?? ""; $("restarts").value = request.restarts ?? "";
+  $("quality").value = request.quality ?? "fast";
   $("compare").checked = request.compare; $("classical").checked = request.classical !== false;
   for (const id of ["ratio", "keep"]) $(`${id}-out`).textContent = pct($(id).value);
   $("noise-out").textContent = Number($("noise").value).toFixed(2);
