@@ -80,6 +80,11 @@ class InversionSettings:
             paired per-entry difference of squared held-out residuals (a one-sided
             z-test): with few held-out entries (a 32 px image at SR x4 holds out 6) a
             lower mean is often chance. 0 disables the test.
+        ensemble: independent fits of each image (each with its own ``restarts`` random
+            starts and the whole ``schedule``, all holding out the same entries) whose
+            images are averaged into the generator's image: where the measurements leave
+            much of the image open, the mean of several fits that explain them is closer
+            to the truth than any one of them. 1: a single fit (the paper).
     """
 
     optimizer: str = "lbfgs"
@@ -103,6 +108,7 @@ class InversionSettings:
     blend_weights: tuple[float, ...] = ()
     answer_margin: float = 0.0
     answer_confidence: float = 0.0
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
         def refuse(field: str, problem: str) -> UserInputError:
@@ -139,7 +145,8 @@ class InversionSettings:
             raise refuse("answer_confidence", "must be a non-negative finite number")
         if self.optimizer not in OPTIMIZERS:
             raise refuse("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
-        for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):
+        for name in ("steps", "inner_iterations", "restarts", "history_size", "patience",
+                     "ensemble"):
             if int(getattr(self, name)) < 1:
                 raise refuse(name, "must be at least 1")
         if not self.lr > 0 or not math.isfinite(self.lr):
