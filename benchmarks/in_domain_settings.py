@@ -48,6 +48,20 @@ CANDIDATES: dict[str, dict] = {
                              "answer_confidence": 2.0},
     "held-out convex, z 2": {"answer": "held_out", "blend": "convex", "blend_weights": _EIGHTHS,
                              "answer_margin": 0.0, "answer_confidence": 2.0},
+    "restarts 6": {"restarts": 6},
+    "restarts 10": {"restarts": 10},
+    "every restart to the end": {"keep_restarts_after": 0},
+    "tolerance 1e-4": {"tolerance": 1e-4},
+    "schedule 0, 1, 2": {"schedule": (0, 1, 2)},
+    "holdout 0.2": {"holdout": 0.2},
+    "holdout 0.15": {"holdout": 0.15},
+    "margin 0": {"answer_margin": 0.0},
+    "detail eighths": {"blend_weights": _EIGHTHS},
+    "ensemble 2": {"ensemble": 2},
+    "ensemble 3": {"ensemble": 3},
+    "ensemble 4": {"ensemble": 4},
+    "ensemble 6": {"ensemble": 6},
+    "ensemble 4, restarts 1": {"ensemble": 4, "restarts": 1},
 }
 
 

@@ -104,6 +104,7 @@ def invert(
     initial: Sequence[Sequence[np.ndarray]] | None = None,
     on_step: Callable[[StepEvent], None] | None = None,
     penalty: float = 0.0,
+    draw: int = 0,
 ) -> list[Recovery]:
     """Recover one image per (operator, observation) pair, all in one batch.
 
@@ -125,6 +126,8 @@ def invert(
         penalty: λ of a term λ‖h‖² added to every row's loss (CSGM's Gaussian prior,
             in units of the mean squared residual); the steps and their events see the
             penalised loss, the choice of restart and the results the measurement loss.
+        draw: which independent set of random starts (0: the usual one); every draw
+            holds out the same entries (:func:`gs.stages.start_batch`).
 
     Returns:
         One :class:`Recovery` per image, in order, with the entries of its y held out of
@@ -139,7 +142,7 @@ def invert(
     precision = artifact.precision_for(settings.precision)
     start = time.perf_counter()
     batch = start_batch(meta, operators, observations, settings, seed, image_indices, init,
-                        initial)
+                        initial, draw)
     x = artifact.asarray(batch.x0)
     rows_per_image = settings.restarts
     n_images = len(batch.indices)

@@ -89,6 +89,11 @@ class InversionSettings:
             measurements prefer it by ``answer_margin``.
         budget: seconds per image the ``best`` candidates may take (each stops by its
             held-out residual or at the budget, whichever comes first).
+        ensemble: independent fits of each image (each with its own ``restarts`` random
+            starts and the whole ``schedule``, all holding out the same entries) whose
+            images are averaged into the generator's image: where the measurements leave
+            much of the image open, the mean of several fits that explain them is closer
+            to the truth than any one of them. 1: a single fit (the paper).
     """
 
     optimizer: str = "lbfgs"
@@ -114,6 +119,7 @@ class InversionSettings:
     answer_confidence: float = 0.0
     quality: str = "fast"
     budget: float = 20.0
+    ensemble: int = 1
 
     def __post_init__(self) -> None:
         def refuse(field: str, problem: str) -> UserInputError:
@@ -157,7 +163,8 @@ class InversionSettings:
             raise refuse("budget", "must be a positive finite number of seconds")
         if self.optimizer not in OPTIMIZERS:
             raise refuse("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
-        for name in ("steps", "inner_iterations", "restarts", "history_size", "patience"):
+        for name in ("steps", "inner_iterations", "restarts", "history_size", "patience",
+                     "ensemble"):
             if int(getattr(self, name)) < 1:
                 raise refuse(name, "must be at least 1")
         if not self.lr > 0 or not math.isfinite(self.lr):

@@ -73,12 +73,16 @@ class BatchStart:
 def start_batch(metadata: Any, operators: Sequence[Operator], observations: Sequence[np.ndarray],
                settings: InversionSettings, seed: int, image_indices: Sequence[int] | None,
                init: InitSpec | None,
-               initial: Sequence[Sequence[np.ndarray]] | None = None) -> BatchStart:
+               initial: Sequence[Sequence[np.ndarray]] | None = None,
+               draw: int = 0) -> BatchStart:
     """Check the batch and draw what it starts from (see :func:`gs.invert.invert`'s args).
 
     The initial latents of image i come from stream ``Stream.INIT`` of (seed, i) and
     its held-out mask from ``Stream.HOLDOUT``, so an image draws the same whatever
-    batch it is in; ``initial`` replaces the random draws (a warm start).
+    batch it is in; ``initial`` replaces the random draws (a warm start). Draw k > 0
+    (another independent fit of the same image, :attr:`InversionSettings.ensemble`)
+    starts from the restarts k·R … (k + 1)·R − 1 of that stream, with the same
+    held-out mask.
     """
     if len(operators) != len(observations) or not operators:
         raise ValueError("operators and observations must be non-empty lists of equal length")
@@ -89,12 +93,15 @@ def start_batch(metadata: Any, operators: Sequence[Operator], observations: Sequ
     if init is not None:
         spec0 = spec0.with_init(init)
     restarts = settings.restarts
+    if draw < 0:
+        raise ValueError(f"draw must be non-negative, got {draw}")
     if initial is not None:
         x0 = warm_starts(spec0, initial, len(indices), restarts)
     else:
         x0 = np.concatenate([
-            np.concatenate([a.reshape(restarts, -1) for a in spec0.sample(
-                problem_rng(seed, i, Stream.INIT), restarts)], axis=1)
+            np.concatenate([a.reshape(restarts * (draw + 1), -1)[draw * restarts:]
+                            for a in spec0.sample(problem_rng(seed, i, Stream.INIT),
+                                                  restarts * (draw + 1))], axis=1)
             for i in indices
         ])
     return BatchStart(indices, schedule, held, x0.astype(np.float32, copy=False))

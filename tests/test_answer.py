@@ -263,3 +263,26 @@ def test_the_rule_is_the_methods_and_the_engine_returns_its_held_out_entries(tin
     (plain,) = build_method("surgery", task="cs", artifact=art,
                             settings=fast.with_user_changes(holdout=0.0)).solve([p], seed=0)
     assert plain.held_out is None and plain.held_out_score is None
+
+
+def test_an_ensemble_returns_the_mean_of_its_independent_fits(tiny_artifacts):
+    from gs.artifacts import load
+    from gs.invert import invert
+
+    art = load(tiny_artifacts[1], "cpu")
+    one = art.metadata.settings_for("cs").override(steps=2, restarts=1, answer="generator")
+    p = problem("cs", index=2, ratio=0.3)
+    fits = [invert(art, [p.operator], [p.y], one, seed=0, image_indices=[2], draw=k)[0]
+            for k in range(2)]
+    assert not np.allclose(fits[0].image, fits[1].image)
+    (alone,) = build_method("surgery", task="cs", artifact=art, settings=one).solve([p], seed=0)
+    np.testing.assert_allclose(alone.image, fits[0].image, atol=1e-6)
+    (mean,) = build_method("surgery", task="cs", artifact=art,
+                           settings=one.override(ensemble=2)).solve([p], seed=0)
+    np.testing.assert_allclose(mean.image, (fits[0].image + fits[1].image) / 2, atol=1e-6)
+    np.testing.assert_array_equal(mean.held_out, fits[0].held_out)
+    assert mean.held_out_score == pytest.approx(held_out_score(p, mean.image, mean.held_out),
+                                                rel=1e-4)
+    assert mean.total_evaluations == fits[0].total_evaluations + fits[1].total_evaluations
+    with pytest.raises(UserInputError, match="ensemble"):
+        settings(ensemble=0)

@@ -286,6 +286,20 @@ def test_step_events_report_the_heldout_score_the_stop_judges(tiny_artifacts):
     assert events and all(e.scores is None for e in events)
 
 
+def test_another_draw_starts_from_the_next_restarts_of_the_stream_and_holds_out_the_same(
+        tiny_artifacts):
+    art = gs_artifact.load(tiny_artifacts[1])
+    op, y = _cs_problem(in_range_image(art), 100, 0)
+    settings = InversionSettings(steps=1, inner_iterations=1, restarts=2, lr=1e-9, tolerance=0,
+                                 holdout=0.2)
+    (first,) = invert(art, [op], [y], settings, seed=5, image_indices=[3])
+    (second,) = invert(art, [op], [y], settings, seed=5, image_indices=[3], draw=1)
+    starts = art.spec.sample(problem_rng(5, 3, Stream.INIT), 4)[0]
+    np.testing.assert_allclose(first.latents[0], starts[first.restart], atol=1e-6)
+    np.testing.assert_allclose(second.latents[0], starts[2 + second.restart], atol=1e-6)
+    np.testing.assert_array_equal(first.held_out, second.held_out)
+
+
 def test_holdout_masks_are_seeded_per_image_and_batching_does_not_change_them(tiny_artifacts):
     from gs.results import holdout_mask
 

@@ -287,3 +287,13 @@ def test_in_domain_generators_ship_and_export_by_name_at_their_cut(name, tmp_pat
     metadata = load(out).metadata
     assert (metadata.model, metadata.cut) == (entry.model, entry.cut)
     assert metadata.extra["pretrained"]["sha256"] == entry.sha256
+
+
+def test_the_clothing_dcgan_averages_four_fits_for_cs_and_the_digit_dcgan_one():
+    from gs.settings import InversionSettings
+
+    fashion, mnist = PRETRAINED["fashion-mnist-dcgan"], PRETRAINED["mnist-dcgan"]
+    assert fashion.recommended["cs"] == {**mnist.recommended["cs"], "ensemble": 4}
+    assert mnist.recommended["cs"].get("ensemble", InversionSettings.ensemble) == 1
+    assert {t: r for t, r in fashion.recommended.items() if t != "cs"} == {
+        t: r for t, r in mnist.recommended.items() if t != "cs"}

@@ -9,6 +9,7 @@ on whatever backend the artifact has.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any, ClassVar
 
@@ -157,7 +158,8 @@ class Surgery(Method):
 
     def _fit(self, problems: Sequence[Problem], seed: int,
              on_step: StepCallback | None) -> list[Recovery]:
-        """The generator's image of every problem (:func:`gs.invert.invert`)."""
+        """The generator's image of every problem (:func:`gs.invert.invert`): the mean
+        of ``settings.ensemble`` independent fits (one from a LassoInv warm start)."""
         from gs.invert import invert
 
         operators = [p.operator for p in problems]
@@ -167,10 +169,13 @@ class Surgery(Method):
             return invert(self.artifact, operators, ys, self.settings.override(restarts=1),
                           seed=seed, image_indices=indices,
                           initial=self._lasso_latents(problems, seed), on_step=on_step)
-        return invert(self.artifact, operators, ys, self.settings, seed=seed,
-                      image_indices=indices,
-                      init=self.init if isinstance(self.init, InitSpec) else None,
-                      on_step=on_step)
+        fits = [invert(self.artifact, operators, ys, self.settings, seed=seed,
+                       image_indices=indices,
+                       init=self.init if isinstance(self.init, InitSpec) else None,
+                       on_step=on_step, draw=draw)
+                for draw in range(self.settings.ensemble)]
+        return [average_fits(problem, list(members))
+                for problem, members in zip(problems, zip(*fits))]
 
     def _lasso_latents(self, problems: Sequence[Problem], seed: int) -> list[list[np.ndarray]]:
         """LassoInv: per problem, the latents whose image best explains the warm start's
@@ -184,6 +189,29 @@ class Surgery(Method):
         fits = invert(self.artifact, identity, [w.image for w in warm], self.raw_settings,
                       seed=seed, image_indices=[p.index for p in problems])
         return [fit.latents for fit in fits]
+
+
+def average_fits(problem: Problem, fits: Sequence[Recovery]) -> Recovery:
+    """One image's independent fits (:attr:`InversionSettings.ensemble`) as one result:
+    the mean of their images, with the first usable fit's latents and records, the
+    losses of the mean image (fitted and held-out entries) and the fits' time and
+    evaluations summed. A fit that failed is left out; all failing, the first is
+    returned."""
+    usable = [fit for fit in fits if fit.failure is None]
+    if len(fits) == 1 or not usable:
+        return fits[0]
+    image = np.mean([np.asarray(fit.image, np.float64) for fit in usable], axis=0)
+    first = usable[0]
+    residual = (problem.operator.A(image[None])[0]
+                - np.asarray(problem.y, np.float64)).reshape(-1) ** 2
+    held = first.held_out
+    fitted = residual if held is None else residual[~held]
+    return replace(
+        first, image=image.astype(np.float32), measurement_loss=float(np.mean(fitted)),
+        held_out_score=None if held is None else float(np.mean(residual[held])),
+        seconds=sum(fit.seconds for fit in fits),
+        evaluations=sum(fit.evaluations for fit in fits),
+        total_evaluations=sum(fit.total_evaluations for fit in fits))
 
 
 class NoSurgery(Surgery):
