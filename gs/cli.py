@@ -95,8 +95,9 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @click.option("--quality", type=click.Choice(QUALITIES),
               help="fast (default): the answer above. best: then adapt to each image (the "
                    "cut generator fine-tuned with its latent, stopped by the held-out "
-                   "measurements) and return it where those measurements prefer it; needs "
-                   "a .pt artifact.")
+                   "measurements) and return it where those measurements prefer it (a task "
+                   "whose recorded answer is the classical one keeps it); needs a .pt "
+                   "artifact.")
 @click.option("--budget", type=float,
               help="Seconds per image that --quality best may spend adapting (default "
                    f"{InversionSettings.budget:g}).")
