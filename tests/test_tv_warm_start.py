@@ -91,3 +91,31 @@ def test_the_rule_starts_tv_at_the_generators_image_and_returns_tv_itself_at_bet
     assert starts and starts[0] is noise
     assert why["answer"] == "classical"
     np.testing.assert_allclose(image, classical.solve([p])[0].image, atol=1e-6)
+
+
+def test_the_images_of_a_batch_are_answered_on_threads_as_one_by_one(monkeypatch):
+    """The held-out choice of several images runs on a thread pool; each image's answer
+    is the one it gets alone, bit for bit (nothing is shared between them)."""
+    import os
+
+    from gs.results import Recovery
+
+    problems = [cs_problem(i) for i in range(3)]
+    classical = build_method("classical", task="cs")
+    rule = AnswerRule("held_out", "convex", (0.5, 1.0), 0.0)
+
+    def fits():
+        out = []
+        for p in problems:
+            held = held_out(p.operator, 0.1, 0, p.index)
+            image = np.clip(p.truth + 0.05, 0, 1).astype(np.float32)
+            out.append(Recovery(image=image, measurement_loss=0.0, seconds=0.0, held_out=held))
+        return out
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    threaded = rule.answers(problems, fits, 0, {})
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    alone = rule.answers(problems, fits, 0, {})
+    for a, b in zip(threaded, alone):
+        np.testing.assert_array_equal(a.image, b.image)
+        assert a.details == b.details

@@ -31,7 +31,9 @@ held-out entries are the engine's own, returned with each inversion's result.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -127,14 +129,31 @@ class AnswerRule:
         for result in results:
             result.details = {**details, "answer": "generator"}
             result.stage_seconds = {"fit": result.seconds}
-        for problem, result in zip(problems, results):
-            if result.failure is not None or result.held_out is None:
-                continue
-            if classical is not None and self.answer == "held_out":
-                self._choose(problem, result, classical, seed)
-            if best:
+        usable = [(problem, result) for problem, result in zip(problems, results)
+                  if result.failure is None and result.held_out is not None]
+        if classical is not None and self.answer == "held_out":
+            self._choose_all(usable, classical, seed)
+        if best:
+            for problem, result in usable:
                 self._adapt(problem, result, adapt)
         return results
+
+    def _choose_all(self, usable: list[tuple[Problem, Recovery]], classical: Method,
+                    seed: int) -> None:
+        """:meth:`_choose` for every (problem, result), the images on as many threads as
+        this process has cores: the classical fits are numpy on one BLAS thread each
+        (the limit is set once around the pool, as it is process-wide)."""
+        from threadpoolctl import threadpool_limits
+
+        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                 else os.cpu_count() or 1)
+        workers = min(len(usable), cores)
+        if workers <= 1:
+            for problem, result in usable:
+                self._choose(problem, result, classical, seed)
+            return
+        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda pair: self._choose(*pair, classical, seed), usable))
 
     def _classical(self, problem: Problem, classical: Method, seed: int,
                    details: dict[str, Any]) -> Recovery:
