@@ -20,7 +20,7 @@ from gs.methods.cli import main as baseline_cli
 from gs.methods.iagan import back_project
 from gs.methods.lasso import Pixels, design_matrix, lasso_fista, lasso_sklearn
 from gs.methods.presets import (
-    PRESETS,
+    METHOD_PRESETS,
     CSGMSettings,
     DeepDecoderSettings,
     DIPSettings,
@@ -396,7 +396,7 @@ def test_registry_and_presets():
     assert (iagan.stage1_lr, iagan.stage1_steps, iagan.stage2_z_lr, iagan.stage2_weights_lr,
             iagan.stage2_steps) == (0.1, 1600, 1e-4, 1e-4, 600)
     assert preset("iagan", "vae").stage1_steps == 1000
-    assert set(PRESETS) == {name for name, info in METHODS.items()
+    assert set(METHOD_PRESETS) == {name for name, info in METHODS.items()
                             if info.kind != "surgery"} - {"classical"}  # it takes its choice's
     with pytest.raises(ValueError, match="expected one of"):
         preset("iagan", "stylegan")

@@ -14,7 +14,7 @@ from gs.clitools import task_options, user_errors
 from gs.errors import UserInputError
 from gs.jobs import InversionJob, OperatorOptions, list_inputs
 from gs.methods import METHODS, build_method
-from gs.methods.presets import PRESETS, auto_preset, preset
+from gs.methods.presets import METHOD_PRESETS, auto_preset, preset
 from gs.results import StepEvent
 
 #: Least seconds between two progress lines on stderr (a fast method prints none).
@@ -168,7 +168,7 @@ def main(method_name: str, images: tuple[str, ...], artifact: str | None, weight
 
 def _settings(method_name: str, preset_name: str | None, generator: Any,
               shape: tuple[int, int, int], task: str, overrides: dict[str, Any]) -> Any:
-    if method_name not in PRESETS:  # surgery (the artifact's settings) and classical
+    if method_name not in METHOD_PRESETS:  # surgery (the artifact's settings) and classical
         if any(v is not None for v in overrides.values()) or preset_name is not None:
             where = ("the artifact; use gs-invert to change them"
                      if METHODS[method_name].kind == "surgery" else
@@ -185,5 +185,5 @@ def _settings(method_name: str, preset_name: str | None, generator: Any,
 
 main.help = (main.help or "").rstrip() + "".join(
     f"\n    {name:14s} {info.summary}"
-    + (f" [presets: {', '.join(PRESETS[name])}]" if name in PRESETS else "")
+    + (f" [presets: {', '.join(METHOD_PRESETS[name])}]" if name in METHOD_PRESETS else "")
     for name, info in METHODS.items())

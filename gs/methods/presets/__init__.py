@@ -9,7 +9,7 @@ One module per family, the table apart: :mod:`~gs.methods.presets.base` (what se
 share), :mod:`~gs.methods.presets.classical`, :mod:`~gs.methods.presets.lasso`,
 :mod:`~gs.methods.presets.generator_priors` (CSGM, IAGAN, mGANprior),
 :mod:`~gs.methods.presets.untrained` (Deep Decoder, DIP) and
-:mod:`~gs.methods.presets.table` (:data:`PRESETS`, :func:`preset`, :func:`auto_preset`).
+:mod:`~gs.methods.presets.table` (:data:`METHOD_PRESETS`, :func:`preset`, :func:`auto_preset`).
 Every name imports from ``gs.methods.presets`` as well.
 """
 
@@ -29,11 +29,11 @@ from gs.methods.presets.classical import (
 )
 from gs.methods.presets.generator_priors import CSGMSettings, IAGANSettings, MGANPriorSettings
 from gs.methods.presets.lasso import LASSO_SOLVERS, LassoSettings
-from gs.methods.presets.table import PRESETS, auto_preset, preset
+from gs.methods.presets.table import METHOD_PRESETS, auto_preset, preset
 from gs.methods.presets.untrained import DeepDecoderSettings, DIPSettings
 
 __all__ = [
-    "LASSO_SOLVERS", "PRESETS", "BM3DSettings", "BicubicSettings", "CSGMSettings",
+    "LASSO_SOLVERS", "METHOD_PRESETS", "BM3DSettings", "BicubicSettings", "CSGMSettings",
     "DIPSettings", "DeepDecoderSettings", "IAGANSettings", "InterpolationSettings",
     "IterationsSettings", "LassoSettings", "MGANPriorSettings", "NLMeansSettings",
     "Settings", "TVCSSettings", "TVDeblurSettings", "TVSettings", "WaveletSettings",

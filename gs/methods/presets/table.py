@@ -25,7 +25,7 @@ from gs.methods.presets.untrained import DeepDecoderSettings, DIPSettings
 
 #: Named presets: method name → preset name → settings. ``default`` is what the
 #: CLI uses when nothing else is asked for; the model/size-named ones are Table 3.
-PRESETS: dict[str, dict[str, Any]] = {
+METHOD_PRESETS: dict[str, dict[str, Any]] = {
     "bicubic": {"default": BicubicSettings()},
     "interpolation": {"default": InterpolationSettings(),
                       "linear": InterpolationSettings(kind="linear")},
@@ -77,10 +77,10 @@ def preset(method: str, name: str = "default") -> Any:
         UserInputError: unknown method, or unknown preset (field ``preset``); the
             message lists the known ones.
     """
-    if method not in PRESETS:
+    if method not in METHOD_PRESETS:
         raise UserInputError(f"method {method!r} has no presets; methods with presets: "
-                             f"{', '.join(PRESETS)}")
-    table = PRESETS[method]
+                             f"{', '.join(METHOD_PRESETS)}")
+    table = METHOD_PRESETS[method]
     if name not in table:
         raise UserInputError(f"is not a preset of {method}; expected one of {', '.join(table)}",
                              field="preset", value=repr(name))
@@ -92,7 +92,7 @@ def auto_preset(method: str, *, model: str | None = None, image_side: int | None
     """The preset for a model (``iagan``, ``mganprior``: Table 3), an image size
     (``deep-decoder``: 128 px and larger take the 128 px row) or a task (``lasso-*``),
     else ``default``."""
-    table = PRESETS[method]
+    table = METHOD_PRESETS[method]
     if task is not None and task in table:
         return table[task]
     if model is not None and model in table:
