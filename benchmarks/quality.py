@@ -11,7 +11,8 @@ mean ± sd and seconds per image per group and method, and best − defaults per
 
     python benchmarks/quality.py --faces 4 --others 4 --points "CS 8 %" --slow 2 \\
         --cache /tmp/quality.jsonl
-    python benchmarks/quality.py --cache /tmp/quality.jsonl --table
+    python benchmarks/quality.py --cache /tmp/quality.jsonl --table \\
+        --plot docs/results/quality.png
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> None:
     artifact = load(cached_artifact(args.weights, 1), device="cpu")
     photos = ([(n, im, "faces") for n, im in faces(args.faces, split="test")]
               + [(n, im, "other") for n, im in non_faces(args.others, split="test")])
-    slow = {name for group in ("faces", "other")
+    slow = {name for group in args.slow_groups
             for name, _, _ in [p for p in photos if p[2] == group][:args.slow]}
     finished = done(args.cache)
     for point in args.points:
@@ -121,6 +122,43 @@ def table(cache: Path) -> None:
                 print(f"| {point} | {group} | " + " | ".join(cells) + f" | {gap} |")
 
 
+def plot(cache: Path, out: Path) -> None:
+    """PSNR against seconds per image: one panel per task point, each method a point per
+    photo group (mean PSNR, median seconds, log time axis), the defaults and best marked."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in cache.read_text().splitlines()]
+    points = [p for p in POINTS if any(r["point"] == p for r in records)]
+    fig, axes = plt.subplots(1, len(points), figsize=(4 * len(points), 3.6), squeeze=False)
+    for ax, point in zip(axes[0], points):
+        for group, marker in (("faces", "o"), ("other", "s")):
+            for method in (*FAST_METHODS, *SLOW_METHODS):
+                rows = [r for r in records if (r["point"], r["group"], r["method"])
+                        == (point, group, method)]
+                if not rows:
+                    continue
+                seconds = max(float(np.median([r["seconds"] for r in rows])), 1e-2)
+                value = float(np.mean([r["psnr"] for r in rows]))
+                bold = method in ("defaults", "best")
+                colour = f"C{(*FAST_METHODS, *SLOW_METHODS).index(method)}"
+                ax.scatter(seconds, value, marker=marker, s=60 if bold else 30, c=colour,
+                           edgecolors="black" if bold else "none")
+                ax.annotate(f"{method}", (seconds, value), fontsize=7,
+                            xytext=(3, 3), textcoords="offset points",
+                            fontweight="bold" if bold else "normal")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_title(f"{point} (o faces, □ other)", fontsize=9)
+        ax.set_xlabel("seconds per image (median)")
+        ax.set_ylabel("PSNR (dB, mean)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,15 +170,21 @@ def main() -> None:
                         choices=list(FAST_METHODS + SLOW_METHODS))
     parser.add_argument("--slow", type=int, default=2,
                         help="the baselines run on the first N photos of each group")
+    parser.add_argument("--slow-groups", nargs="*", default=["faces", "other"],
+                        choices=["faces", "other"], help="the groups the baselines run on")
     parser.add_argument("--budget", type=float, default=None,
                         help="best's seconds per image (default: the settings' default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="with --table: also draw PSNR against seconds here (PNG)")
     args = parser.parse_args()
     if args.table:
         table(args.cache)
+        if args.plot:
+            plot(args.cache, args.plot)
         return
     torch.set_num_threads(args.threads)
     run(args)

@@ -323,3 +323,5 @@ def test_quality_benchmark_builds_best_and_tables_its_cache(tiny_artifacts, tmp_
     quality.table(cache)
     out = capsys.readouterr().out
     assert "| CS 8 % | faces |" in out and "+0.25 (-0.50)" in out
+    quality.plot(cache, tmp_path / "q.png")
+    assert (tmp_path / "q.png").stat().st_size > 0
