@@ -107,7 +107,9 @@ def test_budget_is_respected(tiny_artifacts, one_thread):
     assert candidate.stopped_by == "budget"
     assert candidate.steps == len(times) >= 2
     one_step = float(np.max(np.diff(times)))
-    assert candidate.seconds <= budget + one_step
+    # the rule stops when a step and the final evaluation (one forward, at most a step's
+    # cost) would overrun: so at most the longest step and that evaluation past the budget
+    assert candidate.seconds <= budget + 2 * one_step
 
 
 def test_two_candidates_share_the_budget(tiny_artifacts, one_thread):
@@ -128,8 +130,9 @@ def test_two_candidates_share_the_budget(tiny_artifacts, one_thread):
         assert candidate.image.shape == problem.truth.shape
         assert candidate.image.dtype == np.float32
         assert 0 <= candidate.image.min() and candidate.image.max() <= 1
-    # each overruns its share by at most a step (dip-warm: one of its warm-up too)
-    assert sum(c.seconds for c in candidates) <= 1.0 + one_step[0] + 2 * one_step[1]
+    # each overruns its share by at most a step and its final evaluation (dip-warm: a step
+    # of its warm-up too)
+    assert sum(c.seconds for c in candidates) <= 1.0 + 2 * one_step[0] + 3 * one_step[1]
 
 
 def test_onnx_artifact_refused(onnx_c2):
