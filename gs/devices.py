@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 
 from gs.errors import UserInputError
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def resolve_device(device: str | None) -> str:

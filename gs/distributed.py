@@ -11,7 +11,6 @@ Lightning, and only ``gs-invert --devices`` imports this module.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
 from gs.artifacts import Artifact, load
-from gs.devices import resolve_device
+from gs.devices import resolve_device, usable_cores
 from gs.io import atomic_write, write_json
 from gs.jobs import (
     InversionJob,
@@ -55,8 +54,7 @@ def cpu_threads_per_process(processes: int) -> int:
     Every worker defaulting to all cores would oversubscribe them ``processes``
     times over; each gets its share of the cores this process may run on.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, processes))
+    return max(1, usable_cores() // max(1, processes))
 
 
 class _Indices(Dataset):

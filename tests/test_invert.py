@@ -370,3 +370,15 @@ def test_choosing_an_optimizer_takes_its_own_measured_settings(tiny_artifacts, p
     recommended = gs_artifact.load(tiny_artifacts[1]).metadata.settings_for("cs")
     assert recommended.with_optimizer("lbfgs") == recommended
     assert recommended.override(optimizer="adam").lr == OPTIMIZER_DEFAULTS["lbfgs"].lr
+
+
+def test_usable_cores_is_this_process_affinity(monkeypatch):
+    import os
+
+    from gs.devices import usable_cores
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert usable_cores() == 3
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert usable_cores() == 1

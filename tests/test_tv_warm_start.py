@@ -101,7 +101,6 @@ def test_the_images_of_a_batch_are_answered_on_threads_as_one_by_one(monkeypatch
     from gs.results import Recovery
 
     problems = [cs_problem(i) for i in range(3)]
-    classical = build_method("classical", task="cs")
     rule = AnswerRule("held_out", "convex", (0.5, 1.0), 0.0)
 
     def fits():

@@ -31,7 +31,6 @@ held-out entries are the engine's own, returned with each inversion's result.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -143,16 +142,15 @@ class AnswerRule:
         """:meth:`_choose` for every (problem, result), the images on as many threads as
         this process has cores: the classical fits are numpy on one BLAS thread each
         (the limit is set once around the pool, as it is process-wide)."""
-        from threadpoolctl import threadpool_limits
+        from gs.devices import usable_cores
+        from gs.methods.classical import one_blas_thread
 
-        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                 else os.cpu_count() or 1)
-        workers = min(len(usable), cores)
+        workers = min(len(usable), usable_cores())
         if workers <= 1:
             for problem, result in usable:
                 self._choose(problem, result, classical, seed)
             return
-        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
             list(pool.map(lambda pair: self._choose(*pair, classical, seed), usable))
 
     def _classical(self, problem: Problem, classical: Method, seed: int,

@@ -37,7 +37,7 @@ from gs.results import Recovery
 from gs.seeding import Stream, problem_rng
 
 
-def _single_thread() -> Any:
+def one_blas_thread() -> Any:
     """Run the library call on one BLAS thread: the images are small, and an idle pool of
     threads fighting a loaded machine costs far more than it gains."""
     from threadpoolctl import threadpool_limits
@@ -54,7 +54,7 @@ def _recover_filled(recover, problem: Problem, held: np.ndarray) -> np.ndarray:
     y = np.asarray(problem.y, dtype=np.float64)
     missing = held.reshape(y.shape).any(axis=0)
     filled = inpaint_biharmonic(y.transpose(1, 2, 0), missing, channel_axis=-1)
-    with _single_thread():
+    with one_blas_thread():
         image = recover(replace(problem, y=filled.transpose(2, 0, 1)))
     return np.clip(image, 0.0, 1.0).astype(np.float32)
 
@@ -87,7 +87,7 @@ class _Classical(Method):
         if problem.operator.task != self.task:
             raise UserInputError(f"{self.name} answers {self.task} problems, not "
                                  f"{problem.operator.task}", field="method")
-        with stopwatch() as elapsed, _single_thread():
+        with stopwatch() as elapsed, one_blas_thread():
             image = self.recover(problem)
         return answer(problem, image, elapsed[0], answer=self.name)
 
@@ -166,7 +166,7 @@ class Interpolation(_Classical):
         kept = problem.operator.mask & ~held.reshape(y.shape).any(axis=0)
         operator = type(problem.operator).from_mask(kept, problem.operator.image_shape,
                                                     problem.operator.noise_std)
-        with _single_thread():
+        with one_blas_thread():
             image = self.recover(replace(problem, operator=operator, y=y * kept[None]))
         return np.clip(image, 0.0, 1.0).astype(np.float32)
 
@@ -287,14 +287,14 @@ class TVLeastSquares(_Classical):
         """The TV fit of the entries of y not ``held``: from ``start`` in
         ``warm_iterations`` FISTA steps where one is given, else as :meth:`recover`."""
         iterations = self.settings.iterations if start is None else self.settings.warm_iterations
-        with _single_thread():
+        with one_blas_thread():
             image = self._fista(problem, ~np.asarray(held, dtype=bool), start, iterations)
         return np.clip(image, 0.0, 1.0).astype(np.float32)
 
     def answer_from(self, problem: Problem, start: np.ndarray) -> np.ndarray:
         """The TV fit of every entry of y in ``refine_iterations`` FISTA steps from
         ``start`` (the fit without a few held-out entries)."""
-        with _single_thread():
+        with one_blas_thread():
             image = self._fista(problem, None, start, self.settings.refine_iterations)
         return np.clip(image, 0.0, 1.0).astype(np.float32)
 
