@@ -1,10 +1,12 @@
-"""Where torch computations run: device names and mixed precision (torch imported lazily)."""
+"""Where computations run: CPU cores and BLAS threads, torch device names and mixed
+precision (torch imported lazily)."""
 
 from __future__ import annotations
 
 import functools
 import os
 import re
+from typing import Any
 
 from gs.errors import UserInputError
 
@@ -14,6 +16,16 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def one_blas_thread() -> Any:
+    """A context manager that runs the library calls inside it on one BLAS thread: the
+    images are small, and an idle pool of threads fighting a loaded machine costs far
+    more than it gains. The limit is process-wide, so a thread pool sets it once around
+    the pool."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
 
 
 def resolve_device(device: str | None) -> str:

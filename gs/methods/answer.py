@@ -142,8 +142,7 @@ class AnswerRule:
         """:meth:`_choose` for every (problem, result), the images on as many threads as
         this process has cores: the classical fits are numpy on one BLAS thread each
         (the limit is set once around the pool, as it is process-wide)."""
-        from gs.devices import usable_cores
-        from gs.methods.classical import one_blas_thread
+        from gs.devices import one_blas_thread, usable_cores
 
         workers = min(len(usable), usable_cores())
         if workers <= 1:
