@@ -267,7 +267,7 @@ def _reporter(on_step: StepCallback | None, index: int, stage: int, stages: int,
 def _finish(name: str, problem: Problem, track: _HeldOutTrack, started: float,
             back_projection: bool = False) -> Candidate:
     """The candidate of a finished fit: its best iterate, scored as the answer rule does."""
-    from gs.methods.answer import held_out_score
+    from gs.methods.answer_scores import held_out_score
 
     held = np.asarray(track.held.cpu().numpy(), dtype=bool)
     image = to_image(track.best_image)  # type: ignore[arg-type]
