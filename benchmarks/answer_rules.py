@@ -23,6 +23,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -31,9 +32,12 @@ import torch
 from classifier import image_files, read_images
 from in_domain import POINTS
 
-import gs.methods.answer as answer
 from gs.artifacts import load
 from gs.methods import build_method
+from gs.methods.answer import AnswerRule, Choice
+from gs.methods.answer_choice import consistent_image, significant_leads, winning_candidate
+from gs.methods.answer_scores import held_out_residuals
+from gs.methods.blends import Blends
 from gs.methods.surgery import Surgery
 from gs.metrics import psnr
 from gs.problems import OperatorOptions, simulated_problem
@@ -52,26 +56,23 @@ def _problem(task: str, options: dict, image: np.ndarray, index: int, seed: int)
 
 def capture(artifact, task: str, options: dict, images: np.ndarray, holdout: float,
             seed: int, batch: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(generator's image, held-out mask) per image, from surgery's own fit."""
+    """(generator's image, held-out mask) per image, from surgery's own fit: the rule
+    the settings record, whose chooser keeps the fit instead of choosing."""
     settings = artifact.metadata.settings_for(task).override(holdout=holdout)
-    method = Surgery(artifact, task=task, settings=settings)
     kept: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def keep(problem, generated, classical, held, settings, seed):
+    def keep(problem, generated, classical, held, rule, seed) -> Choice:
         kept[problem.index] = (np.asarray(generated, np.float32), np.asarray(held))
-        return np.asarray(generated, np.float32), {"answer": "generator"}
+        return Choice(np.asarray(generated, np.float32), {"answer": "generator"})
 
-    original = answer.choose
-    answer.choose = keep
-    try:
-        for start in range(0, len(images), batch):
-            problems = [_problem(task, options, images[i], i, seed)
-                        for i in range(start, min(start + batch, len(images)))]
-            method.solve(problems, seed=seed)
-            print(f"[answer-rules] fitted images {start}–{start + len(problems) - 1}",
-                  file=sys.stderr, flush=True)
-    finally:
-        answer.choose = original
+    rule = replace(AnswerRule.from_settings(settings), chooser=keep)
+    method = Surgery(artifact, task=task, settings=settings, rule=rule)
+    for start in range(0, len(images), batch):
+        problems = [_problem(task, options, images[i], i, seed)
+                    for i in range(start, min(start + batch, len(images)))]
+        method.solve(problems, seed=seed)
+        print(f"[answer-rules] fitted images {start}–{start + len(problems) - 1}",
+              file=sys.stderr, flush=True)
     return [kept[i] for i in range(len(images))]
 
 
@@ -93,28 +94,29 @@ def stored(store: Path, label: str, holdout: float, seed: int, files: list[Path]
 
 def rule_grid(problem, truth: np.ndarray, generated: np.ndarray, held: np.ndarray,
               classical, seed: int) -> dict:
-    """Every (blend, top weight, margin, z) rule's pick and PSNR on one image."""
-    fit_classical = classical.answer_without(problem, held)
+    """Every (blend, top weight, margin, z) rule's pick and PSNR on one image, the
+    candidates computed as surgery computes them (the classical fit from the generator's
+    image)."""
+    fit_classical = classical.answer_without(problem, held, start=generated)
     full = classical.solve([problem], seed=seed)[0].image
-    out = {"classical": psnr(answer._finish(problem, full, "classical", 0.0, "", {})[0], truth)}
+    out = {"classical": psnr(consistent_image(problem, full), truth)}
     for kind, weights in (("convex", _EIGHTHS), ("detail", (0.25, 0.5, 0.75, 1.0))):
-        blend = answer._Blend(problem, generated, classical, kind, seed)
-        residuals = {"classical": answer.held_out_residuals(problem, fit_classical, held)}
+        blend = Blends(problem, generated, classical, kind, seed, fit_classical, held)
+        residuals = {"classical": held_out_residuals(problem, fit_classical, held)}
         for w in weights:
-            residuals[f"{w:g}"] = answer.held_out_residuals(
-                problem, blend.fit(fit_classical, w, held), held)
+            residuals[f"{w:g}"] = held_out_residuals(problem, blend.fit(w), held)
         scores = {name: float(np.mean(r)) for name, r in residuals.items()}
         finals: dict[float, float] = {}
         for top, margin, z in itertools.product(TOPS, MARGINS, CONFIDENCES):
             allowed = {"classical"} | {f"{w:g}" for w in weights if w <= top}
             sub_scores = {k: v for k, v in scores.items() if k in allowed}
             sub_residuals = {k: v for k, v in residuals.items() if k in allowed}
-            winner = answer._winner(sub_scores, margin, answer._significant(sub_residuals, z))
+            winner = winning_candidate(sub_scores, margin,
+                                       significant_leads(sub_residuals, z))
             weight = 0.0 if winner == "classical" else float(winner)
             if weight not in finals:
                 image = full if weight == 0 else blend.full(weight)
-                finals[weight] = psnr(answer._finish(problem, image, "", weight, "", {})[0],
-                                      truth)
+                finals[weight] = psnr(consistent_image(problem, image), truth)
             out[(kind, top, margin, z)] = (weight, finals[weight])
     return out
 
