@@ -47,6 +47,36 @@ def test_a_value_outside_its_declaration_names_the_field(name, value, message):
         check_params(sample, {name: value})
 
 
+def listed(weights: Annotated[tuple[float, ...], Param("Weights.", min=0, max=1,
+                                                       min_open=True)] = (),
+           rate: Annotated[float, Param("A rate.", min=0, min_open=True, finite=True)] = 1.0,
+           picks: Annotated[tuple[str, ...], Param("Picks.", choices=("a", "b"))] = ()) -> None:
+    """Declarations of a tuple's items and of a finite number."""
+
+
+def test_a_tuple_declaration_bounds_each_item_and_finite_refuses_infinities():
+    declared = declared_params(listed)
+    assert declared["weights"].type is float and declared["weights"].many
+    assert declared["weights"].check([0.5, 1]) == (0.5, 1.0)
+    assert declared["rate"].check(2) == 2.0 and not declared["rate"].many
+    for name, value, message in [
+        ("weights", (0.5, 0), r"weights must list numbers in \(0, 1\], got \(0.5, 0\)"),
+        ("weights", 0.5, "weights must list numbers"),
+        ("picks", ("a", "c"), "picks must list values among a, b"),
+        ("rate", float("inf"), "rate must be a finite number > 0, got inf"),
+        ("rate", float("nan"), "rate must be a finite number > 0, got nan"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            declared[name].check(value)
+
+
+def test_a_bounded_number_is_never_nan():
+    assert not Param("x", min=0).allows(float("nan"))
+    assert Param("x", min=0).allows(float("inf")) and not Param("x", finite=True).allows(
+        float("-inf"))
+    assert Param("x", finite=True).bounded
+
+
 def flagged(switch: Annotated[bool, Param("On or off.")] = False,
             verbose: Annotated[bool, Param("Talk.")] = True) -> None:
     """Two declared booleans."""
