@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Annotated, Any
 
 from gs.errors import UserInputError
 from gs.operators.registry import TASKS  # noqa: F401 - re-exported; the registry owns it
+from gs.params import Param, declared_params
 from gs.solve.options import LINE_SEARCHES
 
 OPTIMIZERS = ("lbfgs", "adam")
@@ -28,6 +28,10 @@ QUALITIES = ("fast", "best")
 @dataclass(frozen=True)
 class InversionSettings:
     """How to optimise the latent(s) of a cut generator.
+
+    Each field declares its type, allowed values, default and one-line help once
+    (:class:`gs.params.Param`); validation, the ``gs-invert`` flags and the page's form
+    read those declarations. What each field means in full:
 
     Attributes:
         optimizer: ``lbfgs`` (torch semantics) or ``adam``.
@@ -96,83 +100,91 @@ class InversionSettings:
             to the truth than any one of them. 1: a single fit (the paper).
     """
 
-    optimizer: str = "lbfgs"
-    lr: float = 1.0
-    steps: int = 25
-    inner_iterations: int = 20
-    restarts: int = 3
-    history_size: int = 100
-    tolerance: float = 1e-3
-    patience: int = 1
-    schedule: tuple[int, ...] = ()
-    precision: str = "fp32"
-    keep_restarts_after: int = 0
-    keep_best: bool = True
-    line_search: str = "none"
-    holdout: float = 0.0
-    discrepancy: float = 0.0
-    min_steps: int = 0
-    answer: str = "generator"
-    blend: str = "convex"
-    blend_weights: tuple[float, ...] = ()
-    answer_margin: float = 0.0
-    answer_confidence: float = 0.0
-    quality: str = "fast"
-    budget: float = 20.0
-    ensemble: int = 1
+    optimizer: Annotated[str, Param(
+        "lbfgs (default) or adam, each with its own measured lr, step cap and line search "
+        "unless those are given too.", choices=OPTIMIZERS)] = "lbfgs"
+    lr: Annotated[float, Param("Learning rate / L-BFGS step scale.", min=0, min_open=True,
+                               finite=True)] = 1.0
+    steps: Annotated[int, Param("Outer optimisation steps.", min=1)] = 25
+    inner_iterations: Annotated[int, Param("L-BFGS iterations per step.", min=1)] = 20
+    restarts: Annotated[int, Param("Random restarts; the best by measurement loss wins.",
+                                   min=1)] = 3
+    history_size: Annotated[int, Param("L-BFGS curvature pairs kept per sample.", min=1)] = 100
+    tolerance: Annotated[float, Param(
+        "Per-sample relative loss change that counts as converged (0 = never).",
+        min=0, max=1)] = 1e-3
+    patience: Annotated[int, Param("Consecutive outer steps under the tolerance before a "
+                                   "sample stops.", min=1)] = 1
+    schedule: Annotated[tuple[int, ...], Param(
+        "Cuts solved in increasing order for progressive surgery, ending at the artifact's "
+        "cut (none: that cut only).", min=0)] = ()
+    precision: Annotated[str, Param(
+        "bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16); auto: bf16 where "
+        "the hardware has it.", choices=PRECISIONS)] = "fp32"
+    keep_restarts_after: Annotated[int, Param(
+        "After N steps only each image's best restart goes on (0 = all, paper).", min=0)] = 0
+    keep_best: Annotated[bool, Param(
+        "End each sample at its best point, not its last (false: the paper's protocol).")
+    ] = True
+    line_search: Annotated[str, Param(
+        "L-BFGS step lengths: none (fixed lr, the paper) or strong_wolfe.",
+        choices=LINE_SEARCHES)] = "none"
+    holdout: Annotated[float, Param(
+        "Fraction of measurements held out to stop each restart at its best held-out "
+        "residual (0 = fit all, fixed budget).", min=0, max=1, max_open=True)] = 0.0
+    discrepancy: Annotated[float, Param(
+        "Stop a sample once its mean squared residual is at most this many noise variances "
+        "(0 = never).", min=0, finite=True)] = 0.0
+    min_steps: Annotated[int, Param("Outer steps of every stage before any stop rule judges "
+                                    "a sample.", min=0)] = 0
+    answer: Annotated[str, Param(
+        "held_out (recommended): per image the classical answer, the generator's image or a "
+        "blend, whichever explains the held-out measurements best; generator: the "
+        "generator's image always (the paper); classical: the task's classical answer.",
+        choices=ANSWERS)] = "generator"
+    blend: Annotated[str, Param(
+        "How a blend mixes the classical answer and the generator's image: convex or detail.",
+        choices=BLENDS)] = "convex"
+    blend_weights: Annotated[tuple[float, ...], Param(
+        "The generator's weights in the blends the held_out answer considers.",
+        min=0, max=1, min_open=True)] = ()
+    answer_margin: Annotated[float, Param(
+        "Fraction by which a blend's held-out score must beat the classical answer's.",
+        min=0, max=1, max_open=True)] = 0.0
+    answer_confidence: Annotated[float, Param(
+        "Standard errors by which a blend's held-out lead must hold (0 = no test).",
+        min=0, finite=True)] = 0.0
+    quality: Annotated[str, Param(
+        "fast (default): the answer above. best: then adapt to each image (the cut "
+        "generator fine-tuned with its latent, stopped by the held-out measurements) and "
+        "return it where those measurements prefer it (a task whose recorded answer is the "
+        "classical one keeps it); needs a .pt artifact.", choices=QUALITIES)] = "fast"
+    budget: Annotated[float, Param("Seconds per image that quality best may spend adapting.",
+                                   min=0, min_open=True, finite=True)] = 20.0
+    ensemble: Annotated[int, Param("Independent fits of each image, their images averaged "
+                                   "(1 = a single fit, the paper).", min=1)] = 1
 
     def __post_init__(self) -> None:
-        def refuse(field: str, problem: str) -> UserInputError:
-            return UserInputError(f"{problem}, got {getattr(self, field)!r}", field=field)
+        """Check each field against its declaration, then the rules that tie fields together.
 
-        if self.keep_restarts_after < 0:
-            raise refuse("keep_restarts_after", "must be non-negative")
-        if self.precision not in PRECISIONS:
-            raise refuse("precision", f"must be one of {', '.join(PRECISIONS)}")
-        if self.line_search not in LINE_SEARCHES:
-            raise refuse("line_search", f"must be one of {', '.join(LINE_SEARCHES)}")
-        if not 0 <= self.holdout < 1:
-            raise refuse("holdout", "must be in [0, 1)")
+        The values are kept as given (an ``int`` learning rate stays one), so that settings
+        written as JSON read back to the same bytes.
+        """
+        for declared in declared_params(InversionSettings).values():
+            declared.check(getattr(self, declared.name))
         if self.holdout > 0 and not self.keep_best:
             raise UserInputError("cannot be combined with {keep_best}: a held-out stop ends each "
                                  "sample at its best held-out point",
                                  field="holdout", refs=("keep_best",))
-        if not 0 <= self.discrepancy < math.inf:
-            raise refuse("discrepancy", "must be a non-negative finite number")
-        if self.min_steps < 0:
-            raise refuse("min_steps", "must be non-negative")
-        if self.answer not in ANSWERS:
-            raise refuse("answer", f"must be one of {', '.join(ANSWERS)}")
         if self.answer == "held_out" and self.holdout <= 0:
             raise UserInputError("needs {holdout} > 0: the answer is chosen by the held-out "
                                  "measurements", field="answer", refs=("holdout",))
-        if self.blend not in BLENDS:
-            raise refuse("blend", f"must be one of {', '.join(BLENDS)}")
-        if any(not 0 < w <= 1 for w in self.blend_weights):
-            raise refuse("blend_weights", "must be weights in (0, 1]")
-        if not 0 <= self.answer_margin < 1:
-            raise refuse("answer_margin", "must be in [0, 1)")
-        if not 0 <= self.answer_confidence < math.inf:
-            raise refuse("answer_confidence", "must be a non-negative finite number")
-        if self.quality not in QUALITIES:
-            raise refuse("quality", f"must be one of {', '.join(QUALITIES)}")
         if self.quality == "best" and self.holdout <= 0:
             raise UserInputError("needs {holdout} > 0: the candidates are chosen by the "
                                  "held-out measurements", field="quality", refs=("holdout",))
-        if not 0 < self.budget < math.inf:
-            raise refuse("budget", "must be a positive finite number of seconds")
-        if self.optimizer not in OPTIMIZERS:
-            raise refuse("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
-        for name in ("steps", "inner_iterations", "restarts", "history_size", "patience",
-                     "ensemble"):
-            if int(getattr(self, name)) < 1:
-                raise refuse(name, "must be at least 1")
-        if not self.lr > 0 or not math.isfinite(self.lr):
-            raise refuse("lr", "must be a positive finite number")
-        if not 0 <= self.tolerance <= 1:
-            raise refuse("tolerance", "must be in [0, 1]")
-        if list(self.schedule) != sorted(set(self.schedule)) or min(self.schedule, default=0) < 0:
-            raise refuse("schedule", "must list increasing non-negative cuts")
+        if list(self.schedule) != sorted(set(self.schedule)):
+            raise UserInputError(f"must list increasing cuts, got {self.schedule!r}",
+                                 field="schedule")
 
     def override(self, **changes: Any) -> InversionSettings:
         """A copy with every non-None value of ``changes`` applied."""
@@ -199,9 +211,7 @@ class InversionSettings:
         they already use. Apply a user's own values afterwards (:meth:`override`)."""
         if optimizer is None or optimizer == self.optimizer:
             return self
-        if optimizer not in OPTIMIZER_DEFAULTS:
-            raise UserInputError(f"must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}",
-                                 field="optimizer")
+        declared_params(InversionSettings)["optimizer"].check(optimizer)
         return replace(self, optimizer=optimizer, **asdict(OPTIMIZER_DEFAULTS[optimizer]))
 
     def to_json(self) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+import math
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +23,9 @@ from gs.methods.answer import (
 )
 from gs.methods.base import Method, answer
 from gs.metrics import psnr
+from gs.params import declared_params
 from gs.problems import OperatorOptions, simulated_problem
-from gs.settings import InversionSettings, recommended_settings
+from gs.settings import ANSWERS, InversionSettings, recommended_settings
 from gs.stages import held_out
 
 SHAPE = (3, 16, 16)
@@ -64,7 +67,7 @@ def test_each_task_returns_what_was_measured_best():
         InversionSettings(answer="held_out")
     with pytest.raises(UserInputError, match="blend must be one of"):
         settings(blend="median")
-    with pytest.raises(UserInputError, match="blend_weights must be weights"):
+    with pytest.raises(UserInputError, match=r"blend_weights must list numbers in \(0, 1\]"):
         settings(blend_weights=(0.0,))
     round_trip = InversionSettings.from_json(cs.to_json())
     assert round_trip == cs
@@ -286,3 +289,19 @@ def test_an_ensemble_returns_the_mean_of_its_independent_fits(tiny_artifacts):
     assert mean.total_evaluations == fits[0].total_evaluations + fits[1].total_evaluations
     with pytest.raises(UserInputError, match="ensemble"):
         settings(ensemble=0)
+
+
+def test_every_inversion_setting_is_declared_once_and_checked_by_its_declaration():
+    declared = declared_params(InversionSettings)
+    assert list(declared) == [f.name for f in fields(InversionSettings)]
+    assert all(d.default == getattr(InversionSettings, d.name) for d in declared.values())
+    assert declared["answer"].param.choices == ANSWERS
+    for name, value, message in [("steps", 0, "steps must be an integer ≥ 1, got 0"),
+                                 ("holdout", 1.0, r"holdout must be a number in \[0, 1\)"),
+                                 ("budget", math.inf, "budget must be a finite number > 0"),
+                                 ("schedule", (0, -1), "schedule must list integers ≥ 0"),
+                                 ("schedule", (2, 1), "schedule must list increasing cuts")]:
+        with pytest.raises(UserInputError, match=f"^{message}"):
+            InversionSettings(**{name: value})
+    # values are kept as given, so settings read from JSON write the same JSON back
+    assert json.dumps(InversionSettings(lr=1).to_json()["lr"]) == "1"

@@ -113,13 +113,13 @@ def test_flag_names_come_from_the_command(tiny_artifacts):
 
 
 BAD_FLAGS = [
-    (["--steps", 0], "--steps must be at least 1"),
-    (["--inner-iterations", 0], "--inner-iterations must be at least 1"),
-    (["--restarts", 0], "--restarts must be at least 1"),
-    (["--lr", 0], "--lr must be a positive finite number"),
-    (["--lr", "nan"], "--lr must be a positive finite number"),
-    (["--tolerance", -1], "--tolerance must be in [0, 1]"),
-    (["--keep-restarts-after", -1], "--keep-restarts-after must be non-negative"),
+    (["--steps", 0], "--steps must be an integer ≥ 1, got 0"),
+    (["--inner-iterations", 0], "--inner-iterations must be an integer ≥ 1"),
+    (["--restarts", 0], "--restarts must be an integer ≥ 1"),
+    (["--lr", 0], "--lr must be a finite number > 0, got 0"),
+    (["--lr", "nan"], "--lr must be a finite number > 0, got nan"),
+    (["--tolerance", -1], "--tolerance must be a number in [0, 1], got -1"),
+    (["--keep-restarts-after", -1], "--keep-restarts-after must be an integer ≥ 0"),
     (["--batch-size", 0], "--batch-size must be an integer of at least 1"),
     (["--seed", -1], "--seed must be a non-negative integer"),
     (["--measurements", 0], "--measurements must be between 1 and 768"),

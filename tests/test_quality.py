@@ -36,7 +36,7 @@ def test_quality_and_budget_are_settings_checked_where_they_are_declared():
         InversionSettings(quality="fastest")
     with pytest.raises(UserInputError, match="needs holdout > 0"):
         InversionSettings(quality="best")
-    with pytest.raises(UserInputError, match="budget must be a positive"):
+    with pytest.raises(UserInputError, match="budget must be a finite number > 0"):
         InversionSettings(holdout=0.1, budget=0)
     settings = InversionSettings(holdout=0.1, quality="best", budget=5.0)
     assert InversionSettings.from_json(settings.to_json()) == settings
