@@ -15,7 +15,13 @@ import click
 from tqdm import tqdm
 
 from gs.artifacts import Artifact, artifact_format, load
-from gs.clitools import EXIT_SOME_FAILED, interruptible, task_options, user_errors
+from gs.clitools import (
+    EXIT_SOME_FAILED,
+    declared_option,
+    interruptible,
+    task_options,
+    user_errors,
+)
 from gs.compare import column_label, comparison_job, comparison_paths, write_comparisons
 from gs.errors import UserInputError
 from gs.io import check_writable
@@ -33,20 +39,34 @@ from gs.methods import Method, build_method
 from gs.methods.answer import GENERATOR_IMAGE
 from gs.methods.classical import classical_available, classical_name
 from gs.methods.surgery import Surgery
-from gs.settings import (
-    ANSWERS,
-    LINE_SEARCHES,
-    OPTIMIZERS,
-    PRECISIONS,
-    PRESETS,
-    QUALITIES,
-    InversionSettings,
-)
+from gs.params import declared_params
+from gs.settings import PRESETS, InversionSettings
 
 INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
 
 #: Library fields that no parameter of gs-invert has the name of.
 FIELD_FLAGS = {"image": "IMAGE", "keep_best": "--last-iterate"}
+
+
+#: The inversion settings that a flag of the same name sets (``--inner-iterations``), in
+#: the order of ``--help``; the flag's type, help and allowed values are the setting's
+#: declaration (:class:`gs.settings.InversionSettings`). Two settings have flags of their
+#: own: ``keep_best`` is ``--last-iterate`` (its opposite, a switch) and ``schedule`` is
+#: ``--schedule`` (cuts written ``0,1``, only with ``--init progressive``).
+SETTING_FLAGS = ("steps", "inner_iterations", "lr", "restarts", "optimizer", "tolerance",
+                 "keep_restarts_after", "precision", "line_search", "answer", "quality",
+                 "budget", "holdout")
+
+
+def setting_options(command: Any) -> Any:
+    """The :data:`SETTING_FLAGS` of a click command, each None unless given (then the
+    ``--preset`` settings recorded in the artifact apply). The help names no default,
+    since the artifact records them, except the budget's, which every preset shares."""
+    declared = declared_params(InversionSettings)
+    for name in reversed(SETTING_FLAGS):
+        command = declared_option(declared[name], optional=True,
+                                  show_default=name == "budget")(command)
+    return command
 
 
 def parse_schedule(text: str | None) -> tuple[int, ...] | None:
@@ -70,40 +90,9 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
                    "faster and better. paper: the paper's protocol exactly (3 restarts to the "
                    "end, 25x20 L-BFGS iterations, last iterate, from noise at the cut), for "
                    "reproducing its figures. Flags below override either.")
-@click.option("--steps", type=int, help="Outer optimisation steps.")
-@click.option("--inner-iterations", type=int, help="L-BFGS iterations per step.")
-@click.option("--lr", type=float, help="Learning rate / L-BFGS step scale.")
-@click.option("--restarts", type=int, help="Random restarts; the best by measurement loss wins.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS),
-              help="lbfgs (default) or adam, each with its own measured lr, step cap and "
-                   "line search unless those flags are given too.")
-@click.option("--tolerance", type=float,
-              help="Per-sample relative loss change that counts as converged (0 = never).")
-@click.option("--keep-restarts-after", type=int,
-              help="After N steps only each image's best restart goes on (0 = all, paper).")
+@setting_options
 @click.option("--last-iterate", is_flag=True,
               help="End each restart at its last point, not its best (the paper's protocol).")
-@click.option("--precision", type=click.Choice(PRECISIONS),
-              help="bf16: autocast the generator (CUDA, or CPUs with AMX/AVX512-BF16); "
-                   "auto: bf16 where the hardware has it.")
-@click.option("--line-search", type=click.Choice(LINE_SEARCHES),
-              help="L-BFGS step lengths: none (fixed lr, the paper) or strong_wolfe.")
-@click.option("--answer", type=click.Choice(ANSWERS),
-              help="held_out (recommended): per image the classical answer, the generator's "
-                   "image or a blend, whichever explains the held-out measurements best; "
-                   "generator: the generator's image always (the paper).")
-@click.option("--quality", type=click.Choice(QUALITIES),
-              help="fast (default): the answer above. best: then adapt to each image (the "
-                   "cut generator fine-tuned with its latent, stopped by the held-out "
-                   "measurements) and return it where those measurements prefer it (a task "
-                   "whose recorded answer is the classical one keeps it); needs a .pt "
-                   "artifact.")
-@click.option("--budget", type=float,
-              help="Seconds per image that --quality best may spend adapting (default "
-                   f"{InversionSettings.budget:g}).")
-@click.option("--holdout", type=float,
-              help="Fraction of measurements held out to stop each restart at its best "
-                   "held-out residual (0 = fit all, fixed budget).")
 @click.option("--init", type=click.Choice(INIT_CHOICES),
               help="Initial latents; progressive solves shallower cuts first.")
 @click.option("--init-std", type=float, default=1.0, show_default=True,
@@ -138,16 +127,11 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="Lightning strategy for --devices (auto = ddp_spawn).")
 @user_errors(aliases=FIELD_FLAGS)
 def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None, simulate: bool,
-         mask: str | None, preset: str, steps: int | None,
-         inner_iterations: int | None, lr: float | None, restarts: int | None,
-         optimizer: str | None, tolerance: float | None, keep_restarts_after: int | None,
-         last_iterate: bool, precision: str | None, line_search: str | None,
-         answer: str | None, quality: str | None, budget: float | None,
-         holdout: float | None, init: str | None,
+         mask: str | None, preset: str, last_iterate: bool, init: str | None,
          init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
          compare: str | None, overwrite: bool, resume: bool, devices: int | None,
-         num_nodes: int, accelerator: str, strategy: str, **operator_options: Any) -> None:
+         num_nodes: int, accelerator: str, strategy: str, **flags: Any) -> None:
     """Recover IMAGES with the cut generator ARTIFACT (.pt or .onnx from gs-export).
 
     A .pt artifact runs on torch; an .onnx artifact on onnxruntime and numpy
@@ -166,13 +150,9 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
         raise UserInputError("shards .pt artifacts only; run .onnx artifacts without it",
                              field="devices")
     loaded = load(artifact, device)
-    overrides = dict(
-        steps=steps, inner_iterations=inner_iterations, lr=lr, restarts=restarts,
-        optimizer=optimizer, tolerance=tolerance, precision=precision,
-        keep_restarts_after=keep_restarts_after, keep_best=False if last_iterate else None,
-        line_search=line_search, holdout=holdout, answer=answer, quality=quality,
-        budget=budget,
-    )
+    overrides = {name: flags.pop(name) for name in SETTING_FLAGS}
+    overrides["keep_best"] = False if last_iterate else None
+    operator_options = flags  # what is left: the task's factory options
     settings = loaded.metadata.settings_for(task, preset).with_user_changes(**overrides)
     init_spec = None
     if init == "progressive":

@@ -137,15 +137,17 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _option_spec(declared: Declared, optional: bool, help: str | None
+def _option_spec(declared: Declared, optional: bool, help: str | None, show_default: bool = True
                  ) -> tuple[list[str], dict[str, Any]]:
     """The parameter declarations and keywords of :func:`declared_parameter`."""
     d, name = declared, flag(declared.name)
     kwargs: dict[str, Any] = {"help": help or d.param.help}
-    if d.param.bounded:
+    if d.param.choices and d.type is str and not d.many:
+        kwargs["metavar"] = f"[{'|'.join(d.param.choices)}]"  # click.Choice's, checked later
+    elif d.param.bounded:
         kwargs["help"] += f"  Allowed: {d.param.describe()}."
     if optional:
-        shown = d.default not in (None, inspect.Parameter.empty)  # no default to show
+        shown = show_default and d.default not in (None, inspect.Parameter.empty)
         kwargs.update(default=None, help=kwargs["help"] + (f"  [default: {d.default}]" if shown
                                                            else ""))
     elif d.default is inspect.Parameter.empty:
@@ -163,32 +165,35 @@ def _option_spec(declared: Declared, optional: bool, help: str | None
 
 
 def declared_parameter(declared: Declared, optional: bool = False,
-                       help: str | None = None) -> click.Option:
+                       help: str | None = None, show_default: bool = True) -> click.Option:
     """The click option of a declared argument (:mod:`gs.params`), typed by its declaration.
 
-    The range is not checked here: the library checks the value against the same
-    declaration and its error names the field, which :func:`user_errors` shows as
-    this flag. ``optional``: the option defaults to ``None`` (the declared default,
-    or a value recorded elsewhere, such as in a resumed checkpoint) and its help
-    names the default. ``help`` replaces the declared help text.
+    The range and the choices are not checked here: the library checks the value
+    against the same declaration and its error names the field, which
+    :func:`user_errors` shows as this flag. ``optional``: the option defaults to
+    ``None`` (the declared default, or a value recorded elsewhere, such as in a resumed
+    checkpoint or an artifact) and, unless ``show_default`` is False (the value recorded
+    elsewhere differs from the declared one), its help names the declared default.
+    ``help`` replaces the declared help text.
     """
-    decls, kwargs = _option_spec(declared, optional, help)
+    decls, kwargs = _option_spec(declared, optional, help, show_default)
     return click.Option(decls, **kwargs)
 
 
 def declared_option(declared: Declared, optional: bool = False,
-                    help: str | None = None) -> Callable[[F], F]:
+                    help: str | None = None, show_default: bool = True) -> Callable[[F], F]:
     """:func:`declared_parameter` as a decorator of a click command function."""
-    decls, kwargs = _option_spec(declared, optional, help)
+    decls, kwargs = _option_spec(declared, optional, help, show_default)
     return click.option(*decls, **kwargs)
 
 
-def declared_options(declared: Iterable[Declared], optional: bool = False) -> Callable[[F], F]:
+def declared_options(declared: Iterable[Declared], optional: bool = False,
+                     show_default: bool = True) -> Callable[[F], F]:
     """A decorator adding :func:`declared_option` for each of ``declared``, in order."""
 
     def decorate(command: F) -> F:
         for d in reversed(list(declared)):
-            command = declared_option(d, optional)(command)
+            command = declared_option(d, optional, show_default=show_default)(command)
         return command
 
     return decorate

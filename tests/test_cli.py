@@ -10,9 +10,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gs import artifacts as gs_artifact
+from gs.cli import SETTING_FLAGS
 from gs.cli import main as invert_cli
 from gs.export.cli import main as export_cli
 from gs.io import write_image
+from gs.params import declared_params
+from gs.settings import InversionSettings
 from helpers import one_sentence_error
 
 FAST = ["--steps", "2", "--inner-iterations", "5", "--restarts", "2", "--seed", "0"]
@@ -22,6 +25,19 @@ def run(cli, args):
     result = CliRunner().invoke(cli, [str(a) for a in args])
     return result
 
+
+
+def test_the_setting_flags_are_the_settings_declarations():
+    declared = declared_params(InversionSettings)
+    options = {param.name: param for param in invert_cli.params}
+    for name in SETTING_FLAGS:
+        option = options[name]
+        assert option.opts == ["--" + name.replace("_", "-")] and option.default is None
+        assert option.help.startswith(declared[name].param.help)
+        assert option.type.name == {int: "integer", float: "float", str: "text"}[declared[name].type]
+    assert "Allowed: ≥ 1." in options["steps"].help and "[default" not in options["steps"].help
+    assert "[default: 20.0]" in options["budget"].help
+    assert options["optimizer"].metavar == "[lbfgs|adam]"
 
 
 def test_simulate_mode_writes_images_and_report(tmp_path, tiny_artifacts, photo):

@@ -134,6 +134,9 @@ BAD_FLAGS = [
     (["--device", "tpu"], "--device must be auto, cpu, cuda or cuda:N"),
     (["--init", "progressive", "--schedule", "0,5"], "--schedule"),
     (["--schedule", "0,1"], "--schedule needs --init progressive"),
+    (["--holdout", 1], "--holdout must be a number in [0, 1), got 1.0"),
+    (["--optimizer", "sgd"], "--optimizer must be one of lbfgs, adam, got 'sgd'"),
+    (["--answer", "best"], "--answer must be one of generator, classical, held_out"),
 ]
 
 
