@@ -117,6 +117,24 @@ class Declared:
             raise UserInputError(f"must list {kinds}{allowed}, got {value!r}", field=self.name)
         return tuple(items)
 
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of one value (OpenAPI 3.1): its type, help, default, choices
+        and range, e.g. ``{"type": "integer", "minimum": 1, ...}``."""
+        types = {str: "string", int: "integer", float: "number", bool: "boolean"}
+        schema: dict[str, Any] = {"type": types.get(self.type, "string"),
+                                  "description": self.param.help}
+        if self.default not in (None, inspect.Parameter.empty):
+            schema["default"] = self.default
+        if self.param.choices:
+            schema["enum"] = list(self.param.choices)
+        if self.param.min is not None:
+            schema["exclusiveMinimum" if self.param.min_open else "minimum"] = self.param.min
+        if self.param.max is not None:
+            schema["exclusiveMaximum" if self.param.max_open else "maximum"] = self.param.max
+        if self.many:
+            schema = {"type": "array", "items": schema}
+        return schema
+
     def _kind(self) -> str:
         """``an integer ``, ``a finite number ``... (nothing before a list of choices)."""
         if self.param.choices:

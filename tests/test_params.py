@@ -139,3 +139,13 @@ def test_the_checkpoint_reader_accepts_both_records_and_refuses_a_nameless_one()
     assert GeneratorRecord.read(generator_file).state_dict == {"fc.bias": 0}
     with pytest.raises(ValueError, match="without a model_name"):
         GeneratorRecord.read({"hyper_parameters": {}, "state_dict": {}})
+
+
+def test_a_declaration_is_described_as_json_schema():
+    declared = {**declared_params(sample), **declared_params(listed)}
+    assert declared["share"].json_schema() == {
+        "type": "number", "description": "A share.", "default": 0.5, "exclusiveMinimum": 0,
+        "maximum": 1}
+    assert declared["kind"].json_schema()["enum"] == ["a", "b"]
+    assert "default" not in declared["count"].json_schema()
+    assert declared["weights"].json_schema()["items"]["exclusiveMinimum"] == 0

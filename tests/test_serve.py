@@ -21,11 +21,12 @@ from gs.errors import UserInputError
 from gs.io import read_image, resize_image, to_uint8, write_image
 from gs.jobs import OperatorOptions, Problem, simulated_problem
 from gs.metrics import psnr
+from gs.operators import OPTIONS
 from gs.results import StepEvent
 from gs.serve.catalog import Catalog
 from gs.serve.job import Job
 from gs.serve.page_jobs import classical_label
-from gs.serve.page_request import PageRequest, check_request
+from gs.serve.page_request import MAX_STEPS, PageRequest, check_request
 from gs.serve.queue import JobBoard
 from gs.weights import get_pretrained
 
@@ -240,10 +241,10 @@ def test_painted_mask_runs_as_gs_invert_mask(client, photo16, tiny_artifacts, tm
     ({"ratio": "1e-9"}, "photo", 400, "gives 1 of the 768 values"),
     ({"task": "inpaint", "keep": "0.01"}, "photo", 400, "keep 0.01 keeps 3 of the 256 pixels"),
     ({"example": "chelsea"}, "photo", 400, "give either image (an uploaded photo) or example"),
-    ({"ratio": "1.5"}, "photo", 400, "ratio must be in (0, 1]"),
+    ({"ratio": "1.5"}, "photo", 400, "ratio must be a number in (0, 1], got 1.5"),
     ({"scale": "3", "task": "sr"}, "photo", 400, "scale must be one of 2, 4, 8"),
     ({"task": "raw"}, "photo", 400, "task must be one of cs, inpaint, sr, denoise, deblur"),
-    ({"steps": "100000"}, "photo", 400, "steps must be between 1 and 500"),
+    ({"steps": "100000"}, "photo", 400, "steps must be an integer in [1, 500], got 100000"),
     ({"mask": png(np.zeros((8, 8), np.uint8))}, "photo", 400, "mask is only used by the inpaint"),
     ({"task": "inpaint", "mask": b"GIF89a broken"}, "photo", 400, "mask: the uploaded file is not"),
     ({"example": "moon"}, None, 400, "example must be one of"),
@@ -649,7 +650,10 @@ def test_openapi_lists_every_answer_and_the_form(shared_client):
     assert {"image", "example", "mask", "artifact", "task", "ratio", "keep", "scale", "noise_std",
             "seed", "steps", "restarts", "quality", "compare", "classical"} == set(properties)
     assert properties["quality"]["enum"] == ["fast", "best"]
-    assert properties["ratio"] == {"type": "number", "default": 0.1}
+    assert properties["ratio"] == {"type": "number", "default": 0.1, "exclusiveMinimum": 0,
+                                   "maximum": 1, "description": OPTIONS["ratio"].help}
+    assert properties["steps"]["maximum"] == MAX_STEPS and "default" not in properties["steps"]
+    assert properties["scale"]["enum"] == [2, 4, 8]
     assert properties["task"]["enum"] == ["cs", "inpaint", "sr", "denoise", "deblur"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
 

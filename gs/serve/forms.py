@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncGenerator
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 import gs.io.files
 import gs.io.images
 from gs.errors import UserInputError
-from gs.serve.page_request import PAGE_TASKS, PageRequest
-from gs.settings import QUALITIES
+from gs.params import declared_params
+from gs.serve.page_request import PageRequest
 
 
 class UploadTooLarge(UserInputError):
@@ -31,9 +30,8 @@ class InMemoryParser(MultiPartParser):
 
 
 def form_body(examples: list[str]) -> dict[str, Any]:
-    """The OpenAPI description of a job's form (the handlers read it themselves)."""
-    types = {"str": {"type": "string"}, "int": {"type": "integer"},
-             "float": {"type": "number"}, "bool": {"type": "boolean"}}
+    """The OpenAPI description of a job's form (the handlers read it themselves); the
+    request's fields as :class:`PageRequest` declares them."""
     properties: dict[str, Any] = {
         "image": {"type": "string", "format": "binary", "description": "the photo"},
         "example": {"type": "string", "enum": examples,
@@ -41,13 +39,8 @@ def form_body(examples: list[str]) -> dict[str, Any]:
         "mask": {"type": "string", "format": "binary",
                  "description": "inpaint: white = kept pixel, black = missing"},
     }
-    for spec in fields(PageRequest):
-        entry = dict(types[str(spec.type).split(" ")[0]])
-        if spec.default is not MISSING and spec.default is not None:
-            entry["default"] = spec.default
-        properties[spec.name] = entry
-    properties["task"]["enum"] = list(PAGE_TASKS)
-    properties["quality"]["enum"] = list(QUALITIES)
+    for declared in declared_params(PageRequest).values():
+        properties[declared.name] = declared.json_schema()
     schema = {"type": "object", "required": ["artifact"], "properties": properties}
     return {"required": True, "content": {"multipart/form-data": {"schema": schema},
                                           "application/x-www-form-urlencoded": {"schema": schema}}}
@@ -91,14 +84,14 @@ _EXPECTED = {"bool": "true or false", "int": "an integer", "float": "a number"}
 def request_from_form(form: Any) -> PageRequest:
     """Form fields → :class:`PageRequest`, each value converted to its field's type."""
     values: dict[str, Any] = {}
-    for spec in fields(PageRequest):
+    for spec in declared_params(PageRequest).values():
         raw = form.get(spec.name)
         if isinstance(raw, UploadFile):
             raise UserInputError(f"{spec.name} must be a text field, not a file")
         if raw is None or str(raw).strip() == "":
             continue
         text = str(raw).strip()
-        kind = str(spec.type).split(" ")[0]
+        kind = spec.type.__name__
         try:
             if kind == "bool":
                 if text.lower() not in ("true", "false", "1", "0", "on", "off"):

@@ -4,14 +4,16 @@ before a job is queued."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Annotated
 
 from gs.errors import UserInputError
-from gs.operators import SR_SCALES, get_task
+from gs.operators import OPTIONS, SR_SCALES, get_task
 from gs.operators.cs import measurements_from_options
+from gs.params import Param, declared_params
 from gs.problems import OperatorOptions
 from gs.serve.catalog import Catalog
-from gs.settings import QUALITIES, InversionSettings
+from gs.settings import InversionSettings
 
 #: The tasks the page offers (the registry's ``raw`` identity task has nothing to show).
 PAGE_TASKS = ("cs", "inpaint", "sr", "denoise", "deblur")
@@ -25,9 +27,19 @@ PAGE_BUDGET = InversionSettings.budget
 MIN_MEASUREMENTS = 16
 
 
+#: The declarations of the inversion settings a request may override (narrowed below).
+_SETTING = {name: d.param for name, d in declared_params(InversionSettings).items()}
+
+
 @dataclass(frozen=True)
 class PageRequest:
     """What a client asks for; field names are the API's form fields.
+
+    Each field declares its type, allowed values, default and help once
+    (:class:`gs.params.Param`); the checks below, the form's parsing and its OpenAPI
+    description read them. The operator's fields take the help of the task registry's
+    options (:data:`gs.operators.OPTIONS`) and the settings' fields the declaration of
+    :class:`gs.settings.InversionSettings`, each within the page's own limits.
 
     Attributes:
         artifact: id of a served artifact (``GET /api/artifacts``).
@@ -46,40 +58,28 @@ class PageRequest:
         classical: also recover with the task's classical answer (:mod:`gs.methods.classical`).
     """
 
-    artifact: str
-    task: str = "cs"
-    ratio: float = 0.1
-    keep: float = 0.1
-    scale: int = 4
-    noise_std: float | None = None
-    seed: int = 0
-    steps: int | None = None
-    restarts: int | None = None
-    quality: str = "fast"
-    compare: bool = True
-    classical: bool = True
+    artifact: Annotated[str, Param("Id of a served artifact (GET /api/artifacts).")]
+    task: Annotated[str, Param("What to recover the photo from.", choices=PAGE_TASKS)] = "cs"
+    ratio: Annotated[float, Param(OPTIONS["ratio"].help, min=0, max=1, min_open=True)] = 0.1
+    keep: Annotated[float, Param(OPTIONS["keep"].help, min=0, max=1, min_open=True)] = 0.1
+    scale: Annotated[int, Param(OPTIONS["scale"].help, choices=SR_SCALES)] = 4
+    noise_std: Annotated[float | None, Param(f"{OPTIONS['noise_std'].help} (none: the "
+                                             "task's default)", min=0, max=1)] = None
+    seed: Annotated[int, Param("Draws the operator, the noise and the initial latents.",
+                               min=0)] = 0
+    steps: Annotated[int | None, replace(_SETTING["steps"], max=MAX_STEPS)] = None
+    restarts: Annotated[int | None, replace(_SETTING["restarts"], max=MAX_RESTARTS)] = None
+    quality: Annotated[str, _SETTING["quality"]] = InversionSettings.quality
+    compare: Annotated[bool, Param("Also run the no-surgery (c = 0) artifact when one is "
+                                   "served.")] = True
+    classical: Annotated[bool, Param("Also recover with the task's classical answer.")] = True
 
     def __post_init__(self) -> None:
-        if self.task not in PAGE_TASKS:
-            raise UserInputError(f"task must be one of {', '.join(PAGE_TASKS)}, "
-                                 f"got {self.task!r}")
-        if self.seed < 0:
-            raise UserInputError(f"seed must be non-negative, got {self.seed}")
-        for name in ("ratio", "keep"):
-            if not 0 < getattr(self, name) <= 1:
-                raise UserInputError(f"{name} must be in (0, 1], got {getattr(self, name)}")
-        if self.scale not in SR_SCALES:
-            raise UserInputError(f"scale must be one of {', '.join(map(str, SR_SCALES))}, "
-                                 f"got {self.scale}")
-        if self.noise_std is not None and not 0 <= self.noise_std <= 1:
-            raise UserInputError(f"noise_std must be in [0, 1], got {self.noise_std}")
-        if self.quality not in QUALITIES:
-            raise UserInputError(f"quality must be one of {', '.join(QUALITIES)}, "
-                                 f"got {self.quality!r}")
-        for name, top in (("steps", MAX_STEPS), ("restarts", MAX_RESTARTS)):
-            value = getattr(self, name)
-            if value is not None and not 1 <= value <= top:
-                raise UserInputError(f"{name} must be between 1 and {top}, got {value}")
+        """Check each given field against its declaration (the error names the field)."""
+        for declared in declared_params(PageRequest).values():
+            value = getattr(self, declared.name)
+            if value is not None:
+                declared.check(value)
 
     def options(self) -> OperatorOptions:
         """The forward model's options, as ``gs-invert`` flags would give them."""
