@@ -34,7 +34,8 @@ def test_the_setting_flags_are_the_settings_declarations():
         option = options[name]
         assert option.opts == ["--" + name.replace("_", "-")] and option.default is None
         assert option.help.startswith(declared[name].param.help)
-        assert option.type.name == {int: "integer", float: "float", str: "text"}[declared[name].type]
+        names = {int: "integer", float: "float", str: "text"}
+        assert option.type.name == names[declared[name].type]
     assert "Allowed: ≥ 1." in options["steps"].help and "[default" not in options["steps"].help
     assert "[default: 20.0]" in options["budget"].help
     assert options["optimizer"].metavar == "[lbfgs|adam]"

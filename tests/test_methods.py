@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,7 @@ from gs.methods.presets import (
 from gs.methods.transforms import DCT2, Wavelet2
 from gs.metrics import psnr
 from gs.operators import make_operator
+from gs.params import declared_params
 from helpers import in_range_image, one_sentence_error
 
 SHAPE = (3, 16, 16)
@@ -380,6 +382,25 @@ def test_every_method_sees_the_measurements_gs_invert_sees(tmp_path, tiny_artifa
     assert not np.array_equal(reference[0].y, reference[1].y)  # per-image streams differ
 
 
+def test_every_preset_field_is_declared_and_checked_by_its_declaration():
+    for method, table in METHOD_PRESETS.items():
+        for settings in table.values():
+            declared = declared_params(type(settings))
+            assert list(declared) == [f.name for f in fields(settings)], method
+            assert all(d.param.help for d in declared.values())
+    for settings, message in [
+        (lambda: CSGMSettings(steps=0), "^steps must be an integer ≥ 1, got 0$"),
+        (lambda: CSGMSettings(z_weight=-1.0), "^z_weight must be a number ≥ 0"),
+        (lambda: IAGANSettings(stage2_steps=-1), "^stage2_steps must be an integer ≥ 0"),
+        (lambda: DIPSettings(channels=(8, 0)), r"^channels must list integers ≥ 1, got \(8, 0\)"),
+        (lambda: DIPSettings(channels=()), "^channels must list the width of at least one"),
+        (lambda: LassoSettings(solver="lars"), "^solver must be one of auto, sklearn, fista"),
+        (lambda: DeepDecoderSettings(input_scale=float("nan")), "^input_scale must be a number"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            settings()
+
+
 def test_registry_and_presets():
     assert {"lasso-dct", "lasso-wavelet", "csgm", "deep-decoder", "dip", "iagan", "mganprior",
             "surgery", "no-surgery"} <= set(METHODS)
@@ -406,7 +427,7 @@ def test_registry_and_presets():
         build_method("iagan")
     with pytest.raises(UserInputError, match="artifact is required by surgery"):
         build_method("surgery")
-    with pytest.raises(ValueError, match="alpha must be positive"):
+    with pytest.raises(ValueError, match="alpha must be a number > 0, got 0"):
         LassoSettings(alpha=0)
 
 

@@ -68,7 +68,7 @@ def test_warm_iteration_counts_are_settings_and_are_checked():
     assert (settings.iterations, settings.warm_iterations, settings.refine_iterations) == (
         200, 100, 25)
     assert settings.to_json()["warm_iterations"] == 100
-    with pytest.raises(UserInputError, match="must be positive"):
+    with pytest.raises(UserInputError, match="refine_iterations must be an integer ≥ 1, got 0"):
         TVCSSettings(refine_iterations=0)
 
 

@@ -1,16 +1,30 @@
-"""What every method's settings share: frozen dataclasses that copy themselves with
-changes and write themselves as JSON, and the checks their fields run."""
+"""What every method's settings share: frozen dataclasses that check their fields against
+their declarations, copy themselves with changes and write themselves as JSON.
+
+A field is declared once, with its type, allowed values, default and help
+(``steps: Annotated[int, Param("Adam steps.", min=1)] = 1000``, :mod:`gs.params`); rules
+that tie fields together stay in the class's own ``__post_init__``, after
+``super().__post_init__()``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, replace
 from typing import Any
 
-from gs.errors import UserInputError
+from gs.params import declared_params
 
 
 class Settings:
     """Shared helpers of the frozen settings dataclasses of :mod:`gs.methods.presets`."""
+
+    def __post_init__(self) -> None:
+        """Check each declared field (the :class:`~gs.errors.UserInputError` names it).
+
+        Values are kept as given, so that settings written as JSON read back the same.
+        """
+        for declared in declared_params(type(self)).values():
+            declared.check(getattr(self, declared.name))
 
     def override(self, **changes: Any):  # noqa: ANN201 - returns the subclass
         """A copy with every non-None value of ``changes`` applied."""
@@ -18,17 +32,3 @@ class Settings:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
-
-
-def positive(owner: str, **values: float) -> None:
-    """Raise :class:`UserInputError` naming the first field of ``owner`` that is not > 0."""
-    for name, value in values.items():
-        if not value > 0:
-            raise UserInputError(f"must be positive, got {value!r}", field=name)
-
-
-def one_of(name: str, value: Any, choices: tuple[Any, ...]) -> None:
-    """Raise :class:`UserInputError` naming field ``name`` unless ``value`` is a choice."""
-    if value not in choices:
-        raise UserInputError(f"must be one of {', '.join(map(str, choices))}, got {value!r}",
-                             field=name)

@@ -4,10 +4,11 @@ sensing, MRI and deblurring, Wiener deconvolution, zero filling."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from gs.errors import UserInputError
-from gs.methods.presets.base import Settings, one_of, positive
+from gs.methods.presets.base import Settings
+from gs.params import Param
 
 
 @dataclass(frozen=True)
@@ -18,12 +19,9 @@ class BicubicSettings(Settings):
     upsamplers (scipy, scikit-image, PIL, torch: all within 0.15 dB; BENCHMARKS.md).
     """
 
-    order: int = 3
-    mode: str = "reflect"
-
-    def __post_init__(self) -> None:
-        if self.order not in range(6):
-            raise UserInputError(f"must be 0 to 5, got {self.order!r}", field="order")
+    order: Annotated[int, Param("Spline order.", min=0, max=5)] = 3
+    mode: Annotated[str, Param("How the border is extended (scipy.ndimage's mode).")
+                    ] = "reflect"
 
 
 @dataclass(frozen=True)
@@ -31,10 +29,8 @@ class InterpolationSettings(Settings):
     """Inpainting by interpolation: ``biharmonic`` (measured +1.2 dB over ``linear`` on
     faces, BENCHMARKS.md) or ``linear``."""
 
-    kind: str = "biharmonic"
-
-    def __post_init__(self) -> None:
-        one_of("kind", self.kind, ("biharmonic", "linear"))
+    kind: Annotated[str, Param("Interpolation.", choices=("biharmonic", "linear"))
+                    ] = "biharmonic"
 
 
 @dataclass(frozen=True)
@@ -42,7 +38,7 @@ class BM3DSettings(Settings):
     """BM3D with the known noise level; ``profile`` is the bm3d package's (``np``:
     normal profile)."""
 
-    profile: str = "np"
+    profile: Annotated[str, Param("The bm3d package's profile.")] = "np"
 
 
 @dataclass(frozen=True)
@@ -50,23 +46,18 @@ class NLMeansSettings(Settings):
     """Non-local means: filter strength ``h`` in units of the noise std, patch size and
     search distance in pixels (scikit-image's ``fast_mode``)."""
 
-    h: float = 0.6
-    patch_size: int = 5
-    patch_distance: int = 6
-
-    def __post_init__(self) -> None:
-        positive("NLMeansSettings", h=self.h, patch_size=self.patch_size,
-                 patch_distance=self.patch_distance)
+    h: Annotated[float, Param("Filter strength in units of the noise std.", min=0,
+                              min_open=True)] = 0.6
+    patch_size: Annotated[int, Param("Patch size in pixels.", min=1)] = 5
+    patch_distance: Annotated[int, Param("Search distance in pixels.", min=1)] = 6
 
 
 @dataclass(frozen=True)
 class TVSettings(Settings):
     """Total-variation denoising: Chambolle's weight in units of the noise std."""
 
-    weight: float = 1.0
-
-    def __post_init__(self) -> None:
-        positive("TVSettings", weight=self.weight)
+    weight: Annotated[float, Param("Chambolle's weight in units of the noise std.",
+                                   min=0, min_open=True)] = 1.0
 
 
 @dataclass(frozen=True)
@@ -74,10 +65,8 @@ class WaveletSettings(Settings):
     """Wavelet shrinkage: scikit-image's threshold rule (``BayesShrink``, as measured in
     BENCHMARKS.md, or ``VisuShrink``)."""
 
-    method: str = "BayesShrink"
-
-    def __post_init__(self) -> None:
-        one_of("method", self.method, ("BayesShrink", "VisuShrink"))
+    method: Annotated[str, Param("Threshold rule.", choices=("BayesShrink", "VisuShrink"))
+                      ] = "BayesShrink"
 
 
 @dataclass(frozen=True)
@@ -89,14 +78,11 @@ class TVIterations(Settings):
     measured on the validation photos (BENCHMARKS.md, "Defaults against the paper
     protocol")."""
 
-    iterations: int = 200
-    warm_iterations: int = 100
-    refine_iterations: int = 25
-
-    def __post_init__(self) -> None:
-        positive(type(self).__name__, iterations=self.iterations,
-                 warm_iterations=self.warm_iterations,
-                 refine_iterations=self.refine_iterations)
+    iterations: Annotated[int, Param("FISTA steps from the back-projection.", min=1)] = 200
+    warm_iterations: Annotated[int, Param("FISTA steps from an image near the answer.",
+                                          min=1)] = 100
+    refine_iterations: Annotated[int, Param("FISTA steps from the fit without the held-out "
+                                            "entries to the fit of all.", min=1)] = 25
 
 
 @dataclass(frozen=True)
@@ -106,7 +92,10 @@ class TVCSSettings(TVIterations):
     validation photos: BENCHMARKS.md), interpolated log-linearly between them and held
     constant beyond them."""
 
-    weights: tuple[tuple[float, float], ...] = ((0.08, 1e-2), (0.33, 3e-3))
+    # pairs: their rule below, not a declared range
+    weights: Annotated[tuple[tuple[float, float], ...], Param(
+        "(ratio m/n, TV weight) pairs, interpolated log-linearly between the ratios.")
+    ] = ((0.08, 1e-2), (0.33, 3e-3))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -142,21 +131,16 @@ class ZeroFilledSettings(Settings):
 class WienerSettings(Settings):
     """Wiener–Hunt deconvolution: balance ``weight · σ²``, at least ``floor``."""
 
-    weight: float = 100.0
-    floor: float = 1e-3
-
-    def __post_init__(self) -> None:
-        positive("WienerSettings", weight=self.weight, floor=self.floor)
+    weight: Annotated[float, Param("Balance in units of the noise variance.",
+                                   min=0, min_open=True)] = 100.0
+    floor: Annotated[float, Param("Smallest balance.", min=0, min_open=True)] = 1e-3
 
 
 @dataclass(frozen=True)
 class IterationsSettings(Settings):
     """An iterative answer's most iterations (unsupervised Wiener's Gibbs sampler)."""
 
-    iterations: int = 200
-
-    def __post_init__(self) -> None:
-        positive("IterationsSettings", iterations=self.iterations)
+    iterations: Annotated[int, Param("Most iterations.", min=1)] = 200
 
 
 @dataclass(frozen=True)
@@ -164,8 +148,5 @@ class TVDeblurSettings(TVIterations):
     """TV least squares for deblurring: λ = ``weight · σ`` (σ the noise std, at least
     0.001), FISTA steps (:class:`TVIterations`)."""
 
-    weight: float = 1.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        positive("TVDeblurSettings", weight=self.weight)
+    weight: Annotated[float, Param("TV weight in units of the noise std.", min=0,
+                                   min_open=True)] = 1.0

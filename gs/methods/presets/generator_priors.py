@@ -4,9 +4,12 @@ IAGAN and mGANprior (the supplement's Table 3)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from gs.errors import UserInputError
-from gs.methods.presets.base import Settings, positive
+from gs.methods.presets.base import Settings
+from gs.params import Param
+
+_RESTARTS = Param("Random restarts; the best by measurement loss wins.", min=1)
 
 
 @dataclass(frozen=True)
@@ -17,15 +20,10 @@ class CSGMSettings(Settings):
     steps and the three restarts of Table 3.
     """
 
-    lr: float = 0.1
-    steps: int = 1000
-    restarts: int = 3
-    z_weight: float = 1e-3
-
-    def __post_init__(self) -> None:
-        positive("CSGMSettings", lr=self.lr, steps=self.steps, restarts=self.restarts)
-        if self.z_weight < 0:
-            raise UserInputError(f"must be non-negative, got {self.z_weight}", field="z_weight")
+    lr: Annotated[float, Param("Adam learning rate.", min=0, min_open=True)] = 0.1
+    steps: Annotated[int, Param("Adam steps.", min=1)] = 1000
+    restarts: Annotated[int, _RESTARTS] = 3
+    z_weight: Annotated[float, Param("Weight of the latent's squared norm.", min=0)] = 1e-3
 
 
 @dataclass(frozen=True)
@@ -39,21 +37,18 @@ class IAGANSettings(Settings):
     noiseless measurements).
     """
 
-    stage1_lr: float = 0.1
-    stage1_steps: int = 1600
-    stage2_z_lr: float = 1e-4
-    stage2_weights_lr: float = 1e-4
-    stage2_steps: int = 600
-    restarts: int = 3
-    back_projection: bool = False
-
-    def __post_init__(self) -> None:
-        positive("IAGANSettings", stage1_lr=self.stage1_lr, stage1_steps=self.stage1_steps,
-                 stage2_z_lr=self.stage2_z_lr, stage2_weights_lr=self.stage2_weights_lr,
-                 restarts=self.restarts)
-        if self.stage2_steps < 0:
-            raise UserInputError(f"must be non-negative, got {self.stage2_steps}",
-                                 field="stage2_steps")
+    stage1_lr: Annotated[float, Param("Adam learning rate of z in stage 1.", min=0,
+                                      min_open=True)] = 0.1
+    stage1_steps: Annotated[int, Param("Steps of stage 1 (z alone).", min=1)] = 1600
+    stage2_z_lr: Annotated[float, Param("Adam learning rate of z in stage 2.",
+                                        min=0, min_open=True)] = 1e-4
+    stage2_weights_lr: Annotated[float, Param("Adam learning rate of the generator's weights "
+                                              "in stage 2.", min=0, min_open=True)] = 1e-4
+    stage2_steps: Annotated[int, Param("Steps of stage 2 (z and the weights; 0: none).",
+                                       min=0)] = 600
+    restarts: Annotated[int, _RESTARTS] = 3
+    back_projection: Annotated[bool, Param("End with IAGAN's back-projection onto the "
+                                           "measurements.")] = False
 
 
 @dataclass(frozen=True)
@@ -65,12 +60,9 @@ class MGANPriorSettings(Settings):
     the generator; Adam at ``lr`` for ``steps`` on codes and weights.
     """
 
-    codes: int = 10
-    layer: int = 1
-    lr: float = 3e-2
-    steps: int = 5000
-    restarts: int = 3
-
-    def __post_init__(self) -> None:
-        positive("MGANPriorSettings", codes=self.codes, layer=self.layer, lr=self.lr,
-                 steps=self.steps, restarts=self.restarts)
+    codes: Annotated[int, Param("Latent codes N composed.", min=1)] = 10
+    layer: Annotated[int, Param("Block after which the codes' features are composed.",
+                                min=1)] = 1
+    lr: Annotated[float, Param("Adam learning rate.", min=0, min_open=True)] = 3e-2
+    steps: Annotated[int, Param("Adam steps.", min=1)] = 5000
+    restarts: Annotated[int, _RESTARTS] = 3

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from gs.methods.presets.base import Settings, one_of, positive
+from gs.methods.presets.base import Settings
+from gs.params import Param
 
 LASSO_SOLVERS = ("auto", "sklearn", "fista")
 
@@ -30,17 +32,12 @@ class LassoSettings(Settings):
         max_design_entries: see ``solver``; 2**24 float64 entries = 128 MiB.
     """
 
-    alpha: float = 1e-4
-    solver: str = "auto"
-    max_iter: int = 1000
-    tol: float = 1e-4
-    max_design_entries: int = 2**24
-
-    def __post_init__(self) -> None:
-        positive("LassoSettings", alpha=self.alpha, tol=self.tol)
-        one_of("solver", self.solver, LASSO_SOLVERS)
-        positive("LassoSettings", max_iter=self.max_iter,
-                 max_design_entries=self.max_design_entries)
+    alpha: Annotated[float, Param("l1 weight.", min=0, min_open=True)] = 1e-4
+    solver: Annotated[str, Param("Lasso solver.", choices=LASSO_SOLVERS)] = "auto"
+    max_iter: Annotated[int, Param("Solver iterations.", min=1)] = 1000
+    tol: Annotated[float, Param("Solver tolerance.", min=0, min_open=True)] = 1e-4
+    max_design_entries: Annotated[int, Param("Largest design matrix the auto solver builds.",
+                                             min=1)] = 2**24
 
 
 def lasso_per_task(*, cs: float, inpaint: float, sr: float) -> dict[str, Settings]:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from gs.errors import UserInputError
-from gs.methods.presets.base import Settings, positive
+from gs.methods.presets.base import Settings
+from gs.params import Param
+
+_LR = Param("Adam learning rate.", min=0, min_open=True)
+_STEPS = Param("Adam steps.", min=1)
+_RESTARTS = Param("Random restarts; the best by measurement loss wins.", min=1)
 
 
 @dataclass(frozen=True)
@@ -18,18 +24,14 @@ class DeepDecoderSettings(Settings):
     ``seed_side · 2**(depth-1)`` (64 px: depth 5; 128 px: depth 6).
     """
 
-    depth: int = 5
-    channels: int = 44
-    lr: float = 1e-2
-    steps: int = 5000
-    restarts: int = 1
-    seed_side: int = 4
-    input_scale: float = 0.1
-
-    def __post_init__(self) -> None:
-        positive("DeepDecoderSettings", depth=self.depth, channels=self.channels, lr=self.lr,
-                 steps=self.steps, restarts=self.restarts, seed_side=self.seed_side,
-                 input_scale=self.input_scale)
+    depth: Annotated[int, Param("1x1-conv layers.", min=1)] = 5
+    channels: Annotated[int, Param("Channels of every layer.", min=1)] = 44
+    lr: Annotated[float, _LR] = 1e-2
+    steps: Annotated[int, _STEPS] = 5000
+    restarts: Annotated[int, _RESTARTS] = 1
+    seed_side: Annotated[int, Param("Side of the fixed input tensor.", min=1)] = 4
+    input_scale: Annotated[float, Param("Scale of the fixed random input.", min=0,
+                                        min_open=True)] = 0.1
 
     @property
     def output_side(self) -> int:
@@ -47,21 +49,18 @@ class DIPSettings(Settings):
     image side must be divisible by ``2**len(channels)``.
     """
 
-    channels: tuple[int, ...] = (128, 128, 128, 128, 128)
-    skip_channels: int = 4
-    input_depth: int = 32
-    lr: float = 1e-2
-    steps: int = 2000
-    input_noise: float = 1 / 30
-    restarts: int = 1
+    channels: Annotated[tuple[int, ...], Param("Width of each scale.", min=1)] = (
+        128, 128, 128, 128, 128)
+    skip_channels: Annotated[int, Param("Channels of each skip connection.", min=0)] = 4
+    input_depth: Annotated[int, Param("Channels of the input noise.", min=1)] = 32
+    lr: Annotated[float, _LR] = 1e-2
+    steps: Annotated[int, _STEPS] = 2000
+    input_noise: Annotated[float, Param("Std of the perturbation of the input at every "
+                                        "step.", min=0)] = 1 / 30
+    restarts: Annotated[int, _RESTARTS] = 1
 
     def __post_init__(self) -> None:
-        positive("DIPSettings", lr=self.lr, steps=self.steps, restarts=self.restarts,
-                 input_depth=self.input_depth)
-        if not self.channels or min(self.channels) < 1 or self.skip_channels < 0:
-            raise UserInputError(f"must be positive widths, with skip_channels non-negative; "
-                                 f"got {self.channels} and {self.skip_channels}",
+        super().__post_init__()
+        if not self.channels:
+            raise UserInputError("must list the width of at least one scale, got ()",
                                  field="channels")
-        if self.input_noise < 0:
-            raise UserInputError(f"must be non-negative, got {self.input_noise}",
-                                 field="input_noise")
