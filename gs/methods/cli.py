@@ -14,7 +14,7 @@ from gs.clitools import task_options, user_errors
 from gs.errors import UserInputError
 from gs.jobs import InversionJob, OperatorOptions, list_inputs
 from gs.methods import METHODS, build_method
-from gs.methods.presets import METHOD_PRESETS, auto_preset, preset
+from gs.methods.presets import LASSO_SOLVERS, METHOD_PRESETS, auto_preset, preset
 from gs.results import StepEvent
 
 #: Least seconds between two progress lines on stderr (a fast method prints none).
@@ -93,7 +93,7 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
 @click.option("--lr", type=float, help="Adam learning rate.")
 @click.option("--restarts", type=int, help="Random restarts; the best by measurement loss wins.")
 @click.option("--alpha", type=float, help="lasso: l1 weight.")
-@click.option("--solver", type=click.Choice(["auto", "sklearn", "fista"]), help="lasso solver.")
+@click.option("--solver", type=click.Choice(LASSO_SOLVERS), help="lasso solver.")
 @click.option("--cut", type=int, help="mganprior: composing layer l.")
 @click.option("--codes", type=int, help="mganprior: number of latent codes N.")
 @click.option("--back-projection", is_flag=True, default=None, help="iagan: back-project.")
