@@ -434,3 +434,82 @@ def test_cli_cut_sweep_refuses_an_impossible_point_before_fitting(tiny_artifacts
     one_sentence_error(CliRunner().invoke(experiment_cli, [
         "cut-sweep", "--artifact", str(tiny_artifacts[1]), "--task", "magic",
         "--images", str(folder), "-o", str(tmp_path / "m"), *FAST_FLAGS]), "--task")
+
+
+# ------------------------------------------------------------------ best-quality study
+QUALITY_KEYS = {"point", "method", "photo", "group", "psnr", "seconds", "stage_seconds",
+                "answer", "machine"}
+
+
+def test_cli_quality_runs_resumes_tabulates_and_plots(tiny_artifacts, tmp_path):
+    cache = tmp_path / "quality.jsonl"
+    args = ["quality", "--artifact", str(tiny_artifacts[1]), "--faces", "1", "--others", "1",
+            "--points", "CS 33 %", "--methods", "classical,defaults", "-o", str(cache),
+            *FAST_FLAGS]
+    invoke = CliRunner().invoke
+    first = invoke(experiment_cli, args)
+    assert first.exit_code == 0, first.output
+    records = [json.loads(line) for line in cache.read_text().splitlines()]
+    assert all(set(r) == QUALITY_KEYS for r in records)
+    assert sorted((r["method"], r["group"]) for r in records) == [
+        ("classical", "faces"), ("classical", "other"), ("defaults", "faces"),
+        ("defaults", "other")]
+    assert {r["point"] for r in records} == {"CS 33 %"}
+    assert all(math.isfinite(r["psnr"]) and r["seconds"] >= 0 for r in records)
+    before = cache.read_text()
+    again = invoke(experiment_cli, args)  # resumes: everything is in the cache
+    assert again.exit_code == 0, again.output
+    assert cache.read_text() == before and "0 new results" in again.output
+
+    png = tmp_path / "quality.png"
+    drawn = invoke(experiment_cli, ["quality", "--cache", str(cache), "--table",
+                                    "--plot", str(png)])
+    assert drawn.exit_code == 0, drawn.output
+    lines = drawn.stdout.strip().splitlines()
+    assert lines[0].startswith("| task | photos | classical | defaults |")
+    assert [line.split(" | ")[:2] for line in lines[2:]] == [["| CS 33 %", "faces"],
+                                                              ["| CS 33 %", "other"]]
+    assert all(line.count("(1)") == 2 for line in lines[2:])
+    _png_ok(png)
+    one_sentence_error(invoke(experiment_cli, ["quality", "--cache", str(cache),
+                                               "--plot", str(png)]), "--plot", "--overwrite")
+    replaced = invoke(experiment_cli, ["quality", "--cache", str(cache), "--plot", str(png),
+                                       "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+
+
+def test_cli_quality_refuses_bad_input_in_one_sentence(tiny_artifacts, tmp_path):
+    invoke = CliRunner().invoke
+    cache = str(tmp_path / "q.jsonl")
+    run = ["quality", "--artifact", str(tiny_artifacts[1]), "--faces", "1", "--others", "0",
+           "--points", "CS 33 %", "-o", cache]
+    one_sentence_error(invoke(experiment_cli, [*run, "--methods", "defaults,iagan"]),
+                       "iagan", "--weights")
+    one_sentence_error(invoke(experiment_cli, [*run, "--methods", "mganprior", "--slow", "1"]),
+                       "--weights")
+    one_sentence_error(invoke(experiment_cli, [*run, "--methods", "magic"]), "--methods",
+                       "magic")
+    one_sentence_error(invoke(experiment_cli, [*run, "--points", "CS 5 %"]), "--points")
+    one_sentence_error(invoke(experiment_cli, [*run, "--faces", "-1"]), "--faces")
+    one_sentence_error(invoke(experiment_cli, [*run, "--faces", "0"]), "--faces", "--others")
+    one_sentence_error(invoke(experiment_cli, [*run, "--budget", "0"]), "--budget")
+    one_sentence_error(invoke(experiment_cli, [*run, "--slow", "-2"]), "--slow")
+    one_sentence_error(invoke(experiment_cli, ["quality", "-o", cache]), "--artifact")
+    one_sentence_error(invoke(experiment_cli, ["quality", "-o", cache, "--table"]), "--cache")
+    assert not (tmp_path / "q.jsonl").exists()
+
+
+def test_quality_table_marks_the_best_mean_and_best_minus_defaults():
+    from gs.experiments import quality
+
+    def rec(method, photo, value, seconds=1.0):
+        return {"point": "SR x4", "method": method, "photo": photo, "group": "faces",
+                "psnr": value, "seconds": seconds}
+
+    records = [rec("defaults", "a", 20.0), rec("defaults", "b", 22.0),
+               rec("best", "a", 21.0, 3.0), rec("best", "b", 22.0, 5.0)]
+    lines = quality.table(records).splitlines()
+    assert lines[0] == "| task | photos | defaults | best | best − defaults: mean (worst photo) |"
+    assert lines[2] == ("| SR ×4 | faces | 21.00 ± 1.00 (2), 1.0 s | **21.50 ± 0.50 (2)**, "
+                        "4.0 s | +0.50 (+0.00) |")
+    assert quality.parse_points(["sr ×4", "CS 8 %", "SR x4"]) == ["SR x4", "CS 8 %"]

@@ -12,7 +12,7 @@ import click
 from gs.artifacts import Artifact, load
 from gs.clitools import user_errors
 from gs.errors import UserInputError
-from gs.experiments import evalset, grid, studies
+from gs.experiments import evalset, grid, quality, studies
 from gs.experiments.summary import ALL_GROUPS
 from gs.operators import get_task, tasks
 
@@ -105,7 +105,8 @@ def _common(options: dict[str, Any]) -> dict[str, Any]:
 
 @click.group(context_settings=CONTEXT)
 def main() -> None:
-    """Reproduce the paper's studies: cs-curve, cut-sweep, init; evalset writes the photos."""
+    """Reproduce the paper's studies: cs-curve, cut-sweep, init; quality (best against the
+    defaults and the baselines); evalset writes the photos."""
 
 
 @main.command("evalset", context_settings=CONTEXT)
@@ -251,3 +252,92 @@ def init_command(artifact: str, inits: str, ratio: float, **options: Any) -> Non
     result = studies.init_comparison(loaded, images, inits=names, ratio=ratio, **common)
     _echo_summary(result.summary)
     click.echo(str(common["out_dir"] / "inits.png"))
+
+
+@main.command("quality", context_settings=CONTEXT)
+@click.option("--artifact", type=click.Path(),
+              help="Artifact whose defaults and best are measured (leave out to draw the "
+                   "cache only).")
+@click.option("--weights", type=click.Path(),
+              help="Whole generator, for the iagan / mganprior baselines.")
+@click.option("--faces", "n_faces", type=int, default=4, show_default=True,
+              help="The first N face photos of the test split.")
+@click.option("--others", "n_other", type=int, default=4, show_default=True,
+              help="The first N other photos of the test split.")
+@click.option("--points", default=",".join(quality.POINTS), show_default=True,
+              help=f"Comma-separated task points among: {', '.join(quality.POINTS)}.")
+@click.option("--methods", default=",".join(quality.METHODS), show_default=True,
+              help="Comma-separated: classical, defaults, best (every photo); dip, iagan, "
+                   "mganprior (the first --slow photos of each group, their papers' "
+                   "budgets).")
+@click.option("--slow", type=int, default=2, show_default=True,
+              help="The baselines run on the first N photos of each group.")
+@click.option("--budget", type=float,
+              help="best's seconds per image (default: the artifact's settings).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--steps", type=int, help="Override the artifact's outer steps.")
+@click.option("--restarts", type=int, help="Override the artifact's restarts.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda.")
+@click.option("--threads", type=int, help="Torch threads (default: torch's).")
+@click.option("-o", "--cache", required=True, type=click.Path(),
+              help="JSON-lines cache: each result is appended as it comes; a run resumes "
+                   "from it.")
+@click.option("--table", is_flag=True, help="Print the Markdown table of the cache.")
+@click.option("--plot", type=click.Path(), help="Draw PSNR against seconds here (PNG).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --plot file.")
+@user_errors
+def quality_command(artifact: str | None, weights: str | None, n_faces: int, n_other: int,
+                    points: str, methods: str, slow: int, budget: float | None, seed: int,
+                    steps: int | None, restarts: int | None, device: str,
+                    threads: int | None, cache: str, table: bool, plot: str | None,
+                    overwrite: bool) -> None:
+    """quality="best" against the defaults, the classical answer and the papers'
+    baselines on the test photos; the table and the PSNR-against-seconds plot."""
+    point_names = quality.parse_points(parse_list(points, "points"))
+    method_names = quality.parse_methods(parse_list(methods, "methods"))
+    if artifact is None and not (table or plot):
+        raise UserInputError("is needed to run the study; without it, ask for {table} or "
+                             "{plot} of the cache", field="artifact", refs=("table", "plot"))
+    for field, value, least in (("n_faces", n_faces, 0), ("n_other", n_other, 0),
+                                ("slow", slow, 0), ("seed", seed, 0), ("threads", threads, 1)):
+        if value is not None and value < least:
+            raise UserInputError(f"must be at least {least}, got {value}", field=field)
+    if budget is not None and not budget > 0:
+        raise UserInputError(f"must be positive, got {budget:g}", field="budget")
+    if plot is not None:
+        from gs.io import check_writable
+
+        check_writable(plot, overwrite, "plot")
+    if artifact is not None:
+        if n_faces + n_other == 0:
+            raise UserInputError("{n_faces} and {n_other} give no photo",
+                                 refs=("n_faces", "n_other"))
+        needs = [m for m in method_names if m in quality.GENERATOR_METHODS]
+        if needs and slow and weights is None:
+            raise UserInputError(f"is needed by {' and '.join(needs)} (the whole generator); "
+                                 f"give it or leave {' and '.join(needs)} out of {{methods}}",
+                                 field="weights", refs=("methods",))
+        overrides = _overrides(steps, restarts)
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        loaded = load(artifact, device)
+        new = quality.run(loaded, cache, points=point_names, methods=method_names,
+                          n_faces=n_faces, n_other=n_other, slow=slow, weights=weights,
+                          budget=budget, seed=seed, overrides=overrides,
+                          echo=lambda line: click.echo(line, err=True))
+        click.echo(f"{len(new)} new results in {cache}", err=True)
+    if table or plot:
+        records = quality.read_cache(cache)
+        if not records:
+            raise UserInputError("holds no results yet", field="cache", value=cache)
+        if table:
+            click.echo(quality.table(records))
+        if plot:
+            from gs.experiments.plots import quality_plot
+
+            path = quality_plot(records, plot, points=list(quality.POINTS),
+                                methods=quality.METHODS, marked=quality.MARKED,
+                                labels=quality.LABELS)
+            click.echo(str(path), err=table)

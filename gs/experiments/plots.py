@@ -130,3 +130,48 @@ def recovery_grid(truths: Sequence[np.ndarray], observed: Sequence[np.ndarray] |
                            for label, images in columns.items())])
     scale = max(1, -(-MIN_TILE_WIDTH // truths[0].shape[2]))
     return write_image(path, image_grid(rows, captions=captions, scale=scale), overwrite=True)
+
+
+#: Scatter markers of the photo groups and the characters that name them in a title.
+_GROUP_MARKERS = ("oo", "s□", "^△", "D◇", "v▽")
+
+
+def quality_plot(records: Sequence[dict[str, Any]], path: str | Path, *,
+                 points: Sequence[str], methods: Sequence[str], marked: Sequence[str] = (),
+                 labels: dict[str, str] | None = None) -> Path:
+    """PSNR against seconds per image (the best-quality study's records: ``point``,
+    ``group``, ``method``, ``psnr``, ``seconds``): one panel per point that has records,
+    each method a point per photo group (mean PSNR, median seconds, log time axis),
+    the ``marked`` methods outlined and labelled in bold."""
+    import matplotlib.ticker
+
+    plt = _pyplot()
+    labels = labels or {}
+    shown = [p for p in points if any(r["point"] == p for r in records)]
+    groups = list(dict.fromkeys(r["group"] for r in records))
+    markers = dict(zip(groups, _GROUP_MARKERS))  # the first two groups: o faces, □ other
+    fig, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.6), squeeze=False)
+    for ax, point in zip(axes[0], shown):
+        for group in groups:
+            for number, method in enumerate(methods):
+                rows = [r for r in records
+                        if (r["point"], r["group"], r["method"]) == (point, group, method)]
+                if not rows:
+                    continue
+                seconds = max(float(np.median([r["seconds"] for r in rows])), 1e-2)
+                value = float(np.mean([r["psnr"] for r in rows]))
+                bold = method in marked
+                ax.scatter(seconds, value, marker=markers.get(group, "ox")[0],
+                           s=60 if bold else 30, c=f"C{number}",
+                           edgecolors="black" if bold else "none")
+                ax.annotate(method, (seconds, value), fontsize=7, xytext=(3, 3),
+                            textcoords="offset points",
+                            fontweight="bold" if bold else "normal")
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        legend = ", ".join(f"{markers.get(g, 'ox')[1]} {g}" for g in groups)
+        ax.set_title(f"{labels.get(point, point)} ({legend})", fontsize=9)
+        ax.set_xlabel("seconds per image (median)")
+        ax.set_ylabel("PSNR (dB, mean)")
+    fig.tight_layout()
+    return _save(fig, path)
