@@ -302,26 +302,3 @@ def test_align_faces_finds_the_astronauts_eyes():
     assert how == "eyes"
     assert 90 < left[0] < right[0] < 210 and 30 < left[1] < 120 and 30 < right[1] < 120
     assert abs(left[1] - right[1]) < 0.27 * (right[0] - left[0])
-
-
-def test_quality_benchmark_builds_best_and_tables_its_cache(tiny_artifacts, tmp_path, capsys):
-    import quality
-
-    from gs.artifacts import load
-
-    art = load(tiny_artifacts[1])
-    best = quality.build("best", "cs", art, Path("unused"), budget=3.0)
-    assert (best.settings.quality, best.settings.budget) == ("best", 3.0)
-    assert quality.build("defaults", "sr", art, Path("unused"), 3.0).settings.quality == "fast"
-    cache = tmp_path / "q.jsonl"
-    rows = [("defaults", "a", 20.0), ("best", "a", 21.0), ("defaults", "b", 22.0),
-            ("best", "b", 21.5)]
-    cache.write_text("".join(json.dumps({"point": "CS 8 %", "method": m, "photo": p,
-                                         "group": "faces", "psnr": v, "seconds": 1.0}) + "\n"
-                             for m, p, v in rows))
-    assert quality.done(cache) == {("CS 8 %", m, p) for m, p, _ in rows}
-    quality.table(cache)
-    out = capsys.readouterr().out
-    assert "| CS 8 % | faces |" in out and "+0.25 (-0.50)" in out
-    quality.plot(cache, tmp_path / "q.png")
-    assert (tmp_path / "q.png").stat().st_size > 0

@@ -499,6 +499,16 @@ def test_cli_quality_refuses_bad_input_in_one_sentence(tiny_artifacts, tmp_path)
     assert not (tmp_path / "q.jsonl").exists()
 
 
+def test_quality_builds_best_at_its_budget(tiny_artifacts):
+    from gs.experiments import quality
+
+    art = gs_artifact.load(tiny_artifacts[1])
+    best = quality.build("best", "cs", art, budget=3.0)
+    assert (best.settings.quality, best.settings.budget) == ("best", 3.0)
+    assert quality.build("defaults", "sr", art, budget=3.0).settings.quality == "fast"
+    assert quality.build("defaults", "cs", art, overrides=FAST).settings.steps == 1
+
+
 def test_quality_table_marks_the_best_mean_and_best_minus_defaults():
     from gs.experiments import quality
 
@@ -507,9 +517,9 @@ def test_quality_table_marks_the_best_mean_and_best_minus_defaults():
                 "psnr": value, "seconds": seconds}
 
     records = [rec("defaults", "a", 20.0), rec("defaults", "b", 22.0),
-               rec("best", "a", 21.0, 3.0), rec("best", "b", 22.0, 5.0)]
+               rec("best", "a", 21.0, 3.0), rec("best", "b", 21.5, 5.0)]
     lines = quality.table(records).splitlines()
     assert lines[0] == "| task | photos | defaults | best | best − defaults: mean (worst photo) |"
-    assert lines[2] == ("| SR ×4 | faces | 21.00 ± 1.00 (2), 1.0 s | **21.50 ± 0.50 (2)**, "
-                        "4.0 s | +0.50 (+0.00) |")
+    assert lines[2] == ("| SR ×4 | faces | 21.00 ± 1.00 (2), 1.0 s | **21.25 ± 0.25 (2)**, "
+                        "4.0 s | +0.25 (-0.50) |")
     assert quality.parse_points(["sr ×4", "CS 8 %", "SR x4"]) == ["SR x4", "CS 8 %"]
