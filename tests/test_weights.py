@@ -20,7 +20,7 @@ from gs.export import export_artifact
 from gs.export.cli import main as export_cli
 from gs.models import load_generator
 from gs.models.dcgan import DCGANGenerator
-from gs.settings import TASKS
+from gs.settings import TASKS, recommended_settings
 from gs.weights import (
     PENDING,
     PRETRAINED,
@@ -297,3 +297,17 @@ def test_the_clothing_dcgan_averages_four_fits_for_cs_and_the_digit_dcgan_one():
     assert mnist.recommended["cs"].get("ensemble", InversionSettings.ensemble) == 1
     assert {t: r for t, r in fashion.recommended.items() if t != "cs"} == {
         t: r for t, r in mnist.recommended.items() if t != "cs"}
+
+
+@pytest.mark.parametrize("name", ("mnist-vae", "fashion-mnist-vae"))
+def test_the_vaes_record_the_detail_answer_for_inpainting_and_sr_only(name, tmp_path):
+    out = tmp_path / "a.pt"
+    assert run(export_cli, ["--pretrained", name, "-o", out]).exit_code == 0
+    recorded = load(out).metadata
+    for task in ("inpaint", "sr"):
+        settings = recorded.settings_for(task)
+        assert (settings.answer, settings.blend, settings.answer_margin) == (
+            "held_out", "detail", 0.0)
+        assert settings.blend_weights == (0.25, 0.5, 0.75, 1.0)
+    for task in ("cs", "denoise"):
+        assert recorded.settings_for(task) == recommended_settings(task, recorded.cut)
