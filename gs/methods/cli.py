@@ -15,6 +15,7 @@ from gs.errors import UserInputError
 from gs.jobs import InversionJob, OperatorOptions, list_inputs
 from gs.methods import METHODS, build_method
 from gs.methods.presets import LASSO_SOLVERS, METHOD_PRESETS, auto_preset, preset
+from gs.methods.presets.base import ADAM_LR, RESTARTS
 from gs.results import StepEvent
 
 #: Least seconds between two progress lines on stderr (a fast method prints none).
@@ -90,8 +91,8 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
 @task_options
 @click.option("--preset", "preset_name", help="Named settings of the method (see --help).")
 @click.option("--steps", type=int, help="Optimisation steps (single-stage methods).")
-@click.option("--lr", type=float, help="Adam learning rate.")
-@click.option("--restarts", type=int, help="Random restarts; the best by measurement loss wins.")
+@click.option("--lr", type=float, help=ADAM_LR.help)
+@click.option("--restarts", type=int, help=RESTARTS.help)
 @click.option("--alpha", type=float, help="lasso: l1 weight.")
 @click.option("--solver", type=click.Choice(LASSO_SOLVERS), help="lasso solver.")
 @click.option("--cut", type=int, help="mganprior: composing layer l.")

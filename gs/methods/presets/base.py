@@ -12,7 +12,12 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any
 
-from gs.params import declared_params
+from gs.params import Param, declared_params
+
+#: Declarations several methods' settings share.
+ADAM_LR = Param("Adam learning rate.", min=0, min_open=True)
+ADAM_STEPS = Param("Adam steps.", min=1)
+RESTARTS = Param("Random restarts; the best by measurement loss wins.", min=1)
 
 
 class Settings:

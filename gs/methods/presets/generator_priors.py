@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from gs.methods.presets.base import Settings
+from gs.methods.presets.base import ADAM_LR, ADAM_STEPS, RESTARTS, Settings
 from gs.params import Param
-
-_RESTARTS = Param("Random restarts; the best by measurement loss wins.", min=1)
 
 
 @dataclass(frozen=True)
@@ -20,9 +18,9 @@ class CSGMSettings(Settings):
     steps and the three restarts of Table 3.
     """
 
-    lr: Annotated[float, Param("Adam learning rate.", min=0, min_open=True)] = 0.1
-    steps: Annotated[int, Param("Adam steps.", min=1)] = 1000
-    restarts: Annotated[int, _RESTARTS] = 3
+    lr: Annotated[float, ADAM_LR] = 0.1
+    steps: Annotated[int, ADAM_STEPS] = 1000
+    restarts: Annotated[int, RESTARTS] = 3
     z_weight: Annotated[float, Param("Weight of the latent's squared norm.", min=0)] = 1e-3
 
 
@@ -46,7 +44,7 @@ class IAGANSettings(Settings):
                                               "in stage 2.", min=0, min_open=True)] = 1e-4
     stage2_steps: Annotated[int, Param("Steps of stage 2 (z and the weights; 0: none).",
                                        min=0)] = 600
-    restarts: Annotated[int, _RESTARTS] = 3
+    restarts: Annotated[int, RESTARTS] = 3
     back_projection: Annotated[bool, Param("End with IAGAN's back-projection onto the "
                                            "measurements.")] = False
 
@@ -63,6 +61,6 @@ class MGANPriorSettings(Settings):
     codes: Annotated[int, Param("Latent codes N composed.", min=1)] = 10
     layer: Annotated[int, Param("Block after which the codes' features are composed.",
                                 min=1)] = 1
-    lr: Annotated[float, Param("Adam learning rate.", min=0, min_open=True)] = 3e-2
-    steps: Annotated[int, Param("Adam steps.", min=1)] = 5000
-    restarts: Annotated[int, _RESTARTS] = 3
+    lr: Annotated[float, ADAM_LR] = 3e-2
+    steps: Annotated[int, ADAM_STEPS] = 5000
+    restarts: Annotated[int, RESTARTS] = 3

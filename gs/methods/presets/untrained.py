@@ -6,12 +6,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from gs.errors import UserInputError
-from gs.methods.presets.base import Settings
+from gs.methods.presets.base import ADAM_LR, ADAM_STEPS, RESTARTS, Settings
 from gs.params import Param
-
-_LR = Param("Adam learning rate.", min=0, min_open=True)
-_STEPS = Param("Adam steps.", min=1)
-_RESTARTS = Param("Random restarts; the best by measurement loss wins.", min=1)
 
 
 @dataclass(frozen=True)
@@ -26,9 +22,9 @@ class DeepDecoderSettings(Settings):
 
     depth: Annotated[int, Param("1x1-conv layers.", min=1)] = 5
     channels: Annotated[int, Param("Channels of every layer.", min=1)] = 44
-    lr: Annotated[float, _LR] = 1e-2
-    steps: Annotated[int, _STEPS] = 5000
-    restarts: Annotated[int, _RESTARTS] = 1
+    lr: Annotated[float, ADAM_LR] = 1e-2
+    steps: Annotated[int, ADAM_STEPS] = 5000
+    restarts: Annotated[int, RESTARTS] = 1
     seed_side: Annotated[int, Param("Side of the fixed input tensor.", min=1)] = 4
     input_scale: Annotated[float, Param("Scale of the fixed random input.", min=0,
                                         min_open=True)] = 0.1
@@ -53,11 +49,11 @@ class DIPSettings(Settings):
         128, 128, 128, 128, 128)
     skip_channels: Annotated[int, Param("Channels of each skip connection.", min=0)] = 4
     input_depth: Annotated[int, Param("Channels of the input noise.", min=1)] = 32
-    lr: Annotated[float, _LR] = 1e-2
-    steps: Annotated[int, _STEPS] = 2000
+    lr: Annotated[float, ADAM_LR] = 1e-2
+    steps: Annotated[int, ADAM_STEPS] = 2000
     input_noise: Annotated[float, Param("Std of the perturbation of the input at every "
                                         "step.", min=0)] = 1 / 30
-    restarts: Annotated[int, _RESTARTS] = 1
+    restarts: Annotated[int, RESTARTS] = 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
