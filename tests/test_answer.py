@@ -15,12 +15,11 @@ from gs.methods import build_method
 from gs.methods.answer import (
     GENERATOR_IMAGE,
     AnswerRule,
-    _significant,
-    _winner,
     choose,
     held_out_score,
     sure_score,
 )
+from gs.methods.answer_choice import significant_leads, winning_candidate
 from gs.methods.base import Method, answer
 from gs.metrics import psnr
 from gs.params import declared_params
@@ -219,11 +218,11 @@ def test_a_confidence_refuses_a_lead_that_one_held_out_entry_makes():
     lucky = np.array([2.0, 2.0, 2.0, 2.0, 2.0, 0.0])  # mean 1.67 < 2.5, worse on 5 of 6
     steady = base - 0.5
     residuals = {"classical": base, "lucky": lucky, "steady": steady}
-    assert _significant(residuals, 0.0) == set(residuals)
-    assert _significant(residuals, 2.0) == {"classical", "steady"}
+    assert significant_leads(residuals, 0.0) == set(residuals)
+    assert significant_leads(residuals, 2.0) == {"classical", "steady"}
     scores = {name: float(np.mean(r)) for name, r in residuals.items()}
-    assert _winner(scores, 0.0) == "lucky"
-    assert _winner({"classical": 2.5, "lucky": 1.67}, 0.0, {"classical"}) == "classical"
+    assert winning_candidate(scores, 0.0) == "lucky"
+    assert winning_candidate({"classical": 2.5, "lucky": 1.67}, 0.0, {"classical"}) == "classical"
 
 
 def test_the_truth_passes_the_confidence_test_on_compressed_sensing():

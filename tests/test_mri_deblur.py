@@ -221,10 +221,10 @@ def test_kernel_files_and_spec(tmp_path):
 def test_skimage_sees_the_operators_transfer_function():
     from skimage.restoration.uft import ir2tf
 
-    from gs.methods.classical import _centred_psf
+    from gs.methods.classical import centred_psf
 
     op = Blur((1, 16, 12), length=5.0, angle=20.0)
-    np.testing.assert_allclose(ir2tf(_centred_psf(op), (16, 12), is_real=False), op.transfer,
+    np.testing.assert_allclose(ir2tf(centred_psf(op), (16, 12), is_real=False), op.transfer,
                                atol=1e-12)
 
 

@@ -46,8 +46,6 @@ from gs.methods.answer_choice import (
     choose,
     classical_answer,
     consistent_image,
-    significant_leads,
-    winning_candidate,
 )
 from gs.methods.answer_scores import held_out_residuals, held_out_score, sure_score
 from gs.methods.base import Method, measurement_loss, stopwatch
@@ -57,9 +55,6 @@ from gs.settings import InversionSettings
 
 __all__ = ["GENERATOR_IMAGE", "Adapt", "AnswerRule", "Choice", "Chooser", "choose",
            "classical_answer", "held_out_residuals", "held_out_score", "sure_score"]
-
-#: The names these two had here before they moved (tests import them).
-_significant, _winner = significant_leads, winning_candidate
 
 #: One image's answer under ``answer = "held_out"``:
 #: ``chooser(problem, generated, classical, held, rule, seed) -> Choice`` (see

@@ -35,9 +35,6 @@ from gs.methods.classical.interpolation import Bicubic, Interpolation
 from gs.methods.classical.tv import TVMRI, TVDeblur, TVLeastSquares
 from gs.methods.classical.tv_solver import tv_fista
 
-#: The name this helper had before it was public (tests import it).
-_centred_psf = centred_psf
-
 __all__ = ["BM3D", "TVMRI", "Bicubic", "Classical", "ClassicalAnswer", "Interpolation",
            "NLMeans", "TVDeblur", "TVLeastSquares", "TotalVariation", "UnsupervisedWiener",
            "WaveletShrinkage", "Wiener", "ZeroFilled", "centred_psf", "classical_available",
