@@ -10,11 +10,13 @@ from typing import Any
 import click
 
 from gs.artifacts import Artifact, load
-from gs.clitools import user_errors
+from gs.clitools import declared_option, user_errors
 from gs.errors import UserInputError
 from gs.experiments import evalset, grid, quality, studies
 from gs.experiments.summary import ALL_GROUPS
 from gs.operators import get_task, tasks
+from gs.params import declared_params
+from gs.settings import InversionSettings
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -254,6 +256,10 @@ def init_command(artifact: str, inits: str, ratio: float, **options: Any) -> Non
     click.echo(str(common["out_dir"] / "inits.png"))
 
 
+#: best's time budget, declared by the inversion settings (type and range).
+_BUDGET = declared_params(InversionSettings)["budget"]
+
+
 @main.command("quality", context_settings=CONTEXT)
 @click.option("--artifact", type=click.Path(),
               help="Artifact whose defaults and best are measured (leave out to draw the "
@@ -272,8 +278,8 @@ def init_command(artifact: str, inits: str, ratio: float, **options: Any) -> Non
                    "budgets).")
 @click.option("--slow", type=int, default=2, show_default=True,
               help="The baselines run on the first N photos of each group.")
-@click.option("--budget", type=float,
-              help="best's seconds per image (default: the artifact's settings).")
+@declared_option(_BUDGET, optional=True, show_default=False,
+                 help="best's seconds per image (default: the artifact's settings).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--steps", type=int, help="Override the artifact's outer steps.")
 @click.option("--restarts", type=int, help="Override the artifact's restarts.")
@@ -302,8 +308,8 @@ def quality_command(artifact: str | None, weights: str | None, n_faces: int, n_o
                                 ("slow", slow, 0), ("seed", seed, 0), ("threads", threads, 1)):
         if value is not None and value < least:
             raise UserInputError(f"must be at least {least}, got {value}", field=field)
-    if budget is not None and not budget > 0:
-        raise UserInputError(f"must be positive, got {budget:g}", field="budget")
+    if budget is not None:
+        _BUDGET.check(budget)
     if plot is not None:
         from gs.io import check_writable
 
