@@ -18,6 +18,7 @@ from gs.artifacts import Artifact, artifact_format, load
 from gs.clitools import (
     EXIT_SOME_FAILED,
     declared_option,
+    device_option,
     interruptible,
     task_options,
     user_errors,
@@ -58,26 +59,18 @@ SETTING_FLAGS = ("steps", "inner_iterations", "lr", "restarts", "optimizer", "to
                  "budget", "holdout")
 
 
+#: The declarations of the inversion settings (:class:`gs.settings.InversionSettings`).
+SETTINGS = declared_params(InversionSettings)
+
+
 def setting_options(command: Any) -> Any:
     """The :data:`SETTING_FLAGS` of a click command, each None unless given (then the
     ``--preset`` settings recorded in the artifact apply). The help names no default,
     since the artifact records them, except the budget's, which every preset shares."""
-    declared = declared_params(InversionSettings)
     for name in reversed(SETTING_FLAGS):
-        command = declared_option(declared[name], optional=True,
+        command = declared_option(SETTINGS[name], optional=True,
                                   show_default=name == "budget")(command)
     return command
-
-
-def parse_schedule(text: str | None) -> tuple[int, ...] | None:
-    """``"0,1,2"`` → (0, 1, 2); None stays None."""
-    if text is None:
-        return None
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise UserInputError(f"must list cuts like 0,1,2, got {text!r}",
-                             field="schedule") from None
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,9 +90,10 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
               help="Initial latents; progressive solves shallower cuts first.")
 @click.option("--init-std", type=float, default=1.0, show_default=True,
               help="Std of normal/clamped_normal init (limit of clamped/uniform stays 1).")
-@click.option("--schedule", help="Cuts for --init progressive, e.g. 0,1 (default 0,<cut>).")
+@declared_option(SETTINGS["schedule"], optional=True, show_default=False,
+                 help="Cuts for --init progressive, e.g. 0,1 (default 0,<cut>).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@device_option()
 @click.option("--batch-size", type=int, default=16, show_default=True,
               help="Images optimised together (each with all its restarts).")
 @click.option("-o", "--output-dir", required=True, type=click.Path(),
@@ -128,7 +122,7 @@ def parse_schedule(text: str | None) -> tuple[int, ...] | None:
 @user_errors(aliases=FIELD_FLAGS)
 def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None, simulate: bool,
          mask: str | None, preset: str, last_iterate: bool, init: str | None,
-         init_std: float, schedule: str | None, seed: int, device: str, batch_size: int,
+         init_std: float, schedule: tuple[int, ...] | None, seed: int, device: str, batch_size: int,
          output_dir: str, report: str | None, save_measurements: bool,
          compare: str | None, overwrite: bool, resume: bool, devices: int | None,
          num_nodes: int, accelerator: str, strategy: str, **flags: Any) -> None:
@@ -156,7 +150,8 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
     settings = loaded.metadata.settings_for(task, preset).with_user_changes(**overrides)
     init_spec = None
     if init == "progressive":
-        cuts = parse_schedule(schedule) or settings.schedule or (0, loaded.metadata.cut)
+        given = None if schedule is None else SETTINGS["schedule"].check(schedule)
+        cuts = given or settings.schedule or (0, loaded.metadata.cut)
         settings = settings.override(schedule=tuple(sorted(set(cuts))))
     elif init is not None:
         init_spec = InitSpec(init, std=init_std)

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import click
 
+from gs.devices import DEVICE_NAMES
 from gs.errors import UserInputError
 from gs.params import Declared
 
@@ -137,6 +138,24 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+class CommaList(click.ParamType):
+    """A ``tuple[T, ...]`` setting written ``0,1,2``. Items that ``T`` cannot read leave
+    the text as it was, so that the declaration's check refuses it in its own words."""
+
+    name = "list"
+
+    def __init__(self, item: type) -> None:
+        self.item = item
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return tuple(self.item(part) for part in value.split(","))
+        except ValueError:
+            return value
+
+
 def _option_spec(declared: Declared, optional: bool, help: str | None, show_default: bool = True
                  ) -> tuple[list[str], dict[str, Any]]:
     """The parameter declarations and keywords of :func:`declared_parameter`."""
@@ -159,8 +178,12 @@ def _option_spec(declared: Declared, optional: bool, help: str | None, show_defa
             return [f"{name}/--no-{name[2:]}", d.name], kwargs
         return [name, d.name], {"is_flag": True, "help": kwargs["help"]}
     custom = [extra for extra in d.extras if isinstance(extra, click.ParamType)]
-    kwargs["type"] = custom[0] if custom else (
-        click.Path(path_type=Path) if d.type is Path else d.type)
+    if custom:
+        kwargs["type"] = custom[0]
+    elif d.many:
+        kwargs.update(type=CommaList(d.type), metavar="A,B,...")
+    else:
+        kwargs["type"] = click.Path(path_type=Path) if d.type is Path else d.type
     return [name, d.name], kwargs
 
 
@@ -235,3 +258,10 @@ def task_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def device_option(default: str = "auto") -> Callable[[F], F]:
+    """``--device``: where torch runs (:data:`gs.devices.DEVICE_NAMES`, checked by
+    :func:`gs.devices.resolve_device`)."""
+    return click.option("--device", default=default, show_default=True,
+                        help=f"Where torch runs: {DEVICE_NAMES}.")

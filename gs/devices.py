@@ -10,6 +10,9 @@ from typing import Any
 
 from gs.errors import UserInputError
 
+#: The device names every command and :func:`resolve_device` accept.
+DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
+
 
 def usable_cores() -> int:
     """The CPU cores this process may run on (its affinity where the OS tells it)."""
@@ -32,7 +35,7 @@ def resolve_device(device: str | None) -> str:
     """``auto``/None → ``cuda`` when available else ``cpu``; other values are checked.
 
     Raises:
-        UserInputError: (field ``device``) not auto, cpu, cuda or cuda:N, or CUDA asked
+        UserInputError: (field ``device``) not one of :data:`DEVICE_NAMES`, or CUDA asked
             for where torch has none.
     """
     import torch
@@ -40,7 +43,7 @@ def resolve_device(device: str | None) -> str:
     if device in (None, "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
     if not (device == "cpu" or re.fullmatch(r"cuda(:\d+)?", device)):
-        raise UserInputError(f"must be auto, cpu, cuda or cuda:N, got {device!r}", field="device")
+        raise UserInputError(f"must be {DEVICE_NAMES}, got {device!r}", field="device")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserInputError(f"{device} was asked for but CUDA is not available", field="device")
     return device

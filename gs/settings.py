@@ -38,8 +38,8 @@ class InversionSettings:
         lr: learning rate (L-BFGS step scale or first line-search trial, Adam's lr).
         steps: outer steps; each L-BFGS step runs up to ``inner_iterations``.
         inner_iterations: L-BFGS iterations per outer step (torch's ``max_iter``).
-        restarts: independent random initialisations; the best is chosen by
-            measurement loss.
+        restarts: independent random initialisations; the best is chosen by the
+            held-out residual when ``holdout > 0``, else by the measurement loss.
         history_size: L-BFGS curvature pairs kept per sample.
         tolerance: relative improvement of a sample's score over one outer step
             (Adam: 20 iterations) below which it counts as converged and stops
@@ -55,9 +55,10 @@ class InversionSettings:
         keep_restarts_after: after this many outer steps only each image's best
             restart so far (by measurement loss) keeps optimising; 0 runs every
             restart to the end (the paper's protocol).
-        keep_best: every sample ends at the lowest-loss point it visited rather
-            than its last one (L-BFGS without line search can step uphill);
-            False reproduces the paper's protocol exactly.
+        keep_best: every sample ends at the best point it visited (the lowest held-out
+            residual when ``holdout > 0``, else the lowest loss) rather than its last one
+            (L-BFGS without line search can step uphill); False reproduces the paper's
+            protocol exactly.
         line_search: ``none`` (fixed step ``lr``, the paper) or ``strong_wolfe``
             (L-BFGS only: each sample searches its own step length).
         holdout: fraction of each image's measurement entries held out of the
@@ -107,8 +108,8 @@ class InversionSettings:
                                finite=True)] = 1.0
     steps: Annotated[int, Param("Outer optimisation steps.", min=1)] = 25
     inner_iterations: Annotated[int, Param("L-BFGS iterations per step.", min=1)] = 20
-    restarts: Annotated[int, Param("Random restarts; the best by measurement loss wins.",
-                                   min=1)] = 3
+    restarts: Annotated[int, Param(
+        "Random restarts; the best wins (by held-out residual, else by loss).", min=1)] = 3
     history_size: Annotated[int, Param("L-BFGS curvature pairs kept per sample.", min=1)] = 100
     tolerance: Annotated[float, Param(
         "Per-sample relative loss change that counts as converged (0 = never).",

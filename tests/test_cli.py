@@ -133,6 +133,11 @@ def test_bad_input_exits_2_with_one_sentence(tmp_path, tiny_artifacts, photo):
     assert not (tmp_path / "x").exists()
     one_sentence_error(run(invert_cli, [*base, photo, "--simulate", "--measurements", 10, "-o",
                                         tmp_path / "o", "--schedule", "0,1"]), "--schedule")
+    for cuts in ("0,a", "-1,1"):  # the declaration's words: InversionSettings.schedule
+        one_sentence_error(run(invert_cli, [*base, photo, "--simulate", "--measurements", 10,
+                                            "-o", tmp_path / "o", "--init", "progressive",
+                                            "--schedule", cuts]),
+                           "--schedule must list integers ≥ 0", cuts.split(",")[0])
     one_sentence_error(run(invert_cli, [*base, photo, "--task", "inpaint", "-o", tmp_path / "o"]),
                        "is 120x120 pixels")
     assert not (tmp_path / "o").exists()

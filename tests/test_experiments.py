@@ -494,6 +494,12 @@ def test_cli_quality_refuses_bad_input_in_one_sentence(tiny_artifacts, tmp_path)
     one_sentence_error(invoke(experiment_cli, [*run, "--faces", "0"]), "--faces", "--others")
     one_sentence_error(invoke(experiment_cli, [*run, "--budget", "0"]), "--budget")
     one_sentence_error(invoke(experiment_cli, [*run, "--slow", "-2"]), "--slow")
+    # --steps and --restarts are InversionSettings' declarations, --device gs.devices'.
+    one_sentence_error(invoke(experiment_cli, [*run, "--steps", "0"]), "--steps", "integer ≥ 1")
+    one_sentence_error(invoke(experiment_cli, [*run, "--restarts", "0"]), "--restarts",
+                       "integer ≥ 1")
+    one_sentence_error(invoke(experiment_cli, [*run, "--methods", "defaults", "--device", "tpu"]),
+                       "--device", "cuda:N")
     one_sentence_error(invoke(experiment_cli, ["quality", "-o", cache]), "--artifact")
     one_sentence_error(invoke(experiment_cli, ["quality", "-o", cache, "--table"]), "--cache")
     assert not (tmp_path / "q.jsonl").exists()

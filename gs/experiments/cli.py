@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from gs.artifacts import Artifact, load
-from gs.clitools import declared_option, user_errors
+from gs.clitools import declared_option, device_option, user_errors
 from gs.errors import UserInputError
 from gs.experiments import evalset, grid, quality, studies
 from gs.experiments.summary import ALL_GROUPS
@@ -54,11 +54,27 @@ def _images(folder: str, artifact: Artifact, limit: int | None) -> list[grid.Eva
     return grid.load_images(folder, tuple(artifact.metadata.image_shape), limit)
 
 
+#: The inversion settings a study may override; flag, type, range and help are their
+#: declarations (:class:`gs.settings.InversionSettings`).
+_SETTINGS = declared_params(InversionSettings)
+_OVERRIDES = ("steps", "restarts")
+
+
 def _overrides(steps: int | None, restarts: int | None) -> dict[str, Any]:
-    for field, value in (("steps", steps), ("restarts", restarts)):
-        if value is not None and value < 1:
-            raise UserInputError(f"must be at least 1, got {value}", field=field)
-    return {"steps": steps, "restarts": restarts}
+    """The overrides given, checked against their declarations (None: the artifact's)."""
+    given = {"steps": steps, "restarts": restarts}
+    return {name: None if value is None else _SETTINGS[name].check(value)
+            for name, value in given.items()}
+
+
+def override_options(f: Any) -> Any:
+    """``--steps``, ``--restarts`` (default: what the artifact records) and ``--device``."""
+    f = device_option()(f)
+    for name in reversed(_OVERRIDES):
+        f = declared_option(_SETTINGS[name], optional=True, show_default=False,
+                            help=f"{_SETTINGS[name].param.help[:-1]} (default: the "
+                                 f"artifact's).")(f)
+    return f
 
 
 def _echo_summary(rows: Sequence[dict[str, Any]]) -> None:
@@ -83,9 +99,7 @@ def run_options(f: Any) -> Any:
                      help="Per-cell cache (default OUTPUT_DIR/cache)."),
         click.option("--batch-size", type=int, default=4, show_default=True,
                      help="Images recovered together by one method."),
-        click.option("--steps", type=int, help="Override the artifact's outer steps."),
-        click.option("--restarts", type=int, help="Override the artifact's restarts."),
-        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda."),
+        override_options,
         click.option("--overwrite", is_flag=True,
                      help="Replace results of a different experiment in OUTPUT_DIR."),
         click.option("--cached-only", is_flag=True,
@@ -257,7 +271,7 @@ def init_command(artifact: str, inits: str, ratio: float, **options: Any) -> Non
 
 
 #: best's time budget, declared by the inversion settings (type and range).
-_BUDGET = declared_params(InversionSettings)["budget"]
+_BUDGET = _SETTINGS["budget"]
 
 
 @main.command("quality", context_settings=CONTEXT)
@@ -281,9 +295,7 @@ _BUDGET = declared_params(InversionSettings)["budget"]
 @declared_option(_BUDGET, optional=True, show_default=False,
                  help="best's seconds per image (default: the artifact's settings).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--steps", type=int, help="Override the artifact's outer steps.")
-@click.option("--restarts", type=int, help="Override the artifact's restarts.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda.")
+@override_options
 @click.option("--threads", type=int, help="Torch threads (default: torch's).")
 @click.option("-o", "--cache", required=True, type=click.Path(),
               help="JSON-lines cache: each result is appended as it comes; a run resumes "
@@ -310,6 +322,7 @@ def quality_command(artifact: str | None, weights: str | None, n_faces: int, n_o
             raise UserInputError(f"must be at least {least}, got {value}", field=field)
     if budget is not None:
         _BUDGET.check(budget)
+    overrides = _overrides(steps, restarts)
     if plot is not None:
         from gs.io import check_writable
 
@@ -323,7 +336,6 @@ def quality_command(artifact: str | None, weights: str | None, n_faces: int, n_o
             raise UserInputError(f"is needed by {' and '.join(needs)} (the whole generator); "
                                  f"give it or leave {' and '.join(needs)} out of {{methods}}",
                                  field="weights", refs=("methods",))
-        overrides = _overrides(steps, restarts)
         if threads is not None:
             import torch
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gs.clitools import task_options, user_errors
+from gs.clitools import device_option, task_options, user_errors
 from gs.errors import UserInputError
 from gs.jobs import InversionJob, OperatorOptions, list_inputs
 from gs.methods import METHODS, build_method
@@ -100,7 +100,7 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
 @click.option("--back-projection", is_flag=True, default=None, help="iagan: back-project.")
 @click.option("--size", type=int, help="Image side for methods without a generator (64).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@device_option("cpu")
 @click.option("-o", "--output-dir", required=True, type=click.Path(),
               help="Folder for the recovered images.")
 @click.option("--report", type=click.Path(), help="Write a JSON report here.")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gs.clitools import user_errors
+from gs.clitools import device_option, user_errors
 from gs.errors import UserInputError
 
 
@@ -81,7 +81,7 @@ def is_loopback(host: str) -> bool:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback exposes the page to the network.")
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@device_option()
 @click.option("--max-upload-mb", type=float, default=10.0, show_default=True,
               help="Largest request body (photo + mask) accepted.")
 @click.option("--max-queued", type=int, default=8, show_default=True,
