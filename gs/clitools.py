@@ -227,7 +227,8 @@ def task_options(func: F) -> F:
 
     ``--task``, ``--operator``, ``--simulate``, ``--mask`` and one flag per factory
     option of the task registry (:data:`gs.operators.OPTIONS`: ``noise_std`` →
-    ``--noise-std``), each None unless given, i.e. the task's default. The command
+    ``--noise-std``, typed and described by its declaration), each None unless given,
+    i.e. the task's default. The command
     receives them as keywords of the same names; the factory options go straight to
     ``OperatorOptions(task, operator, **options)``.
     """
@@ -249,12 +250,9 @@ def task_options(func: F) -> F:
     ]
     for option in OPTIONS.values():
         readers = ", ".join(name for name in names if option.name in get_task(name).options)
-        kind: Any = option.type
-        if option.choices and option.type is str:
-            kind = click.Choice(option.choices)
-        options.append(click.option(
-            flag(option.name), type=kind, default=None,
-            help=f"{option.help[0].upper()}{option.help[1:]} ({readers})."))
+        options.append(declared_option(option.declared, optional=True, show_default=False,
+                                       help=f"{option.help[0].upper()}{option.help[1:]} "
+                                            f"({readers})."))
     for option in reversed(options):
         func = option(func)
     return func

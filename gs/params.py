@@ -53,13 +53,17 @@ class Param:
             return f"{'>' if self.min_open else '≥'} {_number(self.min)}"
         if self.max is not None:
             return f"{'<' if self.max_open else '≤'} {_number(self.max)}"
-        return "any value"
+        return "a finite number" if self.finite else "any value"
+
+    @property
+    def ranged(self) -> bool:
+        """Whether a range or a set of choices limits the value (beyond finiteness)."""
+        return bool(self.choices) or self.min is not None or self.max is not None
 
     @property
     def bounded(self) -> bool:
         """Whether some values are refused (a range, finiteness or a set of choices)."""
-        return (bool(self.choices) or self.min is not None or self.max is not None
-                or self.finite)
+        return self.ranged or self.finite
 
     def allows(self, value: Any) -> bool:
         """Whether ``value`` is among the choices or in the range."""
@@ -106,7 +110,8 @@ class Declared:
         if not self.many:
             converted = self._item(value)
             if converted is _REFUSED:
-                raise UserInputError(f"must be {self._kind()}{self.param.describe()}, got "
+                allowed = self.param.describe() if self.param.ranged else ""
+                raise UserInputError(f"must be {(self._kind() + allowed).rstrip()}, got "
                                      f"{value!r}", field=self.name)
             return converted
         items = [self._item(v) for v in value] if isinstance(value, tuple | list) else [_REFUSED]

@@ -26,13 +26,13 @@ from array_api_compat import array_namespace
 
 from gs.errors import UserInputError
 from gs.operators.base import Operator, pixel_groups, read_only
-from gs.operators.validation import as_float, as_image_shape, field_error
-
-#: Gaussian blur's kernel side: ``2 · ceil(GAUSSIAN_RADIUS · sigma) + 1`` pixels.
-GAUSSIAN_RADIUS = 3.0
-#: Largest kernel side accepted (pixels), from any source.
-MAX_KERNEL_SIDE = 255
-DEFAULT_SIGMA = 1.5
+from gs.operators.options import (  # noqa: F401 - GAUSSIAN_RADIUS, MAX_KERNEL_SIDE re-exported
+    DEFAULT_SIGMA,
+    GAUSSIAN_RADIUS,
+    MAX_KERNEL_SIDE,
+    check_option,
+)
+from gs.operators.validation import as_image_shape, field_error
 
 
 def gaussian_kernel(sigma: float) -> np.ndarray:
@@ -172,22 +172,14 @@ class Blur(Operator):
             raise UserInputError("{" + "}/{".join(given) + "}: give one kernel: a kernel "
                                  "file, a motion length or a Gaussian sigma",
                                  refs=tuple(given))
-        angle_value = 0.0 if angle is None else as_float(angle)
-        if not math.isfinite(angle_value):
-            raise field_error("angle", f"must be a number of degrees, got {angle!r}")
+        angle_value = 0.0 if angle is None else check_option("angle", angle)
         if kernel is not None:
             values = as_kernel(kernel)
         elif length is not None:
-            length_value = as_float(length)
-            if not 1 <= length_value <= MAX_KERNEL_SIDE - 1:
-                raise field_error("length", f"must be between 1 and {MAX_KERNEL_SIDE - 1} "
-                                            f"pixels, got {length!r}")
+            length_value = check_option("length", length)
             values = motion_kernel(length_value, angle_value)
         else:
-            sigma_value = DEFAULT_SIGMA if sigma is None else as_float(sigma)
-            top = (MAX_KERNEL_SIDE - 1) / (2 * GAUSSIAN_RADIUS)
-            if not 0 < sigma_value <= top:
-                raise field_error("sigma", f"must be in (0, {top:g}] pixels, got {sigma!r}")
+            sigma_value = DEFAULT_SIGMA if sigma is None else check_option("sigma", sigma)
             values = gaussian_kernel(sigma_value)
             sigma = sigma_value
         super().__init__(shape, noise_std)

@@ -16,7 +16,8 @@ import numpy as np
 from gs.errors import UserInputError
 from gs.operators.base import Operator, read_only
 from gs.operators.memory import available_bytes, format_bytes
-from gs.operators.validation import as_float, as_image_shape, as_measurements, field_error
+from gs.operators.options import check_option
+from gs.operators.validation import as_image_shape, as_measurements, field_error
 
 #: Reference dimension of the paper's noise level (3 x 64 x 64 images).
 CS_REFERENCE_SIZE = 12288
@@ -53,9 +54,7 @@ def measurements_from_options(options: Mapping[str, Any], size: int) -> int:
             "{measurements}/{ratio}: give exactly one of the number of measurements "
             "and the measurement ratio for compressed sensing", refs=("measurements", "ratio"))
     if ratio is not None:
-        ratio_value = as_float(ratio)
-        if not 0 < ratio_value <= 1:
-            raise field_error("ratio", f"must be in (0, 1], got {ratio!r}")
+        ratio_value = check_option("ratio", ratio)
         return max(1, int(round(ratio_value * size)))
     return as_measurements(measurements, size)
 

@@ -9,7 +9,8 @@ import numpy as np
 
 from gs.errors import UserInputError
 from gs.operators.base import Operator, read_only
-from gs.operators.validation import as_float, as_image_shape, field_error
+from gs.operators.options import check_option
+from gs.operators.validation import as_image_shape, field_error
 
 
 class RandomInpainting(Operator):
@@ -41,9 +42,7 @@ class RandomInpainting(Operator):
         rng: np.random.Generator,
         noise_std: float | None = None,
     ) -> None:
-        keep_value = as_float(keep)
-        if not 0 < keep_value <= 1:
-            raise field_error("keep", f"must be in (0, 1], got {keep!r}")
+        keep_value = check_option("keep", keep)
         shape = as_image_shape(image_shape)
         super().__init__(shape, noise_std)
         pixels = shape[1] * shape[2]

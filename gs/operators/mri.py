@@ -29,10 +29,13 @@ import numpy as np
 
 from gs.errors import UserInputError
 from gs.operators.base import Operator, read_only
-from gs.operators.validation import as_float, as_image_shape, as_int, field_error
+from gs.operators.options import (  # noqa: F401 - MRI_ACCELERATIONS, MRI_PATTERNS re-exported
+    MRI_ACCELERATIONS,
+    MRI_PATTERNS,
+    check_option,
+)
+from gs.operators.validation import as_image_shape, field_error
 
-MRI_ACCELERATIONS = (4, 8)
-MRI_PATTERNS = ("variable-density", "uniform")
 #: fastMRI's pairs of acceleration and fully sampled centre fraction (its knee challenge
 #: masks: 8 % of the columns at 4x, 4 % at 8x).
 FASTMRI_CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
@@ -111,17 +114,10 @@ class MRI(Operator):
         pattern: str = "variable-density",
         noise_std: float | None = None,
     ) -> None:
-        r = as_int(acceleration)
-        if r not in MRI_ACCELERATIONS:
-            raise field_error("acceleration", f"must be one of "
-                              f"{', '.join(map(str, MRI_ACCELERATIONS))}, got {acceleration!r}")
-        fraction = FASTMRI_CENTER_FRACTIONS[r] if center_fraction is None else as_float(
-            center_fraction)
-        if not 0 < fraction <= 1:
-            raise field_error("center_fraction", f"must be in (0, 1], got {center_fraction!r}")
-        if pattern not in MRI_PATTERNS:
-            raise field_error("pattern", f"must be one of {', '.join(MRI_PATTERNS)}, "
-                                         f"got {pattern!r}")
+        r = check_option("acceleration", acceleration)
+        fraction = (FASTMRI_CENTER_FRACTIONS[r] if center_fraction is None
+                    else check_option("center_fraction", center_fraction))
+        pattern = check_option("pattern", pattern)
         shape = as_image_shape(image_shape)
         super().__init__(shape, noise_std)
         self._acceleration = r

@@ -7,25 +7,18 @@ same noise for the same generator.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import array_api_compat
 import numpy as np
 from array_api_compat import array_namespace
 
-from gs.operators.validation import field_error
+from gs.operators.options import check_option
 
 
 def as_noise_std(noise_std: Any) -> float:
     """``noise_std`` as a finite non-negative float, else a field-named error."""
-    try:
-        value = float(noise_std)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not (math.isfinite(value) and value >= 0):
-        raise field_error("noise_std", f"must be a non-negative number, got {noise_std!r}")
-    return value
+    return check_option("noise_std", noise_std)
 
 
 class GaussianNoise:

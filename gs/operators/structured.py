@@ -30,10 +30,9 @@ import array_api_compat
 import numpy as np
 
 from gs.operators.cs import CompressedSensing
-from gs.operators.validation import as_int, field_error
+from gs.operators.options import MAX_ROUNDS, check_option  # noqa: F401 - MAX_ROUNDS re-exported
 
 _MAX_BLOCK_LOG2 = 7  # Hadamard blocks of at most 128 x 128 per matmul
-MAX_ROUNDS = 4
 
 
 def hadamard(size: int) -> np.ndarray:
@@ -85,17 +84,12 @@ class StructuredCS(CompressedSensing):
         rounds: int = 1,
     ) -> None:
         super().__init__(measurements, image_shape, noise_std)
-        r = as_int(rounds)
-        if r is None or not 1 <= r <= MAX_ROUNDS:
-            raise field_error("rounds", f"must be an integer from 1 to {MAX_ROUNDS}, "
-                                        f"got {rounds!r}")
-        self._rounds = r
+        self._rounds = check_option("rounds", rounds)
         self._padded = padded_size(self._n)
         self._blocks = block_sizes(self._padded)
         self._hadamards = {d: hadamard(d) for d in set(self._blocks)}
-        self._signs = (1 - 2 * rng.integers(0, 2, size=(r, self._padded), dtype=np.int8)).astype(
-            np.int8
-        )
+        signs = rng.integers(0, 2, size=(self._rounds, self._padded), dtype=np.int8)
+        self._signs = (1 - 2 * signs).astype(np.int8)
         self._rows = np.sort(rng.choice(self._padded, size=self._m, replace=False)).astype(
             np.int64
         )

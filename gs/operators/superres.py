@@ -8,10 +8,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gs.operators.base import Operator, pixel_groups, read_only
-from gs.operators.validation import as_image_shape, as_int, field_error
-
-SR_SCALES = (2, 4, 8)
-SR_METHODS = ("bilinear", "area")
+from gs.operators.options import (  # noqa: F401 - SR_METHODS, SR_SCALES re-exported
+    SR_METHODS,
+    SR_SCALES,
+    check_option,
+)
+from gs.operators.validation import as_image_shape, field_error
 
 
 class SuperResolution(Operator):
@@ -45,12 +47,8 @@ class SuperResolution(Operator):
         method: str = "bilinear",
         noise_std: float | None = None,
     ) -> None:
-        s = as_int(scale)
-        if s not in SR_SCALES:
-            raise field_error("scale", f"must be one of {', '.join(map(str, SR_SCALES))}, "
-                                       f"got {scale!r}")
-        if method not in SR_METHODS:
-            raise field_error("method", f"must be one of {', '.join(SR_METHODS)}, got {method!r}")
+        s = check_option("scale", scale)
+        method = check_option("method", method)
         shape = as_image_shape(image_shape)
         if shape[1] % s or shape[2] % s:
             raise field_error(

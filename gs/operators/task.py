@@ -1,5 +1,5 @@
-"""What a task is: the factory options operators take (:data:`OPTIONS`) and a task's
-record (:class:`Task`: its operators, options, how it is observed, its classical answer).
+"""What a task is: the factory options it reads (:data:`gs.operators.options.OPTIONS`) and
+its record (:class:`Task`: its operators, options, how it is observed, its classical answer).
 Which tasks there are is :mod:`gs.operators.registry`'s."""
 
 from __future__ import annotations
@@ -9,43 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gs.operators.base import Operator
-from gs.operators.mri import MRI_ACCELERATIONS, MRI_PATTERNS
-from gs.operators.superres import SR_METHODS, SR_SCALES
+from gs.operators.options import OPTIONS, Option  # noqa: F401 - re-exported
 from gs.operators.validation import field_error
-
-
-@dataclass(frozen=True)
-class Option:
-    """A factory option: its name (also the spec key and the ``--flag`` stem), type, help."""
-
-    name: str
-    type: type
-    help: str
-    choices: tuple[Any, ...] | None = None
-
-
-#: Every option an operator factory takes, by name; tasks list the ones they read.
-OPTIONS: dict[str, Option] = {
-    option.name: option
-    for option in (
-        Option("measurements", int, "number of measurements m"),
-        Option("ratio", float, "measurement ratio m/n instead of measurements"),
-        Option("rounds", int, "sign-and-transform rounds of the structured operator"),
-        Option("keep", float, "fraction of pixels kept"),
-        Option("scale", int, "downsampling factor", SR_SCALES),
-        Option("method", str, "downsampling kernel", SR_METHODS),
-        Option("acceleration", int, "MRI undersampling factor: W / sampled k-space lines",
-               MRI_ACCELERATIONS),
-        Option("center_fraction", float, "fraction of fully sampled centre k-space lines "
-               "(default: 0.08 at x4, 0.04 at x8, as fastMRI)"),
-        Option("pattern", str, "how the other k-space lines are drawn", MRI_PATTERNS),
-        Option("sigma", float, "Gaussian blur std in pixels (default 1.5)"),
-        Option("length", float, "motion blur length in pixels"),
-        Option("angle", float, "motion blur direction in degrees"),
-        Option("kernel", str, "blur kernel file: .png (normalised to sum 1) or .npy"),
-        Option("noise_std", float, "noise std per measurement"),
-    )
-}
 
 
 @dataclass(frozen=True)

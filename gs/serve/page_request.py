@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated
 
 from gs.errors import UserInputError
-from gs.operators import OPTIONS, SR_SCALES, get_task
+from gs.operators import OPTIONS, get_task
 from gs.operators.cs import measurements_from_options
 from gs.params import Param, declared_params
 from gs.problems import OperatorOptions
@@ -60,11 +60,12 @@ class PageRequest:
 
     artifact: Annotated[str, Param("Id of a served artifact (GET /api/artifacts).")]
     task: Annotated[str, Param("What to recover the photo from.", choices=PAGE_TASKS)] = "cs"
-    ratio: Annotated[float, Param(OPTIONS["ratio"].help, min=0, max=1, min_open=True)] = 0.1
-    keep: Annotated[float, Param(OPTIONS["keep"].help, min=0, max=1, min_open=True)] = 0.1
-    scale: Annotated[int, Param(OPTIONS["scale"].help, choices=SR_SCALES)] = 4
-    noise_std: Annotated[float | None, Param(f"{OPTIONS['noise_std'].help} (none: the "
-                                             "task's default)", min=0, max=1)] = None
+    ratio: Annotated[float, OPTIONS["ratio"].param] = 0.1
+    keep: Annotated[float, OPTIONS["keep"].param] = 0.1
+    scale: Annotated[int, OPTIONS["scale"].param] = 4
+    noise_std: Annotated[float | None, replace(
+        OPTIONS["noise_std"].param, help=f"{OPTIONS['noise_std'].help} (none: the task's "
+        "default)", max=1)] = None
     seed: Annotated[int, Param("Draws the operator, the noise and the initial latents.",
                                min=0)] = 0
     steps: Annotated[int | None, replace(_SETTING["steps"], max=MAX_STEPS)] = None
