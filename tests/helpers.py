@@ -61,6 +61,7 @@ def one_sentence_error(result: Result, *fragments: str) -> str:
     holds every fragment; return that line."""
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
     assert len(lines) == 1, result.output
     for fragment in fragments:

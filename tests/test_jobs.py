@@ -19,7 +19,7 @@ from gs.clitools import EXIT_SOME_FAILED, flag_names, user_errors
 from gs.errors import UserInputError
 from gs.jobs import InversionJob, OperatorOptions, list_inputs, run_job
 from gs.settings import InversionSettings
-from helpers import write_images
+from helpers import one_sentence_error, write_images
 
 FAST = ["--steps", "2", "--inner-iterations", "5", "--restarts", "2", "--seed", "0"]
 SETTINGS = InversionSettings(steps=2, inner_iterations=5, restarts=2, lr=0.5)
@@ -27,17 +27,6 @@ SETTINGS = InversionSettings(steps=2, inner_iterations=5, restarts=2, lr=0.5)
 
 def run(*args: object):
     return CliRunner().invoke(invert_cli, [str(a) for a in args])
-
-
-def one_sentence_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and result.exception is None or isinstance(
-        result.exception, SystemExit), result.output
-    lines = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def test_folders_expand_sorted_recursively_with_their_layout(tmp_path, tiny_artifacts, photo):
