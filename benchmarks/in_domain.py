@@ -67,6 +67,7 @@ from classifier import (
 from gs.artifacts import load
 from gs.io import atomic_write, write_json
 from gs.methods import Method, build_method
+from gs.methods.dip import scales_for
 from gs.methods.presets import DeepDecoderSettings, DIPSettings, auto_preset
 from gs.metrics import psnr
 from gs.problems import OperatorOptions, simulated_problem
@@ -128,8 +129,7 @@ def dip_settings(side: int) -> DIPSettings:
     """Deep Image Prior for ``side`` px: the preset with as many scales as leave its deepest
     at 2×2 px, as the preset's five do at 64 px (1×1 would leave batch norm one value)."""
     base = auto_preset("dip")
-    scales = max(1, min(len(base.channels), int(np.log2(side)) - 1))
-    return replace(base, channels=base.channels[:scales])
+    return replace(base, channels=scales_for(side, base.channels))
 
 
 def build(name: str, task: str, artifact: Any, uncut: Any, steps: int | None = None) -> Method:

@@ -96,6 +96,40 @@ def test_held_out_stop_returns_the_held_out_minimum(tiny_artifacts, one_thread):
     assert truth_error < errors[-1]  # and it is not the overfitted end
 
 
+#: A small DIP for the 16 px constructed problem (two scales leave its deepest at 4 px).
+DIP = AdaptiveSettings(dip_scales=(16, 16), dip_input_depth=8, dip_patience=30, max_steps=200)
+
+
+def dip_trajectory(art, problem, recovery, settings):
+    """The dip candidate and the image it scored at every step (its step events show
+    that image: the output for the step's perturbed input)."""
+    images = []
+    (candidate,) = adaptive_candidates(
+        art, problem, recovery, budget_seconds=600, seed=0, names=("dip",), settings=settings,
+        on_step=lambda event: images.append(event.current()[0]))
+    return candidate, images
+
+
+def test_dip_held_out_stop_returns_the_held_out_minimum(tiny_artifacts, one_thread):
+    art, problem, recovery = constructed(tiny_artifacts[1])
+    held = recovery.held_out
+    # Without the held-out stop DIP fits the noise: the truth's error falls, then rises.
+    _, full = dip_trajectory(art, problem, recovery, replace(DIP, dip_patience=10**6))
+    errors = [float(np.sum((image - problem.truth) ** 2)) / M for image in full]
+    assert 0 < int(np.argmin(errors)) < len(errors) // 2 and errors[-1] > 1.5 * min(errors)
+
+    candidate, seen = dip_trajectory(art, problem, recovery, DIP)
+    scores = [held_out_score(problem, image, held) for image in seen]
+    chosen = int(np.argmin(scores))
+    assert candidate.stopped_by == "held-out" and len(seen) == candidate.steps < DIP.max_steps
+    assert candidate.steps - 1 - chosen == DIP.dip_patience  # image i is scored at step i + 1
+    assert candidate.held_out_score == pytest.approx(scores[chosen], rel=1e-4)
+    np.testing.assert_allclose(candidate.image, seen[chosen], atol=1e-5)
+    truth_error = float(np.sum((candidate.image - problem.truth) ** 2)) / M
+    assert truth_error <= selection_bound(min(errors), int(held.sum()), SIGMA)
+    assert truth_error < errors[-1]  # and it is not the overfitted end
+
+
 def test_budget_is_respected(tiny_artifacts, one_thread):
     art, problem, recovery = constructed(tiny_artifacts[1])
     settings = AdaptiveSettings(patience=10**6, max_steps=10**6)

@@ -7,6 +7,11 @@ and is judged by the same held-out entries, which it never fits either:
 * ``adaptive-surgery``: IAGAN's image-adaptive fine-tuning (Abu Hussein, Tirer & Giryes
   2020) applied after the cut: Adam on ``h`` and a copy of ``G_c``'s weights jointly,
   from the defaults' ``h`` and the artifact's weights.
+* ``dip``: Deep Image Prior (Ulyanov et al. 2018; :class:`gs.methods.dip.SkipNet`, a
+  narrower network than its paper's) from its own random start, its input perturbed at
+  every step as in DIP, fitted to the same entries with the held-out stop instead of
+  DIP's fixed budget. It does not start from the defaults, so it can leave the
+  generator's range entirely; it is returned only where the held-out entries prefer it.
 * ``dip-warm``: an untrained Deep Image Prior network (:class:`gs.methods.dip.SkipNet`)
   first fitted to reproduce the defaults' image, then to the measurements.
 
@@ -39,7 +44,7 @@ from gs.methods.fitting import adam_rows, to_image, to_tensor, torch_generator
 from gs.problems import Problem
 from gs.results import Recovery, step_event
 
-CANDIDATES = ("adaptive-surgery", "dip-warm")
+CANDIDATES = ("adaptive-surgery", "dip", "dip-warm")
 
 
 @dataclass(frozen=True)
@@ -80,11 +85,16 @@ class AdaptiveSettings:
         max_steps: steps at most per candidate, whatever the budget.
         back_projection: adaptive-surgery's image moved onto the fitted measurements
             (IAGAN's last step), kept only where it lowers the held-out residual.
-        dip_lr: Adam's step on the DIP network's weights (dip-warm).
+        dip_lr: Adam's step on the DIP network's weights (dip, dip-warm).
         dip_warm_steps: steps fitting the network to the defaults' image (dip-warm), at
             most a quarter of its share of the budget.
-        dip_channels: the DIP network's width per scale.
-        dip_input_depth: channels of its fixed noise input.
+        dip_channels: the DIP network's width per scale (dip-warm).
+        dip_input_depth: channels of its fixed noise input (dip, dip-warm).
+        dip_scales: the widths of dip's network, one per scale.
+        dip_input_noise: std of dip's fresh perturbation of its input at every step.
+        dip_patience: dip's steps without a lower held-out residual before it stops
+            (its steps are cheaper and its held-out residual noisier than
+            adaptive-surgery's).
     """
 
     latent_lr: float = 1e-3
@@ -96,6 +106,9 @@ class AdaptiveSettings:
     dip_warm_steps: int = 200
     dip_channels: tuple[int, ...] = (32, 32, 32, 32)
     dip_input_depth: int = 32
+    dip_scales: tuple[int, ...] = (32, 32, 32, 32, 32)
+    dip_input_noise: float = 1 / 30
+    dip_patience: int = 300
 
 
 @dataclass
@@ -233,7 +246,7 @@ def adaptive_candidates(
     for stage, name in enumerate(names):
         left = budget_seconds - (time.perf_counter() - start)
         deadline = time.perf_counter() + left / (len(names) - stage)
-        fit = _adaptive_surgery if name == "adaptive-surgery" else _dip_warm
+        fit = {"adaptive-surgery": _adaptive_surgery, "dip": _dip, "dip-warm": _dip_warm}[name]
         report = _reporter(on_step, problem.index, stage, len(names), artifact.metadata.cut,
                            s.max_steps)
         results.append(fit(artifact, problem, recovery, s, deadline, seed, report))
@@ -331,20 +344,62 @@ def _adaptive_surgery(artifact: Any, problem: Problem, recovery: Recovery, s: Ad
     return _finish("adaptive-surgery", problem, track, started, s.back_projection)
 
 
+def _dip_network(problem: Problem, channels: Sequence[int], input_depth: int, seed: int,
+                 device: Any) -> tuple[torch.nn.Module, Tensor, torch.Generator]:
+    """A DIP network seeded from (seed, problem index), its fixed input (uniform × 0.1)
+    and the generator that drew them (for the input's perturbations)."""
+    from gs.methods.deep_decoder import reset_parameters_seeded
+    from gs.methods.dip import SkipNet, scales_for
+
+    c, h, w = problem.operator.image_shape
+    channels = scales_for(min(h, w), channels)
+    factor = 2 ** len(channels)
+    if h % factor or w % factor:
+        raise UserInputError(f"is {w}x{h} pixels; the DIP candidate's {len(channels)} scales "
+                             f"need sides divisible by {factor}", field="size")
+    gen = torch_generator(seed, problem.index)
+    net = SkipNet(input_depth, channels, 4, c)
+    reset_parameters_seeded(net, gen)
+    net.to(device).train()
+    inputs = (torch.rand((1, input_depth, h, w), generator=gen) * 0.1).to(device)
+    return net, inputs, gen
+
+
+def _dip(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSettings,
+         deadline: float, seed: int, bind: Callable) -> Candidate:
+    """Deep Image Prior from its random start on the fitted entries, the held-out stop.
+
+    Each step's image is the network's output for its perturbed input (DIP's own output);
+    that image is scored, kept if it is the best, and shown by the step's event."""
+    started = time.perf_counter()
+    device = artifact.device
+    net, inputs, gen = _dip_network(problem, s.dip_scales, s.dip_input_depth, seed, device)
+    noise = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
+
+    scored: list[Tensor] = []  # the last image scored: what DIP itself shows and returns
+
+    def perturbed() -> Tensor:
+        shaken = torch.randn(inputs.shape, generator=noise).to(device)
+        image = net(inputs + s.dip_input_noise * shaken)
+        scored[:] = [image.detach()]
+        return image
+
+    def render() -> Tensor:
+        return scored[0] if scored else net(inputs)
+
+    track = _HeldOutTrack(problem, recovery.held_out, device,  # type: ignore[arg-type]
+                          s.dip_patience, s.max_steps, deadline, bind(render))
+    adam_rows(list(net.parameters()), lambda: track.losses(perturbed()), s.max_steps,
+              s.dip_lr, stop=track.stop)
+    return _finish("dip", problem, track, started)
+
+
 def _dip_warm(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSettings,
               deadline: float, seed: int, bind: Callable) -> Candidate:
     """A DIP network fitted to the defaults' image, then to the fitted measurements."""
-    from gs.methods.deep_decoder import reset_parameters_seeded
-    from gs.methods.dip import SkipNet
-
     started = time.perf_counter()
     device = artifact.device
-    c, h, w = problem.operator.image_shape
-    gen = torch_generator(seed, problem.index)
-    net = SkipNet(s.dip_input_depth, s.dip_channels, 4, c)
-    reset_parameters_seeded(net, gen)
-    net.to(device).train()
-    inputs = (torch.rand((1, s.dip_input_depth, h, w), generator=gen) * 0.1).to(device)
+    net, inputs, _ = _dip_network(problem, s.dip_channels, s.dip_input_depth, seed, device)
     target = to_tensor(recovery.image[None], device)
     params = list(net.parameters())
     warm_deadline = started + (deadline - started) / 4  # at most a quarter of its share

@@ -52,6 +52,13 @@ class _Level(nn.Module):
         return self.up(torch.cat(parts, dim=1))
 
 
+def scales_for(side: int, channels: Sequence[int]) -> tuple[int, ...]:
+    """The first of ``channels`` (one width per scale) that leave the deepest scale of a
+    ``side`` px image at 2×2 px or more: at 1×1 batch norm would see one value."""
+    usable = max(1, min(len(channels), int(side).bit_length() - 2))
+    return tuple(channels[:usable])
+
+
 class SkipNet(nn.Module):
     """(1, input_depth, H, W) → (1, C, H, W) in [0, 1]; H, W divisible by 2**len(channels)."""
 
