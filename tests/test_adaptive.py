@@ -13,7 +13,12 @@ import torch
 
 from gs.artifacts import load
 from gs.errors import UserInputError
-from gs.methods.adaptive import AdaptiveSettings, adaptive_candidates, project_on_fitted
+from gs.methods.adaptive import (
+    DEFAULT_CANDIDATES,
+    AdaptiveSettings,
+    adaptive_candidates,
+    project_on_fitted,
+)
 from gs.methods.answer import held_out_score
 from gs.operators import GaussianCS
 from gs.problems import Problem
@@ -67,8 +72,8 @@ def trajectory_of(art, problem, recovery, settings):
     parameters after every step, as its step events render them)."""
     images = [recovery.image]
     (candidate,) = adaptive_candidates(
-        art, problem, recovery, budget_seconds=600, seed=0, settings=settings,
-        on_step=lambda event: images.append(event.current()[0]))
+        art, problem, recovery, budget_seconds=600, seed=0, names=("adaptive-surgery",),
+        settings=settings, on_step=lambda event: images.append(event.current()[0]))
     return candidate, images
 
 
@@ -130,32 +135,33 @@ def test_dip_held_out_stop_returns_the_held_out_minimum(tiny_artifacts, one_thre
     assert truth_error < errors[-1]  # and it is not the overfitted end
 
 
-def test_budget_is_respected(tiny_artifacts, one_thread):
+@pytest.mark.parametrize("name, overrun", [("adaptive-surgery", 2), ("dip", 2), ("dip-warm", 3)])
+def test_budget_is_respected(tiny_artifacts, one_thread, name, overrun):
     art, problem, recovery = constructed(tiny_artifacts[1])
-    settings = AdaptiveSettings(patience=10**6, max_steps=10**6)
+    settings = replace(DIP, patience=10**6, dip_patience=10**6, max_steps=10**6,
+                       dip_channels=(8, 8), dip_warm_steps=20)
     budget = 0.3
     times = []
     (candidate,) = adaptive_candidates(art, problem, recovery, budget_seconds=budget, seed=0,
-                                       on_step=lambda _: times.append(time.perf_counter()),
-                                       settings=settings)
-    assert candidate.stopped_by == "budget"
+                                       names=(name,), settings=settings,
+                                       on_step=lambda _: times.append(time.perf_counter()))
+    assert candidate.name == name and candidate.stopped_by == "budget"
     assert candidate.steps == len(times) >= 2
     one_step = float(np.max(np.diff(times)))
     # the rule stops when a step and the final evaluation (one forward, at most a step's
     # cost) would overrun: so at most the longest step and that evaluation past the budget
-    assert candidate.seconds <= budget + 2 * one_step
+    # (dip-warm: a step of its warm-up too)
+    assert candidate.seconds <= budget + overrun * one_step
 
 
-def test_two_candidates_share_the_budget(tiny_artifacts, one_thread):
+def test_the_default_candidates_share_the_budget(tiny_artifacts, one_thread):
     art, problem, recovery = constructed(tiny_artifacts[1])
-    settings = AdaptiveSettings(patience=10**6, max_steps=10**6, dip_channels=(8, 8),
-                                dip_input_depth=8, dip_warm_steps=20)
+    settings = replace(DIP, patience=10**6, dip_patience=10**6, max_steps=10**6)
     events = []
     candidates = adaptive_candidates(
-        art, problem, recovery, budget_seconds=1.0, seed=0,
-        names=("adaptive-surgery", "dip-warm"), settings=settings,
+        art, problem, recovery, budget_seconds=1.0, seed=0, settings=settings,
         on_step=lambda event: events.append((event.stage, time.perf_counter())))
-    assert [c.name for c in candidates] == ["adaptive-surgery", "dip-warm"]
+    assert tuple(c.name for c in candidates) == DEFAULT_CANDIDATES == ("adaptive-surgery", "dip")
     assert {stage for stage, _ in events} == {0, 1}
     one_step = {stage: float(np.max(np.diff([t for s, t in events if s == stage])))
                 for stage in (0, 1)}
@@ -164,9 +170,8 @@ def test_two_candidates_share_the_budget(tiny_artifacts, one_thread):
         assert candidate.image.shape == problem.truth.shape
         assert candidate.image.dtype == np.float32
         assert 0 <= candidate.image.min() and candidate.image.max() <= 1
-    # each overruns its share by at most a step and its final evaluation (dip-warm: a step
-    # of its warm-up too)
-    assert sum(c.seconds for c in candidates) <= 1.0 + 2 * one_step[0] + 3 * one_step[1]
+    # each overruns its share by at most a step and its final evaluation
+    assert sum(c.seconds for c in candidates) <= 1.0 + 2 * one_step[0] + 2 * one_step[1]
 
 
 def test_onnx_artifact_refused(onnx_c2):

@@ -1,8 +1,8 @@
 """Candidates of the best-quality mode: fits that adapt to one image after the defaults.
 
 The defaults fit the latent ``h`` of the cut generator ``G_c`` on the measurements except
-a held-out subset (:func:`gs.invert.invert`). A candidate here continues from that fit
-and is judged by the same held-out entries, which it never fits either:
+a held-out subset (:func:`gs.invert.invert`). A candidate here is judged by the same
+held-out entries, which it never fits either:
 
 * ``adaptive-surgery``: IAGAN's image-adaptive fine-tuning (Abu Hussein, Tirer & Giryes
   2020) applied after the cut: Adam on ``h`` and a copy of ``G_c``'s weights jointly,
@@ -21,8 +21,9 @@ the same forward pass that computes the loss (the residual of all of y is comput
 anyway), so tracking it costs nothing; the iterate with the lowest held-out residual is
 returned, and the fit stops when that residual has not improved for ``patience`` steps,
 when another step and the last evaluation would overrun the wall-clock budget, or after
-``max_steps``. The starting point (the defaults' answer itself) is an iterate too, so a candidate's
-held-out residual is never above the defaults'.
+``max_steps``. For the candidates that continue from the defaults, the starting point (the
+defaults' answer itself) is an iterate too, so their held-out residual is never above the
+defaults'.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ from gs.problems import Problem
 from gs.results import Recovery, step_event
 
 CANDIDATES = ("adaptive-surgery", "dip", "dip-warm")
+#: The candidates ``quality = "best"`` runs, in order, sharing its budget
+#: (:class:`AdaptiveSettings` says why these).
+DEFAULT_CANDIDATES = ("adaptive-surgery", "dip")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,22 @@ class AdaptiveSettings:
     Back-projecting the result onto the fitted entries changed the PSNR by at most
     +0.03 dB (held-out residual lower on 3 photos, higher on 1, equal on 2), so
     ``back_projection`` is off.
+
+    dip (added after; the same 3 + 3 validation photos, 20 s per image, 2 idle cores,
+    ``benchmarks/adaptive.py``): Deep Image Prior's own widths (128 per scale) cost
+    about 10× more per step than 8 per scale and, on a validation face fitted for 2000
+    steps, did no better: 8 per scale reached 32.97 dB after 1000 steps and 34.02 after
+    1500, 16 per scale 32.77 / 33.78, 32 per scale 31.87 / 32.82 (Adam 2e-2 instead of
+    1e-2: lower at every step). With 8 per scale (about 20 ms a step here) and the budget
+    left after adaptive-surgery, which stops by its held-out residual within about 2 s,
+    dip ran 920–980 steps and gained over the defaults' generator image, at CS 8 %:
+    +2.64 dB on faces and +1.41 on other photos (worst photo −0.01), where
+    adaptive-surgery gained +1.21 / +0.57; at CS 2 %: +0.13 (worst −0.99) / +3.49, where
+    adaptive-surgery gained +0.58 / +0.53. Both run (:data:`DEFAULT_CANDIDATES`), and the
+    held-out choice keeps either only where it explains the held-out entries better.
+    ``dip_patience`` 300: at CS 8 % the budget stopped dip on 5 of the 6 photos (770–1110
+    steps, its held-out residual still falling) and the held-out stop on one (1014
+    steps); at CS 2 % the held-out stop on 5 (380–800 steps).
 
     dip-warm at these settings, given 20 s per image (its warm-up fit of the defaults'
     image cut to 5 s, then about 20 steps), returned images −2.53 dB (faces) and
@@ -106,7 +126,7 @@ class AdaptiveSettings:
     dip_warm_steps: int = 200
     dip_channels: tuple[int, ...] = (32, 32, 32, 32)
     dip_input_depth: int = 32
-    dip_scales: tuple[int, ...] = (32, 32, 32, 32, 32)
+    dip_scales: tuple[int, ...] = (8, 8, 8, 8, 8)
     dip_input_noise: float = 1 / 30
     dip_patience: int = 300
 
@@ -193,7 +213,7 @@ def adaptive_candidates(
     *,
     budget_seconds: float,
     seed: int,
-    names: Sequence[str] = ("adaptive-surgery",),
+    names: Sequence[str] = DEFAULT_CANDIDATES,
     on_step: StepCallback | None = None,
     settings: AdaptiveSettings | None = None,
 ) -> list[Candidate]:
