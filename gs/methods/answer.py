@@ -201,12 +201,15 @@ class AnswerRule:
     def _adapt(self, problem: Problem, result: Recovery, adapt: Adapt, score: float) -> None:
         """Replace ``result``'s image by a candidate adapted to the image where the
         held-out entries prefer it to the answer, whose held-out score is ``score``, by
-        ``margin``."""
+        ``margin`` or :data:`gs.methods.adaptive.CANDIDATE_MARGIN`, whichever is larger."""
+        from gs.methods.adaptive import CANDIDATE_MARGIN
+
         with stopwatch() as elapsed:
             candidates = adapt(problem, result, self.budget)
         offered = {c.name: {"score": c.held_out_score, "seconds": c.seconds, "steps": c.steps,
                             "stopped_by": c.stopped_by} for c in candidates}
-        better = [c for c in candidates if c.held_out_score < score * (1 - self.margin)]
+        margin = max(self.margin, CANDIDATE_MARGIN)
+        better = [c for c in candidates if c.held_out_score < score * (1 - margin)]
         winner = min(better, key=lambda c: c.held_out_score) if better else None
         if winner is not None:
             result.image = consistent_image(problem, winner.image)
