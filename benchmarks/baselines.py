@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.cache import cached_artifact
+from benchmarks.cache import cache_path, cached_artifact
 from benchmarks.photos import faces, non_faces
 from gs.artifacts import load
 from gs.methods import build_method
@@ -150,7 +150,7 @@ def main() -> None:
                         help="restarts of every iterative baseline (default: its preset's)")
     parser.add_argument("--methods", help="comma-separated subset of " + ", ".join(METHODS))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="benchmarks/.baselines.jsonl")
+    parser.add_argument("--out", default=str(cache_path("baselines.jsonl")))
     parser.add_argument("--tasks", help="comma-separated subset of " + ", ".join(TASK_IDS))
     parser.add_argument("--table", nargs="+", help="render these results files and exit")
     args = parser.parse_args()

@@ -8,6 +8,15 @@ from gs.artifacts import load
 from gs.export import export_artifact
 from gs.settings import TASKS, recommended_settings
 
+#: Where the benchmarks keep what they export, fetch or measure between runs (ignored by
+#: git), whatever folder a script runs from.
+CACHE_DIR = Path(__file__).resolve().parent
+
+
+def cache_path(name: str) -> Path:
+    """``benchmarks/.<name>``: a file or folder the benchmarks keep between runs."""
+    return CACHE_DIR / f".{name}"
+
 
 def _records_current_defaults(path: Path, cut: int) -> bool:
     """Whether the artifact at ``path`` records today's measured defaults for every task.
@@ -23,7 +32,7 @@ def cached_artifact(weights: Path, cut: int, model: str = "dcgan",
     """The TorchScript artifact of ``weights`` cut at ``cut`` (at ``path``, by default
     ``benchmarks/.<model>_c<cut>.pt``); exported on first use and again whenever the
     measured defaults have changed since."""
-    path = Path(path or f"benchmarks/.{model}_c{cut}.pt")
+    path = Path(path or cache_path(f"{model}_c{cut}.pt"))
     if not path.exists() or not _records_current_defaults(path, cut):
         export_artifact(weights, path, cut=cut, model=model, overwrite=True)
     return path

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from cache import cache_path
 from torch import nn
 
 from gs.io import IMAGE_SUFFIXES, atomic_write, sha256_file
@@ -148,7 +149,7 @@ def cached_classifier(folder: str | Path, labels_path: str | Path,
     key = {"folder": str(Path(folder).resolve()), "labels": sha256_file(labels_path),
            "shape": list(image_shape), **asdict(options)}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    path = Path(path or f"benchmarks/.classifier_{digest}.pt")
+    path = Path(path or cache_path(f"classifier_{digest}.pt"))
     if path.exists():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         if saved["key"] == key:

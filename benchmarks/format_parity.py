@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from cache import cached_artifact
+from cache import cache_path, cached_artifact
 
 import gs
 from gs.experiments.evalset import faces, non_faces
@@ -92,7 +92,7 @@ def main() -> None:
     results = {}
     for suffix in args.formats:
         art = gs.load(cached_artifact(args.weights, args.cut,
-                                      path=Path(f"benchmarks/.dcgan_c{args.cut}.{suffix}")))
+                                      path=cache_path(f"dcgan_c{args.cut}.{suffix}")))
         results[suffix] = recover_all(art, photos, args.measurements, args.seed,
                                       args.perturb, changes)
     summary(results)

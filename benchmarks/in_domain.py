@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from cache import cache_path
 from classifier import (
     TrainOptions,
     cached_classifier,
@@ -406,7 +407,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=50, help="images per solve call")
     p.add_argument("--steps", type=int, default=None, help="optimisation steps (smoke runs)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
-    p.add_argument("--cache", type=Path, default=Path("benchmarks/.in_domain.jsonl"))
+    p.add_argument("--cache", type=Path, default=cache_path("in_domain.jsonl"))
     p.add_argument("--json", type=Path, help="write the summary here")
     p.add_argument("--plot", type=Path, help="PNG of the CS measures against m")
     return p

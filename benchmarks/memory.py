@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from cache import cached_artifact
+from cache import cache_path, cached_artifact
 
 from gs.artifacts import load
 from gs.invert import invert
@@ -39,7 +39,7 @@ CUTS = {"dcgan": 1, "began": 2}
 
 def _artifact(model: str, weights: Path) -> Path:
     if model == "began":
-        weights = Path("benchmarks/.began128_random.pt")
+        weights = cache_path("began128_random.pt")
         if not weights.exists():
             torch.manual_seed(0)
             generator = BEGANGenerator(nz=64, ngf=128, nc=3, image_size=128)

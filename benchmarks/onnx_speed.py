@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cache import cache_path
 from photos import faces
 
 from gs.artifacts.onnx import load as load_onnx
@@ -37,7 +38,7 @@ from gs.settings import InversionSettings
 
 def cached(weights: Path, cut: int, suffix: str) -> Path:
     """``benchmarks/.dcgan_c<cut>.<suffix>``, exported on first use."""
-    path = Path(f"benchmarks/.dcgan_c{cut}.{suffix}")
+    path = cache_path(f"dcgan_c{cut}.{suffix}")
     if not path.exists():
         export_artifact(weights, path, cut=cut, model="dcgan")
     return path

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cache import cache_path
 
 from gs.invert import invert
 from gs.metrics import psnr
@@ -127,8 +128,8 @@ def scale(args: argparse.Namespace) -> None:
 
     from gs.export import export_artifact
 
-    folder = _random_biggan_folder(Path("benchmarks/.biggan512_random"))
-    artifact = Path(f"benchmarks/.biggan512_random_c{args.cut}.pt")
+    folder = _random_biggan_folder(cache_path("biggan512_random"))
+    artifact = cache_path(f"biggan512_random_c{args.cut}.pt")
     if not artifact.exists():
         export_artifact(folder, artifact, cut=args.cut, model="biggan")
     with tempfile.TemporaryDirectory() as tmp:
