@@ -45,7 +45,6 @@ from gs.methods.fitting import adam_rows, to_image, to_tensor, torch_generator
 from gs.problems import Problem
 from gs.results import Recovery, step_event
 
-CANDIDATES = ("adaptive-surgery", "dip", "dip-warm")
 #: The candidates ``quality = "best"`` runs, in order, sharing its budget
 #: (:class:`AdaptiveSettings` says why these).
 DEFAULT_CANDIDATES = ("adaptive-surgery", "dip")
@@ -272,7 +271,7 @@ def adaptive_candidates(
     for stage, name in enumerate(names):
         left = budget_seconds - (time.perf_counter() - start)
         deadline = time.perf_counter() + left / (len(names) - stage)
-        fit = {"adaptive-surgery": _adaptive_surgery, "dip": _dip, "dip-warm": _dip_warm}[name]
+        fit = _FITS[name]
         report = _reporter(on_step, problem.index, stage, len(names), artifact.metadata.cut,
                            s.max_steps)
         results.append(fit(artifact, problem, recovery, s, deadline, seed, report))
@@ -400,13 +399,13 @@ def _dip(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSetting
     started = time.perf_counter()
     device = artifact.device
     net, inputs, gen = _dip_network(problem, s.dip_scales, s.dip_input_depth, seed, device)
-    noise = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
+    from gs.methods.deep_decoder import input_perturbation
 
+    shaken = input_perturbation(inputs, s.dip_input_noise, gen)
     scored: list[Tensor] = []  # the last image scored: what DIP itself shows and returns
 
     def perturbed() -> Tensor:
-        shaken = torch.randn(inputs.shape, generator=noise).to(device)
-        image = net(inputs + s.dip_input_noise * shaken)
+        image = net(shaken())
         scored[:] = [image.detach()]
         return image
 
@@ -443,3 +442,9 @@ def _dip_warm(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSe
                           s.max_steps, deadline, bind(render))
     adam_rows(params, lambda: track.losses(render()), s.max_steps, s.dip_lr, stop=track.stop)
     return _finish("dip-warm", problem, track, started)
+
+
+#: Each candidate's fit, by name.
+_FITS = {"adaptive-surgery": _adaptive_surgery, "dip": _dip, "dip-warm": _dip_warm}
+#: The candidates :func:`adaptive_candidates` knows.
+CANDIDATES = tuple(_FITS)

@@ -84,6 +84,18 @@ class DeepDecoder(Method):
                              self.device, on_step)
 
 
+def input_perturbation(inputs: Tensor, std: float, gen: torch.Generator
+                       ) -> Callable[[], Tensor]:
+    """A function returning ``inputs`` plus fresh N(0, ``std``²) noise at every call (Deep
+    Image Prior's regularisation), the noise from a stream seeded by one draw of ``gen``."""
+    noise = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
+
+    def perturbed() -> Tensor:
+        return inputs + std * torch.randn(inputs.shape, generator=noise).to(inputs.device)
+
+    return perturbed
+
+
 def fit_untrained(problem: Problem, seed: int, restarts: int, steps: int, lr: float,
                   build: Callable[[], nn.Module], input_shape: tuple[int, ...],
                   input_scale: float, input_noise: float, device: str,
@@ -104,13 +116,10 @@ def fit_untrained(problem: Problem, seed: int, restarts: int, steps: int, lr: fl
         reset_parameters_seeded(net, gen)
         net.to(device).train()
         inputs = (torch.rand((1, *input_shape), generator=gen) * input_scale).to(device)
-        noise_gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,),
-                                                                    generator=gen)))
+        perturbed = input_perturbation(inputs, input_noise, gen)
 
         def rows() -> Tensor:
-            x = inputs
-            if input_noise > 0 and torch.is_grad_enabled():
-                x = x + input_noise * torch.randn(x.shape, generator=noise_gen).to(device)
+            x = perturbed() if input_noise > 0 and torch.is_grad_enabled() else inputs
             return residual_losses(operator, net(x), y)
 
         adam_rows(list(net.parameters()), rows, steps, lr, progress=progress,
