@@ -32,6 +32,7 @@ from gs.invert import invert
 from gs.methods import build_method
 from gs.methods.adaptive import AdaptiveSettings, adaptive_candidates, project_on_fitted
 from gs.methods.answer import held_out_score
+from gs.methods.answer_scores import held_out_residuals
 from gs.metrics import psnr
 from gs.operators import GaussianCS, make_operator
 from gs.problems import Problem, simulate
@@ -123,9 +124,14 @@ def main() -> None:
         row = {"kind": kind, "photo": name, "generator": psnr(recovery.image, truth), "tv": tv,
                "defaults_seconds": recovery.seconds,
                "defaults_held_out": recovery.held_out_score,
+               # per held-out entry, to choose the candidates' significance test offline
+               "defaults_residuals": held_out_residuals(problem, recovery.image,
+                                                        recovery.held_out).tolist(),
                "candidates": {c.name: {"psnr": psnr(c.image, truth),
                                        "held_out": c.held_out_score, "seconds": c.seconds,
                                        "steps": c.steps, "stopped_by": c.stopped_by,
+                                       "residuals": held_out_residuals(
+                                           problem, c.image, recovery.held_out).tolist(),
                                        **back_projected(problem, recovery, c.image)}
                               for c in candidates}}
         rows.append(row)

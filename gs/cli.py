@@ -27,6 +27,7 @@ from gs.compare import column_label, comparison_job, comparison_paths, write_com
 from gs.errors import UserInputError
 from gs.io import check_writable
 from gs.jobs import (
+    JOB_PARAMS,
     InversionJob,
     JobReport,
     OperatorOptions,
@@ -35,7 +36,7 @@ from gs.jobs import (
     prepare_job,
     run_job,
 )
-from gs.latent import InitSpec
+from gs.latent import INIT_KINDS, InitSpec, init_params
 from gs.methods import Method, build_method
 from gs.methods.answer import GENERATOR_IMAGE
 from gs.methods.classical import classical_available, classical_name
@@ -43,7 +44,9 @@ from gs.methods.surgery import Surgery
 from gs.params import declared_params
 from gs.settings import PRESETS, InversionSettings
 
-INIT_CHOICES = ("zero", "clamped_normal", "normal", "uniform", "progressive")
+#: gs-invert's --init: an initial distribution, or progressive surgery from shallower cuts.
+INIT_CHOICES = (*INIT_KINDS, "progressive")
+
 
 #: Library fields that no parameter of gs-invert has the name of.
 FIELD_FLAGS = {"image": "IMAGE", "keep_best": "--last-iterate"}
@@ -88,14 +91,12 @@ def setting_options(command: Any) -> Any:
               help="End each restart at its last point, not its best (the paper's protocol).")
 @click.option("--init", type=click.Choice(INIT_CHOICES),
               help="Initial latents; progressive solves shallower cuts first.")
-@click.option("--init-std", type=float, default=1.0, show_default=True,
-              help="Std of normal/clamped_normal init (limit of clamped/uniform stays 1).")
+@declared_option(init_params()["init_std"])
 @declared_option(SETTINGS["schedule"], optional=True, show_default=False,
                  help="Cuts for --init progressive, e.g. 0,1 (default 0,<cut>).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@declared_option(JOB_PARAMS["seed"])
 @device_option()
-@click.option("--batch-size", type=int, default=16, show_default=True,
-              help="Images optimised together (each with all its restarts).")
+@declared_option(JOB_PARAMS["batch_size"])
 @click.option("-o", "--output-dir", required=True, type=click.Path(),
               help="Folder for the recovered images.")
 @click.option("--report", type=click.Path(), help="Write a JSON report here.")

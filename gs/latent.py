@@ -8,15 +8,16 @@ read from the artifact's ``gs.json``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 
-from gs.errors import UserInputError
+from gs.params import Param, declared_params
 
 INIT_KINDS = ("zero", "normal", "clamped_normal", "uniform")
+#: What each :class:`InitSpec` field is called where a user sets it (gs-invert's flags).
+INIT_FIELDS = {"kind": "init", "std": "init_std", "limit": "init_limit"}
 
 
 @dataclass(frozen=True)
@@ -29,20 +30,15 @@ class InitSpec:
         U[-limit, limit].
     """
 
-    kind: str = "clamped_normal"
-    std: float = 1.0
-    limit: float = 1.0
+    kind: Annotated[str, Param("Initial latents.", choices=INIT_KINDS)] = "clamped_normal"
+    std: Annotated[float, Param("Std of the normal and clamped_normal initial latents.",
+                                min=0, min_open=True, finite=True)] = 1.0
+    limit: Annotated[float, Param("Bound of the clamped_normal and uniform initial latents.",
+                                  min=0, min_open=True, finite=True)] = 1.0
 
     def __post_init__(self) -> None:
-        if self.kind not in INIT_KINDS:
-            raise UserInputError(f"must be one of {', '.join(INIT_KINDS)}, got {self.kind!r}",
-                                 field="init")
-        if not 0 < self.std < math.inf:
-            raise UserInputError(f"must be a positive finite number, got {self.std}",
-                                 field="init_std")
-        if not 0 < self.limit < math.inf:
-            raise UserInputError(f"must be a positive finite number, got {self.limit}",
-                                 field="init_limit")
+        for name, declared in init_params().items():
+            declared.check(getattr(self, INIT_FIELDS_BY_FLAG[name]))
 
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         """Draw a float32 array of ``shape`` from this distribution using ``rng``."""
@@ -61,6 +57,16 @@ class InitSpec:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> InitSpec:
         return cls(kind=str(data["kind"]), std=float(data["std"]), limit=float(data["limit"]))
+
+
+INIT_FIELDS_BY_FLAG = {flag: field for field, flag in INIT_FIELDS.items()}
+
+
+def init_params() -> dict[str, Any]:
+    """:class:`InitSpec`'s declarations (:class:`gs.params.Declared`) under the names a
+    user sets them by (:data:`INIT_FIELDS`: ``init``, ``init_std``, ``init_limit``)."""
+    return {INIT_FIELDS[name]: replace(declared, name=INIT_FIELDS[name])
+            for name, declared in declared_params(InitSpec).items()}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,13 @@ from gs.methods.answer import (
     held_out_score,
     sure_score,
 )
-from gs.methods.answer_choice import significant_leads, winning_candidate
+from gs.methods.answer_choice import (
+    paired_lead,
+    significant_lead,
+    significant_leads,
+    surest_candidate,
+    winning_candidate,
+)
 from gs.methods.base import Method, answer
 from gs.metrics import psnr
 from gs.params import declared_params
@@ -223,6 +229,32 @@ def test_a_confidence_refuses_a_lead_that_one_held_out_entry_makes():
     scores = {name: float(np.mean(r)) for name, r in residuals.items()}
     assert winning_candidate(scores, 0.0) == "lucky"
     assert winning_candidate({"classical": 2.5, "lucky": 1.67}, 0.0, {"classical"}) == "classical"
+
+
+def test_paired_lead_is_the_mean_difference_in_standard_errors():
+    base = np.array([3.0, 1.0, 2.0, 6.0])
+    lower = base - np.array([1.0, 0.0, 1.0, 2.0])  # differences: mean 1, sd sqrt(2/3)
+    expected = 1.0 / (np.sqrt(2 / 3) / 2)
+    assert paired_lead(base, lower) == pytest.approx(expected, rel=4 * np.finfo(float).eps)
+    assert paired_lead(lower, base) == pytest.approx(-expected, rel=4 * np.finfo(float).eps)
+    assert paired_lead(base, base) == 0.0
+    assert paired_lead(base, base - 1) == np.inf  # lower on every entry by the same amount
+    assert paired_lead(base[:1], base[:1] - 1) == -np.inf  # one entry tells nothing
+    assert significant_lead(base, lower, expected - 1e-9)
+    assert not significant_lead(base, lower, expected + 1e-9)
+
+
+def test_the_surest_lead_wins_among_candidates_that_beat_the_margin():
+    scores = {"close": 0.5, "sure": 0.6, "lucky": 0.1}
+    leads = {"close": 2.6, "sure": 4.0, "lucky": 1.0}
+    # the lowest score ("lucky") leads by chance only; of the significant two, the surer
+    assert surest_candidate(1.0, scores, leads, 0.1, 2.5) == "sure"
+    assert surest_candidate(1.0, scores, leads, 0.45, 2.5) == "close"  # "sure" misses 45 %
+    assert surest_candidate(1.0, scores, leads, 0.1, 5.0) is None
+    # with no residuals to pair with, the lowest score that beats the margin
+    unpaired = dict.fromkeys(scores)
+    assert surest_candidate(1.0, scores, unpaired, 0.1, 2.5) == "lucky"
+    assert surest_candidate(0.05, scores, unpaired, 0.1, 2.5) is None
 
 
 def test_the_truth_passes_the_confidence_test_on_compressed_sensing():

@@ -494,6 +494,8 @@ def test_cli_quality_refuses_bad_input_in_one_sentence(tiny_artifacts, tmp_path)
     one_sentence_error(invoke(experiment_cli, [*run, "--faces", "0"]), "--faces", "--others")
     one_sentence_error(invoke(experiment_cli, [*run, "--budget", "0"]), "--budget")
     one_sentence_error(invoke(experiment_cli, [*run, "--slow", "-2"]), "--slow")
+    one_sentence_error(invoke(experiment_cli, [*run, "--seed", "-1"]), "--seed",
+                       "integer ≥ 0")  # the job's declaration (gs.jobs.JOB_PARAMS)
     # --steps and --restarts are InversionSettings' declarations, --device gs.devices'.
     one_sentence_error(invoke(experiment_cli, [*run, "--steps", "0"]), "--steps", "integer ≥ 1")
     one_sentence_error(invoke(experiment_cli, [*run, "--restarts", "0"]), "--restarts",

@@ -570,6 +570,8 @@ def test_cli_bad_input_exits_2_with_one_sentence(tmp_path, photo, tiny_artifacts
     one_sentence_error(invoke("lasso-dct", photo, "--simulate", "-o", tmp_path / "o"),
                        "--measurements/--ratio")
     one_sentence_error(invoke("deep-decoder", *base, "-o", tmp_path / "o"), "64 px")
+    one_sentence_error(invoke("lasso-dct", *base, "--seed", -1, "-o", tmp_path / "o"),
+                       "--seed must be an integer ≥ 0, got -1")
     assert not (tmp_path / "o").exists()
     out = tmp_path / "taken"
     write_image(out / "astronaut.png", np.zeros(SHAPE, dtype=np.float32))

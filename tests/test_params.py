@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from gs.clitools import declared_options, user_errors
+from gs.errors import UserInputError
 from gs.models.checkpoint import GeneratorRecord
 from gs.params import Param, check_params, declared_params
 from gs.train.began import BEGANModule
@@ -149,3 +150,15 @@ def test_a_declaration_is_described_as_json_schema():
     assert declared["kind"].json_schema()["enum"] == ["a", "b"]
     assert "default" not in declared["count"].json_schema()
     assert declared["weights"].json_schema()["items"]["exclusiveMinimum"] == 0
+
+
+def test_init_spec_checks_its_declarations_under_the_names_users_set_them_by():
+    from gs.latent import INIT_FIELDS, InitSpec, init_params
+
+    assert set(init_params()) == set(INIT_FIELDS.values()) == {"init", "init_std", "init_limit"}
+    for changes, field in (({"kind": "gamma"}, "init"), ({"std": 0.0}, "init_std"),
+                           ({"std": float("inf")}, "init_std"), ({"limit": -1.0}, "init_limit")):
+        with pytest.raises(UserInputError) as caught:
+            InitSpec(**changes)
+        assert caught.value.field == field
+    assert InitSpec("normal", std=0.5).std == 0.5

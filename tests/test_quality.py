@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from gs.artifacts import load
 from gs.cli import main as invert_cli
 from gs.errors import UserInputError
+from gs.methods.adaptive import CANDIDATE_CONFIDENCE
 from gs.methods.answer import AnswerRule
 from gs.methods.surgery import Surgery
 from gs.problems import OperatorOptions, simulated_problem
@@ -82,6 +83,12 @@ def test_best_returns_a_candidate_only_where_the_held_out_entries_prefer_it(
     (plain,) = fast.solve([p])
     np.testing.assert_array_equal(kept.image, plain.image)
     assert "quality" not in plain.details and "adapt" not in plain.stage_seconds
+    # a lower score is not enough: the lead on the held-out entries must be significant,
+    # and the answer's own image leads on none of them
+    offered["now"] = [candidate("same", plain.image, 0.0)]
+    (unsure,) = method.solve([p])
+    assert unsure.details["quality"]["chosen"] is None
+    assert abs(unsure.details["quality"]["candidates"]["same"]["lead_z"]) < CANDIDATE_CONFIDENCE
 
 
 def test_best_refuses_an_onnx_artifact_in_one_sentence(onnx_c2, photo, tmp_path):

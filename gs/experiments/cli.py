@@ -11,6 +11,7 @@ import click
 
 from gs.artifacts import Artifact, load
 from gs.clitools import declared_option, device_option, user_errors
+from gs.jobs import JOB_PARAMS
 from gs.errors import UserInputError
 from gs.experiments import evalset, grid, quality, studies
 from gs.experiments.summary import ALL_GROUPS
@@ -294,7 +295,7 @@ _BUDGET = _SETTINGS["budget"]
               help="The baselines run on the first N photos of each group.")
 @declared_option(_BUDGET, optional=True, show_default=False,
                  help="best's seconds per image (default: the artifact's settings).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@declared_option(JOB_PARAMS["seed"])
 @override_options
 @click.option("--threads", type=int, help="Torch threads (default: torch's).")
 @click.option("-o", "--cache", required=True, type=click.Path(),
@@ -317,9 +318,10 @@ def quality_command(artifact: str | None, weights: str | None, n_faces: int, n_o
         raise UserInputError("is needed to run the study; without it, ask for {table} or "
                              "{plot} of the cache", field="artifact", refs=("table", "plot"))
     for field, value, least in (("n_faces", n_faces, 0), ("n_other", n_other, 0),
-                                ("slow", slow, 0), ("seed", seed, 0), ("threads", threads, 1)):
+                                ("slow", slow, 0), ("threads", threads, 1)):
         if value is not None and value < least:
             raise UserInputError(f"must be at least {least}, got {value}", field=field)
+    JOB_PARAMS["seed"].check(seed)
     if budget is not None:
         _BUDGET.check(budget)
     overrides = _overrides(steps, restarts)

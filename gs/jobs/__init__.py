@@ -30,12 +30,12 @@ from gs.jobs.report import (
     prepare_job,
     report_entry,
 )
-from gs.jobs.request import InversionJob
+from gs.jobs.request import JOB_PARAMS, InversionJob
 from gs.jobs.run import ProgressCallback, run_job, solve_problems, surgery_for
 from gs.problems import OperatorOptions, Problem, build_operator, simulated_problem
 
 __all__ = [
-    "MEASUREMENT_SUFFIX", "MIN_TRUTH_SIDE", "InversionJob", "JobInput", "JobReport",
+    "JOB_PARAMS", "MEASUREMENT_SUFFIX", "MIN_TRUTH_SIDE", "InversionJob", "JobInput", "JobReport",
     "OperatorOptions", "PreparedJob", "Problem", "ProgressCallback", "build_operator",
     "expand_images", "list_inputs", "load_problems", "measurement_path", "method_settings",
     "new_report",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from gs.errors import UserInputError
 from gs.latent import InitSpec
+from gs.params import Param, declared_params
 from gs.problems import OperatorOptions
 from gs.settings import InversionSettings
 
@@ -48,10 +49,13 @@ class InversionJob:
     operator: OperatorOptions = field(default_factory=OperatorOptions)
     settings: InversionSettings | None = None
     init: InitSpec | None = None
-    seed: int = 0
+    seed: Annotated[int, Param(
+        "With each image's index, seeds the operator, the noise and the initial latents.",
+        min=0)] = 0
     simulate: bool = False
     mask: Path | None = None
-    batch_size: int = 16
+    batch_size: Annotated[int, Param("Images optimised together (each with all its "
+                                     "restarts).", min=1)] = 16
     report: Path | None = None
     overwrite: bool = False
     save_measurements: bool = False
@@ -71,13 +75,8 @@ class InversionJob:
                 set_(self, name, Path(getattr(self, name)))
         if not self.images:
             raise UserInputError("must name at least one image file or folder", field="images")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise UserInputError(f"must be a non-negative integer, got {self.seed!r}",
-                                 field="seed")
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or (
-                self.batch_size < 1):
-            raise UserInputError(f"must be an integer of at least 1, got {self.batch_size!r}",
-                                 field="batch_size")
+        for declared in declared_params(InversionJob).values():
+            declared.check(getattr(self, declared.name))
         if self.simulate and self.mask is not None and self.mask.is_dir():
             raise UserInputError("is a folder of masks for observed images; {simulate} draws "
                                  "each image's mask itself, so leave one of the two out",
@@ -95,3 +94,8 @@ class InversionJob:
                 "operator": self.operator.to_json(),
                 "init": None if self.init is None else self.init.to_json(),
                 "mask": None if self.mask is None else str(self.mask)}
+
+
+#: The declarations of a job's own settings (``seed``, ``batch_size``): the flags of the
+#: commands that run jobs read them.
+JOB_PARAMS = declared_params(InversionJob)

@@ -46,6 +46,8 @@ from gs.methods.answer_choice import (
     choose,
     classical_answer,
     consistent_image,
+    paired_lead,
+    surest_candidate,
 )
 from gs.methods.answer_scores import held_out_residuals, held_out_score, sure_score
 from gs.methods.base import Method, measurement_loss, stopwatch
@@ -159,9 +161,12 @@ class AnswerRule:
             choices = self._choose_all(usable, classical, seed)
         if best:
             for (problem, result), choice in zip(usable, choices):
-                score = (float(result.held_out_score) if choice is None or choice.score is None
-                         else choice.score)
-                self._adapt(problem, result, adapt, score)
+                if choice is None or choice.score is None:  # the generator's image itself
+                    score = float(result.held_out_score)
+                    residuals = held_out_residuals(problem, result.image, result.held_out)
+                else:
+                    score, residuals = choice.score, choice.residuals
+                self._adapt(problem, result, adapt, score, residuals)
         return results
 
     def _choose_all(self, usable: list[tuple[Problem, Recovery]], classical: Method,
@@ -198,19 +203,27 @@ class AnswerRule:
         result.stage_seconds["answer"] = elapsed[0]
         return choice
 
-    def _adapt(self, problem: Problem, result: Recovery, adapt: Adapt, score: float) -> None:
+    def _adapt(self, problem: Problem, result: Recovery, adapt: Adapt, score: float,
+               residuals: np.ndarray | None) -> None:
         """Replace ``result``'s image by a candidate adapted to the image where the
-        held-out entries prefer it to the answer, whose held-out score is ``score``, by
-        ``margin`` or :data:`gs.methods.adaptive.CANDIDATE_MARGIN`, whichever is larger."""
-        from gs.methods.adaptive import CANDIDATE_MARGIN
+        held-out entries prefer it to the answer, whose held-out score is ``score`` and
+        squared ``residuals`` (k,) on those entries (None where it was scored otherwise).
+
+        The winner is :func:`gs.methods.answer_choice.surest_candidate`'s, at ``margin``
+        and :data:`gs.methods.adaptive.CANDIDATE_CONFIDENCE` standard errors."""
+        from gs.methods.adaptive import CANDIDATE_CONFIDENCE
 
         with stopwatch() as elapsed:
             candidates = adapt(problem, result, self.budget)
-        offered = {c.name: {"score": c.held_out_score, "seconds": c.seconds, "steps": c.steps,
+        leads = {c.name: (None if residuals is None else paired_lead(
+            residuals, held_out_residuals(problem, c.image, result.held_out)))
+            for c in candidates}
+        offered = {c.name: {"score": c.held_out_score, "lead_z": leads[c.name],
+                            "seconds": c.seconds, "steps": c.steps,
                             "stopped_by": c.stopped_by} for c in candidates}
-        margin = max(self.margin, CANDIDATE_MARGIN)
-        better = [c for c in candidates if c.held_out_score < score * (1 - margin)]
-        winner = min(better, key=lambda c: c.held_out_score) if better else None
+        chosen = surest_candidate(score, {c.name: c.held_out_score for c in candidates}, leads,
+                                  self.margin, CANDIDATE_CONFIDENCE)
+        winner = next((c for c in candidates if c.name == chosen), None)
         if winner is not None:
             result.image = consistent_image(problem, winner.image)
             result.measurement_loss = measurement_loss(problem.operator, result.image,

@@ -8,6 +8,7 @@ default (its ``chooser``); :class:`Choice` is what it returns.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,12 +38,15 @@ class Choice:
         score: its score (≥ 0 for a held-out residual; a risk estimate may be below 0);
             None where it was not scored: the answer is then measured by its fit's own
             held-out score.
+        residuals: its squared residuals (k,) on the held-out entries, before the answer
+            was made consistent with them; None where it was scored otherwise or not at all.
     """
 
     image: np.ndarray
     details: dict[str, Any]
     candidate: str | None = None
     score: float | None = None
+    residuals: np.ndarray | None = None
 
     def __iter__(self):
         return iter((self.image, self.details))
@@ -88,7 +92,7 @@ def choose(problem: Problem, generated: np.ndarray, classical: Any, held: np.nda
     weight = 0.0 if winner == "classical" else float(winner)
     why = f"lowest residual on the held-out measurements ({rule.blend} blends)"
     return _choice(problem, blend.full(weight), _kind(weight, rule.blend), weight, why,
-                   scores, winner)
+                   scores, winner, residuals[winner])
 
 
 def classical_answer(problem: Problem, classical: Any, seed: int) -> Choice:
@@ -117,13 +121,46 @@ def significant_leads(residuals: dict[str, np.ndarray], z: float) -> set[str]:
     if z == 0:
         return set(residuals)
     base = residuals["classical"]
-    kept = {"classical"}
-    for name, r in residuals.items():
-        difference = base - r
-        spread = np.std(difference, ddof=1) if difference.size > 1 else np.inf
-        if np.mean(difference) > z * spread / np.sqrt(difference.size):
-            kept.add(name)
-    return kept
+    return {"classical"} | {name for name, r in residuals.items()
+                            if significant_lead(base, r, z)}
+
+
+def significant_lead(base: np.ndarray, residuals: np.ndarray, z: float) -> bool:
+    """Whether squared residuals (k,) lead ``base`` (k,), on the same held-out entries,
+    by more than ``z`` standard errors of their paired per-entry difference (z = 0: any
+    lead, or none, passes)."""
+    return z == 0 or paired_lead(base, residuals) > z
+
+
+def paired_lead(base: np.ndarray, residuals: np.ndarray) -> float:
+    """How far squared residuals (k,) lead ``base`` (k,) on the same held-out entries:
+    the mean per-entry difference ``base − residuals`` in standard errors of that
+    difference (positive: ``residuals`` lower; ±inf where every entry differs alike;
+    −inf for fewer than 2 entries, too few to tell)."""
+    difference = np.asarray(base, np.float64) - np.asarray(residuals, np.float64)
+    if difference.size < 2:
+        return -math.inf
+    mean, spread = float(np.mean(difference)), float(np.std(difference, ddof=1))
+    if spread == 0:
+        return math.copysign(math.inf, mean) if mean else 0.0
+    return mean / (spread / math.sqrt(difference.size))
+
+
+def surest_candidate(score: float, scores: dict[str, float],
+                     leads: dict[str, float | None], margin: float,
+                     confidence: float) -> str | None:
+    """The candidate, among ``scores`` (held-out scores of images adapted after the answer),
+    that replaces the answer whose score is ``score``: of those scored lower by ``margin``
+    (relative, in [0, 1)) whose paired lead (:func:`paired_lead`, in ``leads``) is more
+    than ``confidence``, the surest lead; where a lead is None (the answer had no
+    residuals to pair with) the lowest score. None where no candidate qualifies."""
+    better = [name for name, s in scores.items() if s < score * (1 - margin)
+              and (leads[name] is None or leads[name] > confidence)]
+    if not better:
+        return None
+    if any(leads[name] is None for name in better):
+        return min(better, key=scores.__getitem__)
+    return max(better, key=lambda name: leads[name])
 
 
 def winning_candidate(scores: dict[str, float], margin: float,
@@ -138,9 +175,11 @@ def winning_candidate(scores: dict[str, float], margin: float,
 
 
 def _choice(problem: Problem, image: np.ndarray, answer: str, weight: float, rule: str,
-            scores: dict[str, float], winner: str) -> Choice:
+            scores: dict[str, float], winner: str,
+            residuals: np.ndarray | None = None) -> Choice:
     details = {"answer": answer, "weight": weight, "rule": rule, "scores": scores}
-    return Choice(consistent_image(problem, image), details, winner, scores[winner])
+    return Choice(consistent_image(problem, image), details, winner, scores[winner],
+                  residuals)
 
 
 def _kind(weight: float, blend: str) -> str:

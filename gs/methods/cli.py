@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from gs.clitools import device_option, task_options, user_errors
+from gs.clitools import declared_option, device_option, task_options, user_errors
 from gs.errors import UserInputError
-from gs.jobs import InversionJob, OperatorOptions, list_inputs
+from gs.jobs import JOB_PARAMS, InversionJob, OperatorOptions, list_inputs
 from gs.methods import METHODS, build_method
 from gs.methods.presets import LASSO_SOLVERS, METHOD_PRESETS, auto_preset, preset
 from gs.methods.presets.base import ADAM_LR, RESTARTS
@@ -99,7 +99,7 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
 @click.option("--codes", type=int, help="mganprior: number of latent codes N.")
 @click.option("--back-projection", is_flag=True, default=None, help="iagan: back-project.")
 @click.option("--size", type=int, help="Image side for methods without a generator (64).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@declared_option(JOB_PARAMS["seed"])
 @device_option("cpu")
 @click.option("-o", "--output-dir", required=True, type=click.Path(),
               help="Folder for the recovered images.")
