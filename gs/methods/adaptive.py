@@ -369,7 +369,7 @@ def _adaptive_surgery(artifact: Any, problem: Problem, recovery: Recovery, s: Ad
 
     track = _HeldOutTrack(problem, recovery.held_out, device, s.patience,  # type: ignore[arg-type]
                           s.max_steps, deadline, bind(render))
-    adam_rows([{"params": latents, "lr": s.latent_lr},
+    _adam_rows([{"params": latents, "lr": s.latent_lr},
                {"params": weights, "lr": s.weights_lr}],
               lambda: track.losses(render()), s.max_steps, s.latent_lr, stop=track.stop)
     return _finish("adaptive-surgery", problem, track, started, s.back_projection)
@@ -420,7 +420,7 @@ def _dip(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSetting
 
     track = _HeldOutTrack(problem, recovery.held_out, device,  # type: ignore[arg-type]
                           s.dip_patience, s.max_steps, deadline, bind(render))
-    adam_rows(list(net.parameters()), lambda: track.losses(perturbed()), s.max_steps,
+    _adam_rows(list(net.parameters()), lambda: track.losses(perturbed()), s.max_steps,
               s.dip_lr, stop=track.stop)
     return _finish("dip", problem, track, started)
 
@@ -438,7 +438,7 @@ def _dip_warm(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSe
     def warm_stop(step: int, _: Tensor) -> bool:
         return time.perf_counter() > warm_deadline
 
-    adam_rows(params, lambda: (net(inputs) - target).pow(2).flatten(1).mean(dim=1),
+    _adam_rows(params, lambda: (net(inputs) - target).pow(2).flatten(1).mean(dim=1),
               s.dip_warm_steps, s.dip_lr, stop=warm_stop)
 
     def render() -> Tensor:
@@ -446,8 +446,15 @@ def _dip_warm(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSe
 
     track = _HeldOutTrack(problem, recovery.held_out, device, s.patience,  # type: ignore[arg-type]
                           s.max_steps, deadline, bind(render))
-    adam_rows(params, lambda: track.losses(render()), s.max_steps, s.dip_lr, stop=track.stop)
+    _adam_rows(params, lambda: track.losses(render()), s.max_steps, s.dip_lr, stop=track.stop)
     return _finish("dip-warm", problem, track, started)
+
+
+def _adam_rows(*args: Any, **kwargs: Any) -> Tensor:
+    """:func:`gs.methods.fitting.adam_rows` with torch's fused Adam: the candidates run on
+    a wall-clock budget, so their step rate is their quality (dip, CS 8 %, 15 s on shared
+    cores: 410 and 445 steps fused against 354 and 326)."""
+    return adam_rows(*args, fused=True, **kwargs)
 
 
 #: Each candidate's fit, by name.
