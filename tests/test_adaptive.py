@@ -213,3 +213,17 @@ def test_recovery_of_another_cut_refused(tiny_artifacts):
     recovery.latents = [np.zeros(s, np.float32) for s in load(tiny_artifacts[2]).spec.shapes]
     with pytest.raises(UserInputError, match="same artifact"):
         adaptive_candidates(art, problem, recovery, budget_seconds=1, seed=0)
+
+
+def test_dip_networks_refuse_sides_their_scales_do_not_divide_in_one_sentence():
+    from gs.methods.dip import DeepImagePrior, check_sides
+
+    check_sides((3, 64, 32), 5, "DIP")
+    with pytest.raises(UserInputError, match=r"is 40x48 pixels; DIP with 4 scales needs sides "
+                                             r"divisible by 16$") as caught:
+        check_sides((1, 48, 40), 4, "DIP")
+    assert caught.value.field == "size"
+    operator = GaussianCS(20, (1, 40, 40), np.random.default_rng(0))
+    p = Problem(Path("odd.png"), 0, operator, np.zeros(20, np.float32))
+    with pytest.raises(UserInputError, match="DIP with 5 scales needs sides divisible by 32"):
+        DeepImagePrior().solve_one(p, seed=0)

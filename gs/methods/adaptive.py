@@ -380,14 +380,11 @@ def _dip_network(problem: Problem, channels: Sequence[int], input_depth: int, se
     """A DIP network seeded from (seed, problem index), its fixed input (uniform × 0.1)
     and the generator that drew them (for the input's perturbations)."""
     from gs.methods.deep_decoder import reset_parameters_seeded
-    from gs.methods.dip import SkipNet, scales_for
+    from gs.methods.dip import SkipNet, check_sides, scales_for
 
     c, h, w = problem.operator.image_shape
     channels = scales_for(min(h, w), channels)
-    factor = 2 ** len(channels)
-    if h % factor or w % factor:
-        raise UserInputError(f"is {w}x{h} pixels; the DIP candidate's {len(channels)} scales "
-                             f"need sides divisible by {factor}", field="size")
+    check_sides((c, h, w), len(channels), "the DIP candidate")
     gen = torch_generator(seed, problem.index)
     net = SkipNet(input_depth, channels, 4, c)
     reset_parameters_seeded(net, gen)

@@ -59,6 +59,16 @@ def scales_for(side: int, channels: Sequence[int]) -> tuple[int, ...]:
     return tuple(channels[:usable])
 
 
+def check_sides(image_shape: Sequence[int], scales: int, who: str) -> None:
+    """Refuse a (C, H, W) image whose sides ``scales`` halvings do not divide, naming
+    ``who`` (the network that needs them, e.g. ``"DIP"``)."""
+    _, h, w = image_shape
+    factor = 2**scales
+    if h % factor or w % factor:
+        raise UserInputError(f"is {w}x{h} pixels; {who} with {scales} scales needs sides "
+                             f"divisible by {factor}", field="size")
+
+
 class SkipNet(nn.Module):
     """(1, input_depth, H, W) → (1, C, H, W) in [0, 1]; H, W divisible by 2**len(channels)."""
 
@@ -97,10 +107,7 @@ class DeepImagePrior(Method):
                   on_step: StepCallback | None = None) -> Recovery:
         s = self.settings
         c, h, w = problem.operator.image_shape
-        factor = 2 ** len(s.channels)
-        if h % factor or w % factor:
-            raise UserInputError(f"is {w}x{h} pixels; DIP with {len(s.channels)} scales "
-                                 f"needs sides divisible by {factor}", field="size")
+        check_sides((c, h, w), len(s.channels), "DIP")
         return fit_untrained(problem, seed, s.restarts, s.steps, s.lr,
                              lambda: SkipNet(s.input_depth, s.channels, s.skip_channels, c),
                              (s.input_depth, h, w), 0.1, s.input_noise, self.device, on_step)
