@@ -109,6 +109,16 @@ class AdaptiveSettings:
     −6.71 dB (other photos) below the defaults' generator image: at this budget it is
     not worth its share, and :func:`adaptive_candidates` runs it only when asked.
 
+    The generator plus a DIP (Daniels, Hand & Heckel 2020's hybrid, here
+    ``G_c(h) + D(θ) − D(θ₀)`` with dip's network, ``h`` and ``θ`` fitted jointly from the
+    defaults' ``h``; 2 validation faces, CS 8 %, 12 s per image on cores shared with
+    another run, 50–275 steps; measured with a candidate since removed): with ``dip_lr``
+    1e-2 or 1e-3 no step lowered the held-out residual below the start's, so it
+    returned the defaults' image (+0.00 dB); with 1e-4 it lowered it by 2–6 % and the
+    image by 0.12 and 0.21 dB. With DIP's input perturbation its first step left the
+    defaults' image far behind (held-out residual 4× the start's, −5.7 and −7.7 dB at the
+    budget). It is not offered.
+
     Attributes:
         latent_lr: Adam's step on ``h`` (adaptive-surgery).
         weights_lr: Adam's step on ``G_c``'s weights (adaptive-surgery).
