@@ -83,12 +83,12 @@ def test_best_returns_a_candidate_only_where_the_held_out_entries_prefer_it(
     (plain,) = fast.solve([p])
     np.testing.assert_array_equal(kept.image, plain.image)
     assert "quality" not in plain.details and "adapt" not in plain.stage_seconds
-    # a lower score is not enough: the lead on the held-out entries must be significant,
-    # and the answer's own image leads on none of them
-    offered["now"] = [candidate("same", plain.image, 0.0)]
+    # a lower score is not enough: the image must lead on the held-out entries (this one,
+    # the answer's negative, claims a score of 0 and explains them worse)
+    offered["now"] = [candidate("claimed", 1 - plain.image, 0.0)]
     (unsure,) = method.solve([p])
     assert unsure.details["quality"]["chosen"] is None
-    assert abs(unsure.details["quality"]["candidates"]["same"]["lead_z"]) < CANDIDATE_CONFIDENCE
+    assert unsure.details["quality"]["candidates"]["claimed"]["lead_z"] < CANDIDATE_CONFIDENCE
 
 
 def test_best_refuses_an_onnx_artifact_in_one_sentence(onnx_c2, photo, tmp_path):
