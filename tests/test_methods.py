@@ -572,6 +572,11 @@ def test_cli_bad_input_exits_2_with_one_sentence(tmp_path, photo, tiny_artifacts
     one_sentence_error(invoke("deep-decoder", *base, "-o", tmp_path / "o"), "64 px")
     one_sentence_error(invoke("lasso-dct", *base, "--seed", -1, "-o", tmp_path / "o"),
                        "--seed must be an integer ≥ 0, got -1")
+    # the override flags are the presets' declarations (gs.methods.cli.override_options)
+    one_sentence_error(invoke("lasso-dct", *base, "--solver", "magic", "-o", tmp_path / "o"),
+                       "--solver must be one of auto, sklearn, fista")
+    one_sentence_error(invoke("lasso-dct", *base, "--alpha", 0, "-o", tmp_path / "o"),
+                       "--alpha must be a number > 0, got 0")
     assert not (tmp_path / "o").exists()
     out = tmp_path / "taken"
     write_image(out / "astronaut.png", np.zeros(SHAPE, dtype=np.float32))

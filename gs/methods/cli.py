@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,15 @@ from gs.clitools import declared_option, device_option, task_options, user_error
 from gs.errors import UserInputError
 from gs.jobs import JOB_PARAMS, InversionJob, OperatorOptions, list_inputs
 from gs.methods import METHODS, build_method
-from gs.methods.presets import LASSO_SOLVERS, METHOD_PRESETS, auto_preset, preset
-from gs.methods.presets.base import ADAM_LR, RESTARTS
+from gs.methods.presets import (
+    METHOD_PRESETS,
+    CSGMSettings,
+    LassoSettings,
+    MGANPriorSettings,
+    auto_preset,
+    preset,
+)
+from gs.params import declared_params
 from gs.results import StepEvent
 
 #: Least seconds between two progress lines on stderr (a fast method prints none).
@@ -67,6 +74,31 @@ def progress_printer(method: str, images: int, interval: float = PROGRESS_INTERV
     return on_step
 
 
+def _override_option(flag: str, declaring: type, methods: str) -> Callable[[Any], Any]:
+    """The optional click option ``flag`` of a settings field (:data:`OVERRIDE_FLAGS`),
+    typed and described by its declaration in ``declaring`` (the methods that have it
+    named first); its range is checked where the settings are built."""
+    field = OVERRIDE_FLAGS[flag]
+    declared = replace(declared_params(declaring)[field], name=flag[2:].replace("-", "_"))
+    return declared_option(declared, optional=True, show_default=False,
+                           help=f"{methods}: {declared.param.help}")
+
+
+def override_options(command: Any) -> Any:
+    """gs-baseline's flags that override one field of a method's preset (all but the
+    switch ``--back-projection``), from the fields' declarations."""
+    for flag, declaring, methods in reversed((
+            ("--steps", CSGMSettings, "single-stage methods"),
+            ("--lr", CSGMSettings, "Adam methods"),
+            ("--restarts", CSGMSettings, "methods with restarts"),
+            ("--alpha", LassoSettings, "lasso"),
+            ("--solver", LassoSettings, "lasso"),
+            ("--cut", MGANPriorSettings, "mganprior"),
+            ("--codes", MGANPriorSettings, "mganprior"))):
+        command = _override_option(flag, declaring, methods)(command)
+    return command
+
+
 def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
     """``base`` with the non-None flag values applied; a flag the method lacks is an error."""
     names = {f.name for f in fields(base)}
@@ -90,13 +122,7 @@ def settings_with(method: str, base: Any, overrides: dict[str, Any]) -> Any:
 @click.option("--model", help="Model of --weights (dcgan, began, vae, biggan).")
 @task_options
 @click.option("--preset", "preset_name", help="Named settings of the method (see --help).")
-@click.option("--steps", type=int, help="Optimisation steps (single-stage methods).")
-@click.option("--lr", type=float, help=ADAM_LR.help)
-@click.option("--restarts", type=int, help=RESTARTS.help)
-@click.option("--alpha", type=float, help="lasso: l1 weight.")
-@click.option("--solver", type=click.Choice(LASSO_SOLVERS), help="lasso solver.")
-@click.option("--cut", type=int, help="mganprior: composing layer l.")
-@click.option("--codes", type=int, help="mganprior: number of latent codes N.")
+@override_options
 @click.option("--back-projection", is_flag=True, default=None, help="iagan: back-project.")
 @click.option("--size", type=int, help="Image side for methods without a generator (64).")
 @declared_option(JOB_PARAMS["seed"])
