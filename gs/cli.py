@@ -43,10 +43,15 @@ from gs.methods.classical import classical_available, classical_name
 from gs.methods.surgery import Surgery
 from gs.params import declared_params
 from gs.settings import PRESETS, InversionSettings
+from gs.train.config import TrainConfig
 
 #: gs-invert's --init: an initial distribution, or progressive surgery from shallower cuts.
 INIT_CHOICES = (*INIT_KINDS, "progressive")
 
+
+#: The Lightning settings gs-train declares, which --devices shares (num_nodes,
+#: accelerator, strategy).
+LIGHTNING = declared_params(TrainConfig)
 
 #: Library fields that no parameter of gs-invert has the name of.
 FIELD_FLAGS = {"image": "IMAGE", "keep_best": "--last-iterate"}
@@ -114,12 +119,11 @@ def setting_options(command: Any) -> Any:
                    "done, redo the rest.")
 @click.option("--devices", type=int,
               help="Shard the images over N devices with Lightning (one process each).")
-@click.option("--num-nodes", type=int, default=1, show_default=True,
-              help="Nodes for --devices (under a cluster launcher).")
-@click.option("--accelerator", default="auto", show_default=True,
-              help="Lightning accelerator for --devices: auto, cpu, gpu.")
-@click.option("--strategy", default="auto", show_default=True,
-              help="Lightning strategy for --devices (auto = ddp_spawn).")
+@declared_option(LIGHTNING["num_nodes"], help="Nodes for --devices (under a cluster launcher).")
+@declared_option(LIGHTNING["accelerator"],
+                 help="Lightning accelerator for --devices: auto, cpu, gpu.")
+@declared_option(LIGHTNING["strategy"],
+                 help="Lightning strategy for --devices (auto = ddp_spawn).")
 @user_errors(aliases=FIELD_FLAGS)
 def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None, simulate: bool,
          mask: str | None, preset: str, last_iterate: bool, init: str | None,
@@ -137,8 +141,7 @@ def main(artifact: str, images: tuple[str, ...], task: str, operator: str | None
     """
     if devices is not None and devices < 1:
         raise UserInputError(f"must be at least 1, got {devices}", field="devices")
-    if num_nodes < 1:
-        raise UserInputError(f"must be at least 1, got {num_nodes}", field="num_nodes")
+    LIGHTNING["num_nodes"].check(num_nodes)
     if schedule is not None and init != "progressive":
         raise UserInputError("needs {init} progressive", field="schedule", refs=("init",))
     if devices is not None and artifact_format(artifact) == "onnx":

@@ -126,6 +126,7 @@ BAD_FLAGS = [
     (["--init", "normal", "--init-std", 0], "--init-std must be a finite number > 0, got 0"),
     (["--init", "normal", "--init-std", "inf"], "--init-std must be a finite number > 0"),
     (["--devices", 0], "--devices must be at least 1"),
+    (["--num-nodes", 0], "--num-nodes must be an integer ≥ 1, got 0"),  # gs-train's declaration
     (["--device", "tpu"], "--device must be auto, cpu, cuda or cuda:N"),
     (["--init", "progressive", "--schedule", "0,5"], "--schedule"),
     (["--schedule", "0,1"], "--schedule needs --init progressive"),
