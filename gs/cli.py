@@ -36,7 +36,7 @@ from gs.jobs import (
     prepare_job,
     run_job,
 )
-from gs.latent import INIT_KINDS, InitSpec, init_params
+from gs.latent import INIT_KINDS, INIT_PARAMS, InitSpec
 from gs.methods import Method, build_method
 from gs.methods.answer import GENERATOR_IMAGE
 from gs.methods.classical import classical_available, classical_name
@@ -96,7 +96,7 @@ def setting_options(command: Any) -> Any:
               help="End each restart at its last point, not its best (the paper's protocol).")
 @click.option("--init", type=click.Choice(INIT_CHOICES),
               help="Initial latents; progressive solves shallower cuts first.")
-@declared_option(init_params()["init_std"])
+@declared_option(INIT_PARAMS["init_std"])
 @declared_option(SETTINGS["schedule"], optional=True, show_default=False,
                  help="Cuts for --init progressive, e.g. 0,1 (default 0,<cut>).")
 @declared_option(JOB_PARAMS["seed"])

@@ -37,8 +37,8 @@ class InitSpec:
                                   min=0, min_open=True, finite=True)] = 1.0
 
     def __post_init__(self) -> None:
-        for name, declared in init_params().items():
-            declared.check(getattr(self, INIT_FIELDS_BY_FLAG[name]))
+        for field, name in INIT_FIELDS.items():
+            INIT_PARAMS[name].check(getattr(self, field))
 
     def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         """Draw a float32 array of ``shape`` from this distribution using ``rng``."""
@@ -59,14 +59,10 @@ class InitSpec:
         return cls(kind=str(data["kind"]), std=float(data["std"]), limit=float(data["limit"]))
 
 
-INIT_FIELDS_BY_FLAG = {flag: field for field, flag in INIT_FIELDS.items()}
-
-
-def init_params() -> dict[str, Any]:
-    """:class:`InitSpec`'s declarations (:class:`gs.params.Declared`) under the names a
-    user sets them by (:data:`INIT_FIELDS`: ``init``, ``init_std``, ``init_limit``)."""
-    return {INIT_FIELDS[name]: replace(declared, name=INIT_FIELDS[name])
-            for name, declared in declared_params(InitSpec).items()}
+#: :class:`InitSpec`'s declarations (:class:`gs.params.Declared`) under the names a user
+#: sets them by (:data:`INIT_FIELDS`: ``init``, ``init_std``, ``init_limit``).
+INIT_PARAMS = {INIT_FIELDS[name]: replace(declared, name=INIT_FIELDS[name])
+               for name, declared in declared_params(InitSpec).items()}
 
 
 @dataclass(frozen=True)

@@ -153,9 +153,9 @@ def test_a_declaration_is_described_as_json_schema():
 
 
 def test_init_spec_checks_its_declarations_under_the_names_users_set_them_by():
-    from gs.latent import INIT_FIELDS, InitSpec, init_params
+    from gs.latent import INIT_FIELDS, INIT_PARAMS, InitSpec
 
-    assert set(init_params()) == set(INIT_FIELDS.values()) == {"init", "init_std", "init_limit"}
+    assert set(INIT_PARAMS) == set(INIT_FIELDS.values()) == {"init", "init_std", "init_limit"}
     for changes, field in (({"kind": "gamma"}, "init"), ({"std": 0.0}, "init_std"),
                            ({"std": float("inf")}, "init_std"), ({"limit": -1.0}, "init_limit")):
         with pytest.raises(UserInputError) as caught:

@@ -11,10 +11,10 @@ import click
 
 from gs.artifacts import Artifact, load
 from gs.clitools import declared_option, device_option, user_errors
-from gs.jobs import JOB_PARAMS
 from gs.errors import UserInputError
 from gs.experiments import evalset, grid, quality, studies
 from gs.experiments.summary import ALL_GROUPS
+from gs.jobs import JOB_PARAMS
 from gs.operators import get_task, tasks
 from gs.params import declared_params
 from gs.settings import InversionSettings

@@ -382,8 +382,8 @@ def _adaptive_surgery(artifact: Any, problem: Problem, recovery: Recovery, s: Ad
     track = _HeldOutTrack(problem, recovery.held_out, device, s.patience,  # type: ignore[arg-type]
                           s.max_steps, deadline, bind(render))
     _adam_rows([{"params": latents, "lr": s.latent_lr},
-               {"params": weights, "lr": s.weights_lr}],
-              lambda: track.losses(render()), s.max_steps, s.latent_lr, stop=track.stop)
+                {"params": weights, "lr": s.weights_lr}],
+               lambda: track.losses(render()), s.max_steps, s.latent_lr, stop=track.stop)
     return _finish("adaptive-surgery", problem, track, started, s.back_projection)
 
 
@@ -430,7 +430,7 @@ def _dip(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSetting
     track = _HeldOutTrack(problem, recovery.held_out, device,  # type: ignore[arg-type]
                           s.dip_patience, s.max_steps, deadline, bind(render))
     _adam_rows(list(net.parameters()), lambda: track.losses(perturbed()), s.max_steps,
-              s.dip_lr, stop=track.stop)
+               s.dip_lr, stop=track.stop)
     return _finish("dip", problem, track, started)
 
 
@@ -448,7 +448,7 @@ def _dip_warm(artifact: Any, problem: Problem, recovery: Recovery, s: AdaptiveSe
         return time.perf_counter() > warm_deadline
 
     _adam_rows(params, lambda: (net(inputs) - target).pow(2).flatten(1).mean(dim=1),
-              s.dip_warm_steps, s.dip_lr, stop=warm_stop)
+               s.dip_warm_steps, s.dip_lr, stop=warm_stop)
 
     def render() -> Tensor:
         return net(inputs)
