@@ -130,8 +130,7 @@ def main() -> None:
                "candidates": {c.name: {"psnr": psnr(c.image, truth),
                                        "held_out": c.held_out_score, "seconds": c.seconds,
                                        "steps": c.steps, "stopped_by": c.stopped_by,
-                                       "residuals": held_out_residuals(
-                                           problem, c.image, recovery.held_out).tolist(),
+                                       "residuals": c.held_out_residuals.tolist(),
                                        **back_projected(problem, recovery, c.image)}
                               for c in candidates}}
         rows.append(row)

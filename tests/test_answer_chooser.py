@@ -11,7 +11,7 @@ import numpy as np
 import gs.methods.answer as answer_module
 from gs.methods import build_method
 from gs.methods.adaptive import Candidate
-from gs.methods.answer import AnswerRule, Choice, choose
+from gs.methods.answer import AnswerRule, Choice, choose, held_out_residuals
 from gs.problems import OperatorOptions, simulated_problem
 from gs.results import Recovery
 from gs.stages import held_out
@@ -92,7 +92,8 @@ def test_the_best_quality_step_measures_candidates_against_the_chosen_score():
 
     def adapt(problem, recovery, budget):
         image = np.clip(problem.truth, 0, 1).astype(np.float32)
-        return [Candidate("adaptive-surgery", image, 1e-12, 0.0, 1, "held-out")]
+        residuals = held_out_residuals(problem, image, recovery.held_out)
+        return [Candidate("adaptive-surgery", image, residuals, 0.0, 1, "held-out")]
 
     scored = AnswerRule("held_out", "convex", (0.5, 1.0), 0.0, quality="best", budget=1.0)
     (result,) = scored.answers(problems, fits_near_the_truth(problems), 0, {}, adapt=adapt)

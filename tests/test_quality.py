@@ -14,7 +14,7 @@ from gs.artifacts import load
 from gs.cli import main as invert_cli
 from gs.errors import UserInputError
 from gs.methods.adaptive import CANDIDATE_CONFIDENCE
-from gs.methods.answer import AnswerRule
+from gs.methods.answer import AnswerRule, held_out_residuals
 from gs.methods.surgery import Surgery
 from gs.problems import OperatorOptions, simulated_problem
 from gs.settings import QUALITIES, InversionSettings
@@ -64,6 +64,8 @@ def test_best_returns_a_candidate_only_where_the_held_out_entries_prefer_it(
     def adapt(prob, fit, budget):
         budgets.append(budget)
         assert fit.held_out is not None and fit.latents is not None
+        for offer in offered["now"]:  # the residuals its image has; its score as claimed
+            offer.held_out_residuals = held_out_residuals(prob, offer.image, fit.held_out)
         return offered["now"]
 
     method._adapter = lambda seed, on_step: adapt

@@ -161,7 +161,8 @@ class Candidate:
     Attributes:
         name: the candidate (``adaptive-surgery``, ``dip-warm``).
         image: (C, H, W) float32 in [0, 1], its iterate with the lowest held-out residual.
-        held_out_score: that image's mean squared residual on the held-out entries of y.
+        held_out_residuals: that image's squared residuals (k,) float64 on the held-out
+            entries of y (:attr:`held_out_score` is their mean).
         seconds: wall time the candidate took.
         steps: Adam steps taken on the measurements.
         stopped_by: ``held-out`` (no improvement for ``patience`` steps), ``budget``
@@ -171,10 +172,15 @@ class Candidate:
 
     name: str
     image: np.ndarray
-    held_out_score: float
+    held_out_residuals: np.ndarray
     seconds: float
     steps: int
     stopped_by: str
+
+    @property
+    def held_out_score(self) -> float:
+        """The image's mean squared residual (≥ 0) on the held-out entries of y."""
+        return float(np.mean(self.held_out_residuals))
 
 
 class _HeldOutTrack:
@@ -323,17 +329,17 @@ def _reporter(on_step: StepCallback | None, index: int, stage: int, stages: int,
 def _finish(name: str, problem: Problem, track: _HeldOutTrack, started: float,
             back_projection: bool = False) -> Candidate:
     """The candidate of a finished fit: its best iterate, scored as the answer rule does."""
-    from gs.methods.answer_scores import held_out_score
+    from gs.methods.answer_scores import held_out_residuals
 
     held = np.asarray(track.held.cpu().numpy(), dtype=bool)
     image = to_image(track.best_image)  # type: ignore[arg-type]
-    score = held_out_score(problem, image, held)
+    residuals = held_out_residuals(problem, image, held)
     if back_projection:
         projected = project_on_fitted(problem, image, held)
-        projected_score = held_out_score(problem, projected, held)
-        if projected_score < score:
-            image, score = projected, projected_score
-    return Candidate(name, image, score, time.perf_counter() - started, track.steps,
+        projected_residuals = held_out_residuals(problem, projected, held)
+        if np.mean(projected_residuals) < np.mean(residuals):
+            image, residuals = projected, projected_residuals
+    return Candidate(name, image, residuals, time.perf_counter() - started, track.steps,
                      track.stopped_by)
 
 

@@ -215,9 +215,9 @@ class AnswerRule:
 
         with stopwatch() as elapsed:
             candidates = adapt(problem, result, self.budget)
-        leads = {c.name: (None if residuals is None else paired_lead(
-            residuals, held_out_residuals(problem, c.image, result.held_out)))
-            for c in candidates}
+        leads = {c.name: (None if residuals is None
+                          else paired_lead(residuals, c.held_out_residuals))
+                 for c in candidates}
         offered = {c.name: {"score": c.held_out_score, "lead_z": leads[c.name],
                             "seconds": c.seconds, "steps": c.steps,
                             "stopped_by": c.stopped_by} for c in candidates}
